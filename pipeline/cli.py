@@ -1,0 +1,78 @@
+"""The ``vigil`` command: one subcommand per process, each configured from ``VIGIL_*``.
+
+Subcommand modules are imported only when chosen, so ``vigil --help`` stays instant and
+a process loads only what it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand → "module:function"; each function takes the parsed argparse namespace
+COMMANDS = {
+    "kafka": "pipeline.broker.server:main",
+    "clickhouse": "pipeline.warehouse.server:main",
+    "migrate": "pipeline.warehouse.migrate:main",
+    "project": "pipeline.projects:main",
+    "collect": "pipeline.collector.server:main",
+    "process": "pipeline.processor.app:main",
+    "dashboard": "pipeline.dashboard:main",
+    "simulate": "pipeline.simulate:main",
+    "up": "pipeline.supervisor:main",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vigil",
+        description="Vigil — self-hosted frontend monitoring. Configure with VIGIL_* environment variables.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("kafka", help="run the embedded Apache Kafka broker (KRaft) and create Vigil's topics")
+    sub.add_parser("clickhouse", help="run the embedded ClickHouse (chDB behind ClickHouse's HTTP interface)")
+    sub.add_parser("migrate", help="apply the ClickHouse schema (idempotent)")
+
+    project = sub.add_parser("project", help="manage projects (ingest keys, allowed origins)")
+    project_sub = project.add_subparsers(dest="project_command", required=True, metavar="ACTION")
+    create = project_sub.add_parser("create", help="create a project and print its id and ingest key")
+    create.add_argument("name")
+    create.add_argument("--origin", action="append", default=[], metavar="URL",
+                        help="allowed browser origin, e.g. https://shop.example.com (repeatable; none = any)")
+    create.add_argument("--json", action="store_true", help="print the project as JSON")
+    listing = project_sub.add_parser("list", help="list projects")
+    listing.add_argument("--json", action="store_true", help="print the projects as JSON")
+
+    sub.add_parser("collect", help="run the collector (HTTP in, Kafka out)")
+    sub.add_parser("process", help="run the stream processor (Kafka in, ClickHouse out)")
+    sub.add_parser("dashboard", help="run the Streamlit dashboards")
+
+    simulate = sub.add_parser("simulate", help="send realistic synthetic traffic through the collector")
+    simulate.add_argument("--rate", type=float, default=200.0, help="events per second (default 200)")
+    simulate.add_argument("--duration", type=float, default=60.0, help="seconds to run; 0 = until Ctrl-C (default 60)")
+    simulate.add_argument("--project", type=int, default=None, help="project id (default: the demo project)")
+    simulate.add_argument("--key", default=None, help="ingest key (default: the demo project's)")
+    simulate.add_argument("--url", default=None, help="collector URL (default: VIGIL_COLLECTOR_HOST/PORT)")
+    simulate.add_argument("--seed", type=int, default=None, help="random seed, for reproducible traffic")
+    simulate.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    up = sub.add_parser("up", help="run the whole platform on embedded defaults (Ctrl-C stops all)")
+    up.add_argument("--no-simulate", action="store_true", help="do not send simulated traffic")
+    up.add_argument("--rate", type=float, default=50.0, help="simulated events per second (default 50)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module_name, func_name = COMMANDS[args.command].split(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

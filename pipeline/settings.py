@@ -1,0 +1,87 @@
+"""Configuration, read once from the environment into a typed, frozen object.
+
+Every process is configured the 12-factor way: ``VIGIL_*`` environment variables with
+defaults that make the embedded, one-machine stack work out of the box.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r} is not an integer; unset it or give a whole number") from None
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r} is not a number; unset it or give a number") from None
+
+
+def _str(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    # where embedded services keep their data (Kafka log dirs, chDB data)
+    data_dir: Path = field(default_factory=lambda: Path(_str("VIGIL_DATA_DIR", str(REPO_ROOT / ".vigil"))))
+
+    # Kafka
+    kafka_brokers: str = field(default_factory=lambda: _str("VIGIL_KAFKA_BROKERS", "127.0.0.1:9092"))
+    kafka_port: int = field(default_factory=lambda: _int("VIGIL_KAFKA_PORT", 9092))
+    kafka_controller_port: int = field(default_factory=lambda: _int("VIGIL_KAFKA_CONTROLLER_PORT", 9093))
+    events_topic: str = field(default_factory=lambda: _str("VIGIL_EVENTS_TOPIC", "vigil.events"))
+    dlq_topic: str = field(default_factory=lambda: _str("VIGIL_DLQ_TOPIC", "vigil.events.dlq"))
+    topic_partitions: int = field(default_factory=lambda: _int("VIGIL_TOPIC_PARTITIONS", 4))
+
+    # ClickHouse (a real server, or the embedded chDB one)
+    clickhouse_url: str = field(default_factory=lambda: _str("VIGIL_CLICKHOUSE_URL", "http://localhost:8123"))
+    clickhouse_database: str = field(default_factory=lambda: _str("VIGIL_CLICKHOUSE_DATABASE", "vigil"))
+    clickhouse_port: int = field(default_factory=lambda: _int("VIGIL_CLICKHOUSE_PORT", 8123))
+
+    # collector
+    collector_host: str = field(default_factory=lambda: _str("VIGIL_COLLECTOR_HOST", "127.0.0.1"))
+    collector_port: int = field(default_factory=lambda: _int("VIGIL_COLLECTOR_PORT", 8080))
+    collector_workers: int = field(default_factory=lambda: _int("VIGIL_COLLECTOR_WORKERS", 1))
+    max_body_bytes: int = field(default_factory=lambda: _int("VIGIL_MAX_BODY_BYTES", 1024 * 1024))
+    max_events_per_batch: int = field(default_factory=lambda: _int("VIGIL_MAX_EVENTS_PER_BATCH", 1000))
+    # token buckets: sustained events per second, burst = rate * burst_seconds
+    rate_limit_per_key: float = field(default_factory=lambda: _float("VIGIL_RATE_LIMIT_PER_KEY", 50_000))
+    rate_limit_per_ip: float = field(default_factory=lambda: _float("VIGIL_RATE_LIMIT_PER_IP", 20_000))
+    rate_limit_burst_seconds: float = field(default_factory=lambda: _float("VIGIL_RATE_LIMIT_BURST_SECONDS", 2.0))
+    kafka_ack_timeout_s: float = field(default_factory=lambda: _float("VIGIL_KAFKA_ACK_TIMEOUT", 5.0))
+    projects_refresh_s: float = field(default_factory=lambda: _float("VIGIL_PROJECTS_REFRESH", 5.0))
+
+    # processor
+    processor_group: str = field(default_factory=lambda: _str("VIGIL_PROCESSOR_GROUP", "vigil-processor"))
+    sink_batch_size: int = field(default_factory=lambda: _int("VIGIL_SINK_BATCH_SIZE", 20_000))
+    commit_interval_s: float = field(default_factory=lambda: _float("VIGIL_COMMIT_INTERVAL", 1.0))
+
+    # dashboard
+    dashboard_port: int = field(default_factory=lambda: _int("VIGIL_DASHBOARD_PORT", 8501))
+    dashboard_refresh_s: float = field(default_factory=lambda: _float("VIGIL_DASHBOARD_REFRESH", 5.0))
+
+    @property
+    def collector_url(self) -> str:
+        return f"http://{self.collector_host}:{self.collector_port}"
+
+
+def load() -> Settings:
+    """Read the environment now (tests change it between calls)."""
+    return Settings()
