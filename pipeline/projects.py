@@ -1,0 +1,104 @@
+"""Projects: a numeric id, a name, a public ingest key and the browser origins allowed to send.
+
+Stored in the warehouse's ``projects`` table (a ReplacingMergeTree: the latest version of a
+row wins), so the collector, the CLI and the dashboards share one source of truth without a
+second database. ``vigil project create NAME --origin URL --json`` is the operator's way in.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from pipeline import settings as settings_module
+
+_SELECT = "SELECT id, name, key, origins FROM projects FINAL ORDER BY id"
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: int
+    name: str
+    key: str
+    origins: tuple[str, ...] = ()
+
+    def allows_origin(self, origin: str | None) -> bool:
+        """No list = any origin; requests without an Origin header (servers, curl) always pass."""
+        if not self.origins or origin is None:
+            return True
+        return origin.rstrip("/") in self.origins
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["origins"] = list(self.origins)
+        return data
+
+
+def new_key() -> str:
+    """A public ingest key: 32 hex characters, like a Sentry DSN's public key."""
+    return secrets.token_hex(16)
+
+
+def list_projects(client) -> list[Project]:
+    rows = client.query(_SELECT).result_rows
+    return [Project(int(r[0]), r[1], r[2], tuple(r[3])) for r in rows]
+
+
+def create(client, name: str, origins: list[str] | tuple[str, ...] = ()) -> Project:
+    name = name.strip()
+    if not name:
+        raise ValueError("a project needs a name, e.g. `vigil project create shop`")
+    clean_origins = tuple(_normalise_origin(o) for o in origins)
+    next_id = int(client.query("SELECT max(id) FROM projects FINAL").result_rows[0][0] or 0) + 1
+    project = Project(next_id, name, new_key(), clean_origins)
+    client.insert(
+        "projects",
+        [[project.id, project.name, project.key, list(project.origins), datetime.now(timezone.utc), time.time_ns()]],
+        column_names=["id", "name", "key", "origins", "created_at", "version"],
+    )
+    return project
+
+
+def ensure(client, name: str, origins: tuple[str, ...] = ()) -> Project:
+    """The project called ``name``, created if there is none (``vigil up`` uses it for ``demo``)."""
+    for project in list_projects(client):
+        if project.name == name:
+            return project
+    return create(client, name, origins)
+
+
+def _normalise_origin(origin: str) -> str:
+    origin = origin.strip().rstrip("/")
+    if not origin.startswith(("http://", "https://")) or origin.count("/") > 2:
+        raise ValueError(f"origin {origin!r} must look like https://shop.example.com (scheme and host, no path)")
+    return origin
+
+
+def main(args) -> int:
+    from pipeline.warehouse.client import connect
+
+    client = connect(settings_module.load())
+    if args.project_command == "create":
+        try:
+            project = create(client, args.name, args.origin)
+        except ValueError as error:
+            print(f"vigil project create: {error}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps(project.as_dict()))
+        else:
+            print(f"created project {project.id} {project.name!r}\n  ingest key: {project.key}\n"
+                  f"  origins:    {', '.join(project.origins) or 'any'}")
+        return 0
+    projects = list_projects(client)
+    if args.json:
+        print(json.dumps([p.as_dict() for p in projects]))
+    else:
+        for p in projects:
+            print(f"{p.id:>6}  {p.name:<24} {p.key}  {', '.join(p.origins) or 'any origin'}")
+    return 0
