@@ -1,0 +1,48 @@
+"""Session-wide real services for integration and end-to-end tests.
+
+One real Kafka broker and one embedded ClickHouse server (chDB behind ClickHouse's HTTP
+interface) are started per test session on free loopback ports with throw-away data
+directories; tests that need them ask for the ``kafka`` / ``clickhouse`` fixtures. Tests that
+break a service on purpose (kill -9, restart) start their own instance instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory):
+    from tests.support.kafka import KafkaBroker
+
+    broker = KafkaBroker(tmp_path_factory.mktemp("kafka"))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def clickhouse(tmp_path_factory):
+    from pipeline.warehouse.migrate import apply_migrations
+    from tests.support.clickhouse import ClickHouseServer
+
+    server = ClickHouseServer(tmp_path_factory.mktemp("clickhouse"))
+    server.start()
+    apply_migrations(server.client())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def vigil_env(kafka, clickhouse, tmp_path) -> dict[str, str]:
+    """Environment for a `vigil …` subprocess wired to the session's broker and warehouse."""
+    env = dict(os.environ)
+    env.update(
+        VIGIL_KAFKA_BROKERS=kafka.bootstrap,
+        VIGIL_CLICKHOUSE_URL=clickhouse.url,
+        VIGIL_DATA_DIR=str(Path(tmp_path) / "vigil"),
+    )
+    return env
