@@ -67,6 +67,9 @@ class Settings:
     rate_limit_burst_seconds: float = field(default_factory=lambda: _float("VIGIL_RATE_LIMIT_BURST_SECONDS", 2.0))
     kafka_ack_timeout_s: float = field(default_factory=lambda: _float("VIGIL_KAFKA_ACK_TIMEOUT", 5.0))
     projects_refresh_s: float = field(default_factory=lambda: _float("VIGIL_PROJECTS_REFRESH", 5.0))
+    # reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the client;
+    # empty = trust none, the client is the socket's peer
+    trusted_proxies: str = field(default_factory=lambda: _str("VIGIL_TRUSTED_PROXIES", ""))
 
     # processor
     processor_group: str = field(default_factory=lambda: _str("VIGIL_PROCESSOR_GROUP", "vigil-processor"))
