@@ -51,7 +51,10 @@ class Settings:
     topic_partitions: int = field(default_factory=lambda: _int("VIGIL_TOPIC_PARTITIONS", 4))
 
     # ClickHouse (a real server, or the embedded chDB one)
-    clickhouse_url: str = field(default_factory=lambda: _str("VIGIL_CLICKHOUSE_URL", "http://localhost:8123"))
+    # unset: the embedded server's address (127.0.0.1, so no IPv6 attempt first)
+    clickhouse_url: str = field(
+        default_factory=lambda: _str("VIGIL_CLICKHOUSE_URL", f"http://127.0.0.1:{_int('VIGIL_CLICKHOUSE_PORT', 8123)}")
+    )
     clickhouse_database: str = field(default_factory=lambda: _str("VIGIL_CLICKHOUSE_DATABASE", "vigil"))
     clickhouse_port: int = field(default_factory=lambda: _int("VIGIL_CLICKHOUSE_PORT", 8123))
 
