@@ -1,0 +1,47 @@
+# Vigil — the two commands of the README's quick start, and what they need.
+#
+#   make up     the whole platform on embedded defaults, with simulated traffic
+#   make test   every test: Python (unit, integration, end-to-end) and the browser SDK
+#
+# Both set up a fresh machine first: a virtualenv with the package, the SDK's npm
+# packages, Debian's Chromium for browser tests. Kafka's jars are resolved from Maven
+# Central by `vigil kafka` itself the first time it runs.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: up test test-python test-sdk setup sdk chromium bench clean
+
+up: setup
+	$(BIN)/vigil up
+
+test: setup sdk chromium
+	$(BIN)/python -m pytest tests
+	cd sdk-js && npm test && npm run test:e2e
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[test]'
+	@touch $@
+
+sdk: sdk-js/node_modules/.package-lock.json
+	cd sdk-js && npm run build
+
+sdk-js/node_modules/.package-lock.json: sdk-js/package-lock.json
+	cd sdk-js && npm ci --no-audit --no-fund
+
+# Browser tests drive Debian's Chromium through playwright-core; never a downloaded browser.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+bench: setup
+	$(BIN)/python bench/collector.py
+	$(BIN)/python bench/processor.py
+
+clean:
+	rm -rf $(VENV) .vigil sdk-js/node_modules sdk-js/dist
