@@ -474,8 +474,10 @@ class _SessionBuilder:
 
         dwell = max(rng.lognormvariate(math.log(DWELL_MEDIAN_MS[page.step]), 0.8), timing.load + 800)
         dwell = min(dwell, 15 * 60_000.0)
-        hide = nav + dwell
-        interactions = self._interactions(page, nav + timing.load, hide, next_step, add)
+        interactions = self._interactions(page, nav + timing.load, nav + dwell, next_step, add)
+        # the visitor leaves once what they clicked has answered (e.g. "Add to cart", then the cart)
+        hide = max(nav + dwell, max(pending.t for pending in queue) + rng.uniform(50, 400))
+        dwell = hide - nav
         # web-vitals reports LCP at the first input (or when the page is hidden)
         lcp_at = min([t for t, _ in interactions] + [hide - 10])
         vital(max(lcp_at, nav + timing.lcp), "LCP", timing.lcp,
