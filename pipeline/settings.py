@@ -81,6 +81,8 @@ class Settings:
 
     # dashboard
     dashboard_port: int = field(default_factory=lambda: _int("VIGIL_DASHBOARD_PORT", 8501))
+    # the address Streamlit listens on: loopback by default; 0.0.0.0 in a container
+    dashboard_host: str = field(default_factory=lambda: _str("VIGIL_DASHBOARD_HOST", "127.0.0.1"))
     dashboard_refresh_s: float = field(default_factory=lambda: _float("VIGIL_DASHBOARD_REFRESH", 5.0))
 
     @property
