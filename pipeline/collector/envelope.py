@@ -1,0 +1,141 @@
+"""From request bytes to Kafka messages: decode, parse, validate, split and stamp.
+
+Pure functions, no I/O: the HTTP, pixel and WebSocket transports all end here, and the unit
+tests call them directly. A whole-request problem raises :class:`~pipeline.collector.problems.Problem`;
+a bad *event* never sinks its batch — it is listed in :attr:`Batch.rejected` with its index.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+
+from pipeline import contract
+from pipeline.contract import unified
+from pipeline.collector.problems import envelope_problem, problem
+
+# sendBeacon sends a string body as text/plain (no CORS preflight); fetch sends JSON
+ACCEPTED_MEDIA_TYPES = frozenset({"application/json", "text/plain"})
+
+
+@dataclass(slots=True)
+class Batch:
+    """One envelope's outcome: Kafka messages for the valid events, reasons for the rest."""
+
+    messages: list[tuple[bytes, bytes]] = field(default_factory=list)  # (key = session_id, value = JSON)
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # {"index", "reason", "path", "message"}
+
+    @property
+    def accepted(self) -> int:
+        return len(self.messages)
+
+
+def check_media_type(content_type: str | None) -> None:
+    """Refuse anything but JSON or text/plain (charset and other parameters are fine)."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type not in ACCEPTED_MEDIA_TYPES:
+        shown = f"Content-Type {content_type!r}" if content_type else "a request without Content-Type"
+        raise problem(
+            "unsupported_media_type",
+            f"{shown} is not accepted; send the envelope as application/json (fetch) or text/plain (sendBeacon)",
+        )
+
+
+def is_gzip(content_encoding: str | None) -> bool:
+    """True for ``gzip``; no encoding or ``identity`` is plain; anything else is refused."""
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding in ("gzip", "x-gzip"):
+        return True
+    if encoding == "identity":
+        return False
+    raise problem("unsupported_encoding",
+                  f"Content-Encoding {content_encoding!r} is not accepted; send the body plain or gzip-compressed")
+
+
+def gunzip(body: bytes, limit: int) -> bytes:
+    """Decompress a gzip body, refusing to produce more than ``limit`` bytes (a gzip bomb → 413)."""
+    decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        plain = decompressor.decompress(body, limit + 1)
+    except zlib.error as error:
+        raise problem("bad_gzip", f"Content-Encoding is gzip but the body is not valid gzip ({error}); "
+                                  "compress the whole body once, or drop the header") from None
+    if len(plain) > limit or decompressor.unconsumed_tail:
+        raise problem("body_too_large", f"the body decompresses to more than {limit} bytes; send smaller batches")
+    if not decompressor.eof:
+        raise problem("bad_gzip", "the gzip body is truncated; send the complete compressed body")
+    return plain
+
+
+def parse_envelope(raw: bytes | str, max_events: int) -> dict[str, Any]:
+    """JSON → a checked v1 envelope (a unified, Sentry-like document is mapped to one first)."""
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise envelope_problem(contract.Rejection(
+            "invalid_json", "", f"the body is not valid UTF-8 JSON ({error}); send one JSON object")) from None
+    if unified.is_unified(document):
+        try:
+            document = unified.to_envelope(document)
+        except (AttributeError, TypeError, KeyError) as error:
+            raise envelope_problem(contract.Rejection(
+                "wrong_type", "", f"this looks like a unified (Sentry-like) document, but a field has the wrong "
+                                  f"shape ({error}); compare it with MISSION.md's unified format")) from None
+    rejection = contract.validate_envelope(document)
+    if rejection is not None:
+        raise envelope_problem(rejection)
+    if len(document["events"]) > max_events:
+        raise envelope_problem(contract.Rejection(
+            "too_many", "events",
+            f"the batch has {len(document['events'])} events; this collector takes at most {max_events} per request"))
+    return document
+
+
+def received_at(now: datetime) -> str:
+    """RFC 3339 with milliseconds, UTC, ``Z``: the form every Vigil timestamp takes."""
+    return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def split(
+    envelope: dict[str, Any],
+    project_id: int,
+    client: dict[str, str],
+    now: datetime | None = None,
+) -> Batch:
+    """Merge the context into each event, validate it, and stamp the valid ones for Kafka.
+
+    Stamps: ``project_id``, ``received_at`` and ``client`` (``ip``, ``user_agent``) — the
+    collector's word, which overrides anything a client may have put in those fields.
+    """
+    now = now or datetime.now(timezone.utc)
+    stamp = received_at(now)
+    validate = contract.validate_event
+    dumps = orjson.dumps
+    batch = Batch()
+    messages, rejected = batch.messages, batch.rejected
+    for index, event in enumerate(contract.merge_context(envelope)):
+        rejection = validate(event, now=now)
+        if rejection is not None:
+            rejected.append({"index": index, "reason": rejection.reason, "path": rejection.path,
+                             "message": rejection.message})
+            continue
+        event["project_id"] = project_id
+        event["received_at"] = stamp
+        event["client"] = client
+        messages.append((event["session_id"].encode(), dumps(event)))
+    return batch
+
+
+def outcome(batch: Batch) -> tuple[int, dict[str, Any]]:
+    """The answer for a batch whose valid events Kafka acknowledged (or that had none)."""
+    if not batch.messages:
+        count = len(batch.rejected)
+        return 422, {"error": "no_valid_events", "path": "events",
+                     "message": f"all {count} event{'s' if count != 1 else ''} in the batch were rejected; "
+                                "see `rejected` for each one's reason",
+                     "accepted": 0, "rejected": batch.rejected}
+    return 202, {"accepted": batch.accepted, "rejected": batch.rejected}

@@ -1,0 +1,253 @@
+"""Produce events to Kafka and wait until Kafka acknowledged every one of them.
+
+One idempotent librdkafka producer per collector process (``acks=all``, a few ms of linger,
+lz4): requests hand it their messages and await a single asyncio future that resolves once
+every delivery report for the batch came back — or fails on the first failed report, or
+after ``VIGIL_KAFKA_ACK_TIMEOUT``. A background thread polls the producer (which runs the
+delivery callbacks) and wakes the event loop once per poll, not once per message.
+
+Kafka down is not fatal to the collector: messages time out, requests get 503, and
+librdkafka reconnects by itself when the broker returns. Should the idempotent producer
+hit a *fatal* error (it then refuses all further work), it is replaced by a fresh one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+
+from pipeline.collector.problems import RETRY_AFTER_UNAVAILABLE, Problem, problem
+from pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+kafka_log = logging.getLogger("pipeline.collector.librdkafka")
+
+POLL_INTERVAL_S = 0.05
+# delivery failures are logged at most this often (one line summarises the rest)
+FAILURE_LOG_INTERVAL_S = 10.0
+
+
+def producer_config(settings: Settings) -> dict[str, Any]:
+    """librdkafka settings: durable (idempotent, acks=all) yet batched across requests."""
+    return {
+        "bootstrap.servers": settings.kafka_brokers,
+        "client.id": "vigil-collector",
+        "enable.idempotence": True,
+        "acks": "all",
+        # batches form across concurrent requests; a request waits at most this long for company
+        "linger.ms": 5,
+        "compression.type": "lz4",
+        # the Java client's partitioner: a session lands on the same partition whoever produces it
+        "partitioner": "murmur2_random",
+        # give up on a message about when the request waiting for it gives up, so a Kafka outage
+        # does not pile up minutes of messages nobody waits for any more
+        "message.timeout.ms": max(int(settings.kafka_ack_timeout_s * 1000), 1000),
+        "reconnect.backoff.ms": 100,
+        "reconnect.backoff.max.ms": 1000,
+        "socket.keepalive.enable": True,
+        "log.connection.close": False,
+    }
+
+
+class _Delivery:
+    """One request's messages in flight: resolves its future when all are acknowledged."""
+
+    __slots__ = ("future", "remaining", "error", "producer")
+
+    def __init__(self, future: asyncio.Future[None], count: int, producer: EventProducer) -> None:
+        self.future = future
+        self.remaining = count
+        self.error: KafkaError | None = None
+        self.producer = producer
+
+    def on_delivery(self, error: KafkaError | None, _message: Any) -> None:
+        # runs in the poll thread, which alone touches producer._settled; the event loop
+        # learns of it through _settle()
+        if error is not None:
+            if self.error is None:
+                self.error = error
+                self.producer._settled.append(self)
+            return
+        self.remaining -= 1
+        if self.remaining == 0 and self.error is None:
+            self.producer._settled.append(self)
+
+
+class KafkaDeliveryFailed(Exception):
+    """Kafka reported a failed delivery for one of the batch's messages."""
+
+
+class KafkaAckTimeout(Exception):
+    """Kafka did not acknowledge the batch in time."""
+
+
+def _settle(deliveries: list[_Delivery]) -> None:
+    for delivery in deliveries:
+        if delivery.future.done():  # timed out already
+            continue
+        if delivery.error is not None:
+            delivery.future.set_exception(KafkaDeliveryFailed(delivery.error))
+        else:
+            delivery.future.set_result(None)
+
+
+def _time_out(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_exception(KafkaAckTimeout())
+
+
+class EventProducer:
+    """Produces to ``settings.events_topic``; :meth:`send` returns only once Kafka acknowledged."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.topic = settings.events_topic
+        self.ack_timeout_s = settings.kafka_ack_timeout_s
+        self._config = producer_config(settings)
+        self._producer = self._new_producer()
+        self._settled: list[_Delivery] = []  # touched only by the poll thread
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._fatal: KafkaError | None = None
+        self._failures = 0
+        self._last_failure_log = 0.0
+
+    def _new_producer(self) -> Producer:
+        return Producer({**self._config, "error_cb": self._on_error, "logger": kafka_log})
+
+    # ── lifecycle ──────────────────────────────────────────────────────────────────────
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start polling delivery reports on a background thread, resolving futures on ``loop``."""
+        self._loop = loop
+        self._thread = threading.Thread(target=self._poll_forever, name="vigil-kafka-poll", daemon=True)
+        self._thread.start()
+
+    async def close(self, timeout_s: float = 5.0) -> None:
+        """Flush what is in flight (waiting requests still get their answers), then stop."""
+        self._stopping.set()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, timeout_s + 1.0)
+
+    def _poll_forever(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        while not self._stopping.is_set():
+            producer = self._producer
+            producer.poll(POLL_INTERVAL_S)
+            self._hand_over(loop)
+            if self._fatal is not None:
+                self._replace(producer)
+        remaining = self._producer.flush(5.0)
+        if remaining:
+            log.warning("%d message(s) were still unacknowledged when the collector stopped", remaining)
+        self._hand_over(loop)
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._settled:
+            settled, self._settled = self._settled, []
+            try:
+                loop.call_soon_threadsafe(_settle, settled)
+            except RuntimeError:  # the loop closed under us during shutdown
+                pass
+
+    def _replace(self, broken: Producer) -> None:
+        """A fatal error leaves an idempotent producer unusable: fail what it holds, start anew."""
+        log.error("Kafka producer hit a fatal error (%s); replacing it with a new producer", self._fatal)
+        self._fatal = None
+        self._producer = self._new_producer()
+        try:
+            broken.purge()
+            broken.flush(0)  # delivers the purge errors to the waiting requests
+        except KafkaException:
+            pass
+        self._hand_over(self._loop)
+
+    def _on_error(self, error: KafkaError) -> None:
+        if error.fatal():
+            self._fatal = error
+        elif error.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT):
+            log.warning("Kafka at %s: %s", self.settings.kafka_brokers, error.str())
+        else:
+            log.info("Kafka: %s", error.str())
+
+    # ── the hot path ───────────────────────────────────────────────────────────────────
+
+    async def send(self, messages: list[tuple[bytes, bytes]]) -> None:
+        """Produce ``(key, value)`` messages; return once Kafka acknowledged all of them.
+
+        Raises a 503 :class:`~pipeline.collector.problems.Problem` (``kafka_unavailable`` or
+        ``kafka_timeout``) otherwise — then some of the messages may still have been written,
+        which is safe: events carry their ``event_id`` and the warehouse keeps one copy.
+        """
+        loop = self._loop
+        assert loop is not None, "EventProducer.start(loop) was not called"
+        delivery = _Delivery(loop.create_future(), len(messages), self)
+        on_delivery = delivery.on_delivery
+        produce = self._producer.produce
+        topic = self.topic
+        try:
+            for key, value in messages:
+                produce(topic, value, key, on_delivery=on_delivery)
+        except BufferError:
+            self._note_failure("the local queue to Kafka is full")
+            raise problem("kafka_unavailable",
+                          f"the collector's queue to Kafka ({self.settings.kafka_brokers}) is full — Kafka is slow or "
+                          "down; nothing was acknowledged, resend later", retry_after=RETRY_AFTER_UNAVAILABLE) from None
+        except KafkaException as error:
+            self._note_failure(error.args[0].str())
+            raise problem("kafka_unavailable", f"Kafka refused the events ({error.args[0].str()}); resend later",
+                          retry_after=RETRY_AFTER_UNAVAILABLE) from None
+        timer = loop.call_later(self.ack_timeout_s, _time_out, delivery.future)
+        try:
+            await delivery.future
+        except KafkaDeliveryFailed as failed:
+            error: KafkaError = failed.args[0]
+            self._note_failure(error.str())
+            if error.code() == KafkaError._MSG_TIMED_OUT:
+                raise self._timeout_problem() from None
+            raise problem("kafka_unavailable", f"Kafka did not store the events ({error.str()}); resend later",
+                          retry_after=RETRY_AFTER_UNAVAILABLE) from None
+        except KafkaAckTimeout:
+            self._note_failure("no acknowledgement in time")
+            raise self._timeout_problem() from None
+        finally:
+            timer.cancel()
+
+    def _timeout_problem(self) -> Problem:
+        return problem("kafka_timeout",
+                       f"Kafka ({self.settings.kafka_brokers}) did not acknowledge the events within "
+                       f"{self.ack_timeout_s:g}s; resend later (events are de-duplicated by event_id)",
+                       retry_after=RETRY_AFTER_UNAVAILABLE)
+
+    def _note_failure(self, what: str) -> None:
+        self._failures += 1
+        now = time.monotonic()
+        if now - self._last_failure_log >= FAILURE_LOG_INTERVAL_S:
+            log.warning("Kafka delivery failed: %s (%d failed request(s) since the last report)", what, self._failures)
+            self._failures = 0
+            self._last_failure_log = now
+
+    # ── health ─────────────────────────────────────────────────────────────────────────
+
+    def describe(self, timeout_s: float = 2.0) -> dict[str, Any]:
+        """Ask the cluster for the events topic's metadata (blocking). Raises if Kafka can't be reached."""
+        metadata = self._producer.list_topics(self.topic, timeout=timeout_s)
+        topic = metadata.topics.get(self.topic)
+        info: dict[str, Any] = {
+            "bootstrap": self.settings.kafka_brokers,
+            "brokers": len(metadata.brokers),
+            "topic": self.topic,
+            "partitions": len(topic.partitions) if topic is not None and topic.error is None else 0,
+            "queued_messages": len(self._producer),
+        }
+        if topic is None or topic.error is not None:
+            info["topic_error"] = topic.error.str() if topic is not None else "missing"
+        return info
+

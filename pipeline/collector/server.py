@@ -1,0 +1,57 @@
+"""``vigil collect``: the collector under uvicorn (uvloop + httptools), one or more workers.
+
+Configured from ``VIGIL_*`` (see :mod:`pipeline.settings`): host/port, worker processes
+(``VIGIL_COLLECTOR_WORKERS``), body and batch limits, rate limits, Kafka and ClickHouse.
+Each worker process has its own Kafka producer and project cache; the collector keeps no
+other state, so more of them can stand behind any load balancer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import uvicorn
+
+from pipeline import settings as settings_module
+from pipeline.collector.network import parse_trusted_proxies
+from pipeline.settings import Settings
+
+APP = "pipeline.collector.app:create_app"
+
+
+def uvicorn_config(settings: Settings) -> dict[str, object]:
+    """uvicorn keyword arguments for the collector; shared by ``vigil collect`` and the bench."""
+    return {
+        "host": settings.collector_host,
+        "port": settings.collector_port,
+        "workers": max(settings.collector_workers, 1),
+        "factory": True,
+        "loop": "uvloop",
+        "http": "httptools",
+        "ws": "websockets-sansio",
+        # a WebSocket message may carry one envelope, a little more than a body (frame overhead);
+        # larger ones close the socket with 1009 instead of being read into memory
+        "ws_max_size": settings.max_body_bytes + 64 * 1024,
+        "lifespan": "on",
+        # the collector decides who the client is (VIGIL_TRUSTED_PROXIES), not uvicorn
+        "proxy_headers": False,
+        "server_header": False,
+        "access_log": False,
+        "log_level": "info",
+        "timeout_keep_alive": 30,
+        "backlog": 4096,
+    }
+
+
+def main(args: argparse.Namespace | None = None) -> int:
+    settings = settings_module.load()
+    parse_trusted_proxies(settings.trusted_proxies)  # fail now on a typo, not in every worker
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger(__name__).info(
+        "collector on %s (%d worker(s)) → Kafka %s topic %s; projects from %s",
+        settings.collector_url, max(settings.collector_workers, 1), settings.kafka_brokers,
+        settings.events_topic, settings.clickhouse_url,
+    )
+    uvicorn.run(APP, **uvicorn_config(settings))
+    return 0
