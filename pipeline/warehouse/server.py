@@ -92,6 +92,12 @@ HTTP_PARAMETER_PREFIXES = ("param_", "http_")
 RESULT_STATEMENTS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXISTS", "EXPLAIN", "CHECK", "WATCH", "KILL"})
 # statements that change a connection's state; outside a session their connection is not reused
 STATEFUL_STATEMENTS = frozenset({"SET", "USE"})
+# output formats whose blocks concatenate to exactly the whole result (no header, footer or
+# per-block framing), so a result in them can be sent block by block as chDB produces it
+STREAMABLE_FORMATS = frozenset(
+    {"native", "rowbinary", "tabseparated", "tsv", "tabseparatedraw", "tsvraw", "csv",
+     "jsoneachrow", "jsonlines", "ndjson", "jsoncompacteachrow"}
+)
 # result formats chDB's Python API turns into Python objects instead of bytes
 PYTHON_ONLY_FORMATS = frozenset({"dataframe", "arrowtable", "datastore"})
 
@@ -702,12 +708,14 @@ class Engine:
                 f"Code: 373. DB::Exception: Session {session_id} is locked by a concurrent client. (SESSION_IS_LOCKED)",
             )
         try:
-            if current.closed:  # expired or evicted while we waited: start it afresh
-                with self._lock:
-                    replacement = Session(session_id, None, timeout)
-                    self._sessions[session_id] = replacement
+            while current.closed:  # expired or evicted while we waited: continue in its successor
                 current.lock.release()
-                current = replacement
+                with self._lock:
+                    successor = self._sessions.get(session_id)
+                    if successor is None:
+                        successor = Session(session_id, None, timeout)
+                        self._sessions[session_id] = successor
+                current = successor
                 current.lock.acquire()
             if current.connection is None:
                 current.connection = self._open(None, {})
@@ -768,8 +776,7 @@ class Engine:
             session.overrides = dict(settings)
         except ClickHouseError:
             raise
-        except Exception as exc:
-            session.overrides, session.baseline = {}, {}
+        except Exception as exc:  # the failed SET changed nothing: the bookkeeping stays true
             raise ClickHouseError.from_engine(exc) from None
 
     def after_session_statement(self, session: Session, statement: Statement) -> None:
@@ -1026,7 +1033,12 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         fmt = statement.output_format or request.default_format
         if fmt.lower() in PYTHON_ONLY_FORMATS:
             raise ClickHouseError(73, "UNKNOWN_FORMAT", f"Code: 73. DB::Exception: Unknown format {fmt}. (UNKNOWN_FORMAT)")
-        streamable = statement.has_result and statement.keyword in ("SELECT", "WITH") and not request.wait_end_of_query
+        streamable = (
+            statement.has_result
+            and statement.keyword in ("SELECT", "WITH")
+            and not request.wait_end_of_query
+            and fmt.lower() in STREAMABLE_FORMATS
+        )
         if streamable:
             self._stream_query(connection, request, statement, fmt, started)
             return
@@ -1068,12 +1080,8 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
                 first = stream.fetch()  # errors before the first block still get a proper status
             except Exception as exc:
                 raise ClickHouseError.from_engine(exc) from None
-            if first is None:  # an empty result: answer it whole, with its format's empty rendering
-                stream.close()
-                result = connection.query(statement.sql, fmt, params=request.bind)
-                payload = result.get_memview().view()
-                summary = _summary(result.rows_read(), result.bytes_read(), 0, 0, len(payload), started)
-                self._send_result(request, statement, fmt, payload, summary)
+            if first is None:  # an empty result: these formats render it as nothing at all
+                self._send_result(request, statement, fmt, b"", _summary(0, 0, 0, 0, 0, started))
                 return
             tag = uuid.uuid4().hex
             encoding = request.compression

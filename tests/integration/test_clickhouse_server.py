@@ -21,6 +21,7 @@ import lz4.frame
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 
+from pipeline.warehouse.server import analyze_statement
 from tests.support.clickhouse import ClickHouseServer
 
 pytestmark = pytest.mark.integration
@@ -88,6 +89,48 @@ def test_server_identity_and_timezone_as_clickhouse_reports_them(client):
     assert client.server_version == version
     assert version.split(".")[0].isdigit()
     assert tz
+
+
+def test_query_id_is_echoed(clickhouse):
+    status, headers, _ = http_request(clickhouse, "GET", params={"query": "SELECT 1", "query_id": "q-123"})
+    assert headers["x-clickhouse-query-id"] == "q-123"
+    assert http_request(clickhouse, "GET", params={"query": "SELECT 1"})[1]["x-clickhouse-query-id"]  # generated
+
+
+# ---------------------------------------------------------------------------- statements
+
+
+@pytest.mark.parametrize(
+    ("text", "head", "fmt", "data"),
+    [
+        (b"INSERT INTO t FORMAT Native\n\x01\x02", b"INSERT INTO t ", "Native", b"\x01\x02"),
+        (b"INSERT INTO t (a, `format`) FORMAT CSV  \r\n1,2\n", b"INSERT INTO t (a, `format`) ", "CSV", b"1,2\n"),
+        (b"/* FORMAT x */ INSERT INTO t SETTINGS async_insert = 0 FORMAT TSV\n1\n", b"/* FORMAT x */ INSERT INTO t SETTINGS async_insert = 0 ", "TSV", b"1\n"),
+        (b"insert into t values (1, 'FORMAT Native')", b"insert into t ", "Values", b" (1, 'FORMAT Native')"),
+        (b"INSERT INTO FUNCTION file('x.csv', 'CSV') FORMAT CSV\n1\n", b"INSERT INTO FUNCTION file('x.csv', 'CSV') ", "CSV", b"1\n"),
+    ],
+)
+def test_insert_data_starts_where_clickhouse_starts_it(text, head, fmt, data):
+    statement = analyze_statement(text, complete=True)
+    assert (statement.sql, statement.insert_format, text[statement.data_offset:]) == (head, fmt, data)
+
+
+def test_statement_needs_more_text_until_the_data_begins():
+    assert analyze_statement(b"INSERT INTO t FORM", complete=False) is None
+    assert analyze_statement(b"INSERT INTO t FORMAT Nat", complete=False) is None  # the name may go on
+    assert analyze_statement(b"INSERT INTO t VALUES ('a", complete=False).insert_format == "Values"
+    assert analyze_statement(b"SELECT 'unterminated", complete=False) is None
+    assert analyze_statement(b"SELECT 1", complete=False) is None  # a query is only known whole
+
+
+def test_query_statements_know_their_format_and_kind():
+    assert analyze_statement(b"SELECT format('{}', 1) AS format FROM t FORMAT JSON", complete=True).output_format == "JSON"
+    assert analyze_statement(b"SELECT 1 FORMAT Native SETTINGS max_threads = 1;", complete=True).output_format == "Native"
+    assert analyze_statement(b"SELECT 'FORMAT CSV'", complete=True).output_format is None
+    assert analyze_statement(b"(SELECT 1) UNION ALL (SELECT 2)", complete=True).has_result
+    assert not analyze_statement(b"CREATE TABLE t (format String) ENGINE = Memory", complete=True).has_result
+    assert analyze_statement(b"INSERT INTO t SELECT 1", complete=True).insert_format is None
+    assert analyze_statement(b"CREATE TEMPORARY TABLE x (n UInt8)", complete=True).temporary
 
 
 # ---------------------------------------------------------------------------- parameters
@@ -178,6 +221,13 @@ def test_large_result_streams_back_whole(client):
             blocks += 1
             seen += len(block)
     assert seen == 1_000_000 and blocks > 1
+
+
+def test_formats_with_header_and_footer_come_back_whole(clickhouse):
+    # several engine blocks: JSON is answered whole, never as concatenated per-block documents
+    status, headers, body = http_request(clickhouse, "GET", params={"query": "SELECT number FROM numbers(300000) FORMAT JSON"})
+    document = json.loads(body)
+    assert document["rows"] == 300000 and int(document["data"][-1]["number"]) == 299999
 
 
 @pytest.mark.parametrize("compress", [True, False, "gzip", "zstd", "lz4"])
