@@ -1,0 +1,211 @@
+"""Processor throughput: events/s from a pre-filled ``vigil.events`` into ClickHouse.
+
+    .venv/bin/python bench/processor.py              # 200,000 events, own Kafka + ClickHouse
+    .venv/bin/python bench/processor.py --events 50000
+
+Starts a real Kafka broker and the embedded ClickHouse (the test helpers, free ports,
+throw-away data), fills the topic with realistic traffic (the simulator's sessions, stamped
+as the collector stamps them), then in the same run measures:
+
+1. **baseline** — a consume-only Quix Streams application on the same topic: the most any
+   Quix Streams processor can do on this machine;
+2. **processor** — Vigil's processor (``pipeline.processor.app.build_app``, every step on)
+   draining the topic until ClickHouse has every row (``count() FROM events FINAL``).
+
+Both clocks start at the first consumed message (group join and imports excluded). Prints
+events/s for both, their ratio, and the machine (cores, CPU model, load average — the
+machine may be shared, so the load is part of the result).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import random
+import sys
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import orjson
+from confluent_kafka import Producer
+from quixstreams import Application
+from rich.console import Console
+from rich.progress import Progress
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from pipeline import contract, settings as settings_module, synthetic  # noqa: E402
+from pipeline.processor import user_agents  # noqa: E402
+from pipeline.processor.app import build_app, tune_gc  # noqa: E402
+from pipeline.processor.counters import Counters  # noqa: E402
+from pipeline.warehouse.migrate import apply_migrations  # noqa: E402
+from tests.support.clickhouse import ClickHouseServer  # noqa: E402
+from tests.support.kafka import KafkaBroker  # noqa: E402
+
+console = Console(highlight=False)
+
+
+def collector_messages(count: int, seed: int = 7, project_id: int = 1) -> list[tuple[bytes, bytes]]:
+    """``count`` (key, value) pairs as the collector writes them: simulator traffic, stamped."""
+    rng = random.Random(seed)
+    start = datetime.now(timezone.utc) - timedelta(hours=2)
+    messages: list[tuple[bytes, bytes]] = []
+    while len(messages) < count:
+        session = synthetic.generate_session(rng, start + timedelta(seconds=len(messages) / 100))
+        for batch in session.batches:
+            client = {"ip": f"203.0.113.{rng.randrange(1, 255)}", "user_agent": batch.user_agent}
+            received_at = batch.at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            for event in contract.merge_context(batch.envelope):
+                event.update(project_id=project_id, received_at=received_at, client=client)
+                messages.append((event["session_id"].encode(), orjson.dumps(event)))
+    return messages[:count]
+
+
+def fill(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> float:
+    """Produce the messages the way the collector does (idempotent, acks=all, lz4); seconds taken."""
+    producer = Producer({
+        "bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all",
+        "linger.ms": 20, "compression.type": "lz4", "batch.size": 1_000_000,
+    })
+    started = time.perf_counter()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("filling the topic", total=len(messages))
+        for index, (key, value) in enumerate(messages):
+            while True:
+                try:
+                    producer.produce(topic, value, key=key)
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+            if index % 5000 == 0:
+                producer.poll(0)
+                progress.update(task, completed=index)
+        remaining = producer.flush(60)
+    if remaining:
+        raise RuntimeError(f"{remaining} messages were not acknowledged by Kafka within 60 s")
+    return time.perf_counter() - started
+
+
+@dataclasses.dataclass
+class Run:
+    events: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+
+def consume_only(bootstrap: str, topic: str, count: int) -> Run:
+    """A Quix Streams app that only consumes (bytes, no processing): the ceiling."""
+    app = Application(broker_address=bootstrap, consumer_group=f"bench-baseline-{uuid.uuid4().hex[:8]}",
+                      auto_offset_reset="earliest", commit_interval=1.0, loglevel="WARNING")
+    sdf = app.dataframe(app.topic(topic, value_deserializer="bytes", key_deserializer="bytes"))
+    seen = 0
+    first = last = 0.0
+
+    def tally(_value: Any) -> None:
+        nonlocal seen, first, last
+        if seen == 0:
+            first = time.perf_counter()
+        seen += 1
+        if seen >= count:
+            last = time.perf_counter()
+            app.stop()
+
+    sdf.update(tally)
+    app.run()
+    return Run(seen, last - first)
+
+
+def processor(settings: settings_module.Settings, count: int) -> Run:
+    """Vigil's processor until ClickHouse holds ``count`` rows (all steps, real sink)."""
+    counters = Counters(interval=3600)
+    user_agents.warm_up()
+    tune_gc()
+    app = build_app(settings, counters=counters, consumer_group=f"bench-processor-{uuid.uuid4().hex[:8]}")
+    first = last = 0.0
+
+    def watch() -> None:
+        nonlocal first, last
+        while counters.consumed == 0:
+            time.sleep(0.001)
+        first = time.perf_counter()
+        while counters.inserted < count:
+            time.sleep(0.005)
+        last = time.perf_counter()
+        app.stop()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    app.run()
+    watcher.join(5)
+    if sum(counters.dropped.values()):
+        console.print(f"[yellow]drops during the run: {dict(counters.dropped)}[/]")
+    return Run(counters.inserted, last - first)
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return f"{os.cpu_count()} cores · {model} · Python {platform.python_version()} · load average {load}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=200_000, help="events to pre-fill and drain (default 200,000)")
+    args = parser.parse_args()
+
+    console.print(f"machine: {machine()}")
+    with KafkaBroker(topics={}) as kafka, ClickHouseServer() as clickhouse:
+        settings = dataclasses.replace(
+            clickhouse.settings, kafka_brokers=kafka.bootstrap, events_topic=f"bench.events.{uuid.uuid4().hex[:6]}",
+            dlq_topic=f"bench.dlq.{uuid.uuid4().hex[:6]}",
+        )
+        from pipeline.broker.topics import ensure_topics
+
+        ensure_topics(kafka.bootstrap, {settings.events_topic: settings.topic_partitions,
+                                        settings.dlq_topic: settings.topic_partitions})
+        apply_migrations(clickhouse.client())
+
+        console.print(f"generating {args.events:,} realistic events…")
+        messages = collector_messages(args.events)
+        size = sum(len(value) for _, value in messages) / len(messages)
+        seconds = fill(kafka.bootstrap, settings.events_topic, messages)
+        console.print(f"filled {settings.events_topic} ({settings.topic_partitions} partitions) with "
+                      f"{len(messages):,} events, {size:.0f} bytes each on average, in {seconds:.1f}s")
+        del messages
+
+        baseline = consume_only(kafka.bootstrap, settings.events_topic, args.events)
+        console.print(f"baseline  (Quix Streams, consume only): {baseline.rate:>9,.0f} events/s "
+                      f"({baseline.events:,} in {baseline.seconds:.2f}s)")
+        result = processor(settings, args.events)
+        client = clickhouse.client()
+        rows, unique = client.query("SELECT count(), uniqExact(event_id) FROM events FINAL").result_rows[0]
+        console.print(f"processor (every step → ClickHouse):   {result.rate:>9,.0f} events/s "
+                      f"({result.events:,} in {result.seconds:.2f}s)")
+        console.print(f"ratio processor / baseline: {result.rate / baseline.rate:.2f}")
+        console.print(f"ClickHouse: {rows:,} rows, {unique:,} distinct event ids")
+        console.print(f"machine after: {machine()}")
+        if rows != args.events or unique != args.events:
+            console.print("[red]row count does not match the events produced[/]")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

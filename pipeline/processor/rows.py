@@ -1,0 +1,175 @@
+"""An enriched event → one row of the warehouse's ``events`` table.
+
+:data:`COLUMNS` names the columns in the order :func:`event_row` fills them; the sink
+inserts with exactly these names, so a later migration may add columns (with defaults)
+before this module learns about them. The type-specific columns follow
+``pipeline/warehouse/migrations/001_events.sql``:
+
+============  =================================================================
+type          columns filled besides the common ones
+============  =================================================================
+web_vital     vital_name, vital_value, vital_rating, target (attribution target)
+error         error_kind, error_type, error_message; kind=api also duration_ms and
+              http_* from its request; kind=resource http_url (the failing URL)
+api_call      duration_ms, http_method, http_url, http_status
+resource      duration_ms, http_url (the fetched URL)
+time_on_page  duration_ms
+click         target (CSS selector, else element id)
+form_submit   target (form id, else name), name (form name)
+custom        name
+identify      user_id (the event's, else data.user_id)
+============  =================================================================
+
+``data`` keeps the type-specific payload verbatim as JSON for drill-down. Timestamps
+become epoch milliseconds: clickhouse-connect writes ints to a ``DateTime64(3)`` column
+without per-value conversion.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+
+from pipeline import contract
+from pipeline.processor.steps import Dropped, Event
+
+COLUMNS: tuple[str, ...] = (
+    "project_id", "type", "timestamp", "event_id", "received_at",
+    "session_id", "visitor_id", "user_id", "release", "environment",
+    "url", "path", "referrer", "title",
+    "browser", "browser_version", "os", "os_version", "device", "client_ip", "user_agent",
+    "sdk_name", "sdk_version", "tags",
+    "vital_name", "vital_value", "vital_rating",
+    "error_kind", "error_type", "error_message",
+    "duration_ms", "http_method", "http_url", "http_status",
+    "target", "name", "data",
+)
+
+Row = tuple  # one value per COLUMNS entry, in that order
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def epoch_ms(when: datetime) -> int:
+    """Aware datetime → whole milliseconds since the epoch (exact, no float rounding)."""
+    return (when - _EPOCH) // _MILLISECOND
+
+
+def _text(value: Any) -> str:
+    return value if type(value) is str else ""
+
+
+def _number(value: Any) -> float:
+    return float(value) if type(value) in (int, float) else 0.0
+
+
+def _tag_value(value: Any) -> str:
+    if type(value) is str:
+        return value
+    if type(value) is bool:
+        return "true" if value else "false"
+    return str(value)
+
+
+def event_row(event: Event) -> Row | Dropped:
+    """The ``events`` row for one validated, enriched event (see the module's table)."""
+    event_type = event["type"]
+    data = event.get("data")
+    if type(data) is not dict:
+        data = {}
+    try:
+        data_json = orjson.dumps(data)
+    except orjson.JSONEncodeError as exc:
+        return Dropped("too_deep", f"data cannot be stored as JSON: {exc}", "data")
+
+    page = event.get("page") or {}
+    sdk = event.get("sdk") or {}
+    tags = event.get("tags")
+    user_id = _text(event.get("user_id"))
+
+    vital_name = vital_rating = error_kind = error_type = error_message = ""
+    http_method = http_url = target = name = ""
+    vital_value = duration_ms = 0.0
+    http_status = 0
+
+    if event_type == "web_vital":
+        vital_name = data["name"]
+        vital_value = float(data["value"])
+        vital_rating = _text(data.get("rating"))
+        attribution = data.get("attribution")
+        if type(attribution) is dict:
+            target = _text(attribution.get("target"))
+    elif event_type == "error":
+        error_kind = data["kind"]
+        error_type = _text(data.get("type"))
+        error_message = data["message"]
+        request = data.get("request")
+        if type(request) is dict:
+            http_method = _text(request.get("method"))
+            http_url = _text(request.get("url"))
+            http_status = request.get("status") or 0
+            duration_ms = _number(request.get("duration"))
+        elif error_kind == "resource":
+            http_url = _text(data.get("source"))
+    elif event_type == "api_call":
+        http_method = data["method"]
+        http_url = data["url"]
+        http_status = data.get("status") or 0
+        duration_ms = _number(data.get("duration"))
+    elif event_type == "resource":
+        http_url = data["name"]
+        duration_ms = float(data["duration"])
+    elif event_type == "time_on_page":
+        duration_ms = float(data["duration"])
+    elif event_type == "click":
+        target = _text(data.get("selector")) or _text(data.get("element_id"))
+    elif event_type == "form_submit":
+        name = _text(data.get("form_name"))
+        target = _text(data.get("form_id")) or name
+    elif event_type == "custom":
+        name = data["name"]
+    elif event_type == "identify":
+        user_id = user_id or data["user_id"]
+
+    return (
+        event["project_id"],
+        event_type,
+        epoch_ms(contract.parse_timestamp(event["timestamp"])),
+        event["event_id"],
+        epoch_ms(event["received_at"]),
+        event["session_id"],
+        event["visitor_id"],
+        user_id,
+        _text(event.get("release")),
+        _text(event.get("environment")),
+        _text(page.get("url")),
+        event.get("path", ""),
+        _text(page.get("referrer")),
+        _text(page.get("title")),
+        event.get("browser", ""),
+        event.get("browser_version", ""),
+        event.get("os", ""),
+        event.get("os_version", ""),
+        event.get("device", ""),
+        event.get("client_ip", ""),
+        event.get("user_agent", ""),
+        _text(sdk.get("name")),
+        _text(sdk.get("version")),
+        {key: _tag_value(value) for key, value in tags.items()} if tags else {},
+        vital_name,
+        vital_value,
+        vital_rating,
+        error_kind,
+        error_type,
+        error_message,
+        duration_ms,
+        http_method,
+        http_url,
+        http_status,
+        target,
+        name,
+        data_json,
+    )

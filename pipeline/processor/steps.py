@@ -1,0 +1,221 @@
+"""What happens to an event between Kafka and ClickHouse: an ordered list of named steps.
+
+Modelled on Plausible's ingestion pipeline. Each step takes the event (the first one takes
+the Kafka message's bytes) and returns it, usually with something added, or returns a
+:class:`Dropped` saying why the event cannot go on. :func:`run` applies :data:`STEPS` in
+order and stops at the first drop, stamping it with the step's name; the processor counts
+drops by reason and sends each to the dead-letter topic. Reasons are a closed set
+(:data:`REASONS`): the contract's own plus the few only the processor can detect.
+
+Adding enrichment (bot filtering, IP anonymisation, visitor ids, …) means writing one more
+small function here and putting it in the list at the right place.
+
+Steps write what they derive into the event under the warehouse's column names
+(``received_at``, ``browser``, ``os``, ``device``, ``client_ip``, ``path``, …); those names
+are the processor's, an SDK cannot set them (a step overwrites whatever came in).
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Union
+from urllib.parse import urlsplit
+
+import orjson
+
+from pipeline import contract
+from pipeline.processor import user_agents, validation
+
+log = logging.getLogger(__name__)
+
+# Reasons only the processor can give; the contract's cover everything about the event itself.
+PROCESSOR_REASONS = (
+    "missing_project",  # no valid project_id stamp: the message did not come through the collector
+    "too_deep",  # nested deeper than Vigil stores (orjson reads 1024 levels, writes 255)
+    "step_failed",  # a step raised: a processor bug; the event waits in the DLQ to be replayed
+)
+REASONS = contract.REASONS + PROCESSOR_REASONS
+
+Event = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Dropped:
+    """An event that cannot go on: a reason from :data:`REASONS`, where, and in words.
+
+    :func:`run` fills ``step`` (the step's name) and ``event`` (the event as that step saw
+    it, None when the message never parsed) for the dead letter.
+    """
+
+    reason: str
+    message: str
+    path: str = ""
+    step: str = ""
+    event: Event | None = None
+
+    def __post_init__(self) -> None:
+        if self.reason not in REASONS:
+            raise ValueError(f"unknown drop reason {self.reason!r}; add it to steps.REASONS (a closed set)")
+
+
+Step = Callable[[Any], Union[Event, Dropped]]
+
+MAX_PROJECT_ID = 2**32 - 1  # the warehouse's project_id is a UInt32
+# how far a collector's clock may run ahead of ours before its received_at is not believed
+MAX_CLOCK_SKEW = timedelta(minutes=1)
+MAX_IP_CHARS = 45  # the longest textual IPv6 address (with an embedded IPv4 tail)
+CACHE_SIZE = 16_384
+
+
+def _preview(value: Any, limit: int = 80) -> str:
+    text = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ── the steps, in the order they run ──────────────────────────────────────────────────────
+
+
+def parse(raw: bytes | None) -> Event | Dropped:
+    """Kafka message bytes → the event (a JSON object)."""
+    if not raw:
+        return Dropped("invalid_json", "the message has no value (empty or a tombstone)")
+    try:
+        event = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if str(exc).startswith("depth limit"):
+            return Dropped("too_deep", f"the JSON nests deeper than 1024 levels: {exc}")
+        return Dropped("invalid_json", f"the message is not one UTF-8 JSON document: {exc}")
+    if type(event) is not dict:
+        return Dropped("not_an_object", f"a message must be one JSON object (one event), not {type(event).__name__}")
+    return event
+
+
+def require_project(event: Event) -> Event | Dropped:
+    """The collector stamps each event with the numeric id of the project it authenticated."""
+    project_id = event.get("project_id")
+    if type(project_id) is not int or not 0 < project_id <= MAX_PROJECT_ID:
+        return Dropped(
+            "missing_project",
+            f"project_id must be the collector's stamp, a whole number 1..{MAX_PROJECT_ID}; "
+            f"got {_preview(project_id)}. Send events through the collector.",
+            "project_id",
+        )
+    return event
+
+
+def put_received_at(event: Event) -> Event:
+    """Keep the collector's ``received_at`` stamp (RFC 3339), or use now if it is missing or bad."""
+    now = datetime.now(timezone.utc)
+    stamp = event.get("received_at")
+    received = None
+    if type(stamp) is str and len(stamp) <= 40:
+        try:
+            received = contract.parse_timestamp(stamp)
+        except ValueError:
+            received = None
+    if received is None or received > now + MAX_CLOCK_SKEW:
+        received = now
+    event["received_at"] = received
+    return event
+
+
+def validate(event: Event) -> Event | Dropped:
+    """The event contract (event.schema.json), with the clock window around ``received_at``.
+
+    The processor trusts no producer: the collector validated already, but anything else
+    that can write to the topic did not. Checking the window against the receive time, not
+    the processor's clock, keeps a replay of old messages from rejecting good events.
+    """
+    rejection = validation.validate_event(event, now=event["received_at"])
+    if rejection is not None:
+        return Dropped(rejection.reason, rejection.message, rejection.path)
+    return event
+
+
+def put_client_ip(event: Event) -> Event:
+    """The client address the collector saw, if it is an IP address (else empty)."""
+    client = event.get("client")
+    ip = client.get("ip") if type(client) is dict else None
+    event["client_ip"] = _ip_or_empty(ip) if type(ip) is str and len(ip) <= MAX_IP_CHARS else ""
+    return event
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _ip_or_empty(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return ""
+
+
+def put_user_agent(event: Event) -> Event:
+    """Browser, version, OS, version and device class from the client's User-Agent header."""
+    client = event.get("client")
+    user_agent = client.get("user_agent") if type(client) is dict else None
+    user_agent = user_agent[: user_agents.MAX_USER_AGENT_CHARS] if type(user_agent) is str else ""
+    info = user_agents.classify(user_agent)
+    event["user_agent"] = user_agent
+    event["browser"] = info.browser
+    event["browser_version"] = info.browser_version
+    event["os"] = info.os
+    event["os_version"] = info.os_version
+    event["device"] = info.device
+    return event
+
+
+def put_page(event: Event) -> Event:
+    """The page's path (``/products/42``) from its URL, for grouping pages."""
+    page = event.get("page")
+    url = page.get("url") if type(page) is dict else None
+    event["path"] = path_of(url) if type(url) is str else ""
+    return event
+
+
+# scheme://authority, then the path up to the query or fragment
+_PATH_AFTER_AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*([^?#]*)")
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def path_of(url: str) -> str:
+    """``https://shop.example.com/products/42?ref=mail`` → ``/products/42``; ``/`` when empty."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        # e.g. an unbalanced IPv6 bracket in the host: take the path by hand
+        match = _PATH_AFTER_AUTHORITY.match(url)
+        path = match.group(1) if match else url.split("?", 1)[0].split("#", 1)[0]
+    return path or "/"
+
+
+STEPS: tuple[Step, ...] = (
+    parse,
+    require_project,
+    put_received_at,
+    validate,
+    put_client_ip,
+    put_user_agent,
+    put_page,
+)
+
+
+def run(raw: bytes | None, steps: tuple[Step, ...] = STEPS) -> Event | Dropped:
+    """Apply ``steps`` in order to one message; the enriched event, or the first drop."""
+    value: Any = raw
+    for step in steps:
+        before = value
+        try:
+            value = step(value)
+        except Exception as exc:  # a bug must not stall the stream: park the event in the DLQ
+            log.error("step %s failed (%s: %s); the event goes to the DLQ as step_failed",
+                      step.__name__, type(exc).__name__, str(exc)[:200])
+            value = Dropped("step_failed", f"{type(exc).__name__}: {str(exc)[:500]}")
+        if type(value) is Dropped:
+            value.step = step.__name__
+            value.event = before if type(before) is dict else None
+            return value
+    return value
