@@ -219,7 +219,7 @@ class _Token:
     text: bytes
 
 
-def _tokens(text: bytes) -> Iterator[_Token]:
+def _tokens(text: bytes | bytearray) -> Iterator[_Token]:
     """Significant tokens of ``text`` with their bracket depth (whitespace and comments skipped)."""
     pos, depth, size = 0, 0, len(text)
     while pos < size:
@@ -243,7 +243,7 @@ def _tokens(text: bytes) -> Iterator[_Token]:
         if kind not in ("ws", "comment"):
             if kind == "close":
                 depth = max(0, depth - 1)
-            yield _Token(kind, pos, end, depth, text[pos:end])
+            yield _Token(kind, pos, end, depth, bytes(text[pos:end]))
             if kind == "open":
                 depth += 1
         pos = end
@@ -265,7 +265,7 @@ class Statement:
         return self.insert_format is None and (self.keyword in RESULT_STATEMENTS or self.output_format is not None)
 
 
-def analyze_statement(text: bytes, complete: bool) -> Statement | None:
+def analyze_statement(text: bytes | bytearray, complete: bool) -> Statement | None:
     """Classify the statement at the start of ``text``; None when more text is needed to tell.
 
     For ``INSERT … FORMAT fmt <data>`` / ``INSERT … VALUES <data>`` the data starts where
@@ -300,9 +300,9 @@ def analyze_statement(text: bytes, complete: bool) -> Statement | None:
                         data += 1
                     if data == len(text) and not complete:
                         return None  # the separator before the data might still be on its way
-                    return Statement(text[:token.start], "INSERT", name.text.decode("ascii"), data)
+                    return Statement(bytes(text[:token.start]), "INSERT", name.text.decode("ascii"), data)
                 if word == b"VALUES":
-                    return Statement(text[:token.start], "INSERT", "Values", token.end)
+                    return Statement(bytes(text[:token.start]), "INSERT", "Values", token.end)
                 if word in (b"SELECT", b"WITH"):
                     break  # INSERT … SELECT: an ordinary query, needs the whole text
         if not complete:
@@ -314,7 +314,7 @@ def analyze_statement(text: bytes, complete: bool) -> Statement | None:
         return None
 
 
-def _query_statement(text: bytes, keyword: str) -> Statement:
+def _query_statement(text: bytes | bytearray, keyword: str) -> Statement:
     tokens = list(_tokens(text))
     semicolons = [i for i, t in enumerate(tokens) if t.kind == "semicolon" and t.depth == 0]
     if semicolons and semicolons[0] != len(tokens) - 1 and any(t.kind != "semicolon" for t in tokens[semicolons[0]:]):
@@ -329,7 +329,7 @@ def _query_statement(text: bytes, keyword: str) -> Statement:
         if name.kind == "word" and (after is None or after.kind == "semicolon" or after.text.upper() == b"SETTINGS"):
             output_format = name.text.decode("ascii")
     temporary = any(t.kind == "word" and t.depth == 0 and t.text.upper() == b"TEMPORARY" for t in tokens[:4])
-    return Statement(text, keyword, output_format=output_format, temporary=temporary)
+    return Statement(bytes(text), keyword, output_format=output_format, temporary=temporary)
 
 
 # --------------------------------------------------------------------------------------------
@@ -986,7 +986,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
 
     # -- queries --------------------------------------------------------------------------
 
-    def _read_statement(self, request: QueryRequest, body: RequestBody) -> tuple[Statement, bytes, Iterator[bytes]]:
+    def _read_statement(self, request: QueryRequest, body: RequestBody) -> tuple[Statement, bytearray, Iterator[bytes]]:
         """Read just enough of the body to know the statement; returns it, the text read so far
         and the iterator over the rest of the body (the INSERT data still to come)."""
         query = request.params.get("query", "")
@@ -994,18 +994,19 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         if query and not body.exhausted:
             text += b"\n"  # ClickHouse joins the query parameter and the body with a newline
         chunks = body.chunks()
-        statement = analyze_statement(bytes(text), complete=body.exhausted)
+        statement = analyze_statement(text, complete=body.exhausted)
         while statement is None:
             piece = next(chunks, None)
             if piece is not None:
                 text += piece
-                if len(text) > MAX_QUERY_BYTES and not text.lstrip()[:6].upper().startswith(b"INSERT"):
+                if len(text) > MAX_QUERY_BYTES:
                     raise ClickHouseError(
                         413, "QUERY_IS_TOO_LARGE",
-                        f"Code: 413. DB::Exception: The query is larger than {MAX_QUERY_BYTES} bytes. (QUERY_IS_TOO_LARGE)",
+                        f"Code: 413. DB::Exception: The query is larger than {MAX_QUERY_BYTES} bytes; send large data "
+                        "as INSERT … FORMAT with the data after the statement. (QUERY_IS_TOO_LARGE)",
                     )
-            statement = analyze_statement(bytes(text), complete=piece is None)
-        return statement, bytes(text), chunks
+            statement = analyze_statement(text, complete=piece is None)
+        return statement, text, chunks
 
     def _run(self, request: QueryRequest, body: RequestBody) -> None:
         engine = self.server.engine
@@ -1026,7 +1027,8 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             with engine.pooled(request.database, settings, reusable) as connection:
                 self._execute(connection, request, statement, text, rest, started)
 
-    def _execute(self, connection, request: QueryRequest, statement: Statement, text: bytes, rest: Iterator[bytes], started: float) -> None:
+    def _execute(self, connection, request: QueryRequest, statement: Statement, text: bytearray, rest: Iterator[bytes],
+                 started: float) -> None:
         if statement.insert_format is not None:
             self._insert(connection, request, statement, text, rest, started)
             return
@@ -1038,6 +1040,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             and statement.keyword in ("SELECT", "WITH")
             and not request.wait_end_of_query
             and fmt.lower() in STREAMABLE_FORMATS
+            and self.request_version == "HTTP/1.1"  # chunked responses need HTTP/1.1
         )
         if streamable:
             self._stream_query(connection, request, statement, fmt, started)
@@ -1123,7 +1126,8 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             self.wfile.write(data)
             self.wfile.write(b"\r\n")
 
-    def _insert(self, connection, request: QueryRequest, statement: Statement, text: bytes, rest: Iterator[bytes], started: float) -> None:
+    def _insert(self, connection, request: QueryRequest, statement: Statement, text: bytearray, rest: Iterator[bytes],
+                started: float) -> None:
         if request.method != "POST":
             raise ClickHouseError(
                 164, "READONLY",
@@ -1143,14 +1147,11 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             if pending:
                 inserter.append(bytes(pending))
             outcome = inserter.finish()
-        except ClickHouseError:
-            inserter.cancel()
-            raise
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
-            inserter.cancel()
+        except (ClickHouseError, BrokenPipeError, ConnectionResetError, socket.timeout):
+            _cancel_quietly(inserter)
             raise
         except Exception as exc:
-            inserter.cancel()
+            _cancel_quietly(inserter)
             raise ClickHouseError.from_engine(exc) from None
         summary = _summary(0, 0, outcome.rows_written, outcome.bytes_written, 0, started)
         self._send_result(request, statement, "", b"", summary)
@@ -1161,6 +1162,14 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             return min(9, max(1, int(request.params.get("http_zlib_compression_level", "3"))))
         except ValueError:
             return 3
+
+
+def _cancel_quietly(inserter) -> None:
+    """Abort an INSERT whose data failed; its own error is the one worth reporting."""
+    try:
+        inserter.cancel()
+    except Exception:  # noqa: BLE001 - already failing
+        log.debug("cancelling a failed insert raised", exc_info=True)
 
 
 def _summary(read_rows: int, read_bytes: int, written_rows: int, written_bytes: int, result_bytes: int, started: float) -> str:
