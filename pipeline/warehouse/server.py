@@ -10,7 +10,7 @@ What is implemented (see docs/clickhouse.md for the full list):
 
 * ``GET /ping`` and ``GET /replicas_status`` → ``Ok.``; ``GET /`` without a query → ``Ok.``
 * queries in the ``query`` URL parameter, in the body, or both (``query + "\\n" + body``,
-  as ClickHouse concatenates them); ``multipart/form-data`` and url-encoded form bodies
+  as ClickHouse concatenates them); ``multipart/form-data`` bodies (query and parameters as fields)
 * ``database``, ``default_format``, ``query_id``, ``session_id``/``session_timeout``/
   ``session_check``, ``wait_end_of_query``, ``param_<name>`` for ``{name:Type}`` placeholders
   (bound by the engine itself, never spliced into the SQL text), and every other URL parameter
@@ -465,10 +465,8 @@ class RequestBody:
 
 
 def parse_form(content_type: str, body: bytes) -> dict[str, str]:
-    """Fields of a multipart/form-data or url-encoded body (clickhouse-connect sends long
+    """Fields of a multipart/form-data body (clickhouse-connect sends the query and long
     ``param_*`` values this way). File fields are external data, which chDB cannot receive."""
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     match = re.search(r'boundary="?([^";]+)"?', content_type)
     if not match:
         raise _bad_arguments("multipart/form-data request without a boundary")
@@ -948,7 +946,8 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             params = dict(parse_qsl(url.query, keep_blank_values=True))
             body = RequestBody(self.rfile, self.headers)
             content_type = (self.headers.get("Content-Type") or "").lower()
-            if self.command == "POST" and content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            # only multipart bodies are forms: like ClickHouse, a url-encoded one (curl -d) is the query
+            if self.command == "POST" and content_type.startswith("multipart/form-data"):
                 params.update(parse_form(self.headers.get("Content-Type") or "", body.read_all(MAX_QUERY_BYTES)))
             if self.command in ("GET", "HEAD") and not params.get("query") and body.exhausted:
                 self._send_simple(200, b"Ok.\n")
@@ -1196,9 +1195,10 @@ class ClickHouseHTTPServer(ThreadingHTTPServer):
     request_queue_size = 256
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], engine: Engine):
+    engine: Engine  # set before serving starts
+
+    def __init__(self, address: tuple[str, int]):
         super().__init__(address, ClickHouseHandler)
-        self.engine = engine
         self.display_name = socket.gethostname()
         self.active = 0
         self._active_lock = threading.Condition()
@@ -1229,15 +1229,19 @@ class ClickHouseHTTPServer(ThreadingHTTPServer):
 
 def serve(data_dir: Path, port: int, ready: Callable[[str], None] | None = None, stop: threading.Event | None = None) -> None:
     """Run the server until ``stop`` is set; closes chDB cleanly before returning."""
-    engine = Engine(data_dir)
-    try:
-        httpd = ClickHouseHTTPServer((HOST, port), engine)
+    try:  # the port first: a busy port must not cost opening (and locking) the data directory
+        httpd = ClickHouseHTTPServer((HOST, port))
     except OSError as exc:
-        engine.close()
         raise SystemExit(
             f"vigil clickhouse: cannot listen on {HOST}:{port} ({exc.strerror}). Is another `vigil clickhouse` or a "
             "ClickHouse server running there? Stop it, or set VIGIL_CLICKHOUSE_PORT to a free port."
         ) from None
+    try:
+        engine = Engine(data_dir)
+    except BaseException:
+        httpd.server_close()
+        raise
+    httpd.engine = engine
     stop = stop or threading.Event()
     serving = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="http", daemon=True)
     serving.start()

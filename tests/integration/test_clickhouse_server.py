@@ -197,6 +197,12 @@ def test_native_and_rowbinary_results(client):
     assert json.loads(client.raw_query("SELECT 1 AS a", fmt="JSON"))["data"] == [{"a": 1}]
 
 
+def test_url_encoded_body_is_the_query_like_curl_d(clickhouse):
+    status, _, body = http_request(clickhouse, "POST", body=b"SELECT 1 + 1",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert (status, body) == (200, b"2\n")
+
+
 def test_format_clause_and_default_format(clickhouse):
     status, headers, body = http_request(clickhouse, "POST", body=b"SELECT 1 AS one FORMAT JSONEachRow")
     assert (status, body, headers["x-clickhouse-format"]) == (200, b'{"one":1}\n', "JSONEachRow")
@@ -529,3 +535,16 @@ def test_second_server_on_the_same_data_is_refused_clearly(tmp_path):
         with pytest.raises(RuntimeError) as caught:
             second.start()
         assert "in use by another process" in str(caught.value)
+
+
+def test_busy_port_is_refused_clearly(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = ClickHouseServer(tmp_path / "ch", port=taken.getsockname()[1])
+        with pytest.raises(RuntimeError) as caught:
+            server.start()
+    assert "cannot listen on" in str(caught.value) and "VIGIL_CLICKHOUSE_PORT" in str(caught.value)
+    assert not (tmp_path / "ch" / "clickhouse").exists()  # the data directory was not even opened
