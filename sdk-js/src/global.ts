@@ -1,0 +1,51 @@
+/**
+ * The script-tag build (`dist/vigil.min.js`): puts the API on `window.Vigil`.
+ *
+ * Starts itself from the tag's data attributes:
+ *   <script async src="vigil.min.js" data-endpoint="https://vigil.example.com"
+ *           data-project-id="shop" data-key="pk_…" data-release="shop@2.4.1"></script>
+ * and replays the calls a page made before the async script arrived through the stub
+ * `window.Vigil = { q: [["init", [{…}]], ["track", ["signup"]]] }` (docs/sdk.md has the snippet).
+ */
+import {
+  SDK,
+  addBreadcrumb,
+  captureException,
+  captureMessage,
+  flush,
+  identify,
+  init,
+  setConsent,
+  setTag,
+  track,
+} from './index';
+import { guard } from './lib/guard';
+
+const api = { SDK, init, track, identify, setTag, captureException, captureMessage, addBreadcrumb, setConsent, flush };
+type Stub = { q?: [keyof typeof api, ArrayLike<unknown>][] };
+
+guard(() => {
+  const w = window as unknown as { Vigil?: Stub | typeof api };
+  const stub = w.Vigil as Stub | undefined;
+  // A second copy of the bundle on the page leaves the first one's API in place.
+  if (stub && (stub as typeof api).SDK) return;
+  w.Vigil = api;
+  const script = document.currentScript as HTMLScriptElement | null;
+  const d = script && script.dataset;
+  if (d && d.projectId)
+    init({
+      endpoint: d.endpoint!,
+      projectId: d.projectId,
+      key: d.key!,
+      release: d.release,
+      environment: d.environment,
+      transport: d.transport as never,
+      cookieless: d.cookieless != null,
+      debug: d.debug != null,
+    });
+  if (stub && stub.q)
+    stub.q.forEach(([method, args]) => {
+      const fn = api[method] as (...a: unknown[]) => void;
+      if (typeof fn == 'function') fn(...Array.prototype.slice.call(args));
+    });
+})();

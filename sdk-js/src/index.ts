@@ -1,0 +1,232 @@
+/**
+ * Vigil browser SDK: `init()` wires the collectors (vitals, navigation, resources, errors,
+ * api, track) to one event pipeline — sample → build → beforeSend → consent → queue — and
+ * the public API feeds the same pipeline. Each collector starts under its own guard, so
+ * one failing (an unsupported API, a hostile page) leaves the others running.
+ */
+import { onApiCalls } from './api';
+import { createBreadcrumbs, onConsole, type Breadcrumbs } from './breadcrumbs';
+import type { ApiCallData, BreadcrumbLevel, ErrorData, EventDataByType, EventType, Page, TagValue, Tags, VigilEvent } from './contract';
+import { createErrorFilter, errorData, onErrors } from './errors';
+import { cut } from './lib/cut';
+import { guard } from './lib/guard';
+import { complain, setDebug, warn } from './lib/log';
+import { isoNow } from './lib/now';
+import { onHidden } from './lib/onHidden';
+import { scrubUrl } from './lib/scrub';
+import { localStore, type Store } from './lib/storage';
+import { uid } from './lib/uid';
+import { onNavigation } from './navigation';
+import { resolveOptions, type Options, type ResolvedOptions } from './options';
+import { createQueue, type Queue } from './queue';
+import { onResources } from './resources';
+import { createSession, type Session } from './session';
+import { onClicks, onFormSubmits, onPageViews } from './track';
+import { createTransport } from './transport';
+import { onVitals } from './vitals';
+
+export type * from './contract';
+export type { Options } from './options';
+
+export const SDK = { name: 'vigil-browser', version: __VIGIL_VERSION__ };
+const USER_KEY = 'vigil.uid';
+// Set on window so a second copy of the bundle on the same page does not start twice.
+const STARTED_FLAG = '__vigil__';
+const MAX_HELD = 200;
+const MAX_TAGS = 50;
+
+let o: ResolvedOptions | undefined;
+let session: Session;
+let queue: Queue;
+let crumbs: Breadcrumbs;
+let keepError: (data: ErrorData) => boolean;
+let store: Store | undefined;
+let userId: string | undefined;
+let consent = true;
+let held: VigilEvent[] = [];
+const tags: Tags = {};
+const sampled: Record<string, boolean> = {};
+
+const inSample = (type: EventType) => {
+  if (!(type in sampled)) {
+    const rate = o!.sampleRates[type];
+    sampled[type] = rate == null || Math.random() < rate;
+  }
+  return sampled[type];
+};
+
+const emit = <T extends EventType>(type: T, data: EventDataByType[T], page?: Page): void => {
+  if (!o || !inSample(type)) return;
+  let event: VigilEvent | null | undefined | false = {
+    event_id: uid(),
+    type,
+    timestamp: isoNow(),
+    session_id: session.sessionId(),
+    page: page || { url: scrubUrl(location.href) },
+    data,
+  };
+  if (userId) event.user_id = userId;
+  if (Object.keys(tags).length) event.tags = { ...tags };
+  if (o.beforeSend) {
+    try {
+      event = o.beforeSend(event);
+    } catch (e) {
+      warn('beforeSend threw; event kept unchanged', e);
+    }
+    if (!event) return;
+  }
+  if (consent) queue.push(event);
+  else if (held.push(event) > MAX_HELD) held.shift();
+};
+
+const reportError = (data: ErrorData) => {
+  if (!keepError(data)) return;
+  data.breadcrumbs = crumbs.all();
+  emit('error', data);
+};
+
+const path = (url?: string) => (url || '').replace(location.origin, '');
+
+const FAILURE_TYPES = { status: 'HttpError', network: 'NetworkError', timeout: 'TimeoutError', abort: 'AbortError' };
+
+const reportApiCall = (call: ApiCallData) => {
+  const summary = call.method + ' ' + path(call.url).split('?')[0] + ' → ' + (call.status || call.failure);
+  crumbs.add('http', summary, call.ok ? 'info' : 'error');
+  emit('api_call', call);
+  if (call.failure) reportError({ kind: 'api', type: FAILURE_TYPES[call.failure], message: summary, request: call });
+};
+
+/** Start the SDK. Safe to call more than once (later calls are ignored) and never throws. */
+export const init = guard((options: Options): void => {
+  if (o || (window as unknown as Record<string, unknown>)[STARTED_FLAG]) return warn('init called again; ignored');
+  let opts: ResolvedOptions;
+  try {
+    opts = resolveOptions(options);
+  } catch (e) {
+    return complain((e as Error).message);
+  }
+  (window as unknown as Record<string, unknown>)[STARTED_FLAG] = true;
+  setDebug(opts.debug);
+  consent = opts.consent;
+  store = opts.cookieless || !consent ? undefined : localStore;
+  userId = (store && store.get(USER_KEY)) || undefined;
+  session = createSession(store, opts.sessionTimeout);
+  crumbs = createBreadcrumbs(opts.maxBreadcrumbs);
+  keepError = createErrorFilter(opts);
+  const collector = new URL(opts.endpoint, location.href).href.replace(/\/+$/, '');
+  const isCollector = (url: string) => url.indexOf(collector) == 0;
+  const transport = createTransport({ ...opts, endpoint: collector });
+  queue = createQueue(
+    transport,
+    SDK,
+    () => {
+      const context: Record<string, string> = { visitor_id: session.visitorId, environment: opts.environment };
+      if (opts.release) context.release = opts.release;
+      return context;
+    },
+    opts,
+    store,
+  );
+  o = opts;
+
+  const start = <R>(enabled: boolean, begin: () => R) => (enabled && guard(begin)()) || undefined;
+  start(opts.console, () => onConsole((level, message) => crumbs.add('console', message, level)));
+  start(opts.errors, () => onErrors(reportError));
+  start(opts.api, () => onApiCalls(reportApiCall, isCollector));
+  const reportTimeOnPage = start(opts.pageViews, () =>
+    onPageViews((type, data, page) => {
+      if ((data as { navigation_type?: string }).navigation_type == 'spa') crumbs.add('navigation', path(page.referrer) + ' → ' + path(page.url));
+      emit(type, data as never, page);
+    }),
+  );
+  start(opts.clicks, () =>
+    onClicks((data) => {
+      crumbs.add('ui.click', data.selector || '');
+      emit('click', data);
+    }),
+  );
+  start(opts.forms, () =>
+    onFormSubmits((data) => {
+      crumbs.add('ui.submit', data.form_id || data.form_name || data.action || '');
+      emit('form_submit', data);
+    }),
+  );
+  start(opts.vitals, () => onVitals((data) => emit('web_vital', data)));
+  start(opts.vitals, () => onNavigation((data) => emit('web_vital', data)));
+  const reportResources = start(opts.maxResources > 0, () =>
+    onResources((data) => emit('resource', data), opts.maxResources, isCollector),
+  );
+  // Last words of a page: pending time on page and resources first, then everything goes.
+  onHidden(
+    guard(() => {
+      if (reportTimeOnPage) guard(reportTimeOnPage)();
+      if (reportResources) guard(reportResources)();
+      queue.flushHidden();
+    }),
+  );
+});
+
+/** A custom event, e.g. `track('coupon_applied', { code: 'SPRING' })`. */
+export const track = guard((name: string, props?: Record<string, unknown>): void => {
+  const data: EventDataByType['custom'] = { name: cut(name, 200) };
+  if (props) data.props = props;
+  emit('custom', data);
+});
+
+/** Attach a user id to this and later events (kept across page loads unless cookieless). */
+export const identify = guard((id: string, traits?: Record<string, unknown>): void => {
+  userId = cut(id, 256) || undefined;
+  if (!userId) return;
+  if (store) store.set(USER_KEY, userId);
+  const data: EventDataByType['identify'] = { user_id: userId };
+  if (traits) data.traits = traits;
+  emit('identify', data);
+});
+
+/** A tag on every later event, e.g. `setTag('plan', 'pro')`; `null` removes it. */
+export const setTag = guard((key: string, value: TagValue | null | undefined): void => {
+  key = cut(key, 64);
+  if (value == null) delete tags[key];
+  else if (key in tags || Object.keys(tags).length < MAX_TAGS) tags[key] = typeof value == 'string' ? cut(value, 200) : value;
+});
+
+/** Report a caught error (`handled: true`) with its stack and the breadcrumbs. */
+export const captureException = guard((error: unknown): void => {
+  if (o) reportError(errorData(error, 'js', true));
+});
+
+/** Report a message as an error event of type `Message`. */
+export const captureMessage = guard((message: string): void => {
+  if (o) reportError({ kind: 'js', type: 'Message', message: cut(message, 8192), handled: true });
+});
+
+/** Add your own breadcrumb to the trail attached to errors. */
+export const addBreadcrumb = guard((category: string, message: string, level?: BreadcrumbLevel): void => {
+  if (o) crumbs.add(category, message, level);
+});
+
+/**
+ * Grant or withdraw consent. Granting sends what was held and (unless cookieless) starts
+ * storing ids; withdrawing drops held events and removes everything the SDK stored.
+ */
+export const setConsent = guard((granted: boolean): void => {
+  consent = granted;
+  if (!o) return;
+  store = granted && !o.cookieless ? localStore : undefined;
+  if (store) {
+    session.persist(store);
+    if (userId) store.set(USER_KEY, userId);
+  } else {
+    session.clear();
+    localStore.del(USER_KEY);
+  }
+  queue.setStore(store);
+  const release = held;
+  held = [];
+  if (granted) release.forEach(queue.push);
+});
+
+/** Send queued events now. */
+export const flush = guard((): void => {
+  if (o) queue.flush();
+});

@@ -1,0 +1,54 @@
+/**
+ * Page load time and TTI as the monitoring write-up defines them (MISSION.md), from
+ * Navigation Timing Level 2, where every time is already relative to navigation start:
+ * - LOAD = `loadEventEnd`, sent with the phase breakdown below;
+ * - TTI = `domInteractive`. This is the write-up's simplification, not Lighthouse's TTI
+ *   (which waits for a 5 s quiet window); it is rated with Lighthouse's TTI thresholds.
+ *
+ * Prerendered pages count from activation, as web-vitals does.
+ */
+import type { NavigationBreakdown, Rating, WebVitalData } from './contract';
+import { guard } from './lib/guard';
+
+/** Lighthouse's TTI scoring bands, ms: ≤ 3.8 s good, ≤ 7.3 s needs improvement. */
+export const TTI_THRESHOLDS = [3800, 7300];
+
+const rate = (value: number, [good, poor]: number[]): Rating =>
+  value <= good ? 'good' : value <= poor ? 'needs-improvement' : 'poor';
+
+const ms = (value: number) => Math.min(Math.max(0, Math.round(value * 10) / 10), 3600000);
+
+/** Redirect, DNS, TCP, TLS, request (to first byte), response, DOM processing and load-event phases. */
+export const breakdown = (t: PerformanceNavigationTiming): NavigationBreakdown => {
+  const tlsStart = t.secureConnectionStart > 0 ? t.secureConnectionStart : t.connectEnd;
+  return {
+    redirect: ms(t.redirectEnd - t.redirectStart),
+    dns: ms(t.domainLookupEnd - t.domainLookupStart),
+    tcp: ms(tlsStart - t.connectStart),
+    tls: ms(t.connectEnd - tlsStart),
+    request: ms(t.responseStart - t.requestStart),
+    response: ms(t.responseEnd - t.responseStart),
+    dom: ms(t.domComplete - t.responseEnd),
+    load: ms(t.loadEventEnd - t.loadEventStart),
+  };
+};
+
+/** LOAD and TTI web_vital data for a finished navigation. */
+export const navigationVitals = (t: PerformanceNavigationTiming): WebVitalData[] => {
+  const start = t.activationStart || 0;
+  const tti = ms(t.domInteractive - start);
+  return [
+    { name: 'LOAD', value: ms(t.loadEventEnd - start), navigation_type: t.type, breakdown: breakdown(t) },
+    { name: 'TTI', value: tti, rating: rate(tti, TTI_THRESHOLDS), navigation_type: t.type },
+  ];
+};
+
+/** Report LOAD and TTI once the load event has finished (`loadEventEnd` is set after it). */
+export const onNavigation = (report: (data: WebVitalData) => void): void => {
+  const run = guard(() => {
+    const t = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+    if (t && t.loadEventEnd > 0) navigationVitals(t).forEach(report);
+  });
+  if (document.readyState == 'complete') setTimeout(run, 0);
+  else addEventListener('load', () => setTimeout(run, 0));
+};

@@ -1,0 +1,186 @@
+/**
+ * Batching, retrying and keeping events until the collector has them.
+ *
+ * Events are serialised once, when queued. A batch leaves when it reaches `batchSize`
+ * events or `flushInterval` after its first event, whichever comes first, and never
+ * exceeds the transport's size limit. Failed batches go back to the front of the queue and
+ * are retried with exponential backoff and jitter (at least `Retry-After`); nothing is
+ * sent while the browser says it is offline, and the `online` event resumes at once.
+ *
+ * What cannot be sent when the page is hidden (offline, collector asking to wait, beacon
+ * refused) is written to localStorage, bounded, and sent by the next page load of the site.
+ * Retries reuse each event's `event_id`, which is how the warehouse de-duplicates.
+ */
+import type { EnvelopeContext, Sdk, VigilEvent } from './contract';
+import { guard } from './lib/guard';
+import { warn } from './lib/log';
+import type { Store } from './lib/storage';
+import { uid } from './lib/uid';
+import { DELIVERED, type Transport } from './transport';
+
+// Each page load keeps its unsent events under its own key, so tabs never overwrite each
+// other; the next page load claims every key with the prefix.
+const STORE_PREFIX = 'vigil.q.';
+const MAX_BACKOFF_MS = 60000;
+const ENVELOPE_OVERHEAD = 400; // room for version, sdk and context around the events
+
+export interface QueueOptions {
+  batchSize: number;
+  flushInterval: number;
+  /** Events kept in memory; the oldest are dropped beyond it. */
+  maxQueue: number;
+  /** Events kept in localStorage for the next page load. */
+  maxStored: number;
+}
+
+export interface Queue {
+  push(event: VigilEvent): void;
+  /** Send what is queued now (a live page). */
+  flush(): void;
+  /** The page is being hidden or closed: beacon everything, store what cannot go. */
+  flushHidden(): void;
+  /** Where unsent events are kept between page loads; none in the cookieless mode. */
+  setStore(store: Store | undefined): void;
+}
+
+export const backoffMs = (attempt: number): number =>
+  Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+
+/** The body for a batch of serialised events. */
+export const envelope = (sdk: Sdk, context: EnvelopeContext, events: string[]): string =>
+  '{"version":1,"sdk":' + JSON.stringify(sdk) + ',"context":' + JSON.stringify(context) +
+  ',"events":[' + events.join(',') + ']}';
+
+/** Take the events earlier page loads left in storage (removing them). */
+const claimStored = (store: Store | undefined): string[] => {
+  let events: string[] = [];
+  if (store)
+    store.keys(STORE_PREFIX).forEach((key) => {
+      try {
+        events = events.concat((JSON.parse(store.get(key)!) as unknown[]).map((e) => JSON.stringify(e)));
+      } catch {
+        /* unreadable: dropped */
+      }
+      store.del(key);
+    });
+  return events;
+};
+
+// Large optional parts an oversized event can lose and still be useful.
+const TRIMMABLE = ['breadcrumbs', 'stack', 'props', 'traits', 'frames'];
+
+export const createQueue = (
+  transport: Transport,
+  sdk: Sdk,
+  context: () => EnvelopeContext,
+  o: QueueOptions,
+  initialStore: Store | undefined,
+): Queue => {
+  let store = initialStore;
+  let items = claimStored(store);
+  const storeKey = STORE_PREFIX + uid();
+  let stored = false; // storeKey holds events
+  let sending = false;
+  let timer: ReturnType<typeof setTimeout> | 0 = 0;
+  let retryTimer: ReturnType<typeof setTimeout> | 0 = 0;
+  let attempts = 0;
+  const limit = transport.limit - ENVELOPE_OVERHEAD;
+  const offline = () => typeof navigator != 'undefined' && navigator.onLine === false;
+  const wrap = (batch: string[]) => envelope(sdk, context(), batch);
+
+  const take = () => {
+    let size = 0;
+    let n = 0;
+    while (n < items.length && n < o.batchSize && (!n || size + items[n].length < limit)) size += items[n++].length + 1;
+    return items.splice(0, n);
+  };
+
+  /** Mirror the unsent events into storage, the batch context folded into each. */
+  const persist = () => {
+    if (!store || (!items.length && !stored)) return;
+    const ctx = JSON.stringify(context()).slice(1, -1);
+    // The context goes in front of the event's own fields: in JSON.parse the last key wins.
+    const events = items.slice(-o.maxStored).map((s) => '{' + ctx + ',' + s.slice(1));
+    if ((stored = events.length > 0)) store.set(storeKey, '[' + events + ']');
+    else store.del(storeKey);
+  };
+
+  const schedule = () => {
+    if (items.length >= o.batchSize) flush();
+    else if (items.length && !timer) timer = setTimeout(flush, o.flushInterval);
+  };
+
+  const flush = guard(() => {
+    clearTimeout(timer);
+    timer = 0;
+    if (sending || retryTimer || !items.length) return;
+    if (offline()) return persist();
+    const batch = take();
+    sending = true;
+    transport.send(wrap(batch)).then(
+      guard((retryIn: number) => {
+        sending = false;
+        if (retryIn == DELIVERED) {
+          attempts = 0;
+          persist();
+          schedule();
+          return;
+        }
+        items = batch.concat(items);
+        const wait = Math.max(retryIn, backoffMs(++attempts));
+        warn('send failed; retrying in', Math.round(wait), 'ms');
+        retryTimer = setTimeout(() => {
+          retryTimer = 0;
+          flush();
+        }, wait);
+        persist();
+      }),
+    );
+  });
+
+  const flushHidden = guard(() => {
+    // Offline, or the collector asked us to wait: keep the events for later.
+    if (!retryTimer && !offline()) {
+      while (items.length) {
+        const batch = take();
+        if (!transport.sendNow(wrap(batch))) {
+          items = batch.concat(items);
+          break;
+        }
+      }
+    }
+    persist();
+  });
+
+  if (typeof addEventListener == 'function')
+    addEventListener(
+      'online',
+      guard(() => {
+        clearTimeout(retryTimer);
+        retryTimer = 0;
+        attempts = 0;
+        flush();
+      }),
+    );
+  if (items.length) setTimeout(flush, 0);
+
+  return {
+    push: guard((event: VigilEvent) => {
+      let s = JSON.stringify(event);
+      if (s.length > limit && event.data) {
+        const data = event.data as unknown as Record<string, unknown>;
+        TRIMMABLE.forEach((k) => delete data[k]);
+        s = JSON.stringify(event);
+      }
+      if (s.length > limit) return warn('event too large, dropped:', event.type);
+      if (items.push(s) > o.maxQueue) items.shift();
+      schedule();
+    }),
+    flush,
+    flushHidden,
+    setStore(next) {
+      if (!next && store) store.del(storeKey);
+      store = next;
+    },
+  };
+};

@@ -1,0 +1,137 @@
+/**
+ * Getting an envelope to the collector.
+ *
+ * `send` is for a live page and tells the queue what happened: {@link DELIVERED} (taken,
+ * or refused for good with a 4xx: resending cannot fix it), or the milliseconds to wait
+ * before retrying (network error, 5xx, 429 and 503 with their `Retry-After`).
+ * `sendNow` is for a page being hidden or closed: `navigator.sendBeacon` survives unload
+ * and reports only whether the browser took the data.
+ *
+ * Bodies go as `text/plain` with the key in the query string, so a cross-origin POST is a
+ * CORS "simple request" and needs no preflight.
+ */
+import { warn } from './lib/log';
+
+/** The envelope was taken (or refused for good): do not resend it. */
+export const DELIVERED = -1;
+// Pixel GETs carry the envelope in the URL; keep them well under common URL limits.
+const PIXEL_LIMIT = 2000;
+const BODY_LIMIT = 60000; // fetch keepalive and sendBeacon both cap in-flight bodies at 64 KiB
+const WS_REPLY_TIMEOUT_MS = 10000;
+
+export type TransportName = 'auto' | 'fetch' | 'beacon' | 'pixel' | 'websocket';
+
+export interface TransportOptions {
+  endpoint: string;
+  projectId: string;
+  key: string;
+  transport: TransportName;
+}
+
+export interface Transport {
+  /** Largest envelope (characters of JSON) this transport should be given. */
+  limit: number;
+  send(body: string): Promise<number>;
+  sendNow(body: string): boolean;
+}
+
+/** `Retry-After` (delta-seconds or an HTTP date) in ms; 0 when absent or unreadable. */
+export const retryAfterMs = (header: string | null | undefined): number => {
+  if (!header) return 0;
+  const seconds = +header;
+  const ms = seconds >= 0 ? seconds * 1000 : Date.parse(header) - Date.now();
+  return ms > 0 ? ms : 0;
+};
+
+export const createTransport = (o: TransportOptions): Transport => {
+  const enc = encodeURIComponent;
+  const base = o.endpoint.replace(/\/+$/, '') + '/api/' + enc(o.projectId);
+  const query = '?key=' + enc(o.key);
+  const eventsUrl = base + '/events' + query;
+  // Taken now: api.ts wraps window.fetch later, and the SDK's own requests must not be
+  // recorded as the page's API calls.
+  const fetchFn = typeof fetch == 'function' ? fetch : undefined;
+  const nav = typeof navigator != 'undefined' ? navigator : undefined;
+  const beacon = nav && typeof nav.sendBeacon == 'function' ? nav.sendBeacon.bind(nav) : undefined;
+  const usePixel = o.transport == 'pixel' || (!fetchFn && !beacon);
+  const useWs = o.transport == 'websocket' && typeof WebSocket == 'function';
+
+  const pixel = (body: string) =>
+    new Promise<number>((resolve) => {
+      const img = new Image();
+      img.onload = () => resolve(DELIVERED);
+      // A GET cannot tell a refusal from an outage: retry, the queue's backoff bounds it.
+      img.onerror = () => resolve(0);
+      img.src = base + '/pixel.gif' + query + '&d=' + enc(body);
+    });
+
+  const post = (body: string) =>
+    fetchFn!(eventsUrl, {
+      method: 'POST',
+      body,
+      keepalive: body.length <= BODY_LIMIT,
+      credentials: 'omit',
+      headers: { 'Content-Type': 'text/plain' },
+    }).then(
+      (r) => {
+        if (r.status < 300) return DELIVERED;
+        if (r.status == 429 || r.status >= 500) return retryAfterMs(r.headers.get('Retry-After'));
+        r.text().then((text) => warn('collector refused a batch:', r.status, text), () => 0);
+        return DELIVERED;
+      },
+      () => 0,
+    );
+
+  // WebSocket: one JSON envelope per text message, one JSON reply per message, in order.
+  let ws: WebSocket | undefined;
+  const replies: ((outcome: number) => void)[] = [];
+  const closeWs = () => {
+    const socket = ws;
+    ws = undefined;
+    replies.splice(0).forEach((reply) => reply(0));
+    if (socket) socket.close();
+  };
+  const overWs = (body: string) =>
+    new Promise<number>((resolve) => {
+      if (!ws) {
+        ws = new WebSocket(base.replace(/^http/, 'ws') + '/ws' + query);
+        ws.onmessage = (m) => {
+          let answer: { accepted?: number; error?: string; retry_after?: number } = {};
+          try {
+            answer = JSON.parse(m.data);
+          } catch {
+            /* not JSON: count it as a refusal */
+          }
+          if (answer.accepted == null) warn('collector refused a batch:', m.data);
+          const reply = replies.shift();
+          if (reply) reply(answer.retry_after! >= 0 ? answer.retry_after! * 1000 : DELIVERED);
+        };
+        ws.onclose = ws.onerror = closeWs;
+      }
+      const socket = ws;
+      replies.push(resolve);
+      const go = () => socket.send(body);
+      if (socket.readyState == 1) go();
+      else socket.addEventListener('open', go);
+      // No reply in time: the socket is suspect; closing it fails every waiting send, in order.
+      setTimeout(() => replies.indexOf(resolve) >= 0 && closeWs(), WS_REPLY_TIMEOUT_MS);
+    });
+
+  return {
+    limit: usePixel ? PIXEL_LIMIT : BODY_LIMIT,
+    send: (body) =>
+      usePixel
+        ? pixel(body)
+        : useWs
+          ? overWs(body)
+          : beacon && (o.transport == 'beacon' || !fetchFn)
+            ? Promise.resolve(beacon!(eventsUrl, body) ? DELIVERED : 0)
+            : post(body),
+    sendNow(body) {
+      if (usePixel) return !!pixel(body);
+      if (beacon) return beacon(eventsUrl, body);
+      post(body);
+      return true;
+    },
+  };
+};

@@ -1,0 +1,152 @@
+import { beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
+import type { ClickData, FormSubmitData, Page } from '../src/contract';
+import { onClicks, onFormSubmits, onPageViews } from '../src/track';
+import { setVisibility } from './helpers';
+
+type Seen = { type: string; data: Record<string, unknown>; page: Page };
+const pages: Seen[] = [];
+const clicks: ClickData[] = [];
+const forms: FormSubmitData[] = [];
+let clock = 0;
+let reportTimeOnPage: () => void;
+
+beforeAll(() => {
+  document.title = 'Blue Kettle – Shop';
+  Object.defineProperty(document, 'referrer', { value: 'https://www.google.com/?q=kettle', configurable: true });
+  reportTimeOnPage = onPageViews((type, data, page) => pages.push({ type, data: data as never, page }));
+  onClicks((d) => clicks.push(d));
+  onFormSubmits((d) => forms.push(d));
+});
+beforeEach(() => {
+  vi.spyOn(performance, 'now').mockImplementation(() => clock);
+  pages.length = clicks.length = forms.length = 0;
+  document.body.innerHTML = '';
+});
+
+describe('page views', () => {
+  test('one on load, with URL, referrer and title', async () => {
+    // The first page view was reported in beforeAll; check it from a fresh subscription.
+    const first: Seen[] = [];
+    onPageViews((type, data, page) => first.push({ type, data: data as never, page }));
+    expect(first).toEqual([
+      {
+        type: 'page_view',
+        data: { navigation_type: 'navigate' },
+        page: { url: 'http://shop.example.com/products/42?ref=mail', referrer: 'https://www.google.com/?q=kettle', title: 'Blue Kettle – Shop' },
+      },
+    ]);
+  });
+
+  test('SPA navigation: time on the old page, then a page view whose referrer is the old URL', () => {
+    const before = location.href;
+    reportTimeOnPage(); // settle the time since load
+    pages.length = 0;
+    clock += 12_000;
+    history.pushState({}, '', '/cart?session=s3cret');
+    expect(pages).toEqual([
+      { type: 'time_on_page', data: { duration: expect.any(Number) }, page: { url: before } },
+      {
+        type: 'page_view',
+        data: { navigation_type: 'spa' },
+        page: { url: 'http://shop.example.com/cart?session=[Filtered]', referrer: before, title: 'Blue Kettle – Shop' },
+      },
+    ]);
+    expect(pages[0].data.duration).toBe(12_000);
+  });
+
+  test('replaceState to the same URL is not a page view; hashchange and popstate are', () => {
+    history.replaceState({ step: 2 }, '', location.href);
+    expect(pages).toEqual([]);
+    history.replaceState({}, '', '/checkout');
+    location.hash = '#/payment';
+    dispatchEvent(new HashChangeEvent('hashchange'));
+    history.replaceState({}, '', '/checkout#/shipping');
+    dispatchEvent(new PopStateEvent('popstate'));
+    const urls = pages.filter((p) => p.type == 'page_view').map((p) => p.page.url);
+    expect(urls[0]).toBe('http://shop.example.com/checkout');
+    expect(urls).toContain('http://shop.example.com/checkout#/payment');
+    expect(urls[urls.length - 1]).toBe('http://shop.example.com/checkout#/shipping');
+  });
+
+  test('a page restored from the back/forward cache is a new view', () => {
+    dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true }));
+    dispatchEvent(Object.assign(new Event('pageshow'), { persisted: false }));
+    expect(pages.map((p) => p.data.navigation_type)).toEqual(['back_forward']);
+  });
+});
+
+describe('time on page', () => {
+  test('counts visible time only, reported when the page is hidden', () => {
+    reportTimeOnPage(); // settle what earlier tests accumulated
+    pages.length = 0;
+    clock += 5_000;
+    setVisibility('hidden');
+    reportTimeOnPage();
+    clock += 60_000; // hidden: not counted
+    setVisibility('visible');
+    clock += 2_000;
+    setVisibility('hidden');
+    reportTimeOnPage();
+    reportTimeOnPage(); // nothing new: nothing sent
+    setVisibility('visible');
+    expect(pages.map((p) => p.data.duration)).toEqual([5_000, 2_000]);
+    expect(pages.every((p) => p.type == 'time_on_page' && p.page.url == location.href)).toBe(true);
+  });
+});
+
+describe('clicks', () => {
+  const click = (el: Element, init: MouseEventInit = {}) =>
+    el.dispatchEvent(new MouseEvent('click', { bubbles: true, clientX: 100, clientY: 200, ...init }));
+
+  test('selector, id, text, coordinates and data-vigil-* attributes of the clicked control', () => {
+    document.body.innerHTML =
+      '<main><button id="buy" class="btn-primary" data-vigil-product="42" data-other="x"><span>Add to  cart</span></button></main>';
+    click(document.querySelector('span')!);
+    expect(clicks).toEqual([
+      { selector: 'button#buy.btn-primary', element_id: 'buy', text: 'Add to cart', x: expect.any(Number), y: expect.any(Number), attributes: { 'data-vigil-product': '42' } },
+    ]);
+  });
+
+  test('seen even when the page stops propagation', () => {
+    document.body.innerHTML = '<a href="#x">Link</a>';
+    document.querySelector('a')!.addEventListener('click', (e) => e.stopPropagation());
+    click(document.querySelector('a')!);
+    expect(clicks).toHaveLength(1);
+  });
+
+  test('never the text of a field, never of a whole container', () => {
+    document.body.innerHTML = '<input id="email" value="me@example.com"><div id="wrap"><p>secret</p><p>stuff</p></div>';
+    click(document.querySelector('input')!);
+    click(document.querySelector('#wrap')!);
+    expect(clicks.map((c) => c.text)).toEqual([undefined, undefined]);
+    expect(clicks.map((c) => c.element_id)).toEqual(['email', 'wrap']);
+  });
+
+  test('data-vigil-ignore opts an element and its children out', () => {
+    document.body.innerHTML = '<div data-vigil-ignore><button>Private</button></div><button>Public</button>';
+    document.querySelectorAll('button').forEach((b) => click(b));
+    expect(clicks.map((c) => c.text)).toEqual(['Public']);
+  });
+});
+
+describe('form submits', () => {
+  test('id, name, action and method; never a field value', () => {
+    document.body.innerHTML =
+      '<form id="checkout" name="checkout" action="/checkout?token=t" method="post"><input name="card" value="4111 1111 1111 1111"></form>';
+    document.querySelector('form')!.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
+    expect(forms).toEqual([{ form_id: 'checkout', form_name: 'checkout', action: 'http://shop.example.com/checkout?token=[Filtered]', method: 'POST' }]);
+    expect(JSON.stringify(forms)).not.toContain('4111');
+  });
+
+  test('inputs named "action", "name" or "id" do not leak into the event', () => {
+    document.body.innerHTML = '<form><input name="action" value="delete"><input name="name" value="Bob"><input name="id" value="7"></form>';
+    document.querySelector('form')!.dispatchEvent(new Event('submit', { bubbles: true }));
+    expect(forms).toEqual([{ action: location.href.split('#')[0], method: 'GET' }]);
+  });
+
+  test('data-vigil-ignore', () => {
+    document.body.innerHTML = '<form data-vigil-ignore id="login"></form>';
+    document.querySelector('form')!.dispatchEvent(new Event('submit', { bubbles: true }));
+    expect(forms).toEqual([]);
+  });
+});
