@@ -103,10 +103,11 @@ class Run:
         return self.events / self.seconds
 
 
-def consume_only(bootstrap: str, topic: str, count: int) -> Run:
+def consume_only(bootstrap: str, topic: str, count: int, state_dir: Path) -> Run:
     """A Quix Streams app that only consumes (bytes, no processing): the ceiling."""
     app = Application(broker_address=bootstrap, consumer_group=f"bench-baseline-{uuid.uuid4().hex[:8]}",
-                      auto_offset_reset="earliest", commit_interval=1.0, loglevel="WARNING")
+                      auto_offset_reset="earliest", commit_interval=1.0, loglevel="WARNING",
+                      state_dir=state_dir)
     sdf = app.dataframe(app.topic(topic, value_deserializer="bytes", key_deserializer="bytes"))
     seen = 0
     first = last = 0.0
@@ -174,7 +175,7 @@ def main() -> int:
     with KafkaBroker(topics={}) as kafka, ClickHouseServer() as clickhouse:
         settings = dataclasses.replace(
             clickhouse.settings, kafka_brokers=kafka.bootstrap, events_topic=f"bench.events.{uuid.uuid4().hex[:6]}",
-            dlq_topic=f"bench.dlq.{uuid.uuid4().hex[:6]}",
+            dlq_topic=f"bench.dlq.{uuid.uuid4().hex[:6]}", data_dir=clickhouse.data_dir / "processor",
         )
         from pipeline.broker.topics import ensure_topics
 
@@ -190,7 +191,7 @@ def main() -> int:
                       f"{len(messages):,} events, {size:.0f} bytes each on average, in {seconds:.1f}s")
         del messages
 
-        baseline = consume_only(kafka.bootstrap, settings.events_topic, args.events)
+        baseline = consume_only(kafka.bootstrap, settings.events_topic, args.events, settings.data_dir)
         console.print(f"baseline  (Quix Streams, consume only): {baseline.rate:>9,.0f} events/s "
                       f"({baseline.events:,} in {baseline.seconds:.2f}s)")
         result = processor(settings, args.events)

@@ -1,0 +1,56 @@
+"""A drop → its DLQ record: reason, where, the event (or the raw bytes), and its source."""
+
+from __future__ import annotations
+
+import base64
+
+import orjson
+
+from pipeline.processor import steps
+from pipeline.processor.dead_letters import Source, dead_letter
+
+SOURCE = Source("vigil.events", 2, 81723)
+
+
+def test_record_of_an_invalid_event_carries_the_event():
+    raw = orjson.dumps({"event_id": "e-12345678", "type": "teleport", "project_id": 4})
+    dropped = steps.run(raw)
+    letter = dead_letter(dropped, raw, SOURCE)
+    record = orjson.loads(letter.record)
+    assert letter.reason == record["reason"] == "missing_field"
+    assert record["path"] == "session_id" and "session_id" in record["message"]
+    assert record["step"] == "validate" and record["project_id"] == 4
+    assert record["event"]["event_id"] == "e-12345678"
+    assert record["source"] == {"topic": "vigil.events", "partition": 2, "offset": 81723}
+    assert record["failed_at"].endswith("Z") and "raw" not in record
+    assert set(record) >= {"reason", "path", "message", "event", "failed_at", "step"}
+
+
+def test_record_of_unparseable_text_carries_it_raw():
+    raw = b'{"event_id": "e1", '
+    record = orjson.loads(dead_letter(steps.run(raw), raw, SOURCE).record)
+    assert (record["reason"], record["step"], record["raw"]) == ("invalid_json", "parse", '{"event_id": "e1", ')
+    assert "event" not in record and "raw_base64" not in record
+
+
+def test_record_of_non_utf8_bytes_keeps_the_exact_bytes():
+    raw = b"\xff\xfe{\x00\x81"
+    record = orjson.loads(dead_letter(steps.run(raw), raw, SOURCE).record)
+    assert record["reason"] == "invalid_json"
+    assert base64.b64decode(record["raw_base64"]) == raw
+    assert "\\xff" in record["raw"]
+
+
+def test_record_of_an_event_too_deep_to_write_falls_back_to_the_bytes():
+    raw = b'{"project_id": 1, "a":' + b'{"a":' * 400 + b"1" + b"}" * 401
+    event = orjson.loads(raw)
+    dropped = steps.Dropped("too_deep", "nested too deep", "data", step="event_row", event=event)
+    record = orjson.loads(dead_letter(dropped, raw, SOURCE).record)
+    assert record["raw"] == raw.decode() and "event" not in record
+    assert record["project_id"] == 1
+
+
+def test_record_of_an_empty_message():
+    record = orjson.loads(dead_letter(steps.run(None), None, None).record)
+    assert (record["reason"], record["raw"]) == ("invalid_json", None)
+    assert "source" not in record

@@ -1,0 +1,129 @@
+"""An enriched event → its ``events`` row: every column, for every event type."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import orjson
+import pytest
+
+from pipeline import contract
+from pipeline.processor import rows, steps
+from pipeline.processor.steps import Dropped
+from pipeline.warehouse.migrate import MIGRATIONS_DIR
+from tests.support import vectors
+
+MIXED = next(v for v in vectors.load("valid") if v.name == "mixed_batch")
+UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+
+
+def enriched_events() -> dict[str, dict]:
+    """The mixed batch's events, stamped as the collector does and run through every step."""
+    received = MIXED.now.isoformat().replace("+00:00", "Z")
+    out = {}
+    for event in contract.merge_context(MIXED.doc["envelope"]):
+        event.update(project_id=3, received_at=received, client={"ip": "198.51.100.4", "user_agent": UA})
+        enriched = steps.run(orjson.dumps(event))
+        assert isinstance(enriched, dict), enriched
+        out[event["event_id"]] = enriched
+    return out
+
+
+EVENTS = enriched_events()
+
+
+def row_of(event_id: str) -> dict:
+    row = rows.event_row(EVENTS[event_id])
+    assert len(row) == len(rows.COLUMNS)
+    return dict(zip(rows.COLUMNS, row))
+
+
+def test_columns_exist_in_the_events_table_and_none_is_left_out():
+    ddl = (MIGRATIONS_DIR / "001_events.sql").read_text()
+    table = ddl.split("CREATE TABLE IF NOT EXISTS events", 1)[1].split("ENGINE", 1)[0]
+    declared = [line.split()[0] for line in table.splitlines()
+                if line.strip() and not line.strip().startswith(("--", "(", ")"))]
+    assert list(rows.COLUMNS) == declared
+
+
+def test_common_columns():
+    row = row_of("01J0ZK4T0001XQ5M8R2B7C9D")
+    assert row["project_id"] == 3 and row["type"] == "page_view"
+    assert row["timestamp"] == rows.epoch_ms(datetime(2026, 6, 15, 11, 59, 58, 250000, tzinfo=timezone.utc))
+    assert row["received_at"] == rows.epoch_ms(MIXED.now)
+    assert (row["session_id"], row["visitor_id"], row["user_id"]) == ("s_7f3a9c2e41d8", "v_0b6e2d94c7a1f3", "")
+    assert (row["release"], row["environment"]) == ("shop@2.4.1", "production")
+    assert (row["url"], row["path"], row["title"]) == ("https://shop.example.com/", "/", "Shop")
+    assert row["referrer"] == ""  # the event's own page replaces the context's, referrer and all
+    assert (row["browser"], row["os"], row["device"]) == ("Mobile Safari", "iOS", "mobile")
+    assert (row["client_ip"], row["user_agent"]) == ("198.51.100.4", UA)
+    assert (row["sdk_name"], row["sdk_version"]) == ("vigil-browser", "0.1.0")
+    assert json.loads(row["data"]) == {"navigation_type": "navigate"}
+
+
+def test_web_vital():
+    row = row_of("01J0ZK4T0002XQ5M8R2B7C9D")
+    assert (row["vital_name"], row["vital_value"], row["vital_rating"]) == ("LCP", 2834.5, "needs-improvement")
+    assert row["target"] == "main > img.hero"
+    assert row["path"] == "/products/42"
+
+
+def test_js_error():
+    row = row_of("01J0ZK4T0005XQ5M8R2B7C9D")
+    assert (row["error_kind"], row["error_type"]) == ("js", "TypeError")
+    assert row["error_message"] == "Cannot read properties of undefined (reading 'x')"
+    assert json.loads(row["data"])["frames"][0]["function"] == "myFunction"
+
+
+def test_resource_error_keeps_the_failing_url():
+    row = row_of("01J0ZK4T0007XQ5M8R2B7C9D")
+    assert (row["error_kind"], row["http_url"]) == ("resource", "https://cdn.example.com/img/kettle.webp")
+
+
+def test_api_error_carries_its_request():
+    row = row_of("01J0ZK4T0008XQ5M8R2B7C9D")
+    assert (row["error_kind"], row["http_method"], row["http_status"], row["duration_ms"]) == ("api", "GET", 503, 231.4)
+
+
+def test_api_call():
+    row = row_of("01J0ZK4T0009XQ5M8R2B7C9D")
+    assert (row["http_method"], row["http_url"], row["http_status"], row["duration_ms"]) == (
+        "POST", "https://shop.example.com/api/cart/items", 201, 88.2)
+
+
+def test_resource():
+    row = row_of("01J0ZK4T0004XQ5M8R2B7C9D")
+    assert (row["http_url"], row["duration_ms"]) == ("https://cdn.example.com/app.3f9a.js", 412.7)
+
+
+def test_click_form_time_custom_identify():
+    assert row_of("01J0ZK4T0010XQ5M8R2B7C9D")["target"] == "main > button#buy.btn-primary"
+    form = row_of("01J0ZK4T0011XQ5M8R2B7C9D")
+    assert (form["target"], form["name"]) == ("checkout", "checkout")
+    assert row_of("01J0ZK4T0012XQ5M8R2B7C9D")["duration_ms"] == 120000.0
+    assert row_of("01J0ZK4T0013XQ5M8R2B7C9D")["name"] == "coupon_applied"
+    assert row_of("01J0ZK4T0014XQ5M8R2B7C9D")["user_id"] == "user-1234"
+
+
+def test_tags_become_strings():
+    event = dict(EVENTS["01J0ZK4T0013XQ5M8R2B7C9D"], tags={"plan": "pro", "seats": 5, "beta": True, "ratio": 0.5})
+    row = dict(zip(rows.COLUMNS, rows.event_row(event)))
+    assert row["tags"] == {"plan": "pro", "seats": "5", "beta": "true", "ratio": "0.5"}
+
+
+def test_data_nested_deeper_than_storable_is_dropped():
+    deep: dict = {}
+    cursor = deep
+    for _ in range(300):
+        cursor["next"] = {}
+        cursor = cursor["next"]
+    event = dict(EVENTS["01J0ZK4T0013XQ5M8R2B7C9D"], data={"name": "deep", "props": deep})
+    dropped = rows.event_row(event)
+    assert isinstance(dropped, Dropped) and (dropped.reason, dropped.path) == ("too_deep", "data")
+
+
+@pytest.mark.parametrize("when", ["2026-06-15T11:59:58.250Z", "2026-06-15T13:59:58.250+02:00", "1970-01-01T00:00:00Z"])
+def test_epoch_ms_is_exact(when):
+    parsed = contract.parse_timestamp(when)
+    assert rows.epoch_ms(parsed) == round(parsed.timestamp() * 1000)
