@@ -85,7 +85,7 @@ def _frame(client: Client, sql: str, parameters: dict[str, Any], schema: dict[st
 
 EVENTS_PER_MINUTE = """
 SELECT
-    toDateTime64(toStartOfMinute(timestamp), 3, 'UTC') AS minute,
+    toDateTime64(toStartOfInterval(timestamp, toIntervalMinute({bucket_minutes:UInt32})), 3, 'UTC') AS minute,
     toString(type) AS type,
     count() AS events
 FROM events FINAL
@@ -97,9 +97,16 @@ ORDER BY minute, type
 """
 
 
-def events_per_minute(client: Client, filters: Filters) -> pl.DataFrame:
-    """Events per minute and type: ``minute`` (UTC), ``type``, ``events``; minutes without events are absent."""
-    return _frame(client, EVENTS_PER_MINUTE, filters.parameters(),
+def events_per_minute(client: Client, filters: Filters, bucket_minutes: int = 1) -> pl.DataFrame:
+    """Events per minute and type: ``minute`` (UTC), ``type``, ``events``; minutes without events are absent.
+
+    Over long ranges, ``bucket_minutes`` > 1 counts per bucket of that many minutes instead
+    (``minute`` is then the bucket's first minute, ``events`` the bucket's count), so a week
+    is 168 hourly bars rather than 10,080 one-minute ones.
+    """
+    if bucket_minutes < 1:
+        raise ValueError(f"bucket_minutes must be at least 1, got {bucket_minutes}")
+    return _frame(client, EVENTS_PER_MINUTE, {**filters.parameters(), "bucket_minutes": bucket_minutes},
                   {"minute": UTC_MS, "type": pl.String, "events": pl.UInt64})
 
 

@@ -105,16 +105,22 @@ def test_traffic_summary_equals_ground_truth(clickhouse, dataset):
     assert summary["errors"][0] > 0 and summary["page_views"][0] > 100
 
 
-def test_events_per_minute_equals_ground_truth(clickhouse, dataset):
+@pytest.mark.parametrize("bucket_minutes", [1, 5, 60])
+def test_events_per_minute_equals_ground_truth(clickhouse, dataset, bucket_minutes):
     truth = (
         in_window(dataset)
-        .group_by(pl.col("timestamp").dt.truncate("1m").alias("minute"), "type")
+        .group_by(pl.col("timestamp").dt.truncate(f"{bucket_minutes}m").alias("minute"), "type")
         .agg(pl.len().cast(pl.UInt64).alias("events"))
         .sort("minute", "type")
     )
-    answer = queries.events_per_minute(clickhouse.client(), WINDOW)
+    answer = queries.events_per_minute(clickhouse.client(), WINDOW, bucket_minutes=bucket_minutes)
     assert answer.schema == {"minute": queries.UTC_MS, "type": pl.String, "events": pl.UInt64}
     assert answer.equals(truth.select("minute", "type", "events"))
+
+
+def test_a_bucket_must_be_at_least_a_minute(clickhouse):
+    with pytest.raises(ValueError, match="at least 1"):
+        queries.events_per_minute(clickhouse.client(), WINDOW, bucket_minutes=0)
 
 
 def test_vital_percentiles_equal_ground_truth(clickhouse, dataset):

@@ -1,0 +1,115 @@
+"""The filters every dashboard page shares — project and time range — and the warehouse client.
+
+The entry point (``main.py``) draws them once in the sidebar; pages read the choice with
+:func:`current`. Both are kept in the URL's query string (``?project=1&range=6h``), so a
+view can be shared as a link. Pages get data only through
+``pipeline.warehouse.queries``; nothing here renders event data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import streamlit as st
+from clickhouse_connect.driver import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from pipeline import settings
+from pipeline.warehouse import queries
+from pipeline.warehouse.client import WarehouseUnavailable, connect
+
+@dataclass(frozen=True)
+class TimeRange:
+    """One choice of the time-range picker."""
+
+    label: str
+    span: timedelta
+    bucket_minutes: int  # bar width of the events chart, so a range is at most a few hundred bars
+
+
+# keyed as they appear in the picker and the URL (?range=6h)
+TIME_RANGES: dict[str, TimeRange] = {
+    "15m": TimeRange("Last 15 minutes", timedelta(minutes=15), 1),
+    "1h": TimeRange("Last hour", timedelta(hours=1), 1),
+    "6h": TimeRange("Last 6 hours", timedelta(hours=6), 5),
+    "24h": TimeRange("Last 24 hours", timedelta(hours=24), 15),
+    "7d": TimeRange("Last 7 days", timedelta(days=7), 60),
+}
+DEFAULT_RANGE = "1h"
+DEFAULT_PROJECT = "demo"
+PROJECT_KEY, RANGE_KEY = "project", "range"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the viewer chose in the sidebar."""
+
+    project_id: int
+    range_key: str
+
+    @property
+    def time_range(self) -> TimeRange:
+        return TIME_RANGES[self.range_key]
+
+    def filters(self, now: datetime | None = None) -> queries.Filters:
+        """The query filters for this choice, ending now (each live refresh moves the window)."""
+        return queries.Filters.last(self.project_id, self.time_range.span, now)
+
+
+def warehouse() -> Client:
+    """The shared ClickHouse client for ``VIGIL_CLICKHOUSE_URL`` (one per address, across sessions)."""
+    config = settings.load()
+    return _client(config.clickhouse_url, config.clickhouse_database)
+
+
+@st.cache_resource(show_spinner=False)
+def _client(url: str, database: str) -> Client:
+    return connect(replace(settings.load(), clickhouse_url=url, clickhouse_database=database))
+
+
+@contextmanager
+def warehouse_errors() -> Iterator[None]:
+    """Show a failing warehouse as a message that says what to do, and stop the page there."""
+    try:
+        yield
+    except WarehouseUnavailable as error:
+        st.error(str(error), icon=":material/cloud_off:")
+        st.stop()
+    except ClickHouseError as error:
+        st.error(f"The warehouse refused a query: {str(error).splitlines()[0]}. "
+                 "Is the schema up to date? Run `vigil migrate`.", icon=":material/database:")
+        st.stop()
+
+
+def sidebar() -> Selection | None:
+    """Draw the project and time-range pickers; None (and a hint) when there is no project yet."""
+    with warehouse_errors():
+        projects = queries.projects(warehouse())
+    if projects.is_empty():
+        st.sidebar.info("No projects yet. Create one with `vigil project create NAME`, "
+                        "or run `vigil up` for a demo project with simulated traffic.")
+        return None
+    ids = projects["id"].to_list()
+    names = dict(zip(ids, projects["name"].to_list()))
+    # ?project=<id> picks the project; otherwise the demo project, otherwise the first one
+    requested = st.query_params.get(PROJECT_KEY, "")
+    default = next((i for i, project_id in enumerate(ids) if names[project_id] == DEFAULT_PROJECT), 0)
+    if requested.isdigit() and int(requested) in ids:
+        default = ids.index(int(requested))
+    project_id = st.sidebar.selectbox("Project", ids, index=default, key=PROJECT_KEY,
+                                      format_func=lambda option: f"{names[option]} · #{option}")
+    st.query_params[PROJECT_KEY] = str(project_id)
+    st.sidebar.segmented_control("Time range", list(TIME_RANGES), default=DEFAULT_RANGE, required=True,
+                                 key=RANGE_KEY, bind="query-params", help="Events whose own timestamp is in this range.")
+    return current()
+
+
+def current() -> Selection | None:
+    """The sidebar's choice in this run (None when there is nothing to choose from)."""
+    project_id = st.session_state.get(PROJECT_KEY)
+    if project_id is None:
+        return None
+    return Selection(int(project_id), st.session_state.get(RANGE_KEY) or DEFAULT_RANGE)

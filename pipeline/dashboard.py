@@ -1,0 +1,42 @@
+"""``vigil dashboard``: the Streamlit app in ``app/`` on ``VIGIL_DASHBOARD_HOST:PORT``.
+
+The process *becomes* ``streamlit run app/main.py`` (exec, same pid), so a supervisor's
+SIGTERM reaches Streamlit directly and nothing is left behind. Headless, no usage
+statistics, no file watcher: this is the production way to serve it; put a reverse proxy
+in front of it for TLS and auth.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from pipeline import settings as settings_module
+from pipeline.settings import REPO_ROOT
+
+APP_ENTRY = REPO_ROOT / "app" / "main.py"
+
+
+def streamlit_argv(s: settings_module.Settings) -> list[str]:
+    """The ``python -m streamlit run …`` command line for these settings."""
+    return [
+        sys.executable, "-m", "streamlit", "run", str(APP_ENTRY),
+        "--server.address", s.dashboard_host,
+        "--server.port", str(s.dashboard_port),
+        "--server.headless", "true",
+        "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "viewer",
+    ]
+
+
+def main(args) -> int:  # noqa: ARG001 - the subcommand takes no options; VIGIL_* configure it
+    s = settings_module.load()
+    if not APP_ENTRY.exists():
+        print(f"vigil dashboard: the app is missing at {APP_ENTRY}; is this a complete checkout?", file=sys.stderr)
+        return 2
+    argv = streamlit_argv(s)
+    print(f"vigil dashboard: serving {APP_ENTRY.relative_to(REPO_ROOT)} on http://{s.dashboard_host}:{s.dashboard_port} "
+          f"(warehouse {s.clickhouse_url})", flush=True)
+    os.execv(sys.executable, argv)
+    return 0  # not reached: exec replaced this process
