@@ -47,6 +47,9 @@ DRAIN_TIMEOUT_S = 15.0
 # with nothing ever answered for this long, the collector is not there
 UNREACHABLE_AFTER_S = 15.0
 MAX_RETRY_AFTER_S = 30.0
+# a project created just before the run (the demo project) may be unknown to a collector for
+# up to its refresh interval (VIGIL_PROJECTS_REFRESH); until then 401/403/404 are retried
+AUTH_GRACE_S = 20.0
 
 
 class SimulationError(RuntimeError):
@@ -60,7 +63,8 @@ class Tally:
     generated: int = 0
     accepted: int = 0
     rejected: int = 0
-    reasons: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)  # rejected events by the collector's reason
+    undelivered: Counter[str] = field(default_factory=Counter)  # events given up on, by why
     batches: int = 0
     retries: int = 0
     latencies_ms: list[float] = field(default_factory=list)
@@ -125,7 +129,7 @@ class Sender:
                         f"cannot reach the collector at {self.endpoint} ({type(error).__name__}: {error}); "
                         "start it with `vigil collect` (or `vigil up`), or pass --url") from error
                 if time.monotonic() - first_try > GIVE_UP_AFTER_S:
-                    self.tally.reasons["gave_up_unreachable"] += events
+                    self.tally.undelivered["collector_unreachable"] += events
                     return
                 self.tally.retries += 1
                 await asyncio.sleep(backoff)
@@ -135,36 +139,46 @@ class Sender:
             self.tally.record_latency((time.perf_counter() - began) * 1000)
             if response.status_code in (429, 503):
                 if time.monotonic() - first_try > GIVE_UP_AFTER_S:
-                    self.tally.reasons[f"gave_up_{response.status_code}"] += events
+                    self.tally.undelivered[f"still_{response.status_code}_after_{GIVE_UP_AFTER_S:g}s"] += events
                     return
                 self.tally.retries += 1
                 await asyncio.sleep(retry_after_seconds(response))
                 continue
-            self._count(response, events)
+            if not self._count(response, events):
+                self.tally.retries += 1
+                await asyncio.sleep(1.0)
+                continue
             return
 
-    def _count(self, response: httpx.Response, events: int) -> None:
+    def _count(self, response: httpx.Response, events: int) -> bool:
+        """Count the collector's answer; False when the batch should be sent again."""
         tally = self.tally
-        tally.batches += 1
         try:
             answer = response.json()
         except ValueError:
             answer = {}
-        if response.status_code == 202:
-            rejected = answer.get("rejected") or []
-            tally.accepted += int(answer.get("accepted", events - len(rejected)))
+        if not isinstance(answer, dict):
+            answer = {}
+        if isinstance(answer.get("rejected"), list):  # 202, or 422 when every event was refused
+            rejected = answer["rejected"]
+            tally.batches += 1
+            tally.accepted += int(answer.get("accepted", 0))
             tally.rejected += len(rejected)
             for item in rejected:
                 tally.reasons[str(item.get("reason", "unknown")) if isinstance(item, dict) else "unknown"] += 1
-            return
-        reason = answer.get("reason") or answer.get("error") or f"http_{response.status_code}"
+            return True
+        reason = str(answer.get("error") or f"http_{response.status_code}")
         if response.status_code in (401, 403, 404):
+            if time.monotonic() - self.started < AUTH_GRACE_S:
+                return False  # a project created a moment ago: the collector learns it within seconds
             raise SimulationError(
                 f"the collector refused project/key ({response.status_code} {reason}): "
                 f"{answer.get('message', response.text[:200])}. Check --project and --key "
                 "(`vigil project list`), or leave both out to use the demo project.")
+        tally.batches += 1
         tally.rejected += events
-        tally.reasons[str(reason)] += events
+        tally.reasons[reason] += events
+        return True
 
 
 async def simulate(
@@ -313,6 +327,10 @@ def summary_table(tally: Tally, url: str, project_id: int) -> Table:
     unsent = tally.generated - tally.sent
     if unsent:
         table.add_row("not delivered", f"[yellow]{unsent:,}[/]")
+        for why, count in tally.undelivered.most_common():
+            table.add_row(f"  {why}", f"{count:,}")
+        if unsent > sum(tally.undelivered.values()):
+            table.add_row("  in flight when stopped", f"{unsent - sum(tally.undelivered.values()):,}")
     table.add_row("retries (429/503/connection)", f"{tally.retries:,}")
     table.add_row("batches", f"{tally.batches:,}")
     table.add_row("sessions / visitors", f"{tally.sessions:,} / {tally.visitors:,}")
