@@ -894,7 +894,8 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         self.send_header("X-ClickHouse-Server-Display-Name", self.server.display_name)
         if query_id:
             self.send_header("X-ClickHouse-Query-Id", query_id)
-        self.send_header("X-ClickHouse-Timezone", self.server.engine.timezone)
+        # the timezone DateTime values without their own are in: session_timezone if the request set it
+        self.send_header("X-ClickHouse-Timezone", self._timezone or self.server.engine.timezone)
         if self.close_connection:
             self.send_header("Connection", "close")
         else:
@@ -921,7 +922,10 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    _timezone: str | None = None
+
     def _dispatch(self) -> None:
+        self._timezone = None
         with self.server.busy():
             self._route()
 
@@ -956,6 +960,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
                 params["readonly"] = "2"  # ClickHouse: GET requests cannot change data
             request = QueryRequest.parse(params, self.command, self.headers.get("Accept-Encoding") or "")
             query_id = request.query_id
+            self._timezone = params.get("session_timezone") or None
             self._run(request, body)
         except ClickHouseError as error:
             self._abandon_body_if_unread(body)

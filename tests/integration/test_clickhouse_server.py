@@ -91,6 +91,15 @@ def test_server_identity_and_timezone_as_clickhouse_reports_them(client):
     assert tz
 
 
+def test_session_timezone_is_reported_and_used(clickhouse):
+    params = {"query": "SELECT toDateTime('2025-06-01 12:00:00')", "session_timezone": "Asia/Tokyo"}
+    status, headers, body = http_request(clickhouse, "GET", params=params)
+    assert headers["x-clickhouse-timezone"] == "Asia/Tokyo"
+    client = clickhouse.client()
+    moment = client.query("SELECT toDateTime('2025-06-01 12:00:00') AS t, toUnixTimestamp(t)", settings={"session_timezone": "Asia/Tokyo"}).first_row
+    assert moment[1] == int(dt.datetime(2025, 6, 1, 3, 0, tzinfo=UTC).timestamp())
+
+
 def test_query_id_is_echoed(clickhouse):
     status, headers, _ = http_request(clickhouse, "GET", params={"query": "SELECT 1", "query_id": "q-123"})
     assert headers["x-clickhouse-query-id"] == "q-123"
