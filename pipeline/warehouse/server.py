@@ -20,9 +20,10 @@ What is implemented (see docs/clickhouse.md for the full list):
 * ``Transfer-Encoding: chunked`` request bodies; ``Content-Encoding`` gzip / deflate / zstd /
   lz4 request bodies; compressed responses when ``enable_http_compression=1`` and the client's
   ``Accept-Encoding`` offers one of those
-* results in any output format the engine has (clickhouse-connect asks for Native); streamed
-  in chunks unless ``wait_end_of_query=1``, with mid-stream errors reported in ClickHouse's
-  ``X-ClickHouse-Exception-Tag`` block so the client raises them
+* results in any output format the engine has (clickhouse-connect asks for Native); formats
+  without header or footer are streamed block by block unless ``wait_end_of_query=1``, with
+  mid-stream errors reported in ClickHouse's ``X-ClickHouse-Exception-Tag`` block so the client
+  raises them
 * errors with ClickHouse's HTTP status for the error code, the ``X-ClickHouse-Exception-Code``
   header and a ``Code: N. DB::Exception: …`` body
 * the headers clickhouse-connect reads: ``X-ClickHouse-Query-Id``, ``-Summary``, ``-Format``,
