@@ -1,9 +1,10 @@
 """The collector's view of the projects: an in-memory map, refreshed from ClickHouse.
 
 Every request needs its project (key, allowed origins), so lookups are a dict read. A
-background task reloads the map every ``VIGIL_PROJECTS_REFRESH`` seconds; a request for an
-id the map does not know triggers one early reload — at most one per second, shared by all
-requests waiting for it — so a project created a moment ago works on its first request,
+background task reloads the map every ``VIGIL_PROJECTS_REFRESH`` seconds. A request for an
+id the map does not know waits for the next reload that starts after it arrived; such early
+reloads happen at most once a second and are shared by every request waiting for them. So
+a project created a moment ago works on its first request (answered within about a second),
 while a flood of made-up ids costs ClickHouse one query a second.
 
 If ClickHouse is unreachable the last good map stays in use. Before the first successful
@@ -63,7 +64,7 @@ class ProjectCache:
         self.projects: dict[int, Project] = {}
         self.loaded_at: float | None = None  # monotonic time of the last successful load
         self.last_error: str | None = None
-        self._last_attempt = float("-inf")
+        self._started_at = float("-inf")  # monotonic start of the last (or running) reload
         self._inflight: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -95,7 +96,7 @@ class ProjectCache:
         if self._inflight is not None:
             return await asyncio.shield(self._inflight)
         self._inflight = asyncio.get_running_loop().create_future()
-        self._last_attempt = time.monotonic()
+        self._started_at = time.monotonic()
         try:
             projects = await asyncio.to_thread(self._load)
         except Exception as error:  # ClickHouse down or unreachable: keep the last good map
@@ -112,12 +113,11 @@ class ProjectCache:
     # ── lookups ────────────────────────────────────────────────────────────────────────
 
     async def lookup(self, project_id: int) -> Project | None:
-        """The project, reloading once early if it is unknown; ``None`` if it still is."""
+        """The project; if unknown, after the next reload; ``None`` if it still is unknown."""
         project = self.projects.get(project_id)
         if project is not None:
             return project
-        if self._inflight is not None or time.monotonic() - self._last_attempt >= self.early_refresh_interval_s:
-            await self.refresh()
+        await self._reload_after(time.monotonic())
         if self.loaded_at is None:
             raise problem(
                 "projects_unavailable",
@@ -126,6 +126,24 @@ class ProjectCache:
                 retry_after=RETRY_AFTER_UNAVAILABLE,
             )
         return self.projects.get(project_id)
+
+    async def _reload_after(self, asked: float) -> None:
+        """Return once a reload that started at or after ``asked`` finished (one per interval at most)."""
+        while True:
+            if self._inflight is not None:
+                started = self._started_at
+                await asyncio.shield(self._inflight)
+                if started >= asked:
+                    return
+                continue
+            if self._started_at >= asked:
+                return
+            delay = self._started_at + self.early_refresh_interval_s - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)  # every waiter wakes; the first starts the reload, the rest share it
+                continue
+            await self.refresh()
+            return
 
     def status(self) -> dict[str, object]:
         """For /healthz: how many projects, how old the map is, the last error if any."""
