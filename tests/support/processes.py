@@ -1,0 +1,79 @@
+"""Vigil's own processes (``vigil collect``, ``vigil process``, …) as test subprocesses.
+
+Real processes, so tests can SIGKILL them; each logs to its own file, and failures quote
+the log's tail.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from pipeline.settings import REPO_ROOT
+from tests.support.kafka import free_ports
+
+
+class VigilProcess:
+    """``python -m pipeline.cli <args>`` with ``env`` added to this process's environment."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_file: Path) -> None:
+        self.args = args
+        self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+        self.log_file = log_file
+        self.process: subprocess.Popen | None = None
+
+    def start(self, ready: Callable[[], bool] | None = None, timeout: float = 60.0) -> VigilProcess:
+        with open(self.log_file, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *self.args], cwd=REPO_ROOT,
+                                            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while ready is not None and not ready():
+            assert self.alive, f"`vigil {' '.join(self.args)}` exited:\n{self.log_tail()}"
+            assert time.monotonic() < deadline, f"`vigil {' '.join(self.args)}` not ready in {timeout}s:\n{self.log_tail()}"
+            time.sleep(0.2)
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.alive:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.alive:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_file.exists():
+            return "(no log)"
+        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+
+def collector(env: dict[str, str], log_file: Path) -> tuple[VigilProcess, str]:
+    """A started ``vigil collect`` on a free port, and its base URL."""
+    port = free_ports(1)[0]
+    url = f"http://127.0.0.1:{port}"
+    process = VigilProcess(["collect"], {**env, "VIGIL_COLLECTOR_HOST": "127.0.0.1", "VIGIL_COLLECTOR_PORT": str(port)}, log_file)
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    return process.start(healthy), url
