@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from urllib.parse import urlsplit
 
 from pipeline import settings as settings_module
 from pipeline.settings import REPO_ROOT
@@ -36,7 +37,8 @@ def main(args) -> int:  # noqa: ARG001 - the subcommand takes no options; VIGIL_
         print(f"vigil dashboard: the app is missing at {APP_ENTRY}; is this a complete checkout?", file=sys.stderr)
         return 2
     argv = streamlit_argv(s)
+    warehouse = urlsplit(s.clickhouse_url)  # printed without the password a URL may carry
     print(f"vigil dashboard: serving {APP_ENTRY.relative_to(REPO_ROOT)} on http://{s.dashboard_host}:{s.dashboard_port} "
-          f"(warehouse {s.clickhouse_url})", flush=True)
+          f"(warehouse {warehouse.scheme}://{warehouse.hostname}:{warehouse.port or 8123})", flush=True)
     os.execv(sys.executable, argv)
     return 0  # not reached: exec replaced this process

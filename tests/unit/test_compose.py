@@ -1,0 +1,162 @@
+"""docker-compose.yml and the Dockerfile describe the production-shaped topology correctly.
+
+There is no Docker daemon here, so the files are checked for structure: the services and
+their images, the commands each runs, ports, environment, healthchecks, start order and
+volumes — and that they agree with the code (settings, CLI, Kafka version, file layout).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from pipeline import cli
+from pipeline.settings import REPO_ROOT
+
+COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()
+VIGIL_SERVICES = {"migrate": "migrate", "processor": "process", "collector": "collect", "dashboard": "dashboard"}
+LONG_RUNNING = {"kafka", "clickhouse", "processor", "collector", "dashboard"}
+SETTINGS_VARIABLES = set(re.findall(r'"(VIGIL_[A-Z_]+)"', (REPO_ROOT / "pipeline" / "settings.py").read_text()))
+
+
+def depends_on(service: str) -> dict[str, str]:
+    return {name: spec["condition"] for name, spec in SERVICES[service].get("depends_on", {}).items()}
+
+
+def published(service: str) -> dict[int, str]:
+    """container port → the host side of its mapping."""
+    out = {}
+    for mapping in SERVICES[service].get("ports", []):
+        host, container = str(mapping).rsplit(":", 1)
+        out[int(container)] = host
+    return out
+
+
+def test_the_topology_is_kafka_clickhouse_and_the_vigil_processes():
+    assert set(SERVICES) == LONG_RUNNING | {"migrate"}
+
+
+def test_kafka_is_the_official_image_at_the_version_the_embedded_broker_runs():
+    pom_version = re.search(r"<kafka.version>([^<]+)</kafka.version>",
+                            (REPO_ROOT / "pipeline" / "broker" / "pom.xml").read_text()).group(1)
+    assert SERVICES["kafka"]["image"] == f"apache/kafka:{pom_version}"
+
+
+def test_kafka_runs_kraft_on_one_node_and_advertises_the_address_vigil_uses():
+    env = SERVICES["kafka"]["environment"]
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"{env['KAFKA_NODE_ID']}@kafka:9093"
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092"
+    assert len(env["CLUSTER_ID"]) == 22  # a base64url UUID, as `kafka-storage format` requires
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    for name, value in env.items():
+        if name.endswith("REPLICATION_FACTOR") or name.endswith("MIN_ISR"):
+            assert value == 1, name
+    for service in VIGIL_SERVICES:
+        assert SERVICES[service]["environment"]["VIGIL_KAFKA_BROKERS"] == "kafka:9092"
+
+
+def test_clickhouse_is_the_official_server_image_with_vigils_database_and_user():
+    clickhouse = SERVICES["clickhouse"]
+    assert clickhouse["image"].startswith("clickhouse/clickhouse-server:")
+    env = clickhouse["environment"]
+    assert (env["CLICKHOUSE_DB"], env["CLICKHOUSE_USER"]) == ("vigil", "vigil")
+    for service in VIGIL_SERVICES:
+        url = urlsplit(SERVICES[service]["environment"]["VIGIL_CLICKHOUSE_URL"])
+        assert (url.hostname, url.port, url.username) == ("clickhouse", 8123, env["CLICKHOUSE_USER"])
+        assert url.password == env["CLICKHOUSE_PASSWORD"]  # the very same substitution
+        assert SERVICES[service]["environment"]["VIGIL_CLICKHOUSE_DATABASE"] == env["CLICKHOUSE_DB"]
+
+
+def test_no_secret_is_written_in_the_file():
+    password = SERVICES["clickhouse"]["environment"]["CLICKHOUSE_PASSWORD"]
+    assert re.fullmatch(r"\$\{VIGIL_CLICKHOUSE_PASSWORD(:-[^}]*)?\}", password), password
+
+
+@pytest.mark.parametrize(("service", "command"), VIGIL_SERVICES.items())
+def test_vigil_services_run_a_vigil_command_from_the_one_image(service, command):
+    spec = SERVICES[service]
+    assert spec["build"] == "."
+    assert spec["image"] == SERVICES["collector"]["image"]
+    assert spec["command"] == [command]
+    assert command in cli.COMMANDS
+
+
+@pytest.mark.parametrize("service", VIGIL_SERVICES)
+def test_every_vigil_variable_set_is_a_real_setting(service):
+    unknown = {name for name in SERVICES[service]["environment"] if name not in SETTINGS_VARIABLES}
+    assert not unknown, f"{service} sets {unknown}, which pipeline/settings.py does not read"
+
+
+@pytest.mark.parametrize("service", sorted(LONG_RUNNING))
+def test_every_long_running_service_has_a_healthcheck_and_restarts(service):
+    spec = SERVICES[service]
+    assert spec["healthcheck"]["test"], service
+    assert spec["restart"] == "unless-stopped"
+
+
+def test_healthchecks_probe_the_port_each_service_listens_on():
+    collector, dashboard = SERVICES["collector"], SERVICES["dashboard"]
+    port = collector["environment"]["VIGIL_COLLECTOR_PORT"]
+    assert collector["healthcheck"]["test"][-1] == f"http://127.0.0.1:{port}/healthz"
+    port = dashboard["environment"]["VIGIL_DASHBOARD_PORT"]
+    assert dashboard["healthcheck"]["test"][-1] == f"http://127.0.0.1:{port}/_stcore/health"
+    assert SERVICES["processor"]["healthcheck"]["test"][-3:] == ["-m", "pipeline.healthcheck", "consumer-group"]
+    assert "8123/ping" in SERVICES["clickhouse"]["healthcheck"]["test"][-1]
+    assert "kafka-broker-api-versions.sh --bootstrap-server kafka:9092" in SERVICES["kafka"]["healthcheck"]["test"][-1]
+
+
+def test_the_collector_and_dashboard_listen_on_all_interfaces_inside_their_containers_and_are_published():
+    collector, dashboard = SERVICES["collector"]["environment"], SERVICES["dashboard"]["environment"]
+    assert collector["VIGIL_COLLECTOR_HOST"] == dashboard["VIGIL_DASHBOARD_HOST"] == "0.0.0.0"
+    assert collector["VIGIL_COLLECTOR_PORT"] in published("collector")
+    assert dashboard["VIGIL_DASHBOARD_PORT"] in published("dashboard")
+    # the dashboards have no login yet: loopback unless the operator says otherwise
+    assert "127.0.0.1" in published("dashboard")[dashboard["VIGIL_DASHBOARD_PORT"]]
+    assert published("clickhouse") == {8123: "127.0.0.1:8123"}
+    assert published("kafka") == {}
+
+
+def test_services_start_in_order_and_only_once_what_they_need_is_ready():
+    assert depends_on("migrate") == {"clickhouse": "service_healthy"}
+    assert depends_on("processor") == {"kafka": "service_healthy", "migrate": "service_completed_successfully"}
+    assert depends_on("collector") == {"kafka": "service_healthy", "migrate": "service_completed_successfully",
+                                       "processor": "service_healthy"}
+    assert depends_on("dashboard") == {"clickhouse": "service_healthy", "migrate": "service_completed_successfully"}
+    for service in SERVICES:
+        for needed, condition in depends_on(service).items():
+            if condition == "service_healthy":
+                assert "healthcheck" in SERVICES[needed], f"{service} waits for {needed} to be healthy"
+    assert SERVICES["migrate"]["restart"] == "no"
+
+
+def test_kafka_and_clickhouse_keep_their_data_in_named_volumes():
+    assert set(COMPOSE["volumes"]) == {"kafka-data", "clickhouse-data"}
+    assert SERVICES["kafka"]["volumes"] == [f"kafka-data:{SERVICES['kafka']['environment']['KAFKA_LOG_DIRS']}"]
+    assert SERVICES["clickhouse"]["volumes"] == ["clickhouse-data:/var/lib/clickhouse"]
+
+
+def test_the_image_runs_vigil_as_an_unprivileged_user():
+    assert re.search(r"^FROM python:3\.1[1-9]", DOCKERFILE, re.M)
+    assert 'ENTRYPOINT ["vigil"]' in DOCKERFILE
+    user = re.findall(r"^USER (\S+)", DOCKERFILE, re.M)
+    assert user and user[-1] not in ("root", "0")
+
+
+def test_the_image_holds_every_repository_folder_the_code_reads_at_run_time():
+    read_at_run_time = set()
+    for path in (REPO_ROOT / "pipeline").rglob("*.py"):
+        read_at_run_time |= set(re.findall(r'REPO_ROOT / "([^"/]+)"', path.read_text()))
+    if ".vigil" in read_at_run_time:  # the default data directory, not code: the image sets its own
+        read_at_run_time.discard(".vigil")
+        assert "VIGIL_DATA_DIR=/" in DOCKERFILE
+    copied = set(re.findall(r"^COPY (\S+) ", DOCKERFILE, re.M))
+    assert read_at_run_time <= copied, f"the Dockerfile does not COPY {read_at_run_time - copied}"
+    ignored = (REPO_ROOT / ".dockerignore").read_text().split()
+    assert not read_at_run_time & set(ignored)
+    assert ".venv" in ignored and ".vigil" in ignored
