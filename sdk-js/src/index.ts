@@ -114,7 +114,8 @@ export const init = guard((options: Options): void => {
   crumbs = createBreadcrumbs(opts.maxBreadcrumbs);
   keepError = createErrorFilter(opts);
   const collector = new URL(opts.endpoint, location.href).href.replace(/\/+$/, '');
-  const isCollector = (url: string) => url.indexOf(collector) == 0;
+  // The SDK's own requests: not the page's API calls, not its resources.
+  const isCollector = (url: string) => url.indexOf(collector + '/api/' + encodeURIComponent(opts.projectId) + '/') == 0;
   const transport = createTransport({ ...opts, endpoint: collector });
   queue = createQueue(
     transport,

@@ -116,6 +116,8 @@ export const createQueue = (
     if (sending || retryTimer || !items.length) return;
     if (offline()) return persist();
     const batch = take();
+    // Events were left behind by the batch limits: a backlog, sent without waiting.
+    const backlog = items.length > 0;
     sending = true;
     transport.send(wrap(batch)).then(
       guard((retryIn: number) => {
@@ -123,7 +125,8 @@ export const createQueue = (
         if (retryIn == DELIVERED) {
           attempts = 0;
           persist();
-          schedule();
+          if (backlog) flush();
+          else schedule();
           return;
         }
         items = batch.concat(items);

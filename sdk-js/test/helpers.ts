@@ -1,7 +1,11 @@
 /** Test helpers shared by the unit tests: page visibility, a local HTTP collector, fresh SDK modules. */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import type { Envelope } from '../src/contract';
+
+/** A path in the repository (the folder above sdk-js/); node paths, not happy-dom URLs. */
+export const repoPath = (relative: string): string => join(dirname(new globalThis.URL(import.meta.url).pathname), '../..', relative) + (relative.endsWith('/') ? '/' : '');
 
 /** Make the document visible or hidden and fire `visibilitychange`, as a tab switch does. */
 export const setVisibility = (state: 'visible' | 'hidden'): void => {

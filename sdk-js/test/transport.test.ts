@@ -1,0 +1,190 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
+import type { AddressInfo } from 'node:net';
+import { createTransport, DELIVERED, retryAfterMs, type TransportName } from '../src/transport';
+import { startServer, waitFor, type LocalServer } from './helpers';
+
+let server: LocalServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(() => server.close());
+afterEach(() => {
+  server.requests.length = 0;
+});
+
+const transport = (name: TransportName = 'auto', endpoint = server.url) =>
+  createTransport({ endpoint: endpoint + '/', projectId: 'p1', key: 'pk live', transport: name });
+const body = JSON.stringify({ version: 1, sdk: { name: 'vigil-browser', version: '0' }, events: [{ event_id: 'e'.repeat(16) }] });
+
+describe('Retry-After', () => {
+  test('delta-seconds, HTTP dates, garbage', () => {
+    expect(retryAfterMs('7')).toBe(7000);
+    expect(retryAfterMs('0')).toBe(0);
+    const inTenSeconds = new Date(Date.now() + 10_000).toUTCString();
+    expect(retryAfterMs(inTenSeconds)).toBeGreaterThan(8000);
+    expect(retryAfterMs(new Date(Date.now() - 10_000).toUTCString())).toBe(0);
+    expect(retryAfterMs('soon')).toBe(0);
+    expect(retryAfterMs(null)).toBe(0);
+  });
+});
+
+describe('fetch', () => {
+  test('POSTs the envelope as text/plain to /api/{project}/events with the key in the query', async () => {
+    expect(await transport().send(body)).toBe(DELIVERED);
+    const [request] = server.requests;
+    expect(request.method).toBe('POST');
+    expect(request.url).toBe('/api/p1/events?key=pk%20live');
+    expect(request.headers['content-type']).toMatch(/^text\/plain/);
+    expect(request.body).toBe(body);
+  });
+
+  test('429 and 503 wait for Retry-After; other 5xx retry; 4xx is final', async () => {
+    server.answerWith(
+      { status: 503, headers: { 'Retry-After': '7' } },
+      { status: 429, headers: { 'Retry-After': '2' } },
+      { status: 500 },
+      { status: 400, body: '{"error":"invalid envelope","reason":"missing_field"}' },
+      { status: 413 },
+    );
+    const t = transport();
+    expect(await t.send(body)).toBe(7000);
+    expect(await t.send(body)).toBe(2000);
+    expect(await t.send(body)).toBe(0);
+    expect(await t.send(body)).toBe(DELIVERED);
+    expect(await t.send(body)).toBe(DELIVERED);
+  });
+
+  test('a network error is retried', async () => {
+    expect(await transport('auto', 'http://127.0.0.1:1').send(body)).toBe(0);
+  });
+});
+
+describe('sendBeacon', () => {
+  test('sendNow hands the envelope to navigator.sendBeacon', async () => {
+    const beacon = vi.spyOn(navigator, 'sendBeacon');
+    expect(transport().sendNow(body)).toBe(true);
+    expect(beacon).toHaveBeenCalledWith(server.url + '/api/p1/events?key=pk%20live', body);
+    await waitFor(() => server.requests.length == 1);
+    expect(server.requests[0].body).toBe(body);
+  });
+
+  test('a refused beacon is reported, so the queue can keep the events', () => {
+    vi.spyOn(navigator, 'sendBeacon').mockReturnValue(false);
+    expect(transport().sendNow(body)).toBe(false);
+  });
+
+  test("transport 'beacon' uses it for every send", async () => {
+    const beacon = vi.spyOn(navigator, 'sendBeacon');
+    expect(await transport('beacon').send(body)).toBe(DELIVERED);
+    expect(beacon).toHaveBeenCalledTimes(1);
+    await waitFor(() => server.requests.length == 1);
+  });
+});
+
+describe('image pixel', () => {
+  // happy-dom does not load images; this Image does what a browser's does: GET src, then onload/onerror.
+  class LoadingImage {
+    onload?: () => void;
+    onerror?: () => void;
+    set src(url: string) {
+      fetch(url).then((r) => (r.ok ? this.onload?.() : this.onerror?.()), () => this.onerror?.());
+    }
+  }
+
+  test('GETs pixel.gif with the envelope URL-encoded in d', async () => {
+    vi.stubGlobal('Image', LoadingImage);
+    try {
+      const t = transport('pixel');
+      expect(t.limit).toBeLessThanOrEqual(2000);
+      expect(await t.send(body)).toBe(DELIVERED);
+      const url = new URL(server.requests[0].url, server.url);
+      expect(server.requests[0].method).toBe('GET');
+      expect(url.pathname).toBe('/api/p1/pixel.gif');
+      expect(url.searchParams.get('key')).toBe('pk live');
+      expect(url.searchParams.get('d')).toBe(body);
+      server.answerWith({ status: 503 });
+      expect(await t.send(body)).toBe(0);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  test('is the fallback when neither fetch nor sendBeacon exists', async () => {
+    vi.stubGlobal('Image', LoadingImage);
+    const realFetch = globalThis.fetch;
+    vi.stubGlobal('fetch', undefined);
+    vi.spyOn(navigator, 'sendBeacon').mockImplementation(undefined as never);
+    Object.defineProperty(navigator, 'sendBeacon', { value: undefined, configurable: true });
+    try {
+      const t = transport();
+      vi.stubGlobal('fetch', realFetch); // for LoadingImage itself
+      expect(t.limit).toBeLessThanOrEqual(2000);
+      expect(await t.send(body)).toBe(DELIVERED);
+      expect(server.requests[0].url).toContain('/pixel.gif?');
+      expect(t.sendNow(body)).toBe(true);
+    } finally {
+      delete (navigator as unknown as Record<string, unknown>).sendBeacon;
+      vi.unstubAllGlobals();
+    }
+  });
+});
+
+describe('WebSocket', () => {
+  let wss: WebSocketServer;
+  let port: number;
+  let answer: (socket: ServerSocket, message: string) => void;
+  const received: string[] = [];
+
+  beforeAll(async () => {
+    wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/api/p1/ws' });
+    await new Promise((r) => wss.once('listening', r));
+    port = (wss.address() as AddressInfo).port;
+    wss.on('connection', (socket, request) => {
+      received.push('connect ' + request.url);
+      socket.on('message', (data) => {
+        received.push(String(data));
+        answer(socket, String(data));
+      });
+    });
+  });
+  afterAll(() => {
+    wss.clients.forEach((c) => c.terminate());
+    return new Promise((r) => wss.close(r));
+  });
+
+  test('one envelope per message, one reply per message, in order', async () => {
+    received.length = 0;
+    answer = (socket, message) => socket.send(JSON.stringify({ accepted: JSON.parse(message).events.length }));
+    const t = transport('websocket', `http://127.0.0.1:${port}`);
+    expect(await Promise.all([t.send(body), t.send(body)])).toEqual([DELIVERED, DELIVERED]);
+    expect(received).toEqual(['connect /api/p1/ws?key=pk%20live', body, body]);
+  });
+
+  test('an error reply is final unless it says when to retry', async () => {
+    const replies = [{ error: 'invalid envelope', reason: 'missing_field' }, { error: 'busy', retry_after: 3 }];
+    answer = (socket) => socket.send(JSON.stringify(replies.shift()));
+    const t = transport('websocket', `http://127.0.0.1:${port}`);
+    expect(await t.send(body)).toBe(DELIVERED);
+    expect(await t.send(body)).toBe(3000);
+  });
+
+  test('a socket closed before replying fails its sends; the next send reconnects', async () => {
+    received.length = 0;
+    let first = true;
+    answer = (socket) => {
+      if (first) {
+        first = false;
+        socket.terminate();
+      } else socket.send('{"accepted":1}');
+    };
+    const t = transport('websocket', `http://127.0.0.1:${port}`);
+    expect(await t.send(body)).toBe(0);
+    expect(await t.send(body)).toBe(DELIVERED);
+    expect(received.filter((r) => r.startsWith('connect'))).toHaveLength(2);
+  });
+
+  test('no server: retried', async () => {
+    expect(await transport('websocket', 'http://127.0.0.1:1').send(body)).toBe(0);
+  });
+});
