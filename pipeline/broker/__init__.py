@@ -1,0 +1,1 @@
+"""The embedded Apache Kafka broker (`vigil kafka`) and Vigil's topics."""
