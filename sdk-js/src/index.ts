@@ -111,8 +111,9 @@ export const init = guard((options: Options): void => {
   store = opts.cookieless || !consent ? undefined : localStore;
   userId = (store && store.get(USER_KEY)) || undefined;
   session = createSession(store, opts.sessionTimeout);
-  crumbs = createBreadcrumbs(opts.maxBreadcrumbs);
-  keepError = createErrorFilter(opts);
+  // Neither is needed to send events: if one fails, errors go without breadcrumbs or filter.
+  crumbs = guard(createBreadcrumbs)(opts.maxBreadcrumbs) || { add() {}, all: () => [] };
+  keepError = guard(createErrorFilter)(opts) || (() => true);
   const collector = new URL(opts.endpoint, location.href).href.replace(/\/+$/, '');
   // The SDK's own requests: not the page's API calls, not its resources.
   const isCollector = (url: string) => url.indexOf(collector + '/api/' + encodeURIComponent(opts.projectId) + '/') == 0;

@@ -81,6 +81,7 @@ export const createQueue = (
   const storeKey = STORE_PREFIX + uid();
   let stored = false; // storeKey holds events
   let sending = false;
+  let again = false;
   let timer: ReturnType<typeof setTimeout> | 0 = 0;
   let retryTimer: ReturnType<typeof setTimeout> | 0 = 0;
   let attempts = 0;
@@ -113,7 +114,9 @@ export const createQueue = (
   const flush = guard(() => {
     clearTimeout(timer);
     timer = 0;
-    if (sending || retryTimer || !items.length) return;
+    // Asked to send while a batch is in flight: go again as soon as it is answered.
+    if (sending) return (again = true);
+    if (retryTimer || !items.length) return;
     if (offline()) return persist();
     const batch = take();
     // Events were left behind by the batch limits: a backlog, sent without waiting.
@@ -125,8 +128,9 @@ export const createQueue = (
         if (retryIn == DELIVERED) {
           attempts = 0;
           persist();
-          if (backlog) flush();
+          if (backlog || again) flush();
           else schedule();
+          again = false;
           return;
         }
         items = batch.concat(items);
