@@ -96,11 +96,17 @@ def fill(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> flo
 @dataclasses.dataclass
 class Run:
     events: int
-    seconds: float
+    seconds: float  # wall clock, first message consumed → last one done
+    cpu_seconds: float  # this process's CPU time (all threads) over the same span
 
     @property
     def rate(self) -> float:
         return self.events / self.seconds
+
+    @property
+    def cpu_rate(self) -> float:
+        """Events per CPU-second: what one uncontended core would do (the machine may be shared)."""
+        return self.events / self.cpu_seconds
 
 
 def consume_only(bootstrap: str, topic: str, count: int, state_dir: Path) -> Run:
@@ -110,20 +116,20 @@ def consume_only(bootstrap: str, topic: str, count: int, state_dir: Path) -> Run
                       state_dir=state_dir)
     sdf = app.dataframe(app.topic(topic, value_deserializer="bytes", key_deserializer="bytes"))
     seen = 0
-    first = last = 0.0
+    first = last = cpu_first = cpu_last = 0.0
 
     def tally(_value: Any) -> None:
-        nonlocal seen, first, last
+        nonlocal seen, first, last, cpu_first, cpu_last
         if seen == 0:
-            first = time.perf_counter()
+            first, cpu_first = time.perf_counter(), time.process_time()
         seen += 1
         if seen >= count:
-            last = time.perf_counter()
+            last, cpu_last = time.perf_counter(), time.process_time()
             app.stop()
 
     sdf.update(tally)
     app.run()
-    return Run(seen, last - first)
+    return Run(seen, last - first, cpu_last - cpu_first)
 
 
 def processor(settings: settings_module.Settings, count: int) -> Run:
@@ -132,16 +138,16 @@ def processor(settings: settings_module.Settings, count: int) -> Run:
     user_agents.warm_up()
     tune_gc()
     app = build_app(settings, counters=counters, consumer_group=f"bench-processor-{uuid.uuid4().hex[:8]}")
-    first = last = 0.0
+    first = last = cpu_first = cpu_last = 0.0
 
     def watch() -> None:
-        nonlocal first, last
+        nonlocal first, last, cpu_first, cpu_last
         while counters.consumed == 0:
             time.sleep(0.001)
-        first = time.perf_counter()
+        first, cpu_first = time.perf_counter(), time.process_time()
         while counters.inserted < count:
             time.sleep(0.005)
-        last = time.perf_counter()
+        last, cpu_last = time.perf_counter(), time.process_time()
         app.stop()
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -150,7 +156,13 @@ def processor(settings: settings_module.Settings, count: int) -> Run:
     watcher.join(5)
     if sum(counters.dropped.values()):
         console.print(f"[yellow]drops during the run: {dict(counters.dropped)}[/]")
-    return Run(counters.inserted, last - first)
+    return Run(counters.inserted, last - first, cpu_last - cpu_first)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine() -> str:
@@ -191,15 +203,21 @@ def main() -> int:
                       f"{len(messages):,} events, {size:.0f} bytes each on average, in {seconds:.1f}s")
         del messages
 
+        clickhouse_pid = clickhouse.process.pid
         baseline = consume_only(kafka.bootstrap, settings.events_topic, args.events, settings.data_dir)
         console.print(f"baseline  (Quix Streams, consume only): {baseline.rate:>9,.0f} events/s "
-                      f"({baseline.events:,} in {baseline.seconds:.2f}s)")
+                      f"({baseline.events:,} in {baseline.seconds:.2f}s; {baseline.cpu_rate:,.0f} per CPU-second)")
+        clickhouse_cpu = process_cpu_seconds(clickhouse_pid)
         result = processor(settings, args.events)
+        clickhouse_cpu = process_cpu_seconds(clickhouse_pid) - clickhouse_cpu
         client = clickhouse.client()
         rows, unique = client.query("SELECT count(), uniqExact(event_id) FROM events FINAL").result_rows[0]
         console.print(f"processor (every step → ClickHouse):   {result.rate:>9,.0f} events/s "
-                      f"({result.events:,} in {result.seconds:.2f}s)")
-        console.print(f"ratio processor / baseline: {result.rate / baseline.rate:.2f}")
+                      f"({result.events:,} in {result.seconds:.2f}s; {result.cpu_rate:,.0f} per CPU-second)")
+        console.print(f"ratio processor / baseline: {result.rate / baseline.rate:.2f} "
+                      f"(per CPU-second: {result.cpu_rate / baseline.cpu_rate:.2f})")
+        console.print(f"ClickHouse server CPU during the processor run: {clickhouse_cpu:.1f}s "
+                      f"({result.events / max(clickhouse_cpu, 1e-9):,.0f} events per CPU-second)")
         console.print(f"ClickHouse: {rows:,} rows, {unique:,} distinct event ids")
         console.print(f"machine after: {machine()}")
         if rows != args.events or unique != args.events:

@@ -58,14 +58,6 @@ def epoch_ms(when: datetime) -> int:
     return (when - _EPOCH) // _MILLISECOND
 
 
-def _text(value: Any) -> str:
-    return value if type(value) is str else ""
-
-
-def _number(value: Any) -> float:
-    return float(value) if type(value) in (int, float) else 0.0
-
-
 def _tag_value(value: Any) -> str:
     if type(value) is str:
         return value
@@ -75,20 +67,22 @@ def _tag_value(value: Any) -> str:
 
 
 def event_row(event: Event) -> Row | Dropped:
-    """The ``events`` row for one validated, enriched event (see the module's table)."""
+    """The ``events`` row for one validated, enriched event (see the module's table).
+
+    The event passed the contract, so every field the schema names has its type; only the
+    presence of optional fields is checked here.
+    """
     event_type = event["type"]
-    data = event.get("data")
-    if type(data) is not dict:
-        data = {}
+    data = event.get("data") or {}
     try:
         data_json = orjson.dumps(data)
     except orjson.JSONEncodeError as exc:
         return Dropped("too_deep", f"data cannot be stored as JSON: {exc}", "data")
 
-    page = event.get("page") or {}
-    sdk = event.get("sdk") or {}
+    page = event.get("page") or _EMPTY
+    sdk = event.get("sdk") or _EMPTY
     tags = event.get("tags")
-    user_id = _text(event.get("user_id"))
+    user_id = event.get("user_id", "")
 
     vital_name = vital_rating = error_kind = error_type = error_message = ""
     http_method = http_url = target = name = ""
@@ -98,37 +92,35 @@ def event_row(event: Event) -> Row | Dropped:
     if event_type == "web_vital":
         vital_name = data["name"]
         vital_value = float(data["value"])
-        vital_rating = _text(data.get("rating"))
-        attribution = data.get("attribution")
-        if type(attribution) is dict:
-            target = _text(attribution.get("target"))
-    elif event_type == "error":
-        error_kind = data["kind"]
-        error_type = _text(data.get("type"))
-        error_message = data["message"]
-        request = data.get("request")
-        if type(request) is dict:
-            http_method = _text(request.get("method"))
-            http_url = _text(request.get("url"))
-            http_status = request.get("status") or 0
-            duration_ms = _number(request.get("duration"))
-        elif error_kind == "resource":
-            http_url = _text(data.get("source"))
-    elif event_type == "api_call":
-        http_method = data["method"]
-        http_url = data["url"]
-        http_status = data.get("status") or 0
-        duration_ms = _number(data.get("duration"))
+        vital_rating = data.get("rating", "")
+        target = (data.get("attribution") or _EMPTY).get("target", "")
     elif event_type == "resource":
         http_url = data["name"]
         duration_ms = float(data["duration"])
+    elif event_type == "api_call":
+        http_method = data["method"]
+        http_url = data["url"]
+        http_status = data.get("status", 0)
+        duration_ms = float(data.get("duration", 0.0))
+    elif event_type == "click":
+        target = data.get("selector") or data.get("element_id", "")
     elif event_type == "time_on_page":
         duration_ms = float(data["duration"])
-    elif event_type == "click":
-        target = _text(data.get("selector")) or _text(data.get("element_id"))
+    elif event_type == "error":
+        error_kind = data["kind"]
+        error_type = data.get("type", "")
+        error_message = data["message"]
+        request = data.get("request")
+        if request:
+            http_method = request["method"]
+            http_url = request["url"]
+            http_status = request.get("status", 0)
+            duration_ms = float(request.get("duration", 0.0))
+        elif error_kind == "resource":
+            http_url = data.get("source", "")
     elif event_type == "form_submit":
-        name = _text(data.get("form_name"))
-        target = _text(data.get("form_id")) or name
+        name = data.get("form_name", "")
+        target = data.get("form_id") or name
     elif event_type == "custom":
         name = data["name"]
     elif event_type == "identify":
@@ -143,22 +135,22 @@ def event_row(event: Event) -> Row | Dropped:
         event["session_id"],
         event["visitor_id"],
         user_id,
-        _text(event.get("release")),
-        _text(event.get("environment")),
-        _text(page.get("url")),
-        event.get("path", ""),
-        _text(page.get("referrer")),
-        _text(page.get("title")),
-        event.get("browser", ""),
-        event.get("browser_version", ""),
-        event.get("os", ""),
-        event.get("os_version", ""),
-        event.get("device", ""),
-        event.get("client_ip", ""),
-        event.get("user_agent", ""),
-        _text(sdk.get("name")),
-        _text(sdk.get("version")),
-        {key: _tag_value(value) for key, value in tags.items()} if tags else {},
+        event.get("release", ""),
+        event.get("environment", ""),
+        page.get("url", ""),
+        event["path"],
+        page.get("referrer", ""),
+        page.get("title", ""),
+        event["browser"],
+        event["browser_version"],
+        event["os"],
+        event["os_version"],
+        event["device"],
+        event["client_ip"],
+        event["user_agent"],
+        sdk.get("name", ""),
+        sdk.get("version", ""),
+        {key: _tag_value(value) for key, value in tags.items()} if tags else _NO_TAGS,
         vital_name,
         vital_value,
         vital_rating,
@@ -173,3 +165,7 @@ def event_row(event: Event) -> Row | Dropped:
         name,
         data_json,
     )
+
+
+_EMPTY: dict[str, Any] = {}
+_NO_TAGS: dict[str, str] = {}

@@ -7,8 +7,15 @@ is a ReplacingMergeTree keyed by ``event_id`` and read with ``FINAL``, which tur
 repeats into exactly-once results.
 
 Rows go in with clickhouse-connect's column-oriented Native insert through one reused
-insert context (no per-row conversion, no ``DESCRIBE`` per batch). All partitions' rows of
-a checkpoint go in as one insert: one part per commit instead of one per partition.
+insert context (no per-row conversion, no ``DESCRIBE`` per batch).
+
+Write-behind within a checkpoint: every ``chunk_rows`` rows are handed to one background
+writer thread, so ClickHouse ingests a chunk while the stream goes on computing the next
+(on a small machine the server's insert time is otherwise dead time for the processor).
+``flush()`` sends the rest and waits for every chunk of the checkpoint; only then does Quix
+commit the offsets, so the guarantee is unchanged: a row whose offset is committed is in
+ClickHouse. If any chunk failed, ``flush()`` fails the whole checkpoint; the chunks that
+did land are written again on the retry and collapse by ``event_id``.
 
 When ClickHouse cannot take the write (down, restarting, overloaded, schema not migrated
 yet) the sink raises ``SinkBackpressureError``: Quix drops the batch, pauses every
@@ -21,14 +28,14 @@ row ClickHouse refuses) stop the processor with the server's message, offsets un
 from __future__ import annotations
 
 import logging
-from itertools import chain
-from typing import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from clickhouse_connect.driver import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from clickhouse_connect.driver.insert import InsertContext
 from quixstreams.sinks import BatchingSink, SinkBackpressureError, SinkBatch
-from quixstreams.sinks.base.item import SinkItem
+from quixstreams.models import HeadersTuples
 
 from pipeline.processor import rows
 from pipeline.processor.counters import Counters
@@ -73,6 +80,7 @@ class ClickHouseSink(BatchingSink):
         min_backoff: float = 1.0,
         max_backoff: float = 30.0,
         timeout: float = 30.0,
+        chunk_rows: int = 5_000,
     ) -> None:
         super().__init__(on_client_connect_success=self._connected, on_client_connect_failure=self._not_connected)
         self.settings = settings
@@ -82,9 +90,14 @@ class ClickHouseSink(BatchingSink):
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
         self.timeout = timeout
+        self.chunk_rows = chunk_rows
         self._backoff = min_backoff
         self._client: Client | None = None
         self._context: InsertContext | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse-sink")
+        self._in_flight: list[Future] = []
+        self._in_flight_rows: list[int] = []
+        self._pending = 0
 
     # ── lifecycle (BaseSink.start → setup → callbacks) ──────────────────────────────────
 
@@ -123,56 +136,91 @@ class ClickHouseSink(BatchingSink):
 
     # ── writing ─────────────────────────────────────────────────────────────────────────
 
+    def add(self, value: Any, key: Any, timestamp: int, headers: HeadersTuples,
+            topic: str, partition: int, offset: int) -> None:
+        super().add(value, key, timestamp, headers, topic, partition, offset)
+        self._pending += 1
+        if self._pending >= self.chunk_rows:
+            self._send_pending()
+
     def write(self, batch: SinkBatch) -> None:
-        """Insert one partition's batch (Quix's per-batch hook; :meth:`flush` merges them)."""
-        self._insert(batch)
+        """Insert one partition's batch now (Quix's per-batch hook; :meth:`flush` batches wider)."""
+        values = [item.value for item in batch]
+        self._raise_for(self._insert(values), len(values))
 
     def flush(self) -> None:
-        """Insert every partition's rows of this checkpoint in one go, then drop the batches."""
+        """Send what is left of this checkpoint and wait until every chunk of it is in ClickHouse."""
         try:
-            batches = [batch for batch in self._batches.values() if not batch.empty()]
-            if batches:
-                self._insert(chain.from_iterable(batches))
+            self._send_pending()
+            failures = [error for error in (future.result() for future in self._in_flight) if error]
+            rows = sum(self._in_flight_rows)
+            self._raise_for(failures[0] if failures else None, rows)
         finally:
+            self._in_flight.clear()
+            self._in_flight_rows.clear()
             self._batches.clear()
+            self._pending = 0
 
-    def _insert(self, items: Iterable[SinkItem]) -> None:
-        values = [item.value for item in items]
-        if not values:
+    def on_paused(self) -> None:
+        """Backpressure elsewhere: drop this checkpoint's rows (they will be re-read)."""
+        for future in self._in_flight:
+            future.result()
+        self._in_flight.clear()
+        self._in_flight_rows.clear()
+        self._pending = 0
+        super().on_paused()
+
+    def _send_pending(self) -> None:
+        if not self._pending:
             return
-        columns = list(zip(*values))
+        values = [item.value for batch in self._batches.values() for item in batch]
+        self._batches.clear()
+        self._pending = 0
+        self._in_flight.append(self._writer.submit(self._insert, values))
+        self._in_flight_rows.append(len(values))
+
+    def _insert(self, values: list) -> Exception | None:
+        """Insert rows (on the writer thread); the error, if any, is returned for :meth:`flush`."""
+        if not values:
+            return None
         try:
             context = self._ensure_context()
-            context.data = columns
+            context.data = list(zip(*values))
             self._client.data_insert(context)  # type: ignore[union-attr]
-        except (OperationalError, WarehouseUnavailable) as exc:
-            self._back_off(len(values), f"ClickHouse unreachable: {_first_line(exc)}")
-        except DatabaseError as exc:
-            code = getattr(exc, "code", None)
-            if code in SCHEMA_MISSING_CODES:
-                self._back_off(len(values), f"table {self.settings.clickhouse_database}.{self.table} does not exist "
-                                            f"yet; run `vigil migrate` ({_first_line(exc)})")
-            elif code is None or code in TRANSIENT_CODES:
-                self._back_off(len(values), f"ClickHouse cannot take the insert now: {_first_line(exc)}")
-            else:
-                raise RuntimeError(
-                    f"ClickHouse refused {len(values)} rows for {self.table} (code {code}): {_first_line(exc)}. "
-                    "The offsets are not committed, so nothing is lost; check that `vigil migrate` ran with "
-                    "this version's migrations, then restart the processor."
-                ) from exc
-        else:
-            self._backoff = self.min_backoff
-            self.counters.inserted += len(values)
+        except (DatabaseError, WarehouseUnavailable) as exc:
+            return exc
         finally:
             if self._context is not None:
-                self._context.data = None  # do not hold the batch's memory until the next one
+                self._context.data = None  # do not hold the chunk's memory until the next one
+        self.counters.inserted += len(values)
+        return None
+
+    def _raise_for(self, error: Exception | None, row_count: int = 0) -> None:
+        """Success resets the back-off; otherwise back off (transient) or stop (permanent)."""
+        if error is None:
+            self._backoff = self.min_backoff
+            return
+        if isinstance(error, (OperationalError, WarehouseUnavailable)):
+            self._back_off(row_count, f"ClickHouse unreachable: {_first_line(error)}")
+        code = getattr(error, "code", None)
+        if code in SCHEMA_MISSING_CODES:
+            self._back_off(row_count, f"table {self.settings.clickhouse_database}.{self.table} does not exist "
+                                      f"yet; run `vigil migrate` ({_first_line(error)})")
+        if code is None or code in TRANSIENT_CODES:
+            self._back_off(row_count, f"ClickHouse cannot take the insert now: {_first_line(error)}")
+        raise RuntimeError(
+            f"ClickHouse refused rows for {self.table} (code {code}): {_first_line(error)}. "
+            "The offsets are not committed, so nothing is lost; check that `vigil migrate` ran with "
+            "this version's migrations, then restart the processor."
+        ) from error
 
     def _back_off(self, row_count: int, why: str) -> None:
         retry_after = self._backoff
         self._backoff = min(self._backoff * 2, self.max_backoff)
         self.counters.backpressured += 1
         self._reset()
-        log.warning("%s; %d rows will be re-read from Kafka, pausing %.0fs", why, row_count, retry_after)
+        log.warning("%s; this checkpoint's %d rows will be re-read from Kafka, pausing %.0fs",
+                    why, row_count, retry_after)
         raise SinkBackpressureError(retry_after=retry_after)
 
 
