@@ -19,7 +19,7 @@ import random
 import signal
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -67,7 +67,7 @@ class Tally:
     undelivered: Counter[str] = field(default_factory=Counter)  # events given up on, by why
     batches: int = 0
     retries: int = 0
-    latencies_ms: list[float] = field(default_factory=list)
+    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))  # the latest requests
     answered: bool = False
     elapsed_s: float = 0.0
     sessions: int = 0
@@ -79,8 +79,7 @@ class Tally:
         return self.accepted + self.rejected
 
     def record_latency(self, ms: float) -> None:
-        if len(self.latencies_ms) < 100_000:
-            self.latencies_ms.append(ms)
+        self.latencies_ms.append(ms)
 
 
 def incident_active(elapsed_s: float) -> bool:
@@ -265,7 +264,7 @@ async def simulate(
                 display.refresh(tally, traffic, loop.time() - started)
     tally.elapsed_s = loop.time() - started
     tally.sessions = traffic.sessions_started
-    tally.visitors = len(traffic.visitors)
+    tally.visitors = traffic.visitors_seen
     if failure:
         raise failure[0]
     return tally

@@ -325,16 +325,17 @@ class LiveTraffic:
         self._slots: list[deque[Batch] | None] = [None] * concurrency
         self.pool = pool or VisitorPool(rng)
         self.sessions_started = 0
-        self.visitors: set[str] = set()
+        self.visitors_seen = 0  # distinct visitors so far: every one is new once, then maybe returns
 
     def next_batch(self, now: datetime, incident: bool = False) -> Batch:
         slot = self._rng.randrange(len(self._slots))
         pending = self._slots[slot]
         if not pending:
-            session = generate_session(self._rng, now, visitor=self.pool.next_visitor(), incident=incident)
+            visitor = self.pool.next_visitor()
+            session = generate_session(self._rng, now, visitor=visitor, incident=incident)
             self.pool.remember(session.visitor)
             self.sessions_started += 1
-            self.visitors.add(session.visitor.visitor_id)
+            self.visitors_seen += visitor.sessions == 0
             pending = self._slots[slot] = deque(session.batches)
         batch = pending.popleft()
         return restamped(batch, now)
