@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -92,9 +93,16 @@ def _http_ok(url: str) -> Callable[[], bool]:
 
 
 def _kafka_ready(s: Settings) -> Callable[[], bool]:
+    host, _, port = s.kafka_brokers.split(",")[0].rpartition(":")
+
     def probe() -> bool:
         from confluent_kafka.admin import AdminClient
 
+        # a plain TCP probe first: librdkafka would log every refused connection while the JVM starts
+        try:
+            socket.create_connection((host or "127.0.0.1", int(port)), timeout=1).close()
+        except OSError:
+            return False
         try:
             topics = AdminClient({"bootstrap.servers": s.kafka_brokers}).list_topics(timeout=2).topics
         except Exception:
