@@ -127,7 +127,8 @@ export const createQueue = (
         sending = false;
         if (retryIn == DELIVERED) {
           attempts = 0;
-          persist();
+          // Storage is only written when sending failed; once it works again, catch it up.
+          if (stored) persist();
           if (backlog || again) flush();
           else schedule();
           again = false;

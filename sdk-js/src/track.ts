@@ -42,7 +42,10 @@ const navigationType = (): NavigationType => {
 /**
  * Report a page view now and on every SPA navigation, and time_on_page: the page's visible
  * time since its last report, sent when it is hidden or left. Returns the function that
- * reports the pending time (index.ts calls it right before the hidden-page flush).
+ * reports the pending time (index.ts calls it right before the hidden-page flush); the
+ * clock then stays stopped until the page is visible again. On unload `pagehide` comes
+ * before `visibilitychange` (https://html.spec.whatwg.org/#unload-a-document), so the
+ * second call finds nothing left to report.
  */
 export const onPageViews = (report: PageReport): (() => void) => {
   let url = location.href;
@@ -53,19 +56,20 @@ export const onPageViews = (report: PageReport): (() => void) => {
     if (visibleSince >= 0) visibleMs += performance.now() - visibleSince;
     visibleSince = -1;
   };
-  const reportTime = (pageUrl: string) => {
+  /** Report the visible time of `pageUrl`; `restart` keeps counting (SPA navigation, page still shown). */
+  const reportTime = (pageUrl: string, restart?: boolean) => {
     const wasVisible = visibleSince >= 0;
     stopClock();
     if (visibleMs >= 1) report('time_on_page', { duration: Math.min(Math.round(visibleMs), 86400000) }, { url: scrubUrl(pageUrl) });
     visibleMs = 0;
-    if (wasVisible && document.visibilityState != 'hidden') visibleSince = performance.now();
+    if (restart && wasVisible) visibleSince = performance.now();
   };
 
   report('page_view', { navigation_type: navigationType() }, currentPage(document.referrer));
 
   const onNavigate = guard(() => {
     if (location.href == url) return;
-    reportTime(url);
+    reportTime(url, true);
     const previous = url;
     url = location.href;
     report('page_view', { navigation_type: 'spa' }, currentPage(previous));

@@ -23,6 +23,14 @@ beforeEach(() => {
   document.body.innerHTML = '';
 });
 
+/** Report what earlier steps accumulated (a hide and show), then start from zero. */
+const settleTime = () => {
+  setVisibility('hidden');
+  reportTimeOnPage();
+  setVisibility('visible');
+  pages.length = 0;
+};
+
 describe('page views', () => {
   test('one on load, with URL, referrer and title', async () => {
     // The first page view was reported in beforeAll; check it from a fresh subscription.
@@ -39,8 +47,7 @@ describe('page views', () => {
 
   test('SPA navigation: time on the old page, then a page view whose referrer is the old URL', () => {
     const before = location.href;
-    reportTimeOnPage(); // settle the time since load
-    pages.length = 0;
+    settleTime();
     clock += 12_000;
     history.pushState({}, '', '/cart?session=s3cret');
     expect(pages).toEqual([
@@ -76,9 +83,19 @@ describe('page views', () => {
 });
 
 describe('time on page', () => {
+  test('pagehide before visibilitychange (a closing tab) reports once', () => {
+    settleTime();
+    clock += 3_000;
+    reportTimeOnPage(); // pagehide, page still visible
+    clock += 50;
+    setVisibility('hidden');
+    reportTimeOnPage(); // then visibilitychange
+    setVisibility('visible');
+    expect(pages.map((p) => p.data.duration)).toEqual([3_000]);
+  });
+
   test('counts visible time only, reported when the page is hidden', () => {
-    reportTimeOnPage(); // settle what earlier tests accumulated
-    pages.length = 0;
+    settleTime();
     clock += 5_000;
     setVisibility('hidden');
     reportTimeOnPage();
@@ -87,7 +104,8 @@ describe('time on page', () => {
     clock += 2_000;
     setVisibility('hidden');
     reportTimeOnPage();
-    reportTimeOnPage(); // nothing new: nothing sent
+    dispatchEvent(new Event('pagehide'));
+    reportTimeOnPage(); // pagehide after hide: nothing new, nothing sent
     setVisibility('visible');
     expect(pages.map((p) => p.data.duration)).toEqual([5_000, 2_000]);
     expect(pages.every((p) => p.type == 'time_on_page' && p.page.url == location.href)).toBe(true);
