@@ -71,6 +71,10 @@ NEST_TOPIC = "seed.monitoring-events"
 DOCS = REPO / "docs" / "benchmarks.md"
 BATCH_SIZE = 50
 
+# single: one event per request; batch50: 50 per request; single-1w: single on one worker;
+# nest: single against the NestJS receiver
+RUNS = ("single", "batch50", "single-1w", "nest")
+
 TARGET_RATIO = 4.0
 TARGET_BATCH_EVENTS = 40_000
 
@@ -437,14 +441,17 @@ def parse_args() -> argparse.Namespace:
                         help="collector worker processes (default: one per core)")
     parser.add_argument("--kafka", help="use this running broker (host:port) instead of starting one")
     parser.add_argument("--clickhouse", help="use this ClickHouse (http://host:port) instead of starting one")
-    parser.add_argument("--no-nest", action="store_true", help="skip the NestJS baseline")
-    parser.add_argument("--no-one-worker", action="store_true", help="skip the one-worker collector run")
+    parser.add_argument("--runs", default=",".join(RUNS),
+                        help=f"comma-separated runs to do, in this order (default: all of {', '.join(RUNS)})")
     parser.add_argument("--write-docs", action="store_true", help="write the results into docs/benchmarks.md")
     return parser.parse_args()
 
 
 def main() -> int:
     args = parse_args()
+    runs = [run.strip() for run in args.runs.split(",") if run.strip()]
+    if unknown := set(runs) - set(RUNS):
+        raise SystemExit(f"unknown run(s) {sorted(unknown)}; choose from {', '.join(RUNS)}")
     if shutil.which("wrk") is None:
         raise SystemExit("the load generator `wrk` is not installed; on Debian: apt-get install wrk")
     info = machine()
@@ -482,20 +489,24 @@ def main() -> int:
         vigil_headers = {"Content-Type": "application/json", "X-Vigil-Key": project.key}
         events_url = f"/api/{project.id}/events"
 
-        nest_dir = None if args.no_nest else build_nest(scratch)
+        nest_dir = build_nest(scratch) if "nest" in runs else None
+        common = dict(kafka_pids=kafka_pids, topic=settings.events_topic, topic_size=topic_size, args=args,
+                      scratch=scratch, headers=vigil_headers)
 
-        collector, url = start_collector(env, args.workers, scratch / "collector.log")
-        try:
-            common = dict(kafka_pids=kafka_pids, topic=settings.events_topic, topic_size=topic_size, args=args,
-                          scratch=scratch, headers=vigil_headers)
-            results.append(measure("vigil-single", "vigil", url + events_url, [collector.pid], bodies=singles,
-                                   events_per_request=1, workers=args.workers, **common))
-            results.append(measure("vigil-batch50", "vigil", url + events_url, [collector.pid], bodies=batches,
-                                   events_per_request=BATCH_SIZE, workers=args.workers, **common))
-        finally:
-            stop(collector)
+        if "single" in runs or "batch50" in runs:
+            collector, url = start_collector(env, args.workers, scratch / "collector.log")
+            try:
+                if "single" in runs:
+                    results.append(measure("vigil-single", "vigil", url + events_url, [collector.pid],
+                                           bodies=singles, events_per_request=1, workers=args.workers, **common))
+                if "batch50" in runs:
+                    results.append(measure("vigil-batch50", "vigil", url + events_url, [collector.pid],
+                                           bodies=batches, events_per_request=BATCH_SIZE, workers=args.workers,
+                                           **common))
+            finally:
+                stop(collector)
 
-        if not args.no_one_worker and args.workers != 1:
+        if "single-1w" in runs:
             collector, url = start_collector(env, 1, scratch / "collector-1w.log")
             try:
                 results.append(measure("vigil-single-1w", "vigil", url + events_url, [collector.pid],
