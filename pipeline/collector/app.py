@@ -118,6 +118,8 @@ class Collector:
                 reply = await self.handle_http(scope, receive)
             except ClientGone:
                 return
+            except Exception:  # a bug while answering a Problem: still not a 500
+                reply = problem_reply(self.incident(scope))
             headers = reply.headers
             if reply.status != 204:  # a 204 carries no Content-Length (RFC 9110 §8.6)
                 headers.append((b"content-length", str(len(reply.body)).encode()))
@@ -173,9 +175,9 @@ class Collector:
             raise problem("method_not_allowed", f"{method} is not allowed on {path}; POST the envelope",
                           allow=EVENTS_ALLOW)
         if endpoint == "pixel.gif":
-            if method not in ("GET", "HEAD"):
+            if method != "GET":  # not even HEAD: a link checker must not record events
                 raise problem("method_not_allowed", f"{method} is not allowed on {path}; load it as an image (GET)",
-                              allow="GET, HEAD")
+                              allow="GET")
             return await self.pixel(scope, project_id)
         raise problem("method_not_allowed", f"{path} is a WebSocket endpoint; open a WebSocket to it", allow="GET")
 

@@ -46,7 +46,11 @@ async def serve_websocket(collector: Collector, scope: Scope, receive: Receive, 
         raw = message.get("text")
         if raw is None:
             raw = message.get("bytes") or b""
-        await send({"type": "websocket.send", "text": await answer(collector, project, raw, client, scope)})
+        reply = await answer(collector, project, raw, client, scope)
+        try:
+            await send({"type": "websocket.send", "text": reply})
+        except OSError:  # the page went away while its events were being delivered
+            return
 
 
 async def answer(collector: Collector, project: Any, raw: str | bytes, client: dict[str, str], scope: Scope) -> str:
