@@ -3,9 +3,9 @@
 The stream, top to bottom::
 
     vigil.events (bytes, key = session id)
-      └─ enrich: steps.run (parse → … → put_page), then rows.event_row
+      └─ enrich: steps.run (parse → … → put_page), then rows.event_row → an Outcome
            ├─ is_dead_letter → dead_letter_record → vigil.events.dlq (same key)
-           └─ is_row → ClickHouseSink (BatchingSink: one insert per checkpoint)
+           └─ is_row → row_of → ClickHouseSink (a BatchingSink)
 
 Checkpoints commit every ``VIGIL_COMMIT_INTERVAL`` seconds or every
 ``VIGIL_SINK_BATCH_SIZE`` messages, whichever comes first; the sink flushes before the
@@ -27,7 +27,8 @@ from pipeline import settings as settings_module
 from pipeline.broker.topics import ensure_topics
 from pipeline.processor import user_agents
 from pipeline.processor.counters import Counters
-from pipeline.processor.dead_letters import DeadLetter, Source, dead_letter
+from pipeline.processor.dead_letters import Source, dead_letter
+from pipeline.processor.outcome import Outcome
 from pipeline.processor.rows import Row, event_row
 from pipeline.processor.sink import ClickHouseSink
 from pipeline.processor.steps import STEPS, Dropped, Step, run
@@ -58,7 +59,7 @@ def build_app(
     events_topic = app.topic(settings.events_topic, value_deserializer="bytes", key_deserializer="bytes")
     dlq_topic = app.topic(settings.dlq_topic, value_serializer="bytes", key_serializer="bytes")
 
-    def enrich(raw: bytes | None) -> Row | DeadLetter:
+    def enrich(raw: bytes | None) -> Outcome:
         """Run the steps and map the event to its row; a drop becomes its dead letter."""
         counters.consumed += 1
         outcome = run(raw, steps)
@@ -70,25 +71,28 @@ def build_app(
         if type(outcome) is Dropped:
             counters.drop(outcome.reason)
             context = message_context()
-            return dead_letter(outcome, raw, Source(context.topic, context.partition, context.offset))
+            return Outcome(dead_letter=dead_letter(outcome, raw, Source(context.topic, context.partition, context.offset)))
         counters.kept += 1
         counters.maybe_log()
-        return outcome
+        return Outcome(row=outcome)
 
-    def is_dead_letter(value: Row | DeadLetter) -> bool:
-        return type(value) is DeadLetter
+    def is_dead_letter(outcome: Outcome) -> bool:
+        return outcome.dead_letter is not None
 
-    def dead_letter_record(letter: DeadLetter) -> bytes:
-        return letter.record
+    def dead_letter_record(outcome: Outcome) -> bytes:
+        return outcome.dead_letter.record  # type: ignore[union-attr]
 
-    def is_row(value: Row | DeadLetter) -> bool:
-        return type(value) is tuple
+    def is_row(outcome: Outcome) -> bool:
+        return outcome.row is not None
+
+    def row_of(outcome: Outcome) -> Row:
+        return outcome.row  # type: ignore[return-value]
 
     sdf = app.dataframe(events_topic)
     sdf = sdf.apply(enrich)
     dead_letters = sdf.filter(is_dead_letter).apply(dead_letter_record)
     dead_letters.to_topic(dlq_topic)
-    sdf = sdf.filter(is_row)
+    sdf = sdf.filter(is_row).apply(row_of)
     sdf.sink(ClickHouseSink(settings, counters=counters))
     return app
 
