@@ -66,6 +66,7 @@ def test_hostile_events_get_the_contracts_rejection(mutation):
     lambda e: e.update(timestamp="2026-06-15T11:59:60Z"),  # a leap second: pattern yes, Python no
     lambda e: e.update(timestamp="2026-06-15T11:59:58.250+0200"),
     lambda e: e.update(event_id="abcdefgh\n"),
+    lambda e: e.update(timestamp="٢٠٢٦-06-15T11:59:58.250Z"),  # Unicode digits: Python's \d, not ECMA's
 ])
 def test_the_edges_where_json_schema_libraries_differ(mutation):
     (event, now), = [p.values for p in vector_events("valid") if p.id == "mixed_batch[8]"]
@@ -95,6 +96,23 @@ def test_random_mutations_of_valid_events_get_the_contracts_verdict():
         if fast != slow:
             disagreements.append((event, fast, slow))
     assert not disagreements, disagreements[:3]
+
+
+def test_formats_are_checked_with_fastjsonschemas_patterns():
+    schema = validation.fast_schema({"properties": {"at": {"type": "string", "format": "date-time"},
+                                                    "both": {"format": "date-time", "pattern": "^2"}}})
+    assert "format" not in schema["properties"]["at"] and schema["properties"]["at"]["pattern"].endswith("$")
+    assert schema["properties"]["both"]["pattern"] == "^2" and schema["properties"]["both"]["allOf"]
+
+
+def test_a_format_without_a_fastjsonschema_pattern_means_no_fast_path():
+    assert validation.compile_fast({"properties": {"x": {"format": "made-up"}}}) is None
+
+
+def test_integers_stay_python_ints():
+    schema = validation.fast_schema({"properties": {"n": {"type": "integer"}, "m": {"type": ["integer", "null"]}}})
+    assert schema["properties"]["n"][validation.PYTHON_INT_KEYWORD] is True
+    assert schema["properties"]["m"][validation.PYTHON_INT_KEYWORD] is True
 
 
 def _random_slot(rng: random.Random, value):
