@@ -17,6 +17,7 @@ import argparse
 import base64
 import ctypes
 import fcntl
+import functools
 import hashlib
 import os
 import re
@@ -30,7 +31,7 @@ import uuid
 import xml.etree.ElementTree as ElementTree
 from collections import deque
 from pathlib import Path
-from typing import IO
+from typing import IO, Sequence
 
 from rich.console import Console
 
@@ -54,12 +55,16 @@ JVM_OPTS = [
     # Kafka logs through its own shutdown hook; log4j's hook would close the appenders first
     "-Dlog4j2.shutdownHookEnabled=false",
 ]
+# for short-lived JVMs (the storage tool) and brokers that should start fast rather than
+# peak (tests): C1 only skips the C2 compiler, which competes for the CPU at start-up
+QUICK_START_JVM_OPTS = ["-XX:TieredStopAtLevel=1"]
 MIN_JAVA = 17
 NODE_ID = 1
 READY_TIMEOUT_S = 120.0
 # written into the lib dir once Maven finished, with the pom's hash: a half-copied or
 # outdated lib dir is resolved again
 RESOLVED_MARKER = ".vigil-resolved"
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class BrokerNotReady(RuntimeError):
@@ -141,15 +146,15 @@ def _resolve_with_maven(output_dir: Path, console: Console) -> None:
         assert process.stdout is not None
         try:
             for line in process.stdout:
-                line = line.rstrip()
+                line = _ANSI_ESCAPE.sub("", line).rstrip().removeprefix("[INFO] ")
                 tail.append(line)
                 if line.startswith("Downloaded from"):
                     fetched += 1
                     # show the file, not the repository address
-                    artifact = line.split("/")[-1].split(" (")[0]
+                    artifact = line.split()[3].rsplit("/", 1)[-1] if len(line.split()) > 3 else ""
                     status.update(f"{fetched} files fetched · {artifact}")
-                elif "Copying" in line:
-                    status.update(f"copying {line.rsplit(' to ', 1)[0].split()[-1]}")
+                elif "maven-dependency-plugin" in line and "copy-dependencies" in line:
+                    status.update(f"{fetched} files fetched · copying the jars")
             returncode = process.wait()
         except BaseException:
             process.kill()
@@ -166,15 +171,17 @@ def _resolve_with_maven(output_dir: Path, console: Console) -> None:
     jars = sorted(output_dir.glob("*.jar"))
     if not any(j.name.startswith("kafka_2.13-") for j in jars):
         raise RuntimeError(f"Maven finished but {output_dir} holds no kafka_2.13 jar; see {POM}")
+    source = f"{fetched} files downloaded" if fetched else "all from Maven's local repository"
     console.print(
-        f"Fetched {len(jars)} jars ({sum(j.stat().st_size for j in jars) / 1e6:.0f} MB, "
-        f"{fetched} downloads) in {time.monotonic() - started:.0f}s."
+        f"Kafka's classpath is ready: {len(jars)} jars, {sum(j.stat().st_size for j in jars) / 1e6:.0f} MB "
+        f"({source}) in {time.monotonic() - started:.0f}s."
     )
 
 
 # ── java ───────────────────────────────────────────────────────────────────────────────
 
 
+@functools.cache
 def find_java() -> str:
     """The ``java`` to run Kafka with: ``$JAVA_HOME/bin/java``, else the one on PATH."""
     java_home = os.environ.get("JAVA_HOME")
@@ -259,9 +266,9 @@ def cluster_id(data_dir: Path) -> str:
     return new_id
 
 
-def _java_command(java: str, lib: Path, data_dir: Path) -> list[str]:
+def _java_command(java: str, lib: Path, data_dir: Path, extra: Sequence[str] = ()) -> list[str]:
     return [
-        java, *JVM_HEAP, *JVM_OPTS,
+        java, *JVM_HEAP, *JVM_OPTS, *extra,
         f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
         f"-Dkafka.logs.dir={data_dir / 'logs'}",
         "-cp", f"{lib}/*",
@@ -273,7 +280,7 @@ def format_storage(data_dir: Path, java: str, lib: Path, config: Path) -> bool:
     if (data_dir / "data" / "meta.properties").is_file():
         return False
     result = subprocess.run(
-        [*_java_command(java, lib, data_dir), "kafka.tools.StorageTool", "format",
+        [*_java_command(java, lib, data_dir, QUICK_START_JVM_OPTS), "kafka.tools.StorageTool", "format",
          "--config", str(config), "--cluster-id", cluster_id(data_dir), "--ignore-formatted"],
         capture_output=True, text=True,
     )
@@ -318,6 +325,7 @@ def start_broker(
     *,
     stdout: IO[str] | int | None = None,
     stop_with_parent: bool = True,
+    jvm_options: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
     """Start a single-node KRaft broker on ``127.0.0.1:port`` and return at once.
 
@@ -327,7 +335,8 @@ def start_broker(
     default: inherited. It runs in its own process group, so a terminal's Ctrl-C reaches
     only the caller, who decides how to stop it (SIGTERM = clean shutdown). With
     ``stop_with_parent`` the kernel sends it SIGTERM when the calling *thread* ends, so a
-    crashed caller never leaves a broker holding the ports. Follow with
+    crashed caller never leaves a broker holding the ports. ``jvm_options`` are added to
+    the java command line (e.g. :data:`QUICK_START_JVM_OPTS`). Follow with
     :func:`wait_until_ready`.
     """
     for name, value in (("port", port), ("controller port", controller_port)):
@@ -340,19 +349,53 @@ def start_broker(
     java = find_java()
     data_dir = data_dir.resolve()
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
-    config = data_dir / "server.properties"
-    config.write_text(broker_properties(data_dir, port, controller_port, settings))
-    format_storage(data_dir, java, lib, config)
-    parent_pid = os.getpid()
-    return subprocess.Popen(
-        [*_java_command(java, lib, data_dir), "kafka.Kafka", str(config)],
-        stdout=stdout,
-        stderr=subprocess.STDOUT if stdout is not None else None,
-        stdin=subprocess.DEVNULL,
-        cwd=data_dir,
-        start_new_session=True,
-        preexec_fn=(lambda: _die_with_parent(parent_pid)) if stop_with_parent else None,
-    )
+    lock = _lock_data_dir(data_dir)
+    try:
+        config = data_dir / "server.properties"
+        config.write_text(broker_properties(data_dir, port, controller_port, settings))
+        format_storage(data_dir, java, lib, config)
+        parent_pid = os.getpid()
+        process = subprocess.Popen(
+            [*_java_command(java, lib, data_dir, jvm_options), "kafka.Kafka", str(config)],
+            stdout=stdout,
+            stderr=subprocess.STDOUT if stdout is not None else None,
+            stdin=subprocess.DEVNULL,
+            cwd=data_dir,
+            start_new_session=True,
+            pass_fds=(lock.fileno(),),
+            preexec_fn=(lambda: _die_with_parent(parent_pid)) if stop_with_parent else None,
+        )
+        lock.truncate(0)
+        lock.write(f"{process.pid}\n")
+        lock.flush()
+        return process
+    finally:
+        # the JVM inherited the locked descriptor: the lock now lasts exactly as long as it
+        lock.close()
+
+
+def _lock_data_dir(data_dir: Path) -> IO[str]:
+    """Take ``data_dir/broker.lock`` for one broker, or say which process holds it.
+
+    Kafka locks its log dirs only after the KRaft metadata log is open, so two brokers
+    started at once on one dir can both write that log and corrupt it; this lock closes
+    that window.
+    """
+    lock = open(data_dir / "broker.lock", "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip()
+        lock.close()
+        raise RuntimeError(
+            f"{data_dir} is in use by another Kafka broker{f' (pid {holder})' if holder else ''}. Stop that one first "
+            "(or give this one its own VIGIL_DATA_DIR); two brokers on one data dir corrupt it."
+        ) from None
+    lock.truncate(0)
+    lock.write(f"{os.getpid()}\n")  # until the JVM's pid replaces it
+    lock.flush()
+    return lock
 
 
 def wait_until_ready(
@@ -454,9 +497,9 @@ def main(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    started = time.monotonic()
     try:
         ensure_jars(s, console)
+        started = time.monotonic()
         first_run = not (data_dir / "data" / "meta.properties").is_file()
         console.print(
             f"Starting Apache Kafka {kafka_version()} (KRaft, single node) on {bootstrap}; "

@@ -146,6 +146,14 @@ def test_transactional_writes_are_visible_to_read_committed_consumers(broker):
     assert [key for key, _, _ in received] == ["committed", "committed-later"]
 
 
+def test_a_second_broker_on_the_same_data_dir_is_refused(broker, settings):
+    # two brokers writing one KRaft metadata log corrupt it
+    other_port, other_controller_port = free_ports(2)
+
+    with pytest.raises(RuntimeError, match=f"in use by another Kafka broker \\(pid {broker.process.pid}\\)"):
+        server.start_broker(broker.data_dir, other_port, other_controller_port, settings)
+
+
 def test_messages_and_committed_offsets_survive_a_restart(settings, tmp_path):
     topic = unique_topic("restart")
     group = "restart-group"
@@ -161,7 +169,7 @@ def test_messages_and_committed_offsets_survive_a_restart(settings, tmp_path):
         everything = consume(bootstrap, topic, 50)
         assert sorted(value for _, value, _ in everything) == sorted(f"before-{i}" for i in range(50))
         # the group resumes right after what it committed before the restart
-        rest = {value for _, value, _ in consume(bootstrap, topic, 50, group=group, timeout=10)}
+        rest = {value for _, value, _ in consume(bootstrap, topic, 30, group=group, timeout=15)}
         assert rest == {value for _, value, _ in everything} - first_20
 
 

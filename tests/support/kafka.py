@@ -85,7 +85,9 @@ class KafkaBroker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.data_dir / "broker.out", "a") as console_log:
             self.process = server.start_broker(
-                self.data_dir, self.port, self.controller_port, self.settings, stdout=console_log
+                self.data_dir, self.port, self.controller_port, self.settings, stdout=console_log,
+                # test traffic is light: start fast rather than reach peak JIT speed
+                jvm_options=server.QUICK_START_JVM_OPTS,
             )
         try:
             server.wait_until_ready(
