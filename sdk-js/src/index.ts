@@ -37,13 +37,16 @@ const MAX_TAGS = 50;
 
 let o: ResolvedOptions | undefined;
 let session: Session;
-let queue: Queue;
+let queue: Queue | undefined; // set by connect(), one task after init()
 let crumbs: Breadcrumbs;
 let keepError: (data: ErrorData) => boolean;
 let store: Store | undefined;
 let userId: string | undefined;
 let consent = true;
-let held: VigilEvent[] = [];
+let held: VigilEvent[] = []; // waiting for consent
+const early: VigilEvent[] = []; // waiting for connect()
+let flushWanted = false;
+let connect: () => void = () => undefined;
 const tags: Tags = {};
 const sampled: Record<string, boolean> = {};
 
@@ -55,13 +58,25 @@ const inSample = (type: EventType) => {
   return sampled[type];
 };
 
+const bounded = (list: VigilEvent[], event: VigilEvent) => {
+  if (list.push(event) > MAX_HELD) list.shift();
+};
+
+/** An event enters the queue: session and stored user attached, held back without consent. */
+const deliver = (event: VigilEvent) => {
+  if (!queue) return bounded(early, event);
+  event.session_id = session.sessionId();
+  if (userId && !event.user_id) event.user_id = userId;
+  if (consent) queue.push(event);
+  else bounded(held, event);
+};
+
 const emit = <T extends EventType>(type: T, data: EventDataByType[T], page?: Page): void => {
   if (!o || !inSample(type)) return;
   let event: VigilEvent | null | undefined | false = {
     event_id: uid(),
     type,
     timestamp: isoNow(),
-    session_id: session.sessionId(),
     page: page || { url: scrubUrl(location.href) },
     data,
   };
@@ -75,8 +90,7 @@ const emit = <T extends EventType>(type: T, data: EventDataByType[T], page?: Pag
     }
     if (!event) return;
   }
-  if (consent) queue.push(event);
-  else if (held.push(event) > MAX_HELD) held.shift();
+  deliver(event);
 };
 
 const reportError = (data: ErrorData) => {
@@ -96,7 +110,14 @@ const reportApiCall = (call: ApiCallData) => {
   if (call.failure) reportError({ kind: 'api', type: FAILURE_TYPES[call.failure], message: summary, request: call });
 };
 
-/** Start the SDK. Safe to call more than once (later calls are ignored) and never throws. */
+/**
+ * Start the SDK. Safe to call more than once (later calls are ignored) and never throws.
+ *
+ * The work is split so that no task is long (the issue's 5 ms budget): init() itself only
+ * installs the hooks that must catch what happens next (errors, fetch/XHR, history,
+ * console, clicks, submits); storage, the session and the queue follow in the next task,
+ * and Web Vitals and timings in the one after (their observers are buffered: nothing is lost).
+ */
 export const init = guard((options: Options): void => {
   if (o || (window as unknown as Record<string, unknown>)[STARTED_FLAG]) return warn('init called again; ignored');
   let opts: ResolvedOptions;
@@ -108,27 +129,12 @@ export const init = guard((options: Options): void => {
   (window as unknown as Record<string, unknown>)[STARTED_FLAG] = true;
   setDebug(opts.debug);
   consent = opts.consent;
-  store = opts.cookieless || !consent ? undefined : localStore;
-  userId = (store && store.get(USER_KEY)) || undefined;
-  session = createSession(store, opts.sessionTimeout);
   // Neither is needed to send events: if one fails, errors go without breadcrumbs or filter.
   crumbs = guard(createBreadcrumbs)(opts.maxBreadcrumbs) || { add() {}, all: () => [] };
   keepError = guard(createErrorFilter)(opts) || (() => true);
   const collector = new URL(opts.endpoint, location.href).href.replace(/\/+$/, '');
   // The SDK's own requests: not the page's API calls, not its resources.
   const isCollector = (url: string) => url.indexOf(collector + '/api/' + encodeURIComponent(opts.projectId) + '/') == 0;
-  const transport = createTransport({ ...opts, endpoint: collector });
-  queue = createQueue(
-    transport,
-    SDK,
-    () => {
-      const context: Record<string, string> = { visitor_id: session.visitorId, environment: opts.environment };
-      if (opts.release) context.release = opts.release;
-      return context;
-    },
-    opts,
-    store,
-  );
   o = opts;
 
   const start = <R>(enabled: boolean, begin: () => R) => (enabled && guard(begin)()) || undefined;
@@ -153,17 +159,42 @@ export const init = guard((options: Options): void => {
       emit('form_submit', data);
     }),
   );
-  start(opts.vitals, () => onVitals((data) => emit('web_vital', data)));
-  start(opts.vitals, () => onNavigation((data) => emit('web_vital', data)));
-  const reportResources = start(opts.maxResources > 0, () =>
-    onResources((data) => emit('resource', data), opts.maxResources, isCollector),
-  );
+  let reportResources: (() => void) | undefined;
+
+  connect = guard(() => {
+    if (queue) return;
+    store = opts.cookieless || !consent ? undefined : localStore;
+    userId = userId || (store && store.get(USER_KEY)) || undefined;
+    if (store && userId) store.set(USER_KEY, userId);
+    session = createSession(store, opts.sessionTimeout);
+    queue = createQueue(
+      createTransport({ ...opts, endpoint: collector }),
+      SDK,
+      () => {
+        const context: Record<string, string> = { visitor_id: session.visitorId, environment: opts.environment };
+        if (opts.release) context.release = opts.release;
+        return context;
+      },
+      opts,
+      store,
+    );
+    early.splice(0).forEach(deliver);
+    if (flushWanted) queue.flush();
+    setTimeout(() => {
+      start(opts.vitals, () => onVitals((data) => emit('web_vital', data)));
+      start(opts.vitals, () => onNavigation((data) => emit('web_vital', data)));
+      reportResources = start(opts.maxResources > 0, () => onResources((data) => emit('resource', data), opts.maxResources, isCollector));
+    }, 0);
+  }) as () => void;
+  setTimeout(connect, 0);
+
   // Last words of a page: pending time on page and resources first, then everything goes.
   onHidden(
     guard(() => {
+      connect();
       if (reportTimeOnPage) guard(reportTimeOnPage)();
       if (reportResources) guard(reportResources)();
-      queue.flushHidden();
+      queue!.flushHidden();
     }),
   );
 });
@@ -213,7 +244,7 @@ export const addBreadcrumb = guard((category: string, message: string, level?: B
  */
 export const setConsent = guard((granted: boolean): void => {
   consent = granted;
-  if (!o) return;
+  if (!o || !queue) return; // connect() reads `consent`
   store = granted && !o.cookieless ? localStore : undefined;
   if (store) {
     session.persist(store);
@@ -230,5 +261,6 @@ export const setConsent = guard((granted: boolean): void => {
 
 /** Send queued events now. */
 export const flush = guard((): void => {
-  if (o) queue.flush();
+  if (queue) queue.flush();
+  else flushWanted = true;
 });
