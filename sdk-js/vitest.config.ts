@@ -15,6 +15,8 @@ export default defineConfig({
       },
     },
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/summaryReporter.ts'],
+    setupFiles: ['./test/setup.ts'],
     restoreMocks: true,
     testTimeout: 20000,
   },
