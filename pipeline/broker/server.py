@@ -30,8 +30,9 @@ import time
 import uuid
 import xml.etree.ElementTree as ElementTree
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Sequence
+from typing import IO
 
 from rich.console import Console
 
@@ -108,14 +109,15 @@ def ensure_jars(settings: Settings, console: Console | None = None) -> Path:
     lib = lib_dir(settings)
     if _jars_are_current(lib):
         return lib
-    console = console or Console()
+    console = console or Console(highlight=False, soft_wrap=True)
     lib.parent.mkdir(parents=True, exist_ok=True)
     with open(lib.parent / f".{lib.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be resolving right now
         if _jars_are_current(lib):
             return lib
+        for leftover in lib.parent.glob(f".{lib.name}.partial-*"):  # from an interrupted run
+            shutil.rmtree(leftover, ignore_errors=True)
         staging = lib.parent / f".{lib.name}.partial-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
         _resolve_with_maven(staging, console)
         (staging / RESOLVED_MARKER).write_text(_pom_digest() + "\n")
         shutil.rmtree(lib, ignore_errors=True)
@@ -461,6 +463,17 @@ def _accepts(host: str, port: int) -> bool:
         return False
 
 
+def _stop(process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """SIGTERM (Kafka's clean shutdown), SIGKILL if that takes longer than ``timeout``."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def last_log_lines(data_dir: Path, count: int = 20) -> str:
     """The end of the broker's server.log, for error messages."""
     log = data_dir / "logs" / "server.log"
@@ -514,9 +527,8 @@ def main(args: argparse.Namespace) -> int:
             process.wait()
             console.print("Kafka stopped before it was ready.")
             return 0
-        if process is not None and process.poll() is None:
-            process.terminate()
-            process.wait(timeout=30)
+        if process is not None:
+            _stop(process)
         console.print(f"[red]vigil kafka: {exc}[/]")
         if process is not None:
             console.print(f"Last lines of {data_dir / 'logs' / 'server.log'}:\n{last_log_lines(data_dir)}",

@@ -86,9 +86,10 @@ def ensure_topics(
                         f"{error.str()}. Check the broker's log, or create the topic by hand."
                     ) from exc
         if retry and time.monotonic() >= deadline:
+            reason = last_error.str() if last_error else "timed out"
             raise RuntimeError(
-                f"could not create Kafka topics {retry} on {bootstrap} within {timeout:.0f}s: "
-                f"{last_error.str() if last_error else 'timed out'}. Is the cluster healthy (enough brokers for its replication factor)?"
+                f"could not create Kafka topics {retry} on {bootstrap} within {timeout:.0f}s: {reason}. "
+                "Is the cluster healthy (enough brokers for its replication factor)?"
             )
         if retry:
             time.sleep(0.5)
@@ -121,3 +122,20 @@ def _missing_topics(
                 name, len(existing.partitions), partitions,
             )
     return missing
+
+
+def main() -> int:
+    """``python -m pipeline.broker.topics``: create Vigil's topics on ``VIGIL_KAFKA_BROKERS``."""
+    s = settings_module.load()
+    try:
+        outcome = ensure_topics(s.kafka_brokers, settings=s)
+    except RuntimeError as exc:
+        print(f"error: {exc}")
+        return 1
+    for name, partitions in vigil_topics(s).items():
+        print(f"{name}: {outcome[name]} ({partitions} partitions wanted)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
