@@ -24,13 +24,12 @@ from pipeline.settings import REPO_ROOT
 pytestmark = pytest.mark.integration
 
 APP_DIR = REPO_ROOT / "app"
-NOW = datetime.now(timezone.utc)
 COLUMNS = ["project_id", "type", "timestamp", "event_id", "session_id", "visitor_id", "vital_name", "vital_value"]
 
 
-def events(project_id: int, minutes_ago: float, session: str, visitor: str, *types: str, **vital_values: list[float]):
+def events(project_id: int, now: datetime, minutes_ago: float, session: str, visitor: str, *types: str, **vital_values: list[float]):
     """Rows for one session at one moment: the given event types, plus web vitals by name."""
-    at = NOW - timedelta(minutes=minutes_ago)
+    at = now - timedelta(minutes=minutes_ago)
     rows = [[project_id, t, at, uuid.uuid4().hex, session, visitor, "", 0.0] for t in types]
     rows += [[project_id, "web_vital", at, uuid.uuid4().hex, session, visitor, name, value]
              for name, values in vital_values.items() for value in values]
@@ -44,17 +43,20 @@ def shop(clickhouse):
     project = create(client, f"overview-{uuid.uuid4().hex[:6]}")
     neighbour = create(client, f"neighbour-{uuid.uuid4().hex[:6]}")
     p = project.id
+    # relative to the moment the fixture is written, not to import: a long test session
+    # would otherwise slide the rows across the time-range boundaries
+    now = datetime.now(timezone.utc)
     rows = (
         # the last 15 minutes
-        events(p, 5, "s-a", "v-1", "page_view", "page_view", "page_view", "error", LCP=[1000, 2000])
-        + events(p, 6, "s-b", "v-2", "page_view", "page_view", LCP=[3000], INP=[150], CLS=[0.05])
+        events(p, now, 5, "s-a", "v-1", "page_view", "page_view", "page_view", "error", LCP=[1000, 2000])
+        + events(p, now, 6, "s-b", "v-2", "page_view", "page_view", LCP=[3000], INP=[150], CLS=[0.05])
         # 15–60 minutes ago
-        + events(p, 25, "s-c", "v-1", "page_view", "page_view", "error", "click", LCP=[4000])
-        + events(p, 40, "s-d", "v-3", "page_view", "error", "error")
+        + events(p, now, 25, "s-c", "v-1", "page_view", "page_view", "error", "click", LCP=[4000])
+        + events(p, now, 40, "s-d", "v-3", "page_view", "error", "error")
         # the hour before
-        + events(p, 90, "s-e", "v-4", "page_view", "page_view", "page_view", "page_view", LCP=[5000])
+        + events(p, now, 90, "s-e", "v-4", "page_view", "page_view", "page_view", "page_view", LCP=[5000])
         # someone else's project
-        + events(neighbour.id, 5, "s-x", "v-x", "page_view", "error", LCP=[9000])
+        + events(neighbour.id, now, 5, "s-x", "v-x", "page_view", "error", LCP=[9000])
     )
     client.insert("events", rows, column_names=COLUMNS)
     return project
