@@ -80,7 +80,7 @@ class ClickHouseSink(BatchingSink):
         min_backoff: float = 1.0,
         max_backoff: float = 30.0,
         timeout: float = 30.0,
-        chunk_rows: int = 5_000,
+        chunk_rows: int = 10_000,
     ) -> None:
         super().__init__(on_client_connect_success=self._connected, on_client_connect_failure=self._not_connected)
         self.settings = settings
