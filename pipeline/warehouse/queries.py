@@ -1,23 +1,34 @@
 """The warehouse's questions, answered: one query layer for the dashboards, notebooks and alerts.
 
-Every function takes a ``clickhouse-connect`` client and a :class:`Filters` (the project
-and the time range the person is looking at) and returns a polars DataFrame with a fixed
-schema — an empty answer has the same columns, so callers never special-case "no data".
+Every function takes a ``clickhouse-connect`` client and a :class:`Filters` (the project,
+the time range and the dimensions the person is looking at) and returns a polars DataFrame
+with a fixed schema — an empty answer has the same columns, so callers never special-case
+"no data".
 
 The SQL is written out in full beside the function that runs it, parameterised with
 ClickHouse's ``{name:Type}`` placeholders only: nothing a user typed is ever spliced into a
-statement. Raw events are read with ``FINAL``, so an event the pipeline delivered twice
-(a retry, a replay after a crash) is counted once. Percentiles are exact
-(``quantilesExactInclusive``, the same linear interpolation as polars' and numpy's
-default), so every answer can be checked against ground truth computed elsewhere.
+statement (a breakdown's column is picked from a fixed list of names). Two kinds of source:
+
+- **Raw events**, read with ``FINAL``, so an event the pipeline delivered twice (a retry, a
+  replay after a crash) is counted once. Time bounds are exact to the millisecond and
+  percentiles exact (``quantilesExactInclusive``, the same linear interpolation as polars'
+  and numpy's default), so every answer can be checked against ground truth computed elsewhere.
+- **Rollups** (``migrations/003_rollups.sql``, ``004_sessions.sql``): per-minute aggregate
+  states that materialized views keep as events arrive, for the dashboards' hot paths. They
+  cover whole minutes (a range counts the minutes that start in it), count with idempotent
+  ``uniq(event_id)`` states (a duplicate is counted once), and give percentiles from
+  log-bucketed histograms within :data:`RELATIVE_ACCURACY` (1 %) of the exact value.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import numpy as np
 import polars as pl
 from clickhouse_connect.driver import Client
 
@@ -29,16 +40,24 @@ UTC_MS = pl.Datetime("ms", "UTC")
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """What a view is looking at: one project, events with ``start <= timestamp < end``.
+    """What a view is looking at: one project, events with ``start <= timestamp < end``, and
+    optionally one environment, release, route, device, browser and country (empty = all).
 
-    Times are the events' own (client) timestamps, in UTC. Later filters (environment,
-    release, route, device, browser, country) join here, each as a parameter every query
-    applies the same way.
+    Times are the events' own (client) timestamps, in UTC. ``route`` is a path or a pattern
+    where ``*`` stands for any characters (``/p/*``); ``country`` is an ISO code, or
+    :data:`UNKNOWN_COUNTRY` for events whose country is not known. Every query applies the
+    dimensions the same way (:data:`DIMENSIONS`).
     """
 
     project_id: int
     start: datetime
     end: datetime
+    environment: str = ""
+    release: str = ""
+    route: str = ""
+    device: str = ""
+    browser: str = ""
+    country: str = ""
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
@@ -48,10 +67,18 @@ class Filters:
                              f"{self.end:%Y-%m-%d %H:%M:%S}")
 
     @classmethod
-    def last(cls, project_id: int, span: timedelta, now: datetime | None = None) -> Filters:
-        """The ``span`` up to ``now`` (default: this instant)."""
+    def last(cls, project_id: int, span: timedelta, now: datetime | None = None, **dimensions: str) -> Filters:
+        """The ``span`` up to ``now`` (default: this instant), with the given dimensions."""
         end = now or datetime.now(timezone.utc)
-        return cls(project_id, end - span, end)
+        return cls(project_id, end - span, end, **dimensions)
+
+    @classmethod
+    def last_minutes(cls, project_id: int, span: timedelta, now: datetime | None = None, **dimensions: str) -> Filters:
+        """The ``span`` up to the end of the current minute, in whole minutes — what rollups answer
+        exactly. The minute in progress is included, so live views show the newest events."""
+        moment = now or datetime.now(timezone.utc)
+        end = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        return cls(project_id, end - span, end, **dimensions)
 
     @property
     def span(self) -> timedelta:
@@ -59,10 +86,39 @@ class Filters:
 
     def previous(self) -> Filters:
         """The period of the same length just before this one (for "change vs. previous period")."""
-        return Filters(self.project_id, self.start - self.span, self.start)
+        return replace(self, start=self.start - self.span, end=self.start)
+
+    def dimensions(self) -> dict[str, str]:
+        """The dimension filters that are set, by name."""
+        return {name: getattr(self, name) for name in DIMENSION_NAMES if getattr(self, name)}
 
     def parameters(self) -> dict[str, Any]:
-        return {"project_id": self.project_id, "start": _clickhouse_time(self.start), "end": _clickhouse_time(self.end)}
+        return {
+            "project_id": self.project_id, "start": _clickhouse_time(self.start), "end": _clickhouse_time(self.end),
+            "environment": self.environment, "release": self.release, "route": like_pattern(self.route),
+            "device": self.device, "browser": self.browser, "country": self.country,
+            "country_code": "" if self.country == UNKNOWN_COUNTRY else self.country,
+        }
+
+
+DIMENSION_NAMES = ("environment", "release", "route", "device", "browser", "country")
+UNKNOWN_COUNTRY = "unknown"  # the country filter's value for events without one (no GeoIP match)
+
+# the dimension filters, as every query over a table with these columns applies them
+DIMENSIONS = """
+  AND ({environment:String} = '' OR environment = {environment:String})
+  AND ({release:String} = '' OR release = {release:String})
+  AND ({route:String} = '' OR path LIKE {route:String})
+  AND ({device:String} = '' OR device = {device:String})
+  AND ({browser:String} = '' OR browser = {browser:String})
+  AND ({country:String} = '' OR country = {country_code:String})
+"""
+
+
+def like_pattern(route: str) -> str:
+    """A route as people write it (``/p/*``) → a LIKE pattern; ``%``, ``_`` and ``\\`` match literally."""
+    escaped = route.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
 
 
 def _clickhouse_time(when: datetime) -> str:
@@ -92,6 +148,7 @@ FROM events FINAL
 WHERE project_id = {project_id:UInt32}
   AND timestamp >= {start:DateTime64(3, 'UTC')}
   AND timestamp < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
 GROUP BY minute, type
 ORDER BY minute, type
 """
@@ -121,7 +178,7 @@ FROM events FINAL
 WHERE project_id = {project_id:UInt32}
   AND timestamp >= {start:DateTime64(3, 'UTC')}
   AND timestamp < {end:DateTime64(3, 'UTC')}
-"""
+""" + DIMENSIONS
 
 
 def traffic_summary(client: Client, filters: Filters) -> pl.DataFrame:
@@ -148,6 +205,7 @@ WHERE project_id = {project_id:UInt32}
   AND type = 'web_vital'
   AND timestamp >= {start:DateTime64(3, 'UTC')}
   AND timestamp < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
 GROUP BY vital
 ORDER BY vital
 """
@@ -165,6 +223,968 @@ def vital_percentiles(client: Client, filters: Filters) -> pl.DataFrame:
     return frame.with_columns(pl.Series("rating", ratings, dtype=pl.String))
 
 
+# ── rollups: percentiles from log-bucketed histograms ────────────────────────────────────
+# The Web Vitals and API rollups keep, per key, a histogram whose bucket i counts the
+# values in (GAMMA**(i-1), GAMMA**i] (DDSketch's layout), with each bucket's exact min and
+# max. A percentile is read by locating the order statistics around its rank and taking
+# their buckets' representative values — within RELATIVE_ACCURACY of the exact answer.
+
+GAMMA = 101 / 99  # the migration's log(101 / 99)
+ZERO_BUCKET = -32768  # zeros (a CLS of 0) have a bucket of their own
+RELATIVE_ACCURACY = (GAMMA - 1) / (GAMMA + 1)  # = 0.01
+PERCENTILES: tuple[tuple[str, float], ...] = (("p50", 0.5), ("p75", 0.75), ("p95", 0.95))
+# a rollup key never spans two partitions (they are months of its minute), so FINAL needs not merge across them
+_ROLLUP_SETTINGS = {"do_not_merge_across_partitions_select_final": 1}
+
+
+def bucket_value(bucket: int, low: float, high: float) -> float:
+    """The value a histogram bucket's samples are read as: DDSketch's estimate 2γ^i/(γ+1), which is
+    within :data:`RELATIVE_ACCURACY` of every value in the bucket, moved into the bucket's own
+    ``[low, high]`` (so it is exact when the bucket holds one distinct value, e.g. one sample)."""
+    if bucket == ZERO_BUCKET:
+        return 0.0
+    return min(max(2 * GAMMA**bucket / (GAMMA + 1), low), high)
+
+
+def histogram_percentiles(histogram: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+    """Per group of the ``by`` columns: ``samples``, ``p50``, ``p75``, ``p95`` from histogram rows
+    (``by`` columns, ``bucket``, ``samples``, ``low``, ``high``; other columns are ignored).
+
+    Linear interpolation between the order statistics around each rank ``q·(n-1)``, as polars'
+    and numpy's default; each order statistic is its bucket's :func:`bucket_value`.
+    """
+    by = list(by)
+    schema: dict[str, Any] = {name: histogram.schema[name] for name in by}
+    schema.update({"samples": pl.UInt64, **{name: pl.Float64 for name, _ in PERCENTILES}})
+    merged = (
+        histogram.group_by([*by, "bucket"])
+        .agg(pl.col("samples").sum(), pl.col("low").min(), pl.col("high").max())
+        .filter(pl.col("samples") > 0)
+        .sort([*by, "bucket"])
+    )
+    if merged.is_empty():
+        return pl.DataFrame(schema=schema)
+    value = [bucket_value(b, low, high) for b, low, high in merged.select("bucket", "low", "high").iter_rows()]
+    merged = merged.with_columns(pl.Series("_value", value, dtype=pl.Float64))
+    groups = merged.partition_by(by, maintain_order=True) if by else [merged]
+    rows = []
+    for group in groups:
+        cumulative = np.cumsum(group["samples"].to_numpy())
+        values = group["_value"].to_numpy()
+        total = int(cumulative[-1])
+        row: list[Any] = list(group.select(by).row(0)) if by else []
+        row.append(total)
+        for _, level in PERCENTILES:
+            rank = level * (total - 1)
+            below = math.floor(rank)
+            low = values[np.searchsorted(cumulative, below, side="right")]
+            high = values[np.searchsorted(cumulative, min(below + 1, total - 1), side="right")]
+            row.append(float(low + (rank - below) * (high - low)))
+        rows.append(row)
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _rating_shares(histogram: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+    """Per group of ``by``: the share (0–1) of samples rated good, needs improvement and poor."""
+    by = list(by)
+    totals = histogram.group_by(by or pl.lit(0).alias("_all")).agg(
+        *(pl.col("samples").filter(pl.col("rating") == rating).sum().alias(rating) for rating in vitals.RATINGS),
+        pl.col("samples").sum().alias("_total"),
+    )
+    shares = totals.select(
+        *(by or [pl.col("_all")]),
+        *(pl.when(pl.col("_total") > 0).then(pl.col(rating) / pl.col("_total")).otherwise(None)
+          .cast(pl.Float64).alias(rating.replace("-", "_")) for rating in vitals.RATINGS),
+    )
+    return shares if by else shares.drop("_all")
+
+
+def _rollup_frame(client: Client, sql: str, parameters: dict[str, Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """:func:`_frame` for a query over rollups (read with FINAL, never merging across partitions)."""
+    table = client.query_arrow(sql, parameters=parameters, settings=_ROLLUP_SETTINGS)
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    if frame.height == 0:
+        return pl.DataFrame(schema=schema)
+    return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+
+
+def _time_axis(filters: Filters, bucket_minutes: int) -> list[datetime]:
+    """Every bucket start (UTC, aligned as ClickHouse's toStartOfInterval) from the bucket holding
+    ``filters.start`` up to ``filters.end``."""
+    width = timedelta(minutes=bucket_minutes)
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    first = epoch + ((filters.start - epoch) // width) * width
+    buckets = -(-(filters.end - first) // width)  # rounded up
+    return [first + n * width for n in range(buckets)]
+
+
+def _check_bucket(bucket_minutes: int) -> None:
+    if bucket_minutes < 1:
+        raise ValueError(f"bucket_minutes must be at least 1, got {bucket_minutes}")
+
+
+# ── Web Vitals (rollup web_vitals_minute) ────────────────────────────────────────────────
+
+# what a breakdown can group by: the name people pick → the rollup's column
+BREAKDOWNS: dict[str, str] = {
+    "route": "path", "device": "toString(device)", "browser": "toString(browser)", "country": "toString(country)",
+    "release": "toString(release)", "connection": "toString(connection_type)", "environment": "toString(environment)",
+}
+_TIME_BUCKET = "toDateTime64(toStartOfInterval(minute, toIntervalMinute({bucket_minutes:UInt32})), 3, 'UTC')"
+
+_VITAL_HISTOGRAM = """
+SELECT
+    $group AS key,
+    bucket,
+    toString(rating) AS rating,
+    sum(finalizeAggregation(samples)) AS samples,
+    min(low) AS low,
+    max(high) AS high
+FROM web_vitals_minute FINAL
+WHERE project_id = {project_id:UInt32}
+  AND ({vital:String} = '' OR vital_name = {vital:String})
+  AND minute >= {start:DateTime64(3, 'UTC')}
+  AND minute < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
+GROUP BY key, bucket, rating
+"""
+VITAL_HISTOGRAM_BY: dict[str, str] = {
+    group: _VITAL_HISTOGRAM.replace("$group", expression)
+    for group, expression in {"vital": "toString(vital_name)", "time": _TIME_BUCKET, "bucket": "''",
+                              **BREAKDOWNS}.items()
+}
+_HISTOGRAM_ROWS = {"bucket": pl.Int16, "rating": pl.String, "samples": pl.UInt64, "low": pl.Float64, "high": pl.Float64}
+_SHARES = {"good": pl.Float64, "needs_improvement": pl.Float64, "poor": pl.Float64}
+
+
+def _vital_histogram(client: Client, filters: Filters, vital: str, group: str, key_type: pl.DataType,
+                     bucket_minutes: int = 1) -> pl.DataFrame:
+    return _rollup_frame(client, VITAL_HISTOGRAM_BY[group],
+                         {**filters.parameters(), "vital": vital, "bucket_minutes": bucket_minutes},
+                         {"key": key_type, **_HISTOGRAM_ROWS})
+
+
+def _rated(frame: pl.DataFrame, vital_of: str | None = None, vital: str = "") -> pl.DataFrame:
+    """``frame`` with ``rating``: its p75 rated with pipeline.vitals' thresholds (the vital named
+    in column ``vital_of``, or ``vital`` for every row)."""
+    names = frame[vital_of].to_list() if vital_of else [vital] * frame.height
+    ratings = [vitals.rate(name, p75) if name in vitals.THRESHOLDS else None for name, p75 in zip(names, frame["p75"])]
+    return frame.with_columns(pl.Series("rating", ratings, dtype=pl.String))
+
+
+def vital_summary(client: Client, filters: Filters) -> pl.DataFrame:
+    """Per Web Vital measured in the range, in :data:`pipeline.vitals.VITAL_NAMES` order: ``vital``,
+    ``samples``, ``p50``, ``p75``, ``p95``, ``rating`` (of the p75, as Google assesses a page) and
+    the shares of samples rated ``good``, ``needs_improvement`` and ``poor`` (0–1). From the rollup:
+    whole minutes, percentiles within 1 %."""
+    histogram = _vital_histogram(client, filters, "", "vital", pl.String).rename({"key": "vital"})
+    percentiles = histogram_percentiles(histogram, ["vital"])
+    frame = _rated(percentiles, vital_of="vital").join(_rating_shares(histogram, ["vital"]), on="vital", how="left")
+    order = {name: index for index, name in enumerate(vitals.VITAL_NAMES)}
+    return (frame.with_columns(pl.col("vital").replace_strict(order, default=len(order)).alias("_order"))
+            .sort("_order", "vital").drop("_order")
+            .select("vital", "samples", "p50", "p75", "p95", "rating", *_SHARES))
+
+
+def vital_trend(client: Client, filters: Filters, vital: str, bucket_minutes: int = 1) -> pl.DataFrame:
+    """One Web Vital over time: ``time`` (bucket start, UTC), ``samples``, ``p50``, ``p75``, ``p95``
+    per bucket of ``bucket_minutes``; buckets without samples are absent."""
+    _check_bucket(bucket_minutes)
+    histogram = _vital_histogram(client, filters, vital, "time", UTC_MS, bucket_minutes).rename({"key": "time"})
+    return histogram_percentiles(histogram, ["time"]).sort("time")
+
+
+def vital_histogram(client: Client, filters: Filters, vital: str) -> pl.DataFrame:
+    """The distribution of one Web Vital: per histogram bucket and rating, ``lower`` and ``upper``
+    (the bucket's bounds: values in (lower, upper]), ``value`` (what its samples read as),
+    ``rating`` and ``samples``; ordered by value."""
+    histogram = _vital_histogram(client, filters, vital, "bucket", pl.String).drop("key")
+    schema = {"bucket": pl.Int16, "lower": pl.Float64, "upper": pl.Float64, "value": pl.Float64,
+              "rating": pl.String, "samples": pl.UInt64}
+    if histogram.is_empty():
+        return pl.DataFrame(schema=schema)
+    merged = histogram.group_by("bucket", "rating").agg(pl.col("samples").sum(), pl.col("low").min(),
+                                                        pl.col("high").max()).sort("bucket", "rating")
+    values = [bucket_value(b, low, high) for b, low, high in merged.select("bucket", "low", "high").iter_rows()]
+    zero = pl.col("bucket") == ZERO_BUCKET
+    return merged.with_columns(
+        pl.when(zero).then(0.0).otherwise(pl.lit(GAMMA).pow(pl.col("bucket").cast(pl.Float64) - 1)).alias("lower"),
+        pl.when(zero).then(0.0).otherwise(pl.lit(GAMMA).pow(pl.col("bucket").cast(pl.Float64))).alias("upper"),
+        pl.Series("value", values, dtype=pl.Float64),
+    ).select(list(schema)).cast(schema)
+
+
+def vital_breakdown(client: Client, filters: Filters, vital: str, dimension: str, limit: int = 50) -> pl.DataFrame:
+    """One Web Vital by ``dimension`` (a key of :data:`BREAKDOWNS`: route, device, browser, country,
+    release, connection, environment): ``value``, ``samples``, ``p50``, ``p75``, ``p95``,
+    ``rating`` (of the p75) and the ``good`` / ``needs_improvement`` / ``poor`` shares; the
+    ``limit`` values with the most samples, most first. Empty values (e.g. no country) are ``""``."""
+    if dimension not in BREAKDOWNS:
+        raise ValueError(f"cannot break down by {dimension!r}; choose one of {', '.join(BREAKDOWNS)}")
+    histogram = _vital_histogram(client, filters, vital, dimension, pl.String).rename({"key": "value"})
+    percentiles = histogram_percentiles(histogram, ["value"])
+    frame = _rated(percentiles, vital=vital).join(_rating_shares(histogram, ["value"]), on="value", how="left")
+    return (frame.sort(["samples", "value"], descending=[True, False]).head(limit)
+            .select("value", "samples", "p50", "p75", "p95", "rating", *_SHARES))
+
+
+# ── Web Vitals drill-down (raw events: exact, for the ranges people drill into) ──────────
+
+VITAL_ATTRIBUTION = """
+SELECT
+    target,
+    count() AS samples,
+    quantileExactInclusive(0.75)(vital_value) AS p75
+FROM events FINAL
+WHERE project_id = {project_id:UInt32}
+  AND type = 'web_vital'
+  AND vital_name = {vital:String}
+  AND timestamp >= {start:DateTime64(3, 'UTC')}
+  AND timestamp < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
+GROUP BY target
+ORDER BY samples DESC, target
+LIMIT {limit:UInt32}
+"""
+
+
+def vital_attribution(client: Client, filters: Filters, vital: str, limit: int = 10) -> pl.DataFrame:
+    """What the SDK blamed for a Web Vital — the LCP element, the INP interaction's target:
+    ``target`` (a CSS selector; ``""`` when not attributed), ``samples``, exact ``p75`` and its
+    ``rating``; the ``limit`` targets with the most samples."""
+    frame = _frame(client, VITAL_ATTRIBUTION, {**filters.parameters(), "vital": vital, "limit": limit},
+                   {"target": pl.String, "samples": pl.UInt64, "p75": pl.Float64})
+    return _rated(frame, vital=vital)
+
+
+NAVIGATION_PHASES = ("redirect", "dns", "tcp", "tls", "request", "response", "dom", "load")
+
+NAVIGATION_TIMING = """
+SELECT
+    phase_ms.1 AS phase,
+    count() AS samples,
+    avg(phase_ms.2) AS mean,
+    quantileExactInclusive(0.75)(phase_ms.2) AS p75
+FROM events FINAL
+ARRAY JOIN JSONExtractKeysAndValues(data, 'breakdown', 'Float64') AS phase_ms
+WHERE project_id = {project_id:UInt32}
+  AND type = 'web_vital'
+  AND vital_name = 'LOAD'
+  AND timestamp >= {start:DateTime64(3, 'UTC')}
+  AND timestamp < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
+GROUP BY phase
+"""
+
+
+def navigation_timing(client: Client, filters: Filters) -> pl.DataFrame:
+    """Where a page load's time goes (Navigation Timing, from the LOAD measurements' breakdown):
+    per ``phase`` in load order (redirect, dns, tcp, tls, request, response, dom, load) its
+    ``samples``, ``mean`` ms and exact ``p75`` ms, and ``offset``: the sum of the means before
+    it, so the phases draw as a waterfall of the average page load."""
+    frame = _frame(client, NAVIGATION_TIMING, filters.parameters(),
+                   {"phase": pl.String, "samples": pl.UInt64, "mean": pl.Float64, "p75": pl.Float64})
+    order = {name: index for index, name in enumerate(NAVIGATION_PHASES)}
+    frame = (frame.with_columns(pl.col("phase").replace_strict(order, default=len(order)).alias("_order"))
+             .sort("_order", "phase").drop("_order"))
+    return frame.with_columns((pl.col("mean").cum_sum() - pl.col("mean")).alias("offset"))
+
+
+SLOWEST_RESOURCES = """
+SELECT
+    http_url AS resource,
+    any(JSONExtractString(data, 'initiator_type')) AS initiator,
+    count() AS loads,
+    quantileExactInclusive(0.5)(duration_ms) AS p50,
+    quantileExactInclusive(0.75)(duration_ms) AS p75,
+    toUInt64(quantileExactInclusive(0.5)(JSONExtractUInt(data, 'transfer_size'))) AS transfer_size
+FROM events FINAL
+WHERE project_id = {project_id:UInt32}
+  AND type = 'resource'
+  AND timestamp >= {start:DateTime64(3, 'UTC')}
+  AND timestamp < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
+GROUP BY resource
+HAVING loads >= {min_loads:UInt32}
+ORDER BY p75 DESC, resource
+LIMIT {limit:UInt32}
+"""
+
+
+def slowest_resources(client: Client, filters: Filters, limit: int = 15, min_loads: int = 1) -> pl.DataFrame:
+    """The resources (scripts, styles, images, fonts) slowest to load at the 75th percentile:
+    ``resource`` (URL), ``initiator``, ``loads``, exact ``p50`` and ``p75`` ms and the median
+    ``transfer_size`` in bytes; those loaded fewer than ``min_loads`` times are left out."""
+    return _frame(client, SLOWEST_RESOURCES, {**filters.parameters(), "limit": limit, "min_loads": min_loads},
+                  {"resource": pl.String, "initiator": pl.String, "loads": pl.UInt64, "p50": pl.Float64,
+                   "p75": pl.Float64, "transfer_size": pl.UInt64})
+
+
+# ── traffic (rollup traffic_minute) ──────────────────────────────────────────────────────
+
+TRAFFIC_TOTALS = """
+SELECT
+    by_type['page_view'] AS page_views,
+    unique_visitors,
+    sessions,
+    by_type['error'] AS errors,
+    arraySum(mapValues(by_type)) AS events
+FROM
+(
+    SELECT
+        sumMap(finalizeAggregation(events)) AS by_type,
+        uniqMerge(visitors) AS unique_visitors,
+        uniqMerge(sessions) AS sessions
+    FROM traffic_minute FINAL
+    WHERE project_id = {project_id:UInt32}
+      AND minute >= {start:DateTime64(3, 'UTC')}
+      AND minute < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
+)
+"""
+
+
+def traffic_totals(client: Client, filters: Filters) -> pl.DataFrame:
+    """One row, from the rollup (whole minutes): ``page_views`` (PV), ``unique_visitors`` (UV:
+    visitor ids with any event), ``sessions`` (session ids with any event), ``errors`` and
+    ``events``. :func:`traffic_summary` answers the same from raw events, exact to the ms."""
+    frame = _rollup_frame(client, TRAFFIC_TOTALS, filters.parameters(), {
+        "page_views": pl.UInt64, "unique_visitors": pl.UInt64, "sessions": pl.UInt64,
+        "errors": pl.UInt64, "events": pl.UInt64,
+    })
+    return frame.fill_null(0)
+
+
+TRAFFIC_TREND = """
+SELECT
+    """ + _TIME_BUCKET + """ AS time,
+    sum(finalizeAggregation(events)['page_view']) AS page_views,
+    uniqMerge(visitors) AS visitors,
+    uniqMerge(sessions) AS sessions
+FROM traffic_minute FINAL
+WHERE project_id = {project_id:UInt32}
+  AND minute >= {start:DateTime64(3, 'UTC')}
+  AND minute < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
+GROUP BY time
+ORDER BY time
+"""
+
+
+def traffic_trend(client: Client, filters: Filters, bucket_minutes: int = 1) -> pl.DataFrame:
+    """PV, UV and sessions per bucket of ``bucket_minutes``: ``time`` (bucket start, UTC),
+    ``page_views``, ``visitors``, ``sessions`` (distinct within each bucket); empty buckets absent."""
+    _check_bucket(bucket_minutes)
+    return _rollup_frame(client, TRAFFIC_TREND, {**filters.parameters(), "bucket_minutes": bucket_minutes},
+                         {"time": UTC_MS, "page_views": pl.UInt64, "visitors": pl.UInt64, "sessions": pl.UInt64})
+
+
+EVENTS_BY_TYPE = """
+SELECT time, type, sum(n) AS events
+FROM
+(
+    SELECT """ + _TIME_BUCKET + """ AS time, finalizeAggregation(events) AS by_type
+    FROM traffic_minute FINAL
+    WHERE project_id = {project_id:UInt32}
+      AND minute >= {start:DateTime64(3, 'UTC')}
+      AND minute < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
+)
+ARRAY JOIN mapKeys(by_type) AS type, mapValues(by_type) AS n
+GROUP BY time, type
+HAVING events > 0
+ORDER BY time, type
+"""
+
+
+def events_by_type(client: Client, filters: Filters, bucket_minutes: int = 1) -> pl.DataFrame:
+    """Events per bucket of ``bucket_minutes`` and type, from the rollup: ``minute`` (bucket start,
+    UTC), ``type``, ``events`` — :func:`events_per_minute`'s answer, in whole minutes."""
+    _check_bucket(bucket_minutes)
+    return _rollup_frame(client, EVENTS_BY_TYPE, {**filters.parameters(), "bucket_minutes": bucket_minutes},
+                         {"time": UTC_MS, "type": pl.String, "events": pl.UInt64}).rename({"time": "minute"})
+
+
+TOP_PAGES = """
+SELECT
+    path,
+    sum(finalizeAggregation(events)['page_view']) AS page_views,
+    uniqMerge(visitors) AS visitors
+FROM traffic_minute FINAL
+WHERE project_id = {project_id:UInt32}
+  AND minute >= {start:DateTime64(3, 'UTC')}
+  AND minute < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
+GROUP BY path
+HAVING page_views > 0
+ORDER BY page_views DESC, path
+LIMIT {limit:UInt32}
+"""
+
+
+def top_pages(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
+    """The most viewed pages: ``path``, ``page_views``, ``visitors`` (with any event on the page)."""
+    return _rollup_frame(client, TOP_PAGES, {**filters.parameters(), "limit": limit},
+                         {"path": pl.String, "page_views": pl.UInt64, "visitors": pl.UInt64})
+
+
+FILTER_OPTIONS = """
+SELECT pair.1 AS dimension, pair.2 AS value, count() AS minutes
+FROM traffic_minute
+ARRAY JOIN [('environment', toString(environment)), ('release', toString(release)), ('route', path),
+            ('device', toString(device)), ('browser', toString(browser)), ('country', toString(country))] AS pair
+WHERE project_id = {project_id:UInt32}
+  AND minute >= {start:DateTime64(3, 'UTC')}
+  AND minute < {end:DateTime64(3, 'UTC')}
+GROUP BY dimension, value
+ORDER BY dimension, minutes DESC, value
+LIMIT {limit:UInt32} BY dimension
+"""
+
+
+def filter_options(client: Client, filters: Filters, limit: int = 200) -> dict[str, list[str]]:
+    """The values each dimension filter can take in the range (whatever the dimension filters
+    are): ``{"environment": [...], "release": [...], "route": [...], "device": [...],
+    "browser": [...], "country": [...]}``, most active first; a missing country is
+    :data:`UNKNOWN_COUNTRY`, other empty values are left out."""
+    frame = _frame(client, FILTER_OPTIONS, {**filters.parameters(), "limit": limit},
+                   {"dimension": pl.String, "value": pl.String, "minutes": pl.UInt64})
+    options: dict[str, list[str]] = {name: [] for name in DIMENSION_NAMES}
+    for dimension, value in frame.select("dimension", "value").iter_rows():
+        if dimension == "country" and value == "":
+            value = UNKNOWN_COUNTRY
+        if value:
+            options[dimension].append(value)
+    return options
+
+
+# ── sessions (rollup sessions): bounce, duration, entry and exit, acquisition ────────────
+# A session is in the range when it started in it. The route filter matches its entry page.
+
+_SESSIONS = """
+(
+    SELECT
+        session_id,
+        visitor_id,
+        started,
+        ended,
+        finalizeAggregation(page_views) AS pages,
+        finalizeAggregation(errors) AS errors,
+        finalizeAggregation(entry_page) AS entry,
+        finalizeAggregation(exit_page) AS exit,
+        finalizeAggregation(entry_referrer) AS entry_referrer,
+        finalizeAggregation(entry_url) AS entry_url
+    FROM sessions FINAL
+    WHERE project_id = {project_id:UInt32}
+      AND started >= {start:DateTime64(3, 'UTC')}
+      AND started < {end:DateTime64(3, 'UTC')}
+      AND ({environment:String} = '' OR environment = {environment:String})
+      AND ({release:String} = '' OR release = {release:String})
+      AND ({device:String} = '' OR device = {device:String})
+      AND ({browser:String} = '' OR browser = {browser:String})
+      AND ({country:String} = '' OR country = {country_code:String})
+)
+WHERE pages > 0 AND ({route:String} = '' OR entry LIKE {route:String})
+"""
+
+SESSION_SUMMARY = """
+SELECT
+    count() AS sessions,
+    countIf(pages = 1) AS bounces,
+    countIf(errors > 0) AS with_errors,
+    avg(pages) AS pages_per_session,
+    quantileExactInclusive(0.5)(dateDiff('millisecond', started, ended)) / 1000 AS median_duration_s
+FROM """ + _SESSIONS
+
+
+def session_summary(client: Client, filters: Filters) -> pl.DataFrame:
+    """One row about the sessions that started in the range (with a page view): ``sessions``,
+    ``bounces`` (one page view), ``bounce_rate``, ``with_errors`` (met an error of any kind),
+    ``error_rate`` (their share), ``pages_per_session`` and ``median_duration_s`` (first to last
+    event). Rates and averages are null without sessions."""
+    frame = _rollup_frame(client, SESSION_SUMMARY, filters.parameters(), {
+        "sessions": pl.UInt64, "bounces": pl.UInt64, "with_errors": pl.UInt64,
+        "pages_per_session": pl.Float64, "median_duration_s": pl.Float64,
+    })
+    none = pl.col("sessions") == 0
+    return frame.with_columns(
+        pl.when(none).then(None).otherwise(pl.col("bounces") / pl.col("sessions")).alias("bounce_rate"),
+        pl.when(none).then(None).otherwise(pl.col("with_errors") / pl.col("sessions")).alias("error_rate"),
+        pl.when(none).then(None).otherwise(pl.col("pages_per_session")).alias("pages_per_session"),
+        pl.when(none).then(None).otherwise(pl.col("median_duration_s")).alias("median_duration_s"),
+    ).select("sessions", "bounces", "bounce_rate", "with_errors", "error_rate", "pages_per_session",
+             "median_duration_s")
+
+
+ENTRY_PAGES = """
+SELECT entry AS page, count() AS sessions, countIf(pages = 1) / count() AS bounce_rate
+FROM """ + _SESSIONS + """
+GROUP BY page
+ORDER BY sessions DESC, page
+LIMIT {limit:UInt32}
+"""
+
+EXIT_PAGES = """
+SELECT exit AS page, count() AS sessions, countIf(pages = 1) / count() AS bounce_rate
+FROM """ + _SESSIONS + """
+GROUP BY page
+ORDER BY sessions DESC, page
+LIMIT {limit:UInt32}
+"""
+
+REFERRERS = """
+SELECT domain(entry_referrer) AS referrer, count() AS sessions, countIf(pages = 1) / count() AS bounce_rate
+FROM """ + _SESSIONS + """
+GROUP BY referrer
+ORDER BY sessions DESC, referrer
+LIMIT {limit:UInt32}
+"""
+
+CAMPAIGNS = """
+SELECT
+    extractURLParameter(entry_url, 'utm_source') AS source,
+    extractURLParameter(entry_url, 'utm_medium') AS medium,
+    extractURLParameter(entry_url, 'utm_campaign') AS campaign,
+    count() AS sessions,
+    countIf(pages = 1) / count() AS bounce_rate
+FROM """ + _SESSIONS + """
+  AND (source != '' OR medium != '' OR campaign != '')
+GROUP BY source, medium, campaign
+ORDER BY sessions DESC, source, medium, campaign
+LIMIT {limit:UInt32}
+"""
+_PAGE_SESSIONS = {"page": pl.String, "sessions": pl.UInt64, "bounce_rate": pl.Float64}
+
+
+def entry_pages(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
+    """Where sessions started: ``page`` (path of their first page view), ``sessions``, ``bounce_rate``."""
+    return _rollup_frame(client, ENTRY_PAGES, {**filters.parameters(), "limit": limit}, _PAGE_SESSIONS)
+
+
+def exit_pages(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
+    """Where sessions ended: ``page`` (path of their last page view), ``sessions``, ``bounce_rate``."""
+    return _rollup_frame(client, EXIT_PAGES, {**filters.parameters(), "limit": limit}, _PAGE_SESSIONS)
+
+
+def referrers(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
+    """Where sessions came from: ``referrer`` (the entry page's referrer's host; ``""`` = direct or
+    none), ``sessions``, ``bounce_rate``."""
+    return _rollup_frame(client, REFERRERS, {**filters.parameters(), "limit": limit},
+                         {"referrer": pl.String, "sessions": pl.UInt64, "bounce_rate": pl.Float64})
+
+
+def campaigns(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
+    """Sessions by the entry URL's UTM tags: ``source``, ``medium``, ``campaign``, ``sessions``,
+    ``bounce_rate``; sessions without any utm_ tag are left out."""
+    return _rollup_frame(client, CAMPAIGNS, {**filters.parameters(), "limit": limit},
+                         {"source": pl.String, "medium": pl.String, "campaign": pl.String,
+                          "sessions": pl.UInt64, "bounce_rate": pl.Float64})
+
+
+# ── behaviour (raw events) ───────────────────────────────────────────────────────────────
+
+TIME_ON_PAGE = """
+SELECT
+    path,
+    count() AS views,
+    quantileExactInclusive(0.5)(duration_ms) / 1000 AS median_s,
+    quantileExactInclusive(0.75)(duration_ms) / 1000 AS p75_s
+FROM events FINAL
+WHERE project_id = {project_id:UInt32}
+  AND type = 'time_on_page'
+  AND timestamp >= {start:DateTime64(3, 'UTC')}
+  AND timestamp < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
+GROUP BY path
+ORDER BY views DESC, path
+LIMIT {limit:UInt32}
+"""
+
+
+def time_on_page(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
+    """How long pages stay visible (time_on_page events): ``path``, ``views``, exact ``median_s`` and ``p75_s``."""
+    return _frame(client, TIME_ON_PAGE, {**filters.parameters(), "limit": limit},
+                  {"path": pl.String, "views": pl.UInt64, "median_s": pl.Float64, "p75_s": pl.Float64})
+
+
+TOP_CLICKS = """
+SELECT
+    target,
+    topK(1)(JSONExtractString(data, 'text'))[1] AS text,
+    count() AS clicks,
+    uniqExact(visitor_id) AS visitors
+FROM events FINAL
+WHERE project_id = {project_id:UInt32}
+  AND type = 'click'
+  AND timestamp >= {start:DateTime64(3, 'UTC')}
+  AND timestamp < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
+GROUP BY target
+ORDER BY clicks DESC, target
+LIMIT {limit:UInt32}
+"""
+
+
+def top_clicks(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
+    """The most clicked elements: ``target`` (CSS selector, else element id), ``text`` (its most
+    common label), ``clicks``, ``visitors``."""
+    return _frame(client, TOP_CLICKS, {**filters.parameters(), "limit": limit},
+                  {"target": pl.String, "text": pl.String, "clicks": pl.UInt64, "visitors": pl.UInt64})
+
+
+FORM_SUBMITS = """
+SELECT
+    target AS form,
+    count() AS submits,
+    uniqExact(session_id) AS sessions,
+    uniqExact(visitor_id) AS visitors
+FROM events FINAL
+WHERE project_id = {project_id:UInt32}
+  AND type = 'form_submit'
+  AND timestamp >= {start:DateTime64(3, 'UTC')}
+  AND timestamp < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
+GROUP BY form
+ORDER BY submits DESC, form
+LIMIT {limit:UInt32}
+"""
+
+
+def form_submits(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
+    """Forms submitted: ``form`` (form id, else name), ``submits``, ``sessions``, ``visitors``."""
+    return _frame(client, FORM_SUBMITS, {**filters.parameters(), "limit": limit},
+                  {"form": pl.String, "submits": pl.UInt64, "sessions": pl.UInt64, "visitors": pl.UInt64})
+
+
+# ── errors (rollup error_groups_minute; one group's events from raw) ─────────────────────
+# A group is a fingerprint (events.fingerprint, 002_event_dimensions.sql); ``error_group`` is
+# its hex form, the id alert rules use. Status comes from error_group_states (005).
+
+ERROR_GROUPS = """
+SELECT
+    lower(hex(groups.fingerprint)) AS error_group,
+    groups.fingerprint AS fingerprint,
+    kind, error_type, message, events, visitors, first_seen, last_seen,
+    multiIf(states.saved_status = 'resolved' AND last_seen > states.saved_at, 'regressed',
+            states.saved_status = '', 'unresolved', states.saved_status) AS status
+FROM
+(
+    SELECT
+        fingerprint,
+        any(toString(kind)) AS kind,
+        any(error_type) AS error_type,
+        any(message) AS message,
+        sumIf(finalizeAggregation(events), minute >= {start:DateTime64(3, 'UTC')}) AS events,
+        uniqMergeIf(visitors, minute >= {start:DateTime64(3, 'UTC')}) AS visitors,
+        min(first_seen) AS first_seen,
+        max(last_seen) AS last_seen
+    FROM error_groups_minute FINAL
+    WHERE project_id = {project_id:UInt32}
+      AND minute < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
+    GROUP BY fingerprint
+    HAVING events > 0
+) AS groups
+LEFT JOIN
+(
+    SELECT fingerprint, toString(status) AS saved_status, updated_at AS saved_at
+    FROM error_group_states FINAL
+    WHERE project_id = {project_id:UInt32}
+) AS states ON groups.fingerprint = states.fingerprint
+WHERE {status:String} = '' OR status = {status:String}
+ORDER BY events DESC, error_group
+LIMIT {limit:UInt32}
+"""
+
+ERROR_GROUP_TREND = """
+SELECT
+    fingerprint,
+    """ + _TIME_BUCKET + """ AS time,
+    sum(finalizeAggregation(events)) AS events
+FROM error_groups_minute FINAL
+WHERE project_id = {project_id:UInt32}
+  AND minute >= {start:DateTime64(3, 'UTC')}
+  AND minute < {end:DateTime64(3, 'UTC')}
+  AND has({fingerprints:Array(UInt64)}, fingerprint)
+""" + DIMENSIONS + """
+GROUP BY fingerprint, time
+"""
+ERROR_STATUSES = ("unresolved", "resolved", "ignored", "regressed")
+
+
+def error_groups(client: Client, filters: Filters, bucket_minutes: int = 60, status: str = "",
+                 limit: int = 100) -> pl.DataFrame:
+    """The error groups with events in the range, most events first: ``error_group`` (hex id),
+    ``fingerprint``, ``kind``, ``error_type``, ``message`` (one event's), ``events`` and
+    ``visitors`` in the range, ``first_seen`` and ``last_seen`` (over all the group's history
+    up to the range's end, same dimensions), ``status`` (unresolved, resolved, ignored, or
+    regressed: resolved but seen since) and ``trend``: events per bucket of ``bucket_minutes``
+    across the range, for a sparkline. ``status`` set: only groups in that status."""
+    _check_bucket(bucket_minutes)
+    if status and status not in ERROR_STATUSES:
+        raise ValueError(f"unknown error group status {status!r}; choose one of {', '.join(ERROR_STATUSES)}")
+    groups = _rollup_frame(client, ERROR_GROUPS, {**filters.parameters(), "status": status, "limit": limit}, {
+        "error_group": pl.String, "fingerprint": pl.UInt64, "kind": pl.String, "error_type": pl.String,
+        "message": pl.String, "events": pl.UInt64, "visitors": pl.UInt64, "first_seen": UTC_MS,
+        "last_seen": UTC_MS, "status": pl.String,
+    })
+    axis = _time_axis(filters, bucket_minutes)
+    trend = _rollup_frame(client, ERROR_GROUP_TREND, {
+        **filters.parameters(), "bucket_minutes": bucket_minutes, "fingerprints": groups["fingerprint"].to_list(),
+    }, {"fingerprint": pl.UInt64, "time": UTC_MS, "events": pl.UInt64})
+    position = {moment: index for index, moment in enumerate(axis)}
+    series: dict[int, list[int]] = {fingerprint: [0] * len(axis) for fingerprint in groups["fingerprint"]}
+    for fingerprint, moment, count in trend.iter_rows():
+        series[fingerprint][position[moment]] = count
+    return groups.with_columns(pl.Series("trend", [series[f] for f in groups["fingerprint"]],
+                                         dtype=pl.List(pl.UInt64)))
+
+
+ERROR_EVENTS = """
+SELECT
+    event_id, timestamp,
+    toString(error_kind) AS kind, error_type, error_message AS message,
+    toString(release) AS release, toString(environment) AS environment,
+    toString(browser) AS browser, toString(browser_version) AS browser_version,
+    toString(os) AS os, toString(os_version) AS os_version, toString(device) AS device, toString(country) AS country,
+    path, url, session_id, visitor_id, user_id, data
+FROM events FINAL
+WHERE project_id = {project_id:UInt32}
+  AND type = 'error'
+  AND fingerprint = {fingerprint:UInt64}
+  AND timestamp >= {start:DateTime64(3, 'UTC')}
+  AND timestamp < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
+ORDER BY timestamp DESC, event_id
+LIMIT {limit:UInt32}
+"""
+
+
+def error_events(client: Client, filters: Filters, fingerprint: int, limit: int = 20) -> pl.DataFrame:
+    """One error group's latest events in the range: ``event_id``, ``timestamp``, ``kind``,
+    ``error_type``, ``message``, ``release``, ``environment``, ``browser``, ``browser_version``,
+    ``os``, ``os_version``, ``device``, ``country``, ``path``, ``url``, ``session_id``,
+    ``visitor_id``, ``user_id`` and ``data`` (the event's payload as JSON: stack, frames,
+    breadcrumbs, request)."""
+    schema: dict[str, pl.DataType] = {name: pl.String for name in (
+        "event_id", "kind", "error_type", "message", "release", "environment", "browser", "browser_version", "os",
+        "os_version", "device", "country", "path", "url", "session_id", "visitor_id", "user_id", "data")}
+    schema = {"event_id": pl.String, "timestamp": UTC_MS, **{k: v for k, v in schema.items() if k != "event_id"}}
+    return _frame(client, ERROR_EVENTS, {**filters.parameters(), "fingerprint": fingerprint, "limit": limit}, schema)
+
+
+ERROR_TAGS = """
+SELECT tag_value.1 AS tag, tag_value.2 AS value, count() AS events
+FROM events FINAL
+ARRAY JOIN [('browser', toString(browser)), ('os', toString(os)), ('release', toString(release)),
+            ('route', path), ('device', toString(device)), ('country', toString(country))] AS tag_value
+WHERE project_id = {project_id:UInt32}
+  AND type = 'error'
+  AND fingerprint = {fingerprint:UInt64}
+  AND timestamp >= {start:DateTime64(3, 'UTC')}
+  AND timestamp < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
+GROUP BY tag, value
+ORDER BY tag, events DESC, value
+"""
+
+
+def error_tags(client: Client, filters: Filters, fingerprint: int) -> pl.DataFrame:
+    """How one error group's events in the range spread over ``tag`` (browser, os, release, route,
+    device, country): ``tag``, ``value`` (``""`` = unknown), ``events``, ``share`` of the group's events."""
+    frame = _frame(client, ERROR_TAGS, {**filters.parameters(), "fingerprint": fingerprint},
+                   {"tag": pl.String, "value": pl.String, "events": pl.UInt64})
+    return frame.with_columns((pl.col("events") / pl.col("events").sum().over("tag")).alias("share"))
+
+
+# ── API calls (rollup api_calls_minute) ──────────────────────────────────────────────────
+
+API_LATENCY = """
+SELECT
+    toString(method) AS method,
+    endpoint,
+    bucket,
+    sum(finalizeAggregation(calls)) AS samples,
+    min(low) AS low,
+    max(high) AS high
+FROM api_calls_minute FINAL
+WHERE project_id = {project_id:UInt32}
+  AND minute >= {start:DateTime64(3, 'UTC')}
+  AND minute < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
+GROUP BY method, endpoint, bucket
+"""
+
+API_STATUSES = """
+SELECT
+    toString(method) AS method,
+    endpoint,
+    status,
+    toString(failure) AS failure,
+    sum(finalizeAggregation(calls)) AS calls
+FROM api_calls_minute FINAL
+WHERE project_id = {project_id:UInt32}
+  AND minute >= {start:DateTime64(3, 'UTC')}
+  AND minute < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS + """
+GROUP BY method, endpoint, status, failure
+"""
+_FAILED = (pl.col("status") == 0) | (pl.col("status") >= 400)
+
+
+def api_endpoints(client: Client, filters: Filters, limit: int = 50) -> pl.DataFrame:
+    """API calls by endpoint (method + path with ids as ``:id``), most called first: ``method``,
+    ``endpoint``, ``calls``, ``failures`` (HTTP status ≥ 400 or no response), ``failure_rate``
+    and latency ``p50``, ``p75``, ``p95`` in ms (within 1 %)."""
+    parameters = filters.parameters()
+    histogram = _rollup_frame(client, API_LATENCY, parameters, {
+        "method": pl.String, "endpoint": pl.String, "bucket": pl.Int16, "samples": pl.UInt64,
+        "low": pl.Float64, "high": pl.Float64})
+    statuses = _api_statuses(client, parameters)
+    failures = statuses.group_by("method", "endpoint").agg(
+        pl.col("calls").sum().alias("calls"), pl.col("calls").filter(_FAILED).sum().alias("failures"))
+    latency = histogram_percentiles(histogram, ["method", "endpoint"])
+    schema = {"method": pl.String, "endpoint": pl.String, "calls": pl.UInt64, "failures": pl.UInt64,
+              "failure_rate": pl.Float64, "p50": pl.Float64, "p75": pl.Float64, "p95": pl.Float64}
+    if failures.is_empty():
+        return pl.DataFrame(schema=schema)
+    return (failures.join(latency.drop("samples"), on=["method", "endpoint"], how="left")
+            .with_columns((pl.col("failures") / pl.col("calls")).alias("failure_rate"))
+            .sort(["calls", "method", "endpoint"], descending=[True, False, False]).head(limit)
+            .select(list(schema)).cast(schema))
+
+
+def api_failures(client: Client, filters: Filters, limit: int = 50) -> pl.DataFrame:
+    """Failed API calls by endpoint and outcome, most first: ``method``, ``endpoint``, ``status``
+    (0 = no response), ``failure`` (status, network, timeout, abort; may be ``""``), ``calls``."""
+    statuses = _api_statuses(client, filters.parameters())
+    return (statuses.filter(_FAILED)
+            .sort(["calls", "method", "endpoint", "status"], descending=[True, False, False, False]).head(limit))
+
+
+def _api_statuses(client: Client, parameters: dict[str, Any]) -> pl.DataFrame:
+    return _rollup_frame(client, API_STATUSES, parameters, {
+        "method": pl.String, "endpoint": pl.String, "status": pl.UInt16, "failure": pl.String, "calls": pl.UInt64})
+
+
+# ── funnels (raw events, ClickHouse's windowFunnel) ──────────────────────────────────────
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelStep:
+    """One step of a funnel: a page view whose path matches ``match`` (``kind="page"``; ``*`` is
+    a wildcard, as in route filters), or an event named ``match`` (``kind="event"``: a custom
+    event's name, or an event type such as ``form_submit``), optionally only when the event's
+    property ``property_name`` (in ``data.props``, else ``data``) equals ``property_value``."""
+
+    kind: str
+    match: str
+    property_name: str = ""
+    property_value: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("page", "event"):
+            raise ValueError(f"a funnel step is a 'page' or an 'event', not {self.kind!r}")
+        if not self.match:
+            raise ValueError("a funnel step needs a page path (e.g. /checkout) or an event name (e.g. purchase)")
+
+    @property
+    def label(self) -> str:
+        """How the step reads in a chart: ``/cart``, ``purchase``, ``add_to_cart (price = 9.9)``."""
+        where = f" ({self.property_name} = {self.property_value})" if self.property_name else ""
+        return f"{self.match}{where}"
+
+    def parameters(self, index: int) -> dict[str, str]:
+        match = like_pattern(self.match) if self.kind == "page" else self.match
+        return {f"kind_{index}": self.kind, f"match_{index}": match,
+                f"property_{index}": self.property_name, f"value_{index}": self.property_value}
+
+
+FUNNEL_UNITS = {"session": "session_id", "visitor": "visitor_id"}
+# what a funnel can be broken down by: what stays the same through a visit (not the route)
+FUNNEL_BREAKDOWNS = tuple(name for name in BREAKDOWNS if name != "route")
+MAX_FUNNEL_STEPS = 10
+_FUNNEL_CONDITION = """(
+    (({kind_N:String} = 'page' AND type = 'page_view' AND path LIKE {match_N:String})
+     OR ({kind_N:String} = 'event' AND (type = {match_N:String} OR (type = 'custom' AND name = {match_N:String}))))
+    AND ({property_N:String} = ''
+         OR {value_N:String} IN (trim(BOTH '"' FROM JSONExtractRaw(data, 'props', {property_N:String})),
+                                 trim(BOTH '"' FROM JSONExtractRaw(data, {property_N:String}))))
+)"""
+_FUNNEL = """
+SELECT segment, level, count() AS units
+FROM
+(
+    SELECT
+        $unit AS unit,
+        any($segment) AS segment,
+        windowFunnel({window_ms:UInt64})(toUInt64(toUnixTimestamp64Milli(timestamp)), $conditions) AS level
+    FROM events FINAL
+    WHERE project_id = {project_id:UInt32}
+      AND timestamp >= {start:DateTime64(3, 'UTC')}
+      AND timestamp < {end:DateTime64(3, 'UTC')}
+      AND ({environment:String} = '' OR environment = {environment:String})
+      AND ({release:String} = '' OR release = {release:String})
+      AND ({device:String} = '' OR device = {device:String})
+      AND ({browser:String} = '' OR browser = {browser:String})
+      AND ({country:String} = '' OR country = {country_code:String})
+      AND ($any_condition)
+    GROUP BY unit
+)
+WHERE level > 0
+GROUP BY segment, level
+"""
+
+
+def funnel_sql(steps: int, unit: str = "session", breakdown: str = "") -> str:
+    """The funnel query for ``steps`` steps counted per ``unit``, segmented by ``breakdown``
+    (a key of :data:`BREAKDOWNS` or ``""``). Built from fixed fragments only: every value is a parameter."""
+    if not 2 <= steps <= MAX_FUNNEL_STEPS:
+        raise ValueError(f"a funnel has 2 to {MAX_FUNNEL_STEPS} steps, not {steps}")
+    if unit not in FUNNEL_UNITS:
+        raise ValueError(f"a funnel counts per {' or '.join(FUNNEL_UNITS)}, not {unit!r}")
+    if breakdown and breakdown not in FUNNEL_BREAKDOWNS:
+        raise ValueError(f"cannot break a funnel down by {breakdown!r}; choose one of {', '.join(FUNNEL_BREAKDOWNS)}")
+    conditions = [_FUNNEL_CONDITION.replace("_N:", f"_{n}:") for n in range(1, steps + 1)]
+    return (_FUNNEL.replace("$unit", FUNNEL_UNITS[unit])
+            .replace("$segment", BREAKDOWNS[breakdown] if breakdown else "''")
+            .replace("$conditions", ",\n".join(conditions))
+            .replace("$any_condition", "\n OR ".join(conditions)))
+
+
+def funnel(client: Client, filters: Filters, steps: Sequence[FunnelStep], window: timedelta,
+           unit: str = "session", breakdown: str = "") -> pl.DataFrame:
+    """How many sessions (or visitors) went through ``steps`` in order, each step within
+    ``window`` of the first, in the range: per ``segment`` (the ``breakdown`` dimension's value,
+    ``""`` without one) and ``step`` (1-based): ``label``, ``units`` that reached it,
+    ``conversion`` (share of the first step's units), ``step_conversion`` (of the previous
+    step's) and ``dropped`` (lost since the previous step).
+
+    Counting follows ClickHouse's ``windowFunnel`` (default mode): a unit reaches step k if it
+    has events matching steps 1..k in time order (equal times allowed) with step k at most
+    ``window`` after step 1. The route filter does not apply (steps name their own pages)."""
+    if window <= timedelta(0):
+        raise ValueError(f"a funnel's conversion window must be positive, got {window}")
+    sql = funnel_sql(len(steps), unit, breakdown)
+    parameters = {**filters.parameters(), "window_ms": int(window / timedelta(milliseconds=1))}
+    for index, step in enumerate(steps, start=1):
+        parameters.update(step.parameters(index))
+    reached = _frame(client, sql, parameters, {"segment": pl.String, "level": pl.UInt8, "units": pl.UInt64})
+    segments = sorted(set(reached["segment"].to_list())) or ([""] if not breakdown else [])
+    rows = []
+    for segment in segments:
+        levels = dict(reached.filter(pl.col("segment") == segment).select("level", "units").iter_rows())
+        counts = [sum(units for level, units in levels.items() if level >= k) for k in range(1, len(steps) + 1)]
+        for k, (step, units) in enumerate(zip(steps, counts), start=1):
+            previous = counts[k - 2] if k > 1 else units
+            rows.append((segment, k, step.label, units, units / counts[0] if counts[0] else None,
+                         units / previous if previous else None, previous - units))
+    return pl.DataFrame(rows, orient="row", schema={
+        "segment": pl.String, "step": pl.UInt8, "label": pl.String, "units": pl.UInt64,
+        "conversion": pl.Float64, "step_conversion": pl.Float64, "dropped": pl.UInt64})
+
+
 # ── projects ─────────────────────────────────────────────────────────────────────────────
 
 
@@ -172,3 +1192,4 @@ def projects(client: Client) -> pl.DataFrame:
     """Every project a viewer can pick: ``id``, ``name``, ordered by id."""
     rows = [(project.id, project.name) for project in list_projects(client)]
     return pl.DataFrame(rows, schema={"id": pl.UInt32, "name": pl.String}, orient="row")
+
