@@ -21,6 +21,7 @@ COMMANDS = {
     "dashboard": "pipeline.dashboard:main",
     "simulate": "pipeline.simulate:main",
     "up": "pipeline.supervisor:main",
+    "alerts": "pipeline.alerts.service:main",
 }
 
 
@@ -57,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--url", default=None, help="collector URL (default: VIGIL_COLLECTOR_HOST/PORT)")
     simulate.add_argument("--seed", type=int, default=None, help="random seed, for reproducible traffic")
     simulate.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    alerts = sub.add_parser("alerts", help="evaluate alert rules every minute and on streaming signals; notify")
+    alerts.add_argument("--once", action="store_true", help="evaluate once and exit")
+    alerts.add_argument("--check", nargs="?", const="", default=None, metavar="FILE",
+                        help="validate an alerts YAML file (default: VIGIL_ALERTS_FILE) and exit")
+    alerts.add_argument("--healthcheck", action="store_true", help="exit 0 if the service evaluated recently")
 
     up = sub.add_parser("up", help="run the whole platform on embedded defaults (Ctrl-C stops all)")
     up.add_argument("--no-simulate", action="store_true", help="do not send simulated traffic")

@@ -85,6 +85,20 @@ class Settings:
     dashboard_host: str = field(default_factory=lambda: _str("VIGIL_DASHBOARD_HOST", "127.0.0.1"))
     dashboard_refresh_s: float = field(default_factory=lambda: _float("VIGIL_DASHBOARD_REFRESH", 5.0))
 
+    # alerts (`vigil alerts`): rules as code in this YAML file (empty = only rules made on the Alerts page)
+    alerts_file: str = field(default_factory=lambda: _str("VIGIL_ALERTS_FILE", ""))
+    alerts_interval_s: float = field(default_factory=lambda: _float("VIGIL_ALERTS_INTERVAL", 60.0))
+    alerts_group: str = field(default_factory=lambda: _str("VIGIL_ALERTS_GROUP", "vigil-alerts"))
+    # tries per notification and channel (1 = no retry), backing off 1 s, 2 s, 4 s, …
+    alerts_delivery_attempts: int = field(default_factory=lambda: _int("VIGIL_ALERTS_DELIVERY_ATTEMPTS", 4))
+    # e-mail notifications: the SMTP relay; security auto = SSL on 465, STARTTLS on 587, plain otherwise
+    smtp_host: str = field(default_factory=lambda: _str("VIGIL_SMTP_HOST", ""))
+    smtp_port: int = field(default_factory=lambda: _int("VIGIL_SMTP_PORT", 587))
+    smtp_user: str = field(default_factory=lambda: _str("VIGIL_SMTP_USER", ""))
+    smtp_password: str = field(default_factory=lambda: _str("VIGIL_SMTP_PASSWORD", ""))
+    smtp_from: str = field(default_factory=lambda: _str("VIGIL_SMTP_FROM", "vigil@localhost"))
+    smtp_security: str = field(default_factory=lambda: _str("VIGIL_SMTP_SECURITY", "auto"))
+
     @property
     def collector_url(self) -> str:
         return f"http://{self.collector_host}:{self.collector_port}"

@@ -1193,3 +1193,23 @@ def projects(client: Client) -> pl.DataFrame:
     rows = [(project.id, project.name) for project in list_projects(client)]
     return pl.DataFrame(rows, schema={"id": pl.UInt32, "name": pl.String}, orient="row")
 
+
+# ── alerts (rollup api_calls_minute; the other alert metrics reuse the functions above) ──
+
+API_CALL_TOTALS = """
+SELECT
+    sum(finalizeAggregation(calls)) AS api_calls,
+    sumIf(finalizeAggregation(calls), status = 0 OR status >= 400) AS api_failures
+FROM api_calls_minute FINAL
+WHERE project_id = {project_id:UInt32}
+  AND minute >= {start:DateTime64(3, 'UTC')}
+  AND minute < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS
+
+
+def api_call_totals(client: Client, filters: Filters) -> pl.DataFrame:
+    """One row, from the rollup (whole minutes): ``api_calls`` and ``api_failures`` (HTTP status
+    ≥ 400 or no response: network error, timeout) — :func:`api_endpoints` summed over every
+    endpoint, as the API-failure-rate alert reads it."""
+    return _rollup_frame(client, API_CALL_TOTALS, filters.parameters(),
+                         {"api_calls": pl.UInt64, "api_failures": pl.UInt64}).fill_null(0)
