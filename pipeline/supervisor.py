@@ -1,8 +1,9 @@
 """``vigil up``: the whole platform on one machine, supervised.
 
 Starts the embedded Kafka broker and ClickHouse server, applies the schema, makes sure a
-``demo`` project exists, then the collector, the processor, the dashboard and (unless told
-not to) the traffic simulator — each a child process, each waited on until it answers.
+``demo`` project exists, then the collector, the processor, the dashboard, the alert
+evaluator and (unless told not to) the traffic simulator — each a child process, each
+waited on until it answers.
 A child that dies is restarted with back-off; Ctrl-C (or SIGTERM) stops them all in reverse
 order. Children's output goes to ``<data_dir>/logs/<name>.log``; the terminal gets the
 status and where to look.
@@ -172,6 +173,9 @@ def main(args) -> int:
         launch(Child("processor", _vigil("process"), _running(3.0)))
         dashboard_url = f"http://127.0.0.1:{s.dashboard_port}"
         launch(Child("dashboard", _vigil("dashboard"), _http_ok(f"{dashboard_url}/_stcore/health")))
+        from pipeline.alerts.service import ready_probe
+
+        launch(Child("alerts", _vigil("alerts"), ready_probe(s)))
         if not args.no_simulate:
             launch(Child("simulator", _vigil("simulate", "--rate", str(args.rate), "--duration", "0", "--quiet",
                                              "--project", str(demo.id), "--key", demo.key), _running(1.0)))

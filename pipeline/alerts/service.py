@@ -24,6 +24,7 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -177,6 +178,20 @@ def check(path: str) -> int:
     for rule in config.rules.values():
         print(f"  ✓ {rule.id}: {rule.describe()} → {', '.join(rule.channels) or 'no channels'}")
     return 0
+
+
+def ready_probe(settings: Settings) -> Callable[[], bool]:
+    """For a supervisor: true once a service started now has finished its first evaluation."""
+    started = time.time()
+    path = heartbeat_path(settings)
+
+    def probe() -> bool:
+        try:
+            return path.stat().st_mtime >= started
+        except FileNotFoundError:
+            return False
+
+    return probe
 
 
 def healthcheck(settings: Settings) -> int:

@@ -19,8 +19,9 @@ from pipeline.settings import REPO_ROOT
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()
-VIGIL_SERVICES = {"migrate": "migrate", "processor": "process", "collector": "collect", "dashboard": "dashboard"}
-LONG_RUNNING = {"kafka", "clickhouse", "processor", "collector", "dashboard"}
+VIGIL_SERVICES = {"migrate": "migrate", "processor": "process", "collector": "collect", "dashboard": "dashboard",
+                  "alerts": "alerts"}
+LONG_RUNNING = {"kafka", "clickhouse", "processor", "collector", "dashboard", "alerts"}
 SETTINGS_VARIABLES = set(re.findall(r'"(VIGIL_[A-Z_]+)"', (REPO_ROOT / "pipeline" / "settings.py").read_text()))
 
 
@@ -109,6 +110,7 @@ def test_healthchecks_probe_the_port_each_service_listens_on():
     assert SERVICES["processor"]["healthcheck"]["test"][-3:] == ["-m", "pipeline.healthcheck", "consumer-group"]
     assert "8123/ping" in SERVICES["clickhouse"]["healthcheck"]["test"][-1]
     assert "kafka-broker-api-versions.sh --bootstrap-server kafka:9092" in SERVICES["kafka"]["healthcheck"]["test"][-1]
+    assert SERVICES["alerts"]["healthcheck"]["test"] == ["CMD", "vigil", "alerts", "--healthcheck"]
 
 
 def test_the_collector_and_dashboard_listen_on_all_interfaces_inside_their_containers_and_are_published():
@@ -128,6 +130,8 @@ def test_services_start_in_order_and_only_once_what_they_need_is_ready():
     assert depends_on("collector") == {"kafka": "service_healthy", "migrate": "service_completed_successfully",
                                        "processor": "service_healthy"}
     assert depends_on("dashboard") == {"clickhouse": "service_healthy", "migrate": "service_completed_successfully"}
+    assert depends_on("alerts") == {"kafka": "service_healthy", "clickhouse": "service_healthy",
+                                    "migrate": "service_completed_successfully"}
     for service in SERVICES:
         for needed, condition in depends_on(service).items():
             if condition == "service_healthy":
@@ -160,3 +164,11 @@ def test_the_image_holds_every_repository_folder_the_code_reads_at_run_time():
     ignored = (REPO_ROOT / ".dockerignore").read_text().split()
     assert not read_at_run_time & set(ignored)
     assert ".venv" in ignored and ".vigil" in ignored
+
+
+def test_the_alert_evaluator_and_the_dashboard_share_the_smtp_relay_and_no_password_is_written():
+    for service in ("alerts", "dashboard"):  # the page's "send test notification" mails too
+        env = SERVICES[service]["environment"]
+        assert env["VIGIL_SMTP_HOST"] == "${VIGIL_SMTP_HOST:-}"
+        assert env["VIGIL_SMTP_PASSWORD"] == "${VIGIL_SMTP_PASSWORD:-}"
+    assert "replicas" not in SERVICES["alerts"].get("deploy", {})  # one evaluator: its history is its memory
