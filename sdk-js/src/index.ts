@@ -114,9 +114,10 @@ const reportApiCall = (call: ApiCallData) => {
  * Start the SDK. Safe to call more than once (later calls are ignored) and never throws.
  *
  * The work is split so that no task is long (the issue's 5 ms budget): init() itself only
- * installs the hooks that must catch what happens next (errors, fetch/XHR, history,
- * console, clicks, submits); storage, the session and the queue follow in the next task,
- * and Web Vitals and timings in the one after (their observers are buffered: nothing is lost).
+ * installs the hooks that must catch what happens next (errors, fetch/XHR, console,
+ * clicks, submits); storage, the session and the queue follow in the next task, page views
+ * (the first one and the history hooks) in the one after, then Web Vitals and timings
+ * (their observers are buffered: nothing is lost).
  */
 export const init = guard((options: Options): void => {
   if (o || (window as unknown as Record<string, unknown>)[STARTED_FLAG]) return warn('init called again; ignored');
@@ -141,12 +142,6 @@ export const init = guard((options: Options): void => {
   start(opts.console, () => onConsole((level, message) => crumbs.add('console', message, level)));
   start(opts.errors, () => onErrors(reportError));
   start(opts.api, () => onApiCalls(reportApiCall, isCollector));
-  const reportTimeOnPage = start(opts.pageViews, () =>
-    onPageViews((type, data, page) => {
-      if ((data as { navigation_type?: string }).navigation_type == 'spa') crumbs.add('navigation', path(page.referrer) + ' → ' + path(page.url));
-      emit(type, data as never, page);
-    }),
-  );
   start(opts.clicks, () =>
     onClicks((data) => {
       crumbs.add('ui.click', data.selector || '');
@@ -159,6 +154,7 @@ export const init = guard((options: Options): void => {
       emit('form_submit', data);
     }),
   );
+  let reportTimeOnPage: (() => void) | undefined;
   let reportResources: (() => void) | undefined;
 
   connect = guard(() => {
@@ -180,10 +176,19 @@ export const init = guard((options: Options): void => {
     );
     early.splice(0).forEach(deliver);
     if (flushWanted) queue.flush();
+    // One task each: page views (the first one and the history hooks), then Web Vitals and timings.
     setTimeout(() => {
-      start(opts.vitals, () => onVitals((data) => emit('web_vital', data)));
-      start(opts.vitals, () => onNavigation((data) => emit('web_vital', data)));
-      reportResources = start(opts.maxResources > 0, () => onResources((data) => emit('resource', data), opts.maxResources, isCollector));
+      reportTimeOnPage = start(opts.pageViews, () =>
+        onPageViews((type, data, page) => {
+          if ((data as { navigation_type?: string }).navigation_type == 'spa') crumbs.add('navigation', path(page.referrer) + ' → ' + path(page.url));
+          emit(type, data as never, page);
+        }),
+      );
+      setTimeout(() => {
+        start(opts.vitals, () => onVitals((data) => emit('web_vital', data)));
+        start(opts.vitals, () => onNavigation((data) => emit('web_vital', data)));
+        reportResources = start(opts.maxResources > 0, () => onResources((data) => emit('resource', data), opts.maxResources, isCollector));
+      }, 0);
     }, 0);
   }) as () => void;
   setTimeout(connect, 0);

@@ -10,9 +10,12 @@ let server: LocalServer;
 let Vigil: typeof import('../src/index');
 const sent = () => server.envelopes().flatMap((e) => e.events.map((ev) => ({ ...e.context, ...ev }) as VigilEvent));
 const sentOf = (type: string) => sent().filter((e) => e.type == type);
+/** Flush until `check` holds (events may still be on their way into the queue). */
 const flushed = async (check: (events: VigilEvent[]) => unknown) => {
-  Vigil.flush();
-  await waitFor(() => check(sent()));
+  await waitFor(() => {
+    Vigil.flush();
+    return check(sent());
+  });
   return sent();
 };
 // log.ts keeps the console.warn it finds when it loads: give it one the tests can read.
