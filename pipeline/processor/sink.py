@@ -206,7 +206,10 @@ class ClickHouseSink(BatchingSink):
         if code in SCHEMA_MISSING_CODES:
             self._back_off(row_count, f"table {self.settings.clickhouse_database}.{self.table} does not exist "
                                       f"yet; run `vigil migrate` ({_first_line(error)})")
-        if code is None or code in TRANSIENT_CODES:
+        # a bare DatabaseError without a code is an HTTP error from something in between (a
+        # proxy's 502/503); ProgrammingError/DataError come from the client's own checks
+        # (e.g. a column the table lacks) and retrying cannot fix them
+        if code in TRANSIENT_CODES or (code is None and type(error) is DatabaseError):
             self._back_off(row_count, f"ClickHouse cannot take the insert now: {_first_line(error)}")
         raise RuntimeError(
             f"ClickHouse refused rows for {self.table} (code {code}): {_first_line(error)}. "

@@ -320,3 +320,40 @@ def test_clickhouse_down_mid_run_the_processor_backs_off_and_resumes(make_proces
         warnings = Counter(line.split(";")[0].split(": ", 1)[-1][:40]
                            for line in processor.log_text().splitlines() if "pausing" in line)
         assert warnings, processor.log_tail()
+
+
+def test_started_before_the_schema_exists_it_waits_for_vigil_migrate(make_processor, kafka, clickhouse):
+    project = project_id()
+    database = f"premigrate_{uuid.uuid4().hex[:8]}"
+    processor = make_processor(clickhouse.url)
+    processor.env["VIGIL_CLICKHOUSE_DATABASE"] = database
+    produce(kafka.bootstrap, processor.events_topic, valid_messages(project, processor.run, 0, 500))
+    processor.start()
+    deadline = time.monotonic() + 60
+    while "run `vigil migrate`" not in processor.log_text() and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert "run `vigil migrate`" in processor.log_text(), processor.log_tail()
+
+    client = clickhouse.client(database=database)
+    apply_migrations(client)
+    assert wait_for_rows(client, project, 500, processor) == (500, 500)
+
+
+def test_rows_clickhouse_refuses_stop_the_processor_with_the_reason_and_nothing_committed(
+        make_processor, kafka, clickhouse):
+    project = project_id()
+    database = f"wrongschema_{uuid.uuid4().hex[:8]}"
+    client = clickhouse.client(database=database)
+    client.command("CREATE TABLE events (project_id UInt32, event_id String) ENGINE = MergeTree ORDER BY event_id")
+    processor = make_processor(clickhouse.url)
+    processor.env["VIGIL_CLICKHOUSE_DATABASE"] = database
+    produce(kafka.bootstrap, processor.events_topic, valid_messages(project, processor.run, 0, 200))
+    processor.start()
+    try:
+        processor.process.wait(60)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"the processor kept running against a wrong schema:\n{processor.log_tail()}")
+    assert processor.process.returncode != 0
+    log = processor.log_text()
+    assert "ClickHouse refused" in log or "vigil migrate" in log, processor.log_tail()
+    assert client.query("SELECT count() FROM events").result_rows[0][0] == 0
