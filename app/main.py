@@ -13,6 +13,7 @@ st.set_page_config(page_title="Vigil", page_icon=":material/monitor_heart:", lay
 
 page = st.navigation([
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:"),
 ])
 st.sidebar.title(":material/monitor_heart: Vigil")
 if view_filters.sidebar() is None:

@@ -294,7 +294,7 @@ def _at(observation: Observation, now: datetime) -> Observation:
 
 
 def send_test(store: AlertStore, sender: Sender, channel: Channel, rule: Rule | None = None,
-              project: str = "demo", by: str = "") -> Delivery:
+              project: str = "demo") -> Delivery:
     """Send a test notification to ``channel`` (about ``rule``, or a sample rule) and record it."""
     from pipeline.alerts.rules import parse_rule
 
