@@ -16,6 +16,7 @@ import { warn } from './lib/log';
 export const DELIVERED = -1;
 // Pixel GETs carry the envelope in the URL; keep them well under common URL limits.
 const PIXEL_LIMIT = 2000;
+const PIXEL_ATTEMPTS = 3;
 const BODY_LIMIT = 60000; // fetch keepalive and sendBeacon both cap in-flight bodies at 64 KiB
 const WS_REPLY_TIMEOUT_MS = 10000;
 
@@ -56,12 +57,22 @@ export const createTransport = (o: TransportOptions): Transport => {
   const usePixel = o.transport == 'pixel' || (!fetchFn && !beacon);
   const useWs = o.transport == 'websocket' && typeof WebSocket == 'function';
 
+  // An image cannot tell a refusal (bad key, bad batch) from an outage: retry, but give a
+  // batch up after PIXEL_ATTEMPTS failures in a row rather than resend it forever.
+  let pixelFailures = 0;
   const pixel = (body: string) =>
     new Promise<number>((resolve) => {
       const img = new Image();
-      img.onload = () => resolve(DELIVERED);
-      // A GET cannot tell a refusal from an outage: retry, the queue's backoff bounds it.
-      img.onerror = () => resolve(0);
+      img.onload = () => {
+        pixelFailures = 0;
+        resolve(DELIVERED);
+      };
+      img.onerror = () => {
+        if (++pixelFailures < PIXEL_ATTEMPTS) return resolve(0);
+        pixelFailures = 0;
+        warn('pixel failed', PIXEL_ATTEMPTS, 'times; batch dropped');
+        resolve(DELIVERED);
+      };
       img.src = base + '/pixel.gif' + query + '&d=' + enc(body);
     });
 

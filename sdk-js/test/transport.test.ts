@@ -103,6 +103,11 @@ describe('image pixel', () => {
       expect(url.pathname).toBe('/api/p1/pixel.gif');
       expect(url.searchParams.get('key')).toBe('pk live');
       expect(url.searchParams.get('d')).toBe(body);
+      // A failed image is retried, but a batch is given up after three failures in a row.
+      server.answerWith({ status: 503 }, { status: 400 }, { status: 400 });
+      expect(await t.send(body)).toBe(0);
+      expect(await t.send(body)).toBe(0);
+      expect(await t.send(body)).toBe(DELIVERED);
       server.answerWith({ status: 503 });
       expect(await t.send(body)).toBe(0);
     } finally {
