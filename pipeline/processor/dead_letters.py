@@ -13,6 +13,11 @@ instead, as text (undecodable bytes shown as ``\\xNN``), plus ``raw_base64`` wit
 bytes when they are not UTF-8. ``source`` pins the input message: the processor is
 at-least-once, so after a crash or a ClickHouse outage a drop may be recorded twice, and
 (topic, partition, offset) tells the copies apart.
+
+A record never exceeds :data:`MAX_RECORD_BYTES` (Kafka refuses messages over about 1 MB by
+default, and a refused dead letter would stop the stream): a bigger one keeps the first
+:data:`PREVIEW_CHARS` characters of the message as ``raw``, with ``truncated: true`` and the
+message's full size in ``raw_bytes``.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ from typing import Any
 import orjson
 
 from pipeline.processor.steps import Dropped
+
+MAX_RECORD_BYTES = 512 * 1024
+PREVIEW_CHARS = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +90,15 @@ def dead_letter(dropped: Dropped, raw: bytes | None, source: Source | None = Non
         record["source"] = {"topic": source.topic, "partition": source.partition, "offset": source.offset}
     if event is not None:
         try:
-            return DeadLetter(dropped.reason, orjson.dumps({**record, "event": event}))
+            serialised = orjson.dumps({**record, "event": event})
         except (orjson.JSONEncodeError, TypeError):
             pass  # too deep (orjson writes 255 levels) or not JSON-able: fall back to the bytes
-    return DeadLetter(dropped.reason, orjson.dumps({**record, **_raw_fields(raw)}))
+        else:
+            if len(serialised) <= MAX_RECORD_BYTES:
+                return DeadLetter(dropped.reason, serialised)
+    serialised = orjson.dumps({**record, **_raw_fields(raw)})
+    if len(serialised) <= MAX_RECORD_BYTES:
+        return DeadLetter(dropped.reason, serialised)
+    preview = (raw or b"").decode("utf-8", "backslashreplace")[:PREVIEW_CHARS]
+    return DeadLetter(dropped.reason, orjson.dumps(
+        {**record, "raw": preview, "truncated": True, "raw_bytes": len(raw or b"")}))

@@ -54,3 +54,21 @@ def test_record_of_an_empty_message():
     record = orjson.loads(dead_letter(steps.run(None), None, None).record)
     assert (record["reason"], record["raw"]) == ("invalid_json", None)
     assert "source" not in record
+
+
+def test_a_huge_message_leaves_a_bounded_record_kafka_will_take():
+    from pipeline.processor.dead_letters import MAX_RECORD_BYTES, PREVIEW_CHARS
+
+    raw = b"\xff" * 900_000  # not UTF-8: as text and base64 it would be ~4.8 MB
+    letter = dead_letter(steps.run(raw), raw, SOURCE)
+    record = orjson.loads(letter.record)
+    assert len(letter.record) <= MAX_RECORD_BYTES
+    assert record["truncated"] is True and record["raw_bytes"] == 900_000
+    assert len(record["raw"]) == PREVIEW_CHARS and record["reason"] == "invalid_json"
+
+
+def test_a_huge_invalid_event_keeps_a_preview_instead_of_the_event():
+    raw = orjson.dumps({"event_id": "e-12345678", "type": "custom", "project_id": 2, "junk": "x" * 800_000})
+    record = orjson.loads(dead_letter(steps.run(raw), raw, SOURCE).record)
+    assert "event" not in record and record["truncated"] is True
+    assert record["project_id"] == 2 and record["raw"].startswith('{"event_id":"e-12345678"')
