@@ -65,7 +65,12 @@ def build_app(
         outcome = run(raw, steps)
         if type(outcome) is not Dropped:
             event = outcome
-            outcome = event_row(event)
+            try:
+                outcome = event_row(event)
+            except Exception as exc:  # a mapping bug must not stall the stream either
+                log.error("event_row failed (%s: %s); the event goes to the DLQ as step_failed",
+                          type(exc).__name__, str(exc)[:200])
+                outcome = Dropped("step_failed", f"{type(exc).__name__}: {str(exc)[:500]}")
             if type(outcome) is Dropped:
                 outcome.step, outcome.event = "event_row", event
         if type(outcome) is Dropped:
