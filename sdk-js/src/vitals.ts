@@ -54,7 +54,8 @@ export const vitalData = (metric: MetricType): WebVitalData => {
     name: metric.name,
     value: Math.min(round(metric), 3600000),
     rating: metric.rating,
-    navigation_type: metric.navigationType,
+    // web-vitals says back-forward(-cache); page views and Navigation Timing say back_forward.
+    navigation_type: metric.navigationType.replace(/-/g, '_'),
     metric_id: metric.id,
   };
   const a = attribution(metric);

@@ -41,6 +41,10 @@ describe('web-vitals metrics as contract data', () => {
     expect(vitalData(metric({ name: 'INP', value: 90, entries: keys as never })).attribution!.interaction_type).toBe('keyboard');
   });
 
+  test('navigation types are snake_case like page views: back_forward_cache', () => {
+    expect(vitalData(metric({ name: 'FCP', value: 10, navigationType: 'back-forward-cache' })).navigation_type).toBe('back_forward_cache');
+  });
+
   test('FCP and TTFB carry no attribution; values stay within the contract', () => {
     expect(vitalData(metric({ name: 'TTFB', value: 131.33, entries: [{} as never] }))).not.toHaveProperty('attribution');
     expect(vitalData(metric({ name: 'FCP', value: 9e9 })).value).toBe(3600000);
