@@ -3,7 +3,7 @@
 The stream, top to bottom::
 
     vigil.events (bytes, key = session id)
-      └─ enrich: steps.run (parse → … → put_page), then rows.event_row → an Outcome
+      └─ enrich = process(): steps.run (parse → … → put_page), then rows.event_row → an Outcome
            ├─ is_dead_letter → dead_letter_record → vigil.events.dlq (same key)
            └─ is_row → row_of → ClickHouseSink (a BatchingSink)
 
@@ -20,6 +20,7 @@ import argparse
 import gc
 import logging
 import sys
+from typing import Callable
 
 from quixstreams import Application, message_context
 
@@ -35,6 +36,42 @@ from pipeline.processor.steps import STEPS, Dropped, Step, run
 from pipeline.settings import Settings
 
 log = logging.getLogger("pipeline.processor")
+
+
+def process(
+    raw: bytes | None,
+    steps: tuple[Step, ...] = STEPS,
+    counters: Counters | None = None,
+    source: Callable[[], Source | None] = lambda: None,
+) -> Outcome:
+    """One message → its :class:`Outcome`: the row, or the dead letter of the first drop."""
+    if counters is not None:
+        counters.consumed += 1
+    outcome = run(raw, steps)
+    if type(outcome) is not Dropped:
+        event = outcome
+        try:
+            outcome = event_row(event)
+        except Exception as exc:  # a mapping bug must not stall the stream either
+            log.error("event_row failed (%s: %s); the event goes to the DLQ as step_failed",
+                      type(exc).__name__, str(exc)[:200])
+            outcome = Dropped("step_failed", f"{type(exc).__name__}: {str(exc)[:500]}")
+        if type(outcome) is Dropped:
+            outcome.step, outcome.event = "event_row", event
+    if type(outcome) is Dropped:
+        if counters is not None:
+            counters.drop(outcome.reason)
+        return Outcome(dead_letter=dead_letter(outcome, raw, source()))
+    if counters is not None:
+        counters.kept += 1
+        counters.maybe_log()
+    return Outcome(row=outcome)
+
+
+def _current_source() -> Source:
+    """Where the message being processed came from (Quix Streams' message context)."""
+    context = message_context()
+    return Source(context.topic, context.partition, context.offset)
 
 
 def build_app(
@@ -61,25 +98,7 @@ def build_app(
 
     def enrich(raw: bytes | None) -> Outcome:
         """Run the steps and map the event to its row; a drop becomes its dead letter."""
-        counters.consumed += 1
-        outcome = run(raw, steps)
-        if type(outcome) is not Dropped:
-            event = outcome
-            try:
-                outcome = event_row(event)
-            except Exception as exc:  # a mapping bug must not stall the stream either
-                log.error("event_row failed (%s: %s); the event goes to the DLQ as step_failed",
-                          type(exc).__name__, str(exc)[:200])
-                outcome = Dropped("step_failed", f"{type(exc).__name__}: {str(exc)[:500]}")
-            if type(outcome) is Dropped:
-                outcome.step, outcome.event = "event_row", event
-        if type(outcome) is Dropped:
-            counters.drop(outcome.reason)
-            context = message_context()
-            return Outcome(dead_letter=dead_letter(outcome, raw, Source(context.topic, context.partition, context.offset)))
-        counters.kept += 1
-        counters.maybe_log()
-        return Outcome(row=outcome)
+        return process(raw, steps, counters, _current_source)
 
     def is_dead_letter(outcome: Outcome) -> bool:
         return outcome.dead_letter is not None

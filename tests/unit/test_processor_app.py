@@ -1,0 +1,50 @@
+"""One message through ``process`` — what the stream's ``enrich`` does for each message."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import orjson
+
+from pipeline.processor import app, rows, steps
+from pipeline.processor.counters import Counters
+from pipeline.processor.dead_letters import Source
+
+
+def stamped_page_view() -> bytes:
+    now = datetime.now(timezone.utc)
+    return orjson.dumps({
+        "event_id": "01J0ZK4T0001XQ5M8R2B7C9D", "type": "page_view",
+        "timestamp": (now - timedelta(seconds=3)).isoformat().replace("+00:00", "Z"),
+        "session_id": "s_7f3a9c2e41d8", "visitor_id": "v_0b6e2d94c7a1f3",
+        "page": {"url": "https://shop.example.com/cart"}, "data": {},
+        "project_id": 9, "received_at": now.isoformat().replace("+00:00", "Z"),
+        "client": {"ip": "203.0.113.1", "user_agent": "curl/8.0"},
+    })
+
+
+def test_a_valid_message_becomes_its_row_and_is_counted():
+    counters = Counters()
+    outcome = app.process(stamped_page_view(), counters=counters)
+    assert outcome.dead_letter is None
+    row = dict(zip(rows.COLUMNS, outcome.row))
+    assert (row["project_id"], row["type"], row["path"]) == (9, "page_view", "/cart")
+    assert (counters.consumed, counters.kept, sum(counters.dropped.values())) == (1, 1, 0)
+
+
+def test_an_invalid_message_becomes_its_dead_letter_with_the_source():
+    counters = Counters()
+    outcome = app.process(b"not json", counters=counters, source=lambda: Source("vigil.events", 1, 42))
+    assert outcome.row is None
+    record = orjson.loads(outcome.dead_letter.record)
+    assert (record["reason"], record["step"]) == ("invalid_json", "parse")
+    assert record["source"] == {"topic": "vigil.events", "partition": 1, "offset": 42}
+    assert counters.dropped == {"invalid_json": 1}
+
+
+def test_a_failing_row_mapping_parks_the_event_instead_of_stopping_the_stream():
+    # with only `parse`, the event lacks what the enrichment steps add: the mapping raises
+    outcome = app.process(stamped_page_view(), steps=(steps.parse,))
+    record = orjson.loads(outcome.dead_letter.record)
+    assert (record["reason"], record["step"]) == ("step_failed", "event_row")
+    assert record["event"]["event_id"] == "01J0ZK4T0001XQ5M8R2B7C9D"
