@@ -1,22 +1,42 @@
 """Vigil's dashboards: the Streamlit entry point (``vigil dashboard`` runs it).
 
-The frame around every page: page config, the navigation, and the shared sidebar filters
-(project, time range). Each page is a file in ``pages/`` and reads the filters with
-``view_filters.current()``.
+The frame around every page: page config, the login (``login.py``), the navigation, and the
+shared sidebar filters (project, time range, dimensions). Each page is a file in ``pages/``
+and reads the filters with ``view_filters.current()``.
 """
+
+from pathlib import Path
 
 import streamlit as st
 
+import login
 import view_filters
 
-st.set_page_config(page_title="Vigil", page_icon=":material/monitor_heart:", layout="wide")
+APP_DIR = Path(__file__).resolve().parent
+# the pages, in menu order: file, title, icon
+PAGES: tuple[tuple[str, str, str], ...] = (
+    ("pages/overview.py", "Overview", ":material/dashboard:"),
+    ("pages/web_vitals.py", "Web Vitals", ":material/speed:"),
+    ("pages/errors.py", "Errors", ":material/bug_report:"),
+    ("pages/funnels.py", "Funnels", ":material/filter_alt:"),
+    ("pages/traffic.py", "Traffic", ":material/group:"),
+    ("pages/alerts.py", "Alerts", ":material/notifications:"),
+)
+DEFAULT_PAGE = "pages/overview.py"
 
-page = st.navigation([
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:"),
-])
-st.sidebar.title(":material/monitor_heart: Vigil")
-if view_filters.sidebar() is None:
-    st.info("Nothing to show yet: Vigil has no project. Create one with `vigil project create NAME`.")
-    st.stop()
-page.run()
+
+def frame(default: str = DEFAULT_PAGE) -> None:
+    """Draw the frame and run the page the viewer is on (``default`` when the URL names none)."""
+    st.set_page_config(page_title="Vigil", page_icon=":material/monitor_heart:", layout="wide")
+    login.require_login()
+    page = st.navigation([st.Page(APP_DIR / path, title=title, icon=icon, default=path == default,
+                                  url_path=Path(path).stem) for path, title, icon in PAGES])
+    st.sidebar.title(":material/monitor_heart: Vigil")
+    if view_filters.sidebar() is None:
+        st.info("Nothing to show yet: Vigil has no project. Create one with `vigil project create NAME`.")
+        st.stop()
+    page.run()
+
+
+if __name__ == "__main__":
+    frame()

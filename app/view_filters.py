@@ -1,9 +1,11 @@
-"""The filters every dashboard page shares — project and time range — and the warehouse client.
+"""The filters every dashboard page shares — project, time range, and environment, release,
+route, device, browser and country — and the warehouse client.
 
 The entry point (``main.py``) draws them once in the sidebar; pages read the choice with
-:func:`current`. Both are kept in the URL's query string (``?project=1&range=6h``), so a
-view can be shared as a link. Pages get data only through
-``pipeline.warehouse.queries``; nothing here renders event data.
+:func:`current`. All of them are kept in the URL's query string
+(``?project=1&range=6h&device=mobile&route=/p/*``), so a view can be shared as a link.
+Pages get data only through ``pipeline.warehouse.queries``; nothing here renders event data
+as markdown or HTML.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import streamlit as st
 from clickhouse_connect.driver import Client
@@ -43,20 +45,34 @@ DEFAULT_PROJECT = "demo"
 PROJECT_KEY, RANGE_KEY = "project", "range"
 
 
+# the dimension filters, as labelled in the sidebar; each is its own URL parameter (?device=mobile)
+DIMENSION_LABELS: dict[str, str] = {
+    "environment": "Environment", "release": "Release", "route": "Route", "device": "Device",
+    "browser": "Browser", "country": "Country",
+}
+OPTIONS_SPAN = timedelta(days=7)  # the filters offer the values seen in this long
+
+
 @dataclass(frozen=True)
 class Selection:
     """What the viewer chose in the sidebar."""
 
     project_id: int
     range_key: str
+    dimensions: tuple[tuple[str, str], ...] = ()  # (name, value) of the dimension filters that are set
 
     @property
     def time_range(self) -> TimeRange:
         return TIME_RANGES[self.range_key]
 
+    @property
+    def bucket_minutes(self) -> int:
+        return self.time_range.bucket_minutes
+
     def filters(self, now: datetime | None = None) -> queries.Filters:
-        """The query filters for this choice, ending now (each live refresh moves the window)."""
-        return queries.Filters.last(self.project_id, self.time_range.span, now)
+        """The query filters for this choice: the range in whole minutes up to the current one
+        (each live refresh moves the window), with the dimension filters."""
+        return queries.Filters.last_minutes(self.project_id, self.time_range.span, now, **dict(self.dimensions))
 
 
 def warehouse() -> Client:
@@ -104,7 +120,37 @@ def sidebar() -> Selection | None:
     st.query_params[PROJECT_KEY] = str(project_id)
     st.sidebar.segmented_control("Time range", list(TIME_RANGES), default=DEFAULT_RANGE, required=True,
                                  key=RANGE_KEY, bind="query-params", help="Events whose own timestamp is in this range.")
+    dimension_filters(int(project_id))
     return current()
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _filter_options(project_id: int, minute: datetime) -> dict[str, list[str]]:
+    """The values each dimension had in the last week (cached per project for a minute)."""
+    return queries.filter_options(warehouse(), queries.Filters.last_minutes(project_id, OPTIONS_SPAN, minute))
+
+
+def dimension_filters(project_id: int) -> None:
+    """A picker per dimension (``All`` = no filter), bound to the URL. Route also takes a pattern
+    typed in (``/p/*``); a value a shared link names is offered even if this week has none."""
+    minute = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    with warehouse_errors():
+        options = _filter_options(project_id, minute)
+    active = [name for name in DIMENSION_LABELS if st.session_state.get(name) or st.query_params.get(name)]
+    with st.sidebar.expander("Filters", icon=":material/filter_list:", expanded=bool(active)):
+        for name, label in DIMENSION_LABELS.items():
+            values = list(options.get(name, []))
+            requested = st.session_state.get(name) or st.query_params.get(name, "")
+            if requested and requested not in values:
+                values.insert(0, requested)
+            st.selectbox(label, ["", *values], key=name, bind="query-params",
+                         format_func=_option_label, accept_new_options=name == "route",
+                         help="A path, or a pattern with * (e.g. /p/*)." if name == "route" else None)
+
+
+def _option_label(value: str) -> str:
+    # only the default gets a label: a bound widget's URL carries the shown text, which must be the value
+    return value or "All"
 
 
 def current() -> Selection | None:
@@ -112,4 +158,5 @@ def current() -> Selection | None:
     project_id = st.session_state.get(PROJECT_KEY)
     if project_id is None:
         return None
-    return Selection(int(project_id), st.session_state.get(RANGE_KEY) or DEFAULT_RANGE)
+    dimensions = tuple((name, str(st.session_state[name])) for name in DIMENSION_LABELS if st.session_state.get(name))
+    return Selection(int(project_id), st.session_state.get(RANGE_KEY) or DEFAULT_RANGE, dimensions)

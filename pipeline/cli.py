@@ -48,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("collect", help="run the collector (HTTP in, Kafka out)")
     sub.add_parser("process", help="run the stream processor (Kafka in, ClickHouse out)")
-    sub.add_parser("dashboard", help="run the Streamlit dashboards")
+    dashboard = sub.add_parser("dashboard", help="run the Streamlit dashboards")
+    dashboard.add_argument("--hash-password", metavar="NAME", default=None,
+                           help="read NAME's password and print their line for the VIGIL_DASHBOARD_USERS file, then exit")
 
     simulate = sub.add_parser("simulate", help="send realistic synthetic traffic through the collector")
     simulate.add_argument("--rate", type=float, default=200.0, help="events per second (default 200)")

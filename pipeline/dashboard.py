@@ -8,6 +8,7 @@ in front of it for TLS and auth.
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from urllib.parse import urlsplit
@@ -31,7 +32,32 @@ def streamlit_argv(s: settings_module.Settings) -> list[str]:
     ]
 
 
-def main(args) -> int:  # noqa: ARG001 - the subcommand takes no options; VIGIL_* configure it
+def print_users_line(name: str) -> int:
+    """``vigil dashboard --hash-password NAME``: read the password (twice on a terminal, else one
+    line of stdin) and print ``NAME:scrypt$…`` for the VIGIL_DASHBOARD_USERS file."""
+    from pipeline import dashboard_users
+
+    if not dashboard_users.valid_name(name):
+        print(f"vigil dashboard: {name!r} cannot be a user name (letters, digits and ._@+- only)", file=sys.stderr)
+        return 2
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"Password for {name}: ")
+        if password != getpass.getpass("Again: "):
+            print("vigil dashboard: the passwords differ; nothing printed", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("vigil dashboard: an empty password is not allowed", file=sys.stderr)
+        return 1
+    print(f"{name}:{dashboard_users.hash_password(password)}")
+    return 0
+
+
+def main(args) -> int:
+    """Serve the dashboards (configured by VIGIL_*), or with ``--hash-password NAME`` print a users-file line."""
+    if getattr(args, "hash_password", None):
+        return print_users_line(args.hash_password)
     s = settings_module.load()
     if not APP_ENTRY.exists():
         print(f"vigil dashboard: the app is missing at {APP_ENTRY}; is this a complete checkout?", file=sys.stderr)

@@ -84,6 +84,13 @@ class Settings:
     # the address Streamlit listens on: loopback by default; 0.0.0.0 in a container
     dashboard_host: str = field(default_factory=lambda: _str("VIGIL_DASHBOARD_HOST", "127.0.0.1"))
     dashboard_refresh_s: float = field(default_factory=lambda: _float("VIGIL_DASHBOARD_REFRESH", 5.0))
+    # password login: a file of `name:scrypt$…` lines (`vigil dashboard --hash-password` makes one);
+    # empty = no password login. OIDC ([auth] in .streamlit/secrets.toml) takes precedence.
+    dashboard_users: str = field(default_factory=lambda: _str("VIGIL_DASHBOARD_USERS", ""))
+
+    # warehouse retention, applied by `vigil migrate` as table TTLs (0 = keep forever)
+    retention_days: int = field(default_factory=lambda: _int("VIGIL_RETENTION_DAYS", 90))
+    rollup_retention_days: int = field(default_factory=lambda: _int("VIGIL_ROLLUP_RETENTION_DAYS", 400))
 
     # alerts (`vigil alerts`): rules as code in this YAML file (empty = only rules made on the Alerts page)
     alerts_file: str = field(default_factory=lambda: _str("VIGIL_ALERTS_FILE", ""))

@@ -148,6 +148,7 @@ def apply_migrations(client: Client, directory: Path = MIGRATIONS_DIR) -> list[s
 def main(args: argparse.Namespace) -> int:
     """``vigil migrate``: wait for ClickHouse, then apply the pending migrations."""
     from pipeline.warehouse.client import WarehouseUnavailable, connect, wait_until_ready
+    from pipeline.warehouse.retention import apply_retention
 
     config = vigil_settings.load()
     try:
@@ -158,7 +159,8 @@ def main(args: argparse.Namespace) -> int:
         return 1
     try:
         newly = apply_migrations(client)
-    except MigrationError as exc:
+        kept = apply_retention(client, config.retention_days, config.rollup_retention_days)
+    except (MigrationError, ValueError) as exc:
         print(f"vigil migrate: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -170,4 +172,5 @@ def main(args: argparse.Namespace) -> int:
         print(f"vigil migrate: {len(newly)} migration(s) applied to {where}")
     else:
         print(f"vigil migrate: schema up to date ({len(discover())} migration(s)) on {where}")
+    print(f"vigil migrate: retention {'; '.join(kept)}")
     return 0

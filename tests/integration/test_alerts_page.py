@@ -61,7 +61,7 @@ def alerts_page(database, monkeypatch) -> AppTest:
 
 
 def test_the_dashboard_lists_the_alerts_page():
-    assert 'st.Page("pages/alerts.py", title="Alerts"' in (APP_DIR / "main.py").read_text()
+    assert '("pages/alerts.py", "Alerts"' in (APP_DIR / "main.py").read_text()  # main.PAGES
 
 
 TABLE_COLUMNS = {"alert_rules": "condition", "alert_history": "summary", "alert_deliveries": "attempts",

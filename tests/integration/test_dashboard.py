@@ -105,6 +105,9 @@ def test_the_last_hour_shows_the_fixture_numbers_against_the_hour_before(clickho
     assert metrics["Unique visitors"] == ("3", "+2")
     assert metrics["Sessions"] == ("4", "+3")
     assert metrics["Errors"] == ("4", "+4")
+    # sessions started in the hour: s-a, s-b, s-c, s-d; only s-d saw one page; s-a, s-c, s-d met errors
+    assert metrics["Bounce rate"] == ("25.0 %", "+25.0 pp")
+    assert metrics["Error rate"] == ("75.0 %", "+75.0 pp")
     # LCP 1000, 2000, 3000, 4000 → p75 (linear) 3250 ms: needs improvement; the hour before: 5000
     assert metrics["LCP p75"] == ("3.25 s", "-1,750 ms")
     assert metrics["INP p75"] == ("150 ms", "")
@@ -126,6 +129,9 @@ def test_a_shorter_time_range_changes_the_numbers(clickhouse, monkeypatch, shop)
     assert metrics["Unique visitors"] == ("2", "+1")
     assert metrics["Sessions"] == ("2", "+1")
     assert metrics["Errors"] == ("1", "+0")
+    # s-a (3 pages, an error) and s-b (2 pages); the 15 minutes before: s-c (2 pages, an error)
+    assert metrics["Bounce rate"] == ("0.0 %", "+0.0 pp")
+    assert metrics["Error rate"] == ("50.0 %", "-50.0 pp")
     # LCP 1000, 2000, 3000 → p75 2500 ms: still good (≤ 2.5 s); the 15 minutes before: 4000
     assert metrics["LCP p75"] == ("2.50 s", "-1,500 ms")
     assert badges(app)[0] == ":green-badge[:material/check_circle: Good]"

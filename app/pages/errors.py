@@ -1,0 +1,187 @@
+"""Errors: what breaks, for how many people, since when — and one group in depth.
+
+The error groups of the range with a sparkline, events, visitors, first and last seen and
+status; pick one (kept in the URL as ``?group=<id>``) to see its stack trace, the breadcrumbs
+that led to it, how it spreads over browsers, OSes, releases and routes, and its latest
+events — and to resolve, ignore or reopen it. Below: failing API calls by endpoint and status,
+with latency percentiles. Everything from event data is shown as plain text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import polars as pl
+import streamlit as st
+
+import ui
+import view_filters
+from pipeline.warehouse import dashboard_state, queries
+
+# the status picker's options (also its URL values, ?status=Resolved) → the query's status
+STATUSES = {"All": "", "Unresolved": "unresolved", "Regressed": "regressed", "Resolved": "resolved",
+            "Ignored": "ignored"}
+STATUS_LABELS = {status: label for label, status in STATUSES.items() if status}
+TAGS = (("browser", "Browser"), ("os", "OS"), ("release", "Release"), ("route", "Route"))
+GROUP_KEY = "group"
+
+selection = view_filters.current()
+assert selection is not None
+filters = selection.filters()
+client = view_filters.warehouse()
+
+st.title("Errors")
+status = st.segmented_control("Status", list(STATUSES), default="All", required=True, key="status",
+                              bind="query-params")
+with view_filters.warehouse_errors():
+    groups = queries.error_groups(client, filters, bucket_minutes=selection.bucket_minutes, status=STATUSES[status])
+
+
+def title(row: dict[str, Any]) -> str:
+    """A group as one line of plain text: ``TypeError: Cannot read …``."""
+    kind = row["error_type"] or row["kind"]
+    return f"{kind}: {row['message']}"
+
+
+if groups.is_empty():
+    ui.no_data("errors")
+else:
+    shown = groups.with_columns(
+        pl.struct("error_type", "kind", "message").map_elements(title, return_dtype=pl.String).alias("error"))
+    ui.table(shown.select("error", "trend", "events", "visitors", "first_seen", "last_seen", "status", "error_group"),
+             "error_groups", {
+                 "error": st.column_config.TextColumn("Error", width="large"),
+                 "trend": st.column_config.BarChartColumn(f"Events per {selection.bucket_minutes} min", y_min=0),
+                 "events": st.column_config.NumberColumn("Events", format="localized"),
+                 "visitors": st.column_config.NumberColumn("Visitors", format="localized"),
+                 "first_seen": st.column_config.DatetimeColumn("First seen", format="YYYY-MM-DD HH:mm"),
+                 "last_seen": st.column_config.DatetimeColumn("Last seen", format="YYYY-MM-DD HH:mm"),
+                 "status": st.column_config.TextColumn("Status"),
+                 "error_group": st.column_config.TextColumn("Group id"),
+             })
+
+# ── one group ────────────────────────────────────────────────────────────────────────────
+# the picked group is kept in the URL by its id (?group=…), so a group can be shared as a link
+labels = {row["error_group"]: f"{title(row)} · {row['events']:,} events" for row in groups.iter_rows(named=True)}
+requested = st.query_params.get(GROUP_KEY, "")
+options = list(labels) + ([requested] if requested and requested not in labels else [])
+chosen = st.selectbox("Error group", options, index=options.index(requested) if requested else None,
+                      key="error_group_picker", format_func=lambda group: labels.get(group, group),
+                      placeholder="Pick a group to see its stack trace, breadcrumbs and events")
+if chosen:
+    st.query_params[GROUP_KEY] = chosen
+elif GROUP_KEY in st.query_params:
+    del st.query_params[GROUP_KEY]
+
+
+def show_group(group: str) -> None:
+    fingerprint = int(group, 16)
+    with view_filters.warehouse_errors():
+        events = queries.error_events(client, filters, fingerprint, limit=20)
+        tags = queries.error_tags(client, filters, fingerprint)
+    if events.is_empty():
+        ui.no_data("events of this group")
+        return
+    latest = events.row(0, named=True)
+    st.text(title({"error_type": latest["error_type"], "kind": latest["kind"], "message": latest["message"]}))
+    row = groups.filter(pl.col("error_group") == group)
+    current = row["status"][0] if row.height else "unresolved"
+    st.caption(f"Status: {STATUS_LABELS.get(current, current)}")
+    resolve, ignore, reopen, _ = st.columns([1, 1, 1, 5])
+    by = str(st.session_state.get("vigil_user") or "")
+    for column, action, label, icon in ((resolve, "resolved", "Resolve", ":material/check:"),
+                                        (ignore, "ignored", "Ignore", ":material/notifications_off:"),
+                                        (reopen, "unresolved", "Reopen", ":material/undo:")):
+        if column.button(label, icon=icon, key=f"status_{action}", disabled=current == action):
+            dashboard_state.set_error_group_status(client, selection.project_id, fingerprint, action, by=by)
+            st.rerun()
+
+    samples = events.with_columns(pl.col("timestamp").alias("time"))
+    picked = st.selectbox("Event", list(range(samples.height)), key="error_event",
+                          format_func=lambda i: f"{samples['time'][i]:%Y-%m-%d %H:%M:%S} · {samples['release'][i]} · "
+                                                f"{samples['browser'][i]} {samples['browser_version'][i]} · "
+                                                f"{samples['os'][i]} · {samples['path'][i]}")
+    event = samples.row(picked, named=True)
+    data = orjson.loads(event["data"])
+
+    stack_column, crumbs_column = st.columns(2)
+    with stack_column:
+        st.subheader("Stack trace")
+        frames = pl.DataFrame(data.get("frames") or [], schema={
+            "function": pl.String, "filename": pl.String, "lineno": pl.Int64, "colno": pl.Int64, "in_app": pl.Boolean},
+            strict=False)
+        if frames.height:
+            ui.table(frames.select("function", "filename", "lineno", "colno", "in_app"), "error_frames", {
+                "function": st.column_config.TextColumn("Function"),
+                "filename": st.column_config.TextColumn("File", width="large"),
+                "lineno": st.column_config.NumberColumn("Line"), "colno": st.column_config.NumberColumn("Column"),
+                "in_app": st.column_config.CheckboxColumn("In app"),
+            })
+            st.caption("Frames as the browser reported them (minified positions until source maps are applied).")
+        if data.get("stack"):
+            st.code(data["stack"], language=None)
+        elif data.get("request"):
+            st.code(orjson.dumps(data["request"], option=orjson.OPT_INDENT_2).decode(), language="json")
+        elif not frames.height:
+            st.caption("This error carries no stack (e.g. a failed resource or request).")
+    with crumbs_column:
+        st.subheader("Breadcrumbs")
+        crumbs = pl.DataFrame(data.get("breadcrumbs") or [], schema={
+            "timestamp": pl.String, "category": pl.String, "level": pl.String, "message": pl.String}, strict=False)
+        if crumbs.height:
+            ui.table(crumbs.select("timestamp", "category", "level", "message"), "error_breadcrumbs", {
+                "timestamp": st.column_config.TextColumn("Time"), "category": st.column_config.TextColumn("Category"),
+                "level": st.column_config.TextColumn("Level"), "message": st.column_config.TextColumn("What", width="large"),
+            })
+        else:
+            st.caption("No breadcrumbs were recorded before this error.")
+
+    st.subheader("Where it happens")
+    for column, (tag, label) in zip(st.columns(len(TAGS)), TAGS):
+        with column:
+            spread = tags.filter(pl.col("tag") == tag).select("value", "events", "share").with_columns(
+                pl.when(pl.col("value") == "").then(pl.lit("(unknown)")).otherwise(pl.col("value")).alias("value"))
+            ui.table(spread, f"error_tags_{tag}", {"value": st.column_config.TextColumn(label),
+                                                   "events": st.column_config.NumberColumn("Events"),
+                                                   "share": ui.share_column("Share")})
+
+    st.subheader("Latest events")
+    ui.table(events.select("timestamp", "release", "browser", "os", "device", "country", "path", "url", "session_id"),
+             "error_events", {
+                 "timestamp": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss"),
+                 "url": st.column_config.TextColumn("URL", width="large"),
+             })
+
+
+if chosen:
+    show_group(chosen)
+
+# ── API failures ─────────────────────────────────────────────────────────────────────────
+st.header("API calls")
+with view_filters.warehouse_errors():
+    endpoints = queries.api_endpoints(client, filters)
+    failures = queries.api_failures(client, filters)
+if endpoints.is_empty():
+    ui.no_data("API calls")
+else:
+    ui.table(endpoints, "api_endpoints", {
+        "method": st.column_config.TextColumn("Method"),
+        "endpoint": st.column_config.TextColumn("Endpoint", width="large"),
+        "calls": st.column_config.NumberColumn("Calls", format="localized"),
+        "failures": st.column_config.NumberColumn("Failures", format="localized"),
+        "failure_rate": ui.share_column("Failure rate"),
+        "p50": st.column_config.NumberColumn("p50", format="%.0f ms"),
+        "p75": st.column_config.NumberColumn("p75", format="%.0f ms"),
+        "p95": st.column_config.NumberColumn("p95", format="%.0f ms"),
+    })
+    st.subheader("Failures by endpoint and status")
+    if failures.is_empty():
+        ui.no_data("failed API calls")
+    else:
+        ui.table(failures, "api_failures", {
+            "endpoint": st.column_config.TextColumn("Endpoint", width="large"),
+            "status": st.column_config.NumberColumn("Status", help="0: no response (network error, timeout, abort)"),
+            "failure": st.column_config.TextColumn("Failure"),
+            "calls": st.column_config.NumberColumn("Calls", format="localized"),
+        })

@@ -1,0 +1,171 @@
+"""Web Vitals: how fast the site is for real users, and where it is slow.
+
+One metric at a time (picked at the top, kept in the URL): its p50 / p75 / p95 and the
+shares rated good / needs improvement / poor; the percentiles over time against Google's
+thresholds; the distribution; breakdowns by route, device, browser, country, release and
+connection; the worst routes; what the SDK blamed (LCP element, INP target); the
+navigation-timing waterfall of a page load; and the slowest resources.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.express as px
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+import ui
+import view_filters
+from pipeline import vitals
+from pipeline.warehouse import queries
+
+# the breakdown picker's options (also its URL values, ?breakdown=Country) → the query's dimension
+BREAKDOWNS = {"Route": "route", "Device": "device", "Browser": "browser", "Country": "country",
+              "Release": "release", "Connection": "connection"}
+WORST_ROUTES_MIN_SAMPLES = 5
+HISTOGRAM_BARS = 40
+
+selection = view_filters.current()
+assert selection is not None
+
+st.title("Web Vitals")
+vital = st.segmented_control("Metric", list(vitals.VITAL_NAMES), default="LCP", required=True, key="vital",
+                             bind="query-params", help="Core Web Vitals first: LCP, INP, CLS.")
+unitless = vitals.THRESHOLDS[vital].unit == ""
+unit_format = "%.3f" if unitless else "%.0f ms"
+threshold = vitals.THRESHOLDS[vital]
+st.caption(f"{ui.VITAL_TITLES[vital]} · good ≤ {vitals.format_value(vital, threshold.good)}, poor > "
+           f"{vitals.format_value(vital, threshold.poor)} at the 75th percentile · {selection.time_range.label} · "
+           "percentiles within 1 % (rollup), attribution and timings exact")
+
+filters = selection.filters()
+client = view_filters.warehouse()
+with view_filters.warehouse_errors():
+    summary = queries.vital_summary(client, filters).filter(pl.col("vital") == vital)
+    trend = queries.vital_trend(client, filters, vital, selection.bucket_minutes)
+    histogram = queries.vital_histogram(client, filters, vital)
+
+if summary.is_empty():
+    ui.no_data(f"{vital} measurements")
+    st.stop()
+headline = summary.row(0, named=True)
+
+p50, p75, p95, samples, good, improve, poor = st.columns(7)
+p50.metric("p50", vitals.format_value(vital, headline["p50"]), border=True)
+p75.metric("p75", vitals.format_value(vital, headline["p75"]), border=True,
+           help="The value Google assesses a page by: 3 in 4 measurements are at most this.")
+ui.rating_badge(p75, headline["rating"])
+p95.metric("p95", vitals.format_value(vital, headline["p95"]), border=True)
+samples.metric("Measurements", ui.count(headline["samples"]), border=True)
+good.metric("Good", ui.percent(headline["good"]), border=True)
+improve.metric("Needs improvement", ui.percent(headline["needs_improvement"]), border=True)
+poor.metric("Poor", ui.percent(headline["poor"]), border=True)
+
+# ── over time ────────────────────────────────────────────────────────────────────────────
+st.subheader("Percentiles over time")
+figure = go.Figure()
+for name, dash in (("p95", "dot"), ("p75", "solid"), ("p50", "dash")):
+    figure.add_trace(go.Scatter(x=trend["time"].to_list(), y=trend[name].to_list(), name=name, mode="lines+markers",
+                                line={"dash": dash, "width": 3 if name == "p75" else 1.5}))
+ui.threshold_bands(figure, vital, float(trend["p95"].max() or threshold.poor))
+figure.update_xaxes(range=[filters.start, filters.end])
+figure.update_yaxes(title=None if unitless else "ms", rangemode="tozero")
+ui.chart(ui.compact(figure), "vital_trend")
+
+# ── distribution ─────────────────────────────────────────────────────────────────────────
+st.subheader("Distribution")
+cumulative = histogram.sort("value")["samples"].cum_sum()
+cap_at = int(np.searchsorted(cumulative.to_numpy(), 0.99 * cumulative[-1]))
+cap = float(histogram.sort("value")["value"][cap_at]) or float(histogram["value"].max()) or 1.0
+width = cap / HISTOGRAM_BARS
+bars = (histogram.with_columns((pl.col("value") / width).floor().clip(upper_bound=HISTOGRAM_BARS - 1).alias("bar"))
+        .group_by("bar", "rating").agg(pl.col("samples").sum())
+        .with_columns(((pl.col("bar") + 0.5) * width).alias("at"),
+                      pl.col("rating").replace_strict(ui.RATING_LABELS).alias("rated")))
+figure = px.bar(bars, x="at", y="samples", color="rated", color_discrete_map={
+    ui.RATING_LABELS[r]: ui.RATING_COLOURS[r] for r in vitals.RATINGS},
+    category_orders={"rated": [ui.RATING_LABELS[r] for r in vitals.RATINGS]})
+figure.update_layout(bargap=0.05, xaxis_title=("score" if unitless else "ms") + f" (the last bar: ≥ {vitals.format_value(vital, cap - width)})",
+                     yaxis_title="measurements")
+ui.chart(ui.compact(figure, 280), "vital_histogram")
+
+# ── breakdowns ───────────────────────────────────────────────────────────────────────────
+RATED_COLUMNS = {
+    "samples": st.column_config.NumberColumn("Measurements", format="localized"),
+    "p50": st.column_config.NumberColumn("p50", format=unit_format),
+    "p75": st.column_config.NumberColumn("p75", format=unit_format),
+    "p95": st.column_config.NumberColumn("p95", format=unit_format),
+    "rating": st.column_config.TextColumn("p75 rating"),
+    "good": ui.share_column("Good"),
+    "needs_improvement": ui.share_column("Needs improvement"),
+    "poor": ui.share_column("Poor"),
+}
+
+
+def labelled(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(pl.when(pl.col("value") == "").then(pl.lit("(unknown)")).otherwise(pl.col("value"))
+                              .alias("value"))
+
+
+st.subheader("Breakdown")
+by = st.segmented_control("By", list(BREAKDOWNS), default="Route", required=True, key="breakdown",
+                          bind="query-params")
+dimension = BREAKDOWNS[by]
+with view_filters.warehouse_errors():
+    breakdown = queries.vital_breakdown(client, filters, vital, dimension)
+    routes = queries.vital_breakdown(client, filters, vital, "route", limit=500)
+ui.table(labelled(breakdown), "vital_breakdown", {"value": st.column_config.TextColumn(by), **RATED_COLUMNS})
+
+st.subheader("Worst routes")
+worst = (routes.filter(pl.col("samples") >= WORST_ROUTES_MIN_SAMPLES)
+         .sort(["p75", "value"], descending=[True, False]).head(10))
+if worst.is_empty():
+    ui.no_data(f"routes with {WORST_ROUTES_MIN_SAMPLES}+ measurements")
+else:
+    ui.table(worst, "worst_routes", {"value": st.column_config.TextColumn("Route"), **RATED_COLUMNS})
+    st.caption(f"The routes with the highest p75, among those with at least {WORST_ROUTES_MIN_SAMPLES} measurements.")
+
+# ── attribution, navigation timing, resources (raw events, exact) ────────────────────────
+if vital in ("LCP", "INP"):
+    st.subheader("LCP element" if vital == "LCP" else "INP target")
+    with view_filters.warehouse_errors():
+        blamed = queries.vital_attribution(client, filters, vital)
+    blamed = blamed.with_columns(pl.when(pl.col("target") == "").then(pl.lit("(not attributed)"))
+                                 .otherwise(pl.col("target")).alias("target"))
+    ui.table(blamed, "vital_attribution", {
+        "target": st.column_config.TextColumn("Element (CSS selector)" if vital == "LCP" else "Interaction target"),
+        "samples": st.column_config.NumberColumn("Measurements", format="localized"),
+        "p75": st.column_config.NumberColumn("p75", format=unit_format),
+        "rating": st.column_config.TextColumn("p75 rating"),
+    })
+
+timing_column, resources_column = st.columns([2, 3])
+with timing_column:
+    st.subheader("Navigation timing")
+    with view_filters.warehouse_errors():
+        timing = queries.navigation_timing(client, filters)
+    if timing.is_empty():
+        ui.no_data("page loads with a timing breakdown")
+    else:
+        figure = go.Figure(go.Bar(y=timing["phase"].to_list(), x=timing["mean"].to_list(),
+                                  base=timing["offset"].to_list(), orientation="h", marker_color="#4C78A8",
+                                  hovertemplate="%{y}: %{x:.0f} ms from %{base:.0f} ms<extra></extra>"))
+        figure.update_yaxes(autorange="reversed")
+        figure.update_xaxes(title="ms since navigation start (mean page load)")
+        ui.chart(ui.compact(figure, 300), "navigation_waterfall")
+with resources_column:
+    st.subheader("Slowest resources")
+    with view_filters.warehouse_errors():
+        resources = queries.slowest_resources(client, filters, limit=15, min_loads=3)
+    if resources.is_empty():
+        ui.no_data("resources loaded 3+ times")
+    else:
+        ui.table(resources, "slowest_resources", {
+            "resource": st.column_config.TextColumn("Resource", width="large"),
+            "initiator": st.column_config.TextColumn("Type"),
+            "loads": st.column_config.NumberColumn("Loads", format="localized"),
+            "p50": st.column_config.NumberColumn("p50", format="%.0f ms"),
+            "p75": st.column_config.NumberColumn("p75", format="%.0f ms"),
+            "transfer_size": st.column_config.NumberColumn("Size", format="bytes"),
+        })

@@ -1,0 +1,132 @@
+"""The rollup migrations themselves: their ratings are pipeline.vitals' thresholds, a backfill
+over events stored before them builds exactly what their views build on insert, inserting
+the same batch twice changes no answer, and retention sets (and removes) the tables' TTLs."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import polars as pl
+import pytest
+
+from pipeline import vitals
+from pipeline.warehouse import queries
+from pipeline.warehouse.migrate import MIGRATIONS_DIR, apply_migrations
+from pipeline.warehouse.queries import Filters
+from pipeline.warehouse.retention import ROLLUP_TABLES, apply_retention
+from tests.support import shop_data
+
+pytestmark = pytest.mark.integration
+
+START = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=2)
+WINDOW = Filters(1, START - timedelta(minutes=1), START + timedelta(minutes=60))
+
+
+@pytest.fixture
+def fresh_db(clickhouse):
+    """A client on a database of its own (created by connect), dropped afterwards."""
+    name = f"rollups_{uuid.uuid4().hex[:10]}"
+    client = clickhouse.client(database=name)
+    yield client
+    client.command(f"DROP DATABASE IF EXISTS {name}")
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def shop_rows():
+    return shop_data.shop_events(1, 120, seed=31, start=START, span=timedelta(minutes=40)).rows
+
+
+def answers(client) -> dict:
+    """Every rollup-backed page answer over the window, comparable with ==."""
+    return {
+        "traffic": queries.traffic_totals(client, WINDOW).to_dicts(),
+        "trend": queries.traffic_trend(client, WINDOW, 10).to_dicts(),
+        "vitals": queries.vital_summary(client, WINDOW).to_dicts(),
+        "sessions": queries.session_summary(client, WINDOW).to_dicts(),
+        "entries": queries.entry_pages(client, WINDOW).to_dicts(),
+        "errors": queries.error_groups(client, WINDOW).drop("trend").to_dicts(),
+        "api": queries.api_endpoints(client, WINDOW).to_dicts(),
+    }
+
+
+def test_the_rollups_rate_vitals_with_pipeline_vitals_thresholds(fresh_db):
+    apply_migrations(fresh_db)
+    values = []
+    for name, threshold in vitals.THRESHOLDS.items():
+        step = 0.001 if threshold.unit == "" else 1.0
+        values += [(name, value) for value in (threshold.good, threshold.good + step, threshold.poor,
+                                               threshold.poor + step)]
+    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    fresh_db.insert("events", [[1, "web_vital", at, f"e{i:04d}", "s", "v", name, value]
+                               for i, (name, value) in enumerate(values)],
+                    column_names=["project_id", "type", "timestamp", "event_id", "session_id", "visitor_id",
+                                  "vital_name", "vital_value"])
+    stored = fresh_db.query("SELECT toString(vital_name), high, toString(rating) FROM web_vitals_minute FINAL").result_rows
+    assert len(stored) == len(values)
+    assert {(name, value, rating) for name, value, rating in stored} == {
+        (name, value, vitals.rate(name, value)) for name, value in values}
+
+
+def test_a_backfill_builds_what_the_views_build(clickhouse, shop_rows, tmp_path):
+    """Events stored before the rollups existed (001–002 only), then 003+ applied: same answers."""
+    names = [f"backfill_{uuid.uuid4().hex[:8]}", f"views_{uuid.uuid4().hex[:8]}"]
+    before, after = (clickhouse.client(database=name) for name in names)
+    try:
+        early = tmp_path / "early"
+        early.mkdir()
+        for path in sorted(MIGRATIONS_DIR.glob("00[12]_*.sql")):
+            shutil.copy(path, early)
+        apply_migrations(before, early)
+        shop_data.insert(before, shop_rows)
+        apply_migrations(before)
+        apply_migrations(after)
+        shop_data.insert(after, shop_rows)
+        backfilled = answers(before)
+        assert backfilled == answers(after)
+        assert backfilled["traffic"][0]["page_views"] > 50 and backfilled["errors"]
+    finally:
+        for client, name in zip((before, after), names):
+            client.command(f"DROP DATABASE IF EXISTS {name}")
+
+
+def test_inserting_a_batch_twice_changes_no_answer(fresh_db, shop_rows):
+    apply_migrations(fresh_db)
+    shop_data.insert(fresh_db, shop_rows)
+    once = answers(fresh_db)
+    for table in ROLLUP_TABLES:
+        fresh_db.command(f"SYSTEM STOP MERGES {table}")
+    shop_data.insert(fresh_db, shop_rows)  # the whole batch again, as a replay after a crash would
+    assert answers(fresh_db) == once
+    for table in ROLLUP_TABLES:  # and after the parts merged
+        fresh_db.command(f"SYSTEM START MERGES {table}")
+        fresh_db.command(f"OPTIMIZE TABLE {table} FINAL")
+    assert answers(fresh_db) == once
+
+
+def test_retention_sets_and_removes_the_ttls(fresh_db):
+    apply_migrations(fresh_db)
+
+    def ttl_of(table: str) -> str:
+        query = fresh_db.command("SELECT create_table_query FROM system.tables WHERE database = currentDatabase() "
+                                 "AND name = {t:String}", parameters={"t": table})
+        return query.split(" TTL ", 1)[1].split(" SETTINGS", 1)[0] if " TTL " in query else ""
+
+    kept = apply_retention(fresh_db, 30, 365)
+    assert kept[0] == "events: 30 days" and len(kept) == 1 + len(ROLLUP_TABLES)
+    assert ttl_of("events") == "toDateTime(timestamp) + toIntervalDay(30)"
+    assert ttl_of("sessions") == "toDateTime(started) + toIntervalDay(365)"
+    assert apply_retention(fresh_db, 0, 365)[0] == "events: forever"
+    assert ttl_of("events") == "" and ttl_of("web_vitals_minute") == "toDateTime(minute) + toIntervalDay(365)"
+    with pytest.raises(ValueError, match="VIGIL_RETENTION_DAYS=-1"):
+        apply_retention(fresh_db, -1, 0)
+    old = datetime.now(timezone.utc) - timedelta(days=40)
+    apply_retention(fresh_db, 30, 365)
+    fresh_db.insert("events", [[1, "page_view", old, "old-event", "s", "v"]],
+                    column_names=["project_id", "type", "timestamp", "event_id", "session_id", "visitor_id"])
+    fresh_db.command("OPTIMIZE TABLE events FINAL")
+    assert fresh_db.command("SELECT count() FROM events") == 0  # expired on merge
+    assert pl.DataFrame(queries.traffic_totals(fresh_db, Filters(1, old - timedelta(minutes=1), old + timedelta(
+        minutes=1)))).row(0, named=True)["page_views"] == 1  # the rollup keeps it longer
