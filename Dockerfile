@@ -21,12 +21,14 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-# The code, and the files it reads at run time next to it: the event contract (JSON Schema)
-# and the Streamlit app. Installed in place (-e) so they are found beside the package.
+# The code, and the files it reads at run time next to it: the event contract (JSON Schema),
+# the Streamlit app and the curated notebooks (`vigil notebooks`, with the notebooks extra).
+# Installed in place (-e) so they are found beside the package.
 COPY README.md ./
 COPY contract ./contract
 COPY pipeline ./pipeline
 COPY app ./app
+COPY notebooks ./notebooks
 RUN pip install --no-deps -e . \
     && useradd --system --create-home --home-dir /home/vigil --uid 10001 vigil \
     && mkdir -p "$VIGIL_DATA_DIR" \

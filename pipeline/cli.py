@@ -22,6 +22,7 @@ COMMANDS = {
     "simulate": "pipeline.simulate:main",
     "up": "pipeline.supervisor:main",
     "alerts": "pipeline.alerts.service:main",
+    "notebooks": "pipeline.notebooks:main",
 }
 
 
@@ -66,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument("--check", nargs="?", const="", default=None, metavar="FILE",
                         help="validate an alerts YAML file (default: VIGIL_ALERTS_FILE) and exit")
     alerts.add_argument("--healthcheck", action="store_true", help="exit 0 if the service evaluated recently")
+
+    notebooks = sub.add_parser("notebooks", help="open JupyterLab on the curated notebooks, against the warehouse")
+    notebooks.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
+    notebooks.add_argument("--no-browser", action="store_true", help="do not open a browser")
 
     up = sub.add_parser("up", help="run the whole platform on embedded defaults (Ctrl-C stops all)")
     up.add_argument("--no-simulate", action="store_true", help="do not send simulated traffic")

@@ -1213,3 +1213,40 @@ def api_call_totals(client: Client, filters: Filters) -> pl.DataFrame:
     endpoint, as the API-failure-rate alert reads it."""
     return _rollup_frame(client, API_CALL_TOTALS, filters.parameters(),
                          {"api_calls": pl.UInt64, "api_failures": pl.UInt64}).fill_null(0)
+
+
+# ── retention (raw events; the notebooks' cohorts) ───────────────────────────────────────
+
+RETENTION_PERIODS = {"day": "toDate(timestamp)", "week": "toMonday(timestamp)"}
+_RETENTION = """
+SELECT cohort, dateDiff($unit, cohort, active) AS period, count() AS visitors
+FROM
+(
+    SELECT visitor_id, min($period) AS cohort, groupUniqArray($period) AS periods
+    FROM events FINAL
+    WHERE project_id = {project_id:UInt32}
+      AND timestamp >= {start:DateTime64(3, 'UTC')}
+      AND timestamp < {end:DateTime64(3, 'UTC')}
+      AND visitor_id != ''
+""" + DIMENSIONS + """
+    GROUP BY visitor_id
+)
+ARRAY JOIN periods AS active
+GROUP BY cohort, period
+ORDER BY cohort, period
+"""
+
+
+def visitor_retention(client: Client, filters: Filters, period: str = "day") -> pl.DataFrame:
+    """Cohorts of visitors by the ``period`` (day or week, UTC) of their first event in the range,
+    and how many came back: ``cohort`` (the period's first day), ``period`` (0 = the cohort's own,
+    1 = the next, …), ``visitors`` active in it, ``cohort_size`` and ``retention`` (their share).
+    Visitors seen before the range count from their first event inside it."""
+    if period not in RETENTION_PERIODS:
+        raise ValueError(f"retention is per {' or '.join(RETENTION_PERIODS)}, not {period!r}")
+    sql = _RETENTION.replace("$period", RETENTION_PERIODS[period]).replace("$unit", f"'{period}'")
+    frame = _frame(client, sql, filters.parameters(), {"cohort": pl.Date, "period": pl.UInt32, "visitors": pl.UInt64})
+    sizes = frame.filter(pl.col("period") == 0).select("cohort", pl.col("visitors").alias("cohort_size"))
+    return (frame.join(sizes, on="cohort", how="left")
+            .with_columns((pl.col("visitors") / pl.col("cohort_size")).alias("retention"))
+            .select("cohort", "period", "visitors", "cohort_size", "retention"))
