@@ -63,7 +63,7 @@ from pipeline.warehouse.migrate import apply_migrations  # noqa: E402
 from tests.support.clickhouse import ClickHouseServer  # noqa: E402
 from tests.support.kafka import KafkaBroker, free_ports  # noqa: E402
 
-console = Console(highlight=False)
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)  # logs get the whole table
 
 LUA = Path(__file__).resolve().parent / "collector.lua"
 NEST_SOURCE = REPO.parent / "shared" / "peers" / "seed-nest-collector"
@@ -384,7 +384,10 @@ def table(results: list[Result]) -> Table:
 def markdown(results: list[Result], info: dict[str, str], args: argparse.Namespace) -> str:
     rows = "\n".join(
         f"| {r.name} | {r.workers} | {r.events_per_request} | {r.requests_per_s:,.0f} | {r.events_per_s:,.0f} | "
-        f"{r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.cpu_us_per_event:.0f} |" for r in results)
+        f"{r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.cpu_us_per_event:.0f} | "
+        f"{r.kafka_cpu_seconds / max(r.requests * r.events_per_request, 1) * 1e6:.0f} |" for r in results)
+    per_cpu = "; ".join(f"{r.name} {1e6 / r.cpu_us_per_event:,.0f}" for r in results if r.cpu_seconds > 0)
+    end_load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     checks = "\n".join(f"- {line}" for line in verdicts(results))
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"""## Collector
@@ -398,14 +401,17 @@ all 2xx, and the topic grew by at least the number of events acknowledged.
 
 Machine: {info['cores']} cores ({info['cpu']}), {info['memory']}, Linux {info['kernel']},
 Python {info['python']}, Node {info['node']}, {info['wrk']}. Load average when the bench
-started: {info['load']} — Kafka, the server under test and `wrk` share the {info['cores']} cores
-(and, on a shared machine, with whatever else runs).
+started: {info['load']}, when it ended: {end_load} — Kafka, the server under test and `wrk` share
+the {info['cores']} cores with each other and, on a shared machine, with whatever else runs.
 
-| run | workers | events/request | requests/s | events/s | p50 ms | p99 ms | server CPU µs/event |
-|---|---:|---:|---:|---:|---:|---:|---:|
+| run | workers | events/request | requests/s | events/s | p50 ms | p99 ms | server CPU µs/event | Kafka CPU µs/event |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
 {rows}
 
 {checks}
+
+Events per CPU-second of the server's own processes (less dependent on the machine's load):
+{per_cpu}.
 
 Reading it: `workers` is `VIGIL_COLLECTOR_WORKERS` (uvicorn processes, one Kafka producer
 each); the NestJS receiver is one Node process, as the write-up has it. `vigil-single-1w`

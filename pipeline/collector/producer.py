@@ -3,8 +3,17 @@
 One idempotent librdkafka producer per collector process (``acks=all``, a few ms of linger,
 lz4): requests hand it their messages and await a single asyncio future that resolves once
 every delivery report for the batch came back — or fails on the first failed report, or
-after ``VIGIL_KAFKA_ACK_TIMEOUT``. A background thread polls the producer (which runs the
-delivery callbacks) and wakes the event loop once per poll, not once per message.
+after ``VIGIL_KAFKA_ACK_TIMEOUT``.
+
+Delivery reports are served by ``poll()``, which runs a Python callback per message and
+takes the GIL for each. Who polls depends on the load:
+
+- while requests wait for Kafka, the event loop itself polls every millisecond (a *pump*
+  task): callbacks run on the thread that already holds the GIL and futures resolve in
+  place — no lock handover per message, which under load is what a polling thread costs;
+- while nothing waits, a background thread polls (so error callbacks and librdkafka's logs
+  are served, and a lone request is answered the moment its report arrives), handing
+  resolved futures to the loop once per poll.
 
 Kafka down is not fatal to the collector: messages time out, requests get 503, and
 librdkafka reconnects by itself when the broker returns. Should the idempotent producer
@@ -17,6 +26,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
@@ -27,7 +37,9 @@ from pipeline.settings import Settings
 log = logging.getLogger(__name__)
 kafka_log = logging.getLogger("pipeline.collector.librdkafka")
 
-POLL_INTERVAL_S = 0.05
+# the background thread's poll timeout while idle, and the pump's period while busy
+IDLE_POLL_S = 0.05
+PUMP_PERIOD_S = 0.001
 # delivery failures are logged at most this often (one line summarises the rest)
 FAILURE_LOG_INTERVAL_S = 10.0
 
@@ -55,27 +67,26 @@ def producer_config(settings: Settings) -> dict[str, Any]:
 
 
 class _Delivery:
-    """One request's messages in flight: resolves its future when all are acknowledged."""
+    """One request's messages in flight: settled when all are acknowledged, or one failed."""
 
-    __slots__ = ("future", "remaining", "error", "producer")
+    __slots__ = ("future", "remaining", "error", "settled")
 
-    def __init__(self, future: asyncio.Future[None], count: int, producer: EventProducer) -> None:
+    def __init__(self, future: asyncio.Future[None], count: int, settled: deque[_Delivery]) -> None:
         self.future = future
         self.remaining = count
         self.error: KafkaError | None = None
-        self.producer = producer
+        self.settled = settled
 
     def on_delivery(self, error: KafkaError | None, _message: Any) -> None:
-        # runs in the poll thread, which alone touches producer._settled; the event loop
-        # learns of it through _settle()
+        # runs in whichever thread polled; the deque hands the delivery to the event loop
         if error is not None:
             if self.error is None:
                 self.error = error
-                self.producer._settled.append(self)
+                self.settled.append(self)
             return
         self.remaining -= 1
         if self.remaining == 0 and self.error is None:
-            self.producer._settled.append(self)
+            self.settled.append(self)
 
 
 class KafkaDeliveryFailed(Exception):
@@ -84,16 +95,6 @@ class KafkaDeliveryFailed(Exception):
 
 class KafkaAckTimeout(Exception):
     """Kafka did not acknowledge the batch in time."""
-
-
-def _settle(deliveries: list[_Delivery]) -> None:
-    for delivery in deliveries:
-        if delivery.future.done():  # timed out already
-            continue
-        if delivery.error is not None:
-            delivery.future.set_exception(KafkaDeliveryFailed(delivery.error))
-        else:
-            delivery.future.set_result(None)
 
 
 def _time_out(future: asyncio.Future[None]) -> None:
@@ -110,11 +111,16 @@ class EventProducer:
         self.ack_timeout_s = settings.kafka_ack_timeout_s
         self._config = producer_config(settings)
         self._producer = self._new_producer()
-        self._settled: list[_Delivery] = []  # touched only by the poll thread
+        self._settled: deque[_Delivery] = deque()  # appended by callbacks, drained on the loop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._waiting = 0  # requests awaiting delivery reports (event-loop thread only)
+        self._idle = threading.Event()  # set while none waits: the background thread polls
+        self._idle.set()
+        self._pump: asyncio.Task[None] | None = None
         self._fatal: KafkaError | None = None
+        self._replacing = threading.Lock()
         self._failures = 0
         self._last_failure_log = 0.0
 
@@ -124,50 +130,82 @@ class EventProducer:
     # ── lifecycle ──────────────────────────────────────────────────────────────────────
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Start polling delivery reports on a background thread, resolving futures on ``loop``."""
+        """Start the background poller; futures are resolved on ``loop``."""
         self._loop = loop
-        self._thread = threading.Thread(target=self._poll_forever, name="vigil-kafka-poll", daemon=True)
+        self._thread = threading.Thread(target=self._poll_while_idle, name="vigil-kafka-poll", daemon=True)
         self._thread.start()
 
     async def close(self, timeout_s: float = 5.0) -> None:
         """Flush what is in flight (waiting requests still get their answers), then stop."""
         self._stopping.set()
+        self._idle.set()
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join, timeout_s + 1.0)
+        self._drain()
 
-    def _poll_forever(self) -> None:
+    def _poll_while_idle(self) -> None:
         loop = self._loop
         assert loop is not None
         while not self._stopping.is_set():
-            producer = self._producer
-            producer.poll(POLL_INTERVAL_S)
-            self._hand_over(loop)
-            if self._fatal is not None:
-                self._replace(producer)
+            if not self._idle.wait(IDLE_POLL_S):
+                continue  # requests are waiting: the pump on the event loop polls
+            self._producer.poll(IDLE_POLL_S)
+            if self._settled:
+                self._wake(loop)
+            self._check_fatal()
         remaining = self._producer.flush(5.0)
         if remaining:
             log.warning("%d message(s) were still unacknowledged when the collector stopped", remaining)
-        self._hand_over(loop)
-
-    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._settled:
-            settled, self._settled = self._settled, []
-            try:
-                loop.call_soon_threadsafe(_settle, settled)
-            except RuntimeError:  # the loop closed under us during shutdown
-                pass
+            self._wake(loop)
 
-    def _replace(self, broken: Producer) -> None:
-        """A fatal error leaves an idempotent producer unusable: fail what it holds, start anew."""
-        log.error("Kafka producer hit a fatal error (%s); replacing it with a new producer", self._fatal)
-        self._fatal = None
-        self._producer = self._new_producer()
+    def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
+        """From the background thread: have the loop resolve what was settled (once per poll)."""
         try:
-            broken.purge()
-            broken.flush(0)  # delivers the purge errors to the waiting requests
-        except KafkaException:
+            loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:  # the loop closed under us during shutdown
             pass
-        self._hand_over(self._loop)
+
+    async def _pump_while_waiting(self) -> None:
+        """Poll on the event loop while any request waits for Kafka."""
+        try:
+            while self._waiting:
+                self._producer.poll(0)
+                self._drain()
+                self._check_fatal()
+                await asyncio.sleep(PUMP_PERIOD_S)
+        finally:
+            self._pump = None
+
+    def _drain(self) -> None:
+        """Resolve the futures of settled deliveries (event-loop thread)."""
+        settled = self._settled
+        while settled:
+            delivery = settled.popleft()
+            if delivery.future.done():  # timed out already
+                continue
+            if delivery.error is not None:
+                delivery.future.set_exception(KafkaDeliveryFailed(delivery.error))
+            else:
+                delivery.future.set_result(None)
+
+    def _check_fatal(self) -> None:
+        """A fatal error leaves an idempotent producer unusable: fail what it holds, start anew."""
+        if self._fatal is None or not self._replacing.acquire(blocking=False):
+            return
+        try:
+            if self._fatal is None:
+                return
+            log.error("Kafka producer hit a fatal error (%s); replacing it with a new producer", self._fatal)
+            self._fatal = None
+            broken, self._producer = self._producer, self._new_producer()
+            try:
+                broken.purge()
+                broken.flush(0)  # delivers the purge errors to the waiting requests
+            except KafkaException:
+                pass
+        finally:
+            self._replacing.release()
 
     def _on_error(self, error: KafkaError) -> None:
         if error.fatal():
@@ -188,7 +226,7 @@ class EventProducer:
         """
         loop = self._loop
         assert loop is not None, "EventProducer.start(loop) was not called"
-        delivery = _Delivery(loop.create_future(), len(messages), self)
+        delivery = _Delivery(loop.create_future(), len(messages), self._settled)
         on_delivery = delivery.on_delivery
         produce = self._producer.produce
         topic = self.topic
@@ -205,6 +243,11 @@ class EventProducer:
             raise problem("kafka_unavailable", f"Kafka refused the events ({error.args[0].str()}); resend later",
                           retry_after=RETRY_AFTER_UNAVAILABLE) from None
         timer = loop.call_later(self.ack_timeout_s, _time_out, delivery.future)
+        self._waiting += 1
+        if self._waiting == 1:
+            self._idle.clear()
+        if self._pump is None:
+            self._pump = loop.create_task(self._pump_while_waiting())
         try:
             await delivery.future
         except KafkaDeliveryFailed as failed:
@@ -219,6 +262,9 @@ class EventProducer:
             raise self._timeout_problem() from None
         finally:
             timer.cancel()
+            self._waiting -= 1
+            if self._waiting == 0:
+                self._idle.set()
 
     def _timeout_problem(self) -> Problem:
         return problem("kafka_timeout",
