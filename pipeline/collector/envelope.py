@@ -17,7 +17,7 @@ import orjson
 from pipeline import contract
 from pipeline.contract import unified
 # the contract's verdicts, with a Rust fast path for valid events (shared with the processor)
-from pipeline.processor.validation import validate_event
+from pipeline.contract.fast import validate_event
 from pipeline.collector.problems import envelope_problem, problem
 
 # sendBeacon sends a string body as text/plain (no CORS preflight); fetch sends JSON

@@ -29,7 +29,8 @@ from urllib.parse import urlsplit
 import orjson
 
 from pipeline import contract
-from pipeline.processor import user_agents, validation
+from pipeline.contract import fast as validation
+from pipeline.processor import user_agents
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The processor's fast validation gives exactly the contract's verdicts."""
+"""The fast validation path (collector and processor) gives exactly the contract's verdicts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from pipeline import contract
-from pipeline.processor import validation
+from pipeline.contract import fast as validation
 from tests.support import vectors
 
 
