@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
+from statistics import median
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -245,6 +246,8 @@ def start_nest(directory: Path, bootstrap: str, log: Path) -> tuple[subprocess.P
 @dataclasses.dataclass
 class Result:
     name: str
+    round: int
+    load: float  # 1-minute load average when the run started
     server: str  # "vigil" or "nest"
     workers: int
     events_per_request: int
@@ -269,6 +272,10 @@ class Result:
     @property
     def cpu_us_per_event(self) -> float:
         return self.cpu_seconds / max(self.requests * self.events_per_request, 1) * 1e6
+
+    @property
+    def kafka_us_per_event(self) -> float:
+        return self.kafka_cpu_seconds / max(self.requests * self.events_per_request, 1) * 1e6
 
 
 class TopicSize:
@@ -299,31 +306,87 @@ def run_wrk(url: str, bodies: Path, headers: dict[str, str], seconds: float, con
     return summary
 
 
-def measure(name: str, server: str, url: str, pids: list[int], kafka_pids: list[int], topic: str,
-            topic_size: TopicSize, bodies: Path, events_per_request: int, headers: dict[str, str],
-            args: argparse.Namespace, workers: int, scratch: Path) -> Result:
-    with console.status(f"{name}: warming up ({args.warmup:g} s)"):
-        run_wrk(url, bodies, headers, args.warmup, args.connections, scratch / "wrk.json")
-    with console.status(f"{name}: measuring ({args.duration:g} s, {args.connections} connections)"):
-        before_topic = topic_size(topic)
-        before_cpu, before_kafka = cpu_seconds(pids), cpu_seconds(kafka_pids)
-        summary = run_wrk(url, bodies, headers, args.duration, args.connections, scratch / "wrk.json")
-        cpu, kafka_cpu = cpu_seconds(pids) - before_cpu, cpu_seconds(kafka_pids) - before_kafka
+@dataclasses.dataclass
+class Target:
+    """One server under one kind of load."""
+
+    name: str
+    server: str  # "vigil" or "nest"
+    url: str
+    pids: list[int]
+    topic: str
+    bodies: Path
+    events_per_request: int
+    headers: dict[str, str]
+    workers: int
+
+
+def measure(target: Target, round_: int, kafka_pids: list[int], topic_size: TopicSize,
+            args: argparse.Namespace, scratch: Path) -> Result:
+    label = f"{target.name} (round {round_})"
+    with console.status(f"{label}: warming up ({args.warmup:g} s)"):
+        run_wrk(target.url, target.bodies, target.headers, args.warmup, args.connections, scratch / "wrk.json")
+    load = os.getloadavg()[0]
+    with console.status(f"{label}: measuring ({args.duration:g} s, {args.connections} connections)"):
+        before_topic = topic_size(target.topic)
+        before_cpu, before_kafka = cpu_seconds(target.pids), cpu_seconds(kafka_pids)
+        summary = run_wrk(target.url, target.bodies, target.headers, args.duration, args.connections,
+                          scratch / "wrk.json")
+        cpu, kafka_cpu = cpu_seconds(target.pids) - before_cpu, cpu_seconds(kafka_pids) - before_kafka
         time.sleep(0.5)  # requests in flight when wrk stopped are still answered; let them land
-        growth = topic_size(topic) - before_topic
+        growth = topic_size(target.topic) - before_topic
     errors = summary["errors"]
     if errors["status"] or errors["connect"] or errors["timeout"]:
-        raise SystemExit(f"{name}: {errors['status']} non-2xx answers, {errors['connect']} connect errors, "
+        raise SystemExit(f"{label}: {errors['status']} non-2xx answers, {errors['connect']} connect errors, "
                          f"{errors['timeout']} timeouts — the run is not valid")
-    result = Result(name, server, workers, events_per_request, args.connections, summary["requests"],
-                    summary["duration_us"] / 1e6, summary["latency_us"]["p50"] / 1000,
-                    summary["latency_us"]["p99"] / 1000, summary["latency_us"]["p999"] / 1000, cpu, kafka_cpu, growth)
-    if result.topic_growth < result.requests * events_per_request:
-        raise SystemExit(f"{name}: {result.requests * events_per_request} events were acknowledged but the topic "
-                         f"grew by only {result.topic_growth}")
-    console.print(f"  {name}: {result.requests_per_s:,.0f} requests/s, {result.events_per_s:,.0f} events/s, "
-                  f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms")
+    latency = summary["latency_us"]
+    result = Result(target.name, round_, load, target.server, target.workers, target.events_per_request,
+                    args.connections, summary["requests"], summary["duration_us"] / 1e6, latency["p50"] / 1000,
+                    latency["p99"] / 1000, latency["p999"] / 1000, cpu, kafka_cpu, growth)
+    acknowledged = result.requests * target.events_per_request
+    if result.topic_growth < acknowledged:
+        raise SystemExit(f"{label}: {acknowledged} events were acknowledged but the topic grew by only "
+                         f"{result.topic_growth}")
+    console.print(f"  {label}: {result.requests_per_s:,.0f} requests/s, {result.events_per_s:,.0f} events/s, "
+                  f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms (load {load:.1f})")
     return result
+
+
+@dataclasses.dataclass
+class Summary:
+    """One run over all rounds: the median of each figure."""
+
+    name: str
+    workers: int
+    events_per_request: int
+    rounds: int
+    load: float
+    requests_per_s: float
+    events_per_s: float
+    p50_ms: float
+    p99_ms: float
+    cpu_us_per_event: float
+    kafka_us_per_event: float
+
+
+def summarise(results: list[Result]) -> list[Summary]:
+    out = []
+    for name in dict.fromkeys(r.name for r in results):
+        rounds = [r for r in results if r.name == name]
+        out.append(Summary(
+            name, rounds[0].workers, rounds[0].events_per_request, len(rounds),
+            median(r.load for r in rounds), median(r.requests_per_s for r in rounds),
+            median(r.events_per_s for r in rounds), median(r.p50_ms for r in rounds),
+            median(r.p99_ms for r in rounds), median(r.cpu_us_per_event for r in rounds),
+            median(r.kafka_us_per_event for r in rounds)))
+    return out
+
+
+def ratios(results: list[Result], name: str) -> list[tuple[float, float, float]]:
+    """Per round: (requests/s ratio, vigil p99, nest p99) of ``name`` against nest-single."""
+    nest = {r.round: r for r in results if r.name == "nest-single"}
+    return [(r.requests_per_s / nest[r.round].requests_per_s, r.p99_ms, nest[r.round].p99_ms)
+            for r in results if r.name == name and r.round in nest]
 
 
 # ── report ─────────────────────────────────────────────────────────────────────────────
@@ -349,75 +412,103 @@ def machine() -> dict[str, str]:
 
 
 def verdicts(results: list[Result]) -> list[str]:
-    by_name = {r.name: r for r in results}
+    """PASS/MISS against the issue's targets, from the medians over the rounds."""
     lines = []
-    nest = by_name.get("nest-single")
-    for key in ("vigil-single", "vigil-single-1w"):
-        vigil = by_name.get(key)
-        if nest and vigil:
-            ratio = vigil.requests_per_s / nest.requests_per_s
-            ok = ratio >= TARGET_RATIO and vigil.p99_ms <= nest.p99_ms
-            lines.append(f"{'PASS' if ok else 'MISS'}  {key} vs nest-single: {ratio:.1f}× the requests/s "
-                         f"(target ≥ {TARGET_RATIO:g}×), p99 {vigil.p99_ms:.1f} ms vs {nest.p99_ms:.1f} ms "
-                         "(target: no worse)")
-    batch = by_name.get("vigil-batch50")
-    if batch:
-        ok = batch.events_per_s >= TARGET_BATCH_EVENTS
-        lines.append(f"{'PASS' if ok else 'MISS'}  vigil-batch50: {batch.events_per_s:,.0f} events/s "
-                     f"(target ≥ {TARGET_BATCH_EVENTS:,})")
+    for name in ("vigil-single", "vigil-single-1w"):
+        per_round = ratios(results, name)
+        if per_round:
+            ratio = median(r for r, _, _ in per_round)
+            vigil_p99, nest_p99 = median(v for _, v, _ in per_round), median(n for _, _, n in per_round)
+            ok = ratio >= TARGET_RATIO and vigil_p99 <= nest_p99
+            lines.append(f"{'PASS' if ok else 'MISS'}  {name} vs nest-single: {ratio:.1f}× the requests/s "
+                         f"(median of {len(per_round)} round(s); per round "
+                         f"{', '.join(f'{r:.1f}×' for r, _, _ in per_round)}; target ≥ {TARGET_RATIO:g}×), "
+                         f"p99 {vigil_p99:.1f} ms vs {nest_p99:.1f} ms (target: no worse)")
+    batches = [r.events_per_s for r in results if r.name == "vigil-batch50"]
+    if batches:
+        events = median(batches)
+        lines.append(f"{'PASS' if events >= TARGET_BATCH_EVENTS else 'MISS'}  vigil-batch50: {events:,.0f} events/s "
+                     f"(median of {len(batches)} round(s), best {max(batches):,.0f}; "
+                     f"target ≥ {TARGET_BATCH_EVENTS:,})")
     return lines
 
 
-def table(results: list[Result]) -> Table:
-    out = Table(title="collector benchmark")
-    for column in ("run", "workers", "events/req", "requests/s", "events/s", "p50 ms", "p99 ms", "p99.9 ms",
-                   "server CPU µs/event", "Kafka CPU µs/event"):
+def rounds_table(results: list[Result]) -> Table:
+    out = Table(title="every run")
+    for column in ("run", "round", "load", "workers", "events/req", "requests/s", "events/s", "p50 ms", "p99 ms",
+                   "p99.9 ms", "server CPU µs/event", "Kafka CPU µs/event"):
         out.add_column(column, justify="left" if column == "run" else "right")
     for r in results:
-        events = max(r.requests * r.events_per_request, 1)
-        out.add_row(r.name, str(r.workers), str(r.events_per_request), f"{r.requests_per_s:,.0f}",
-                    f"{r.events_per_s:,.0f}", f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}", f"{r.p999_ms:.1f}",
-                    f"{r.cpu_us_per_event:.0f}", f"{r.kafka_cpu_seconds / events * 1e6:.0f}")
+        out.add_row(r.name, str(r.round), f"{r.load:.1f}", str(r.workers), str(r.events_per_request),
+                    f"{r.requests_per_s:,.0f}", f"{r.events_per_s:,.0f}", f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}",
+                    f"{r.p999_ms:.1f}", f"{r.cpu_us_per_event:.0f}", f"{r.kafka_us_per_event:.0f}")
+    return out
+
+
+def summary_table(summaries: list[Summary]) -> Table:
+    out = Table(title="medians over the rounds")
+    for column in ("run", "workers", "events/req", "requests/s", "events/s", "p50 ms", "p99 ms",
+                   "server CPU µs/event", "Kafka CPU µs/event"):
+        out.add_column(column, justify="left" if column == "run" else "right")
+    for m in summaries:
+        out.add_row(m.name, str(m.workers), str(m.events_per_request), f"{m.requests_per_s:,.0f}",
+                    f"{m.events_per_s:,.0f}", f"{m.p50_ms:.1f}", f"{m.p99_ms:.1f}", f"{m.cpu_us_per_event:.0f}",
+                    f"{m.kafka_us_per_event:.0f}")
     return out
 
 
 def markdown(results: list[Result], info: dict[str, str], args: argparse.Namespace) -> str:
-    rows = "\n".join(
-        f"| {r.name} | {r.workers} | {r.events_per_request} | {r.requests_per_s:,.0f} | {r.events_per_s:,.0f} | "
-        f"{r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.cpu_us_per_event:.0f} | "
-        f"{r.kafka_cpu_seconds / max(r.requests * r.events_per_request, 1) * 1e6:.0f} |" for r in results)
-    per_cpu = "; ".join(f"{r.name} {1e6 / r.cpu_us_per_event:,.0f}" for r in results if r.cpu_seconds > 0)
-    end_load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    summaries = summarise(results)
+    medians = "\n".join(
+        f"| {m.name} | {m.workers} | {m.events_per_request} | {m.requests_per_s:,.0f} | {m.events_per_s:,.0f} | "
+        f"{m.p50_ms:.1f} | {m.p99_ms:.1f} | {m.cpu_us_per_event:.0f} | {m.kafka_us_per_event:.0f} |"
+        for m in summaries)
+    every = "\n".join(
+        f"| {r.name} | {r.round} | {r.load:.1f} | {r.requests_per_s:,.0f} | {r.events_per_s:,.0f} | "
+        f"{r.p50_ms:.1f} | {r.p99_ms:.1f} |" for r in results)
     checks = "\n".join(f"- {line}" for line in verdicts(results))
+    per_cpu = "; ".join(f"{m.name} {1e6 / m.cpu_us_per_event:,.0f}" for m in summaries if m.cpu_us_per_event > 0)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    end_load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     return f"""## Collector
 
 `bench/collector.py` ({when}): `wrk` (one thread, {args.connections} keep-alive connections,
 closed loop, {args.duration:g} s after {args.warmup:g} s of warm-up) on loopback against `vigil collect`
 and against the write-up's NestJS + kafkajs receiver (`../shared/peers/seed-nest-collector`), both
 producing to the same single-node Kafka broker (`acks=all`). Bodies are the simulator's shop
-traffic (`pipeline.synthetic`): one event per request, or 50 per request. Every run's answers were
+traffic (`pipeline.synthetic`): one event per request, or 50 per request. All servers stay up
+for the whole bench and the runs take turns, {args.rounds} round(s) of every run, so Vigil and
+NestJS meet the same machine; figures are medians over the rounds. Every run's answers were
 all 2xx, and the topic grew by at least the number of events acknowledged.
 
 Machine: {info['cores']} cores ({info['cpu']}), {info['memory']}, Linux {info['kernel']},
 Python {info['python']}, Node {info['node']}, {info['wrk']}. Load average when the bench
-started: {info['load']}, when it ended: {end_load} — Kafka, the server under test and `wrk` share
-the {info['cores']} cores with each other and, on a shared machine, with whatever else runs.
+started: {info['load']}, when it ended: {end_load} — Kafka, the servers under test and `wrk` share
+the {info['cores']} cores with each other and, on this shared development machine, with other
+sessions' test suites and brokers.
 
 | run | workers | events/request | requests/s | events/s | p50 ms | p99 ms | server CPU µs/event | Kafka CPU µs/event |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|
-{rows}
+{medians}
 
 {checks}
 
-Events per CPU-second of the server's own processes (less dependent on the machine's load):
-{per_cpu}.
+Events per CPU-second of the server's own processes (depends much less on the machine's
+load than events/s): {per_cpu}.
+
+<details><summary>every round</summary>
+
+| run | round | load (1 min) | requests/s | events/s | p50 ms | p99 ms |
+|---|---:|---:|---:|---:|---:|---:|
+{every}
+
+</details>
 
 Reading it: `workers` is `VIGIL_COLLECTOR_WORKERS` (uvicorn processes, one Kafka producer
-each); the NestJS receiver is one Node process, as the write-up has it. `vigil-single-1w`
+each); the NestJS receiver is one Node process, as the write-up has it, so `vigil-single-1w`
 compares process with process. "server CPU" is the server's processes only (not Kafka, not
-`wrk`). Rate limits are off for the run (all load comes from one address with one key).
-Re-run with `.venv/bin/python bench/collector.py --write-docs`.
+`wrk`). Rate limits are off (all load comes from one address with one key). Re-run with
+`.venv/bin/python bench/collector.py --write-docs`.
 """
 
 
@@ -440,7 +531,9 @@ def write_docs(section: str) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=15.0, help="seconds per measured run (default 15)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured run (default 10)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of all runs, taking turns (default 3); figures are medians")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up before each run (default 3)")
     parser.add_argument("--connections", type=int, default=64, help="keep-alive connections (default 64)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
@@ -496,40 +589,31 @@ def main() -> int:
         events_url = f"/api/{project.id}/events"
 
         nest_dir = build_nest(scratch) if "nest" in runs else None
-        common = dict(kafka_pids=kafka_pids, topic=settings.events_topic, topic_size=topic_size, args=args,
-                      scratch=scratch, headers=vigil_headers)
-
+        targets: dict[str, Target] = {}
         if "single" in runs or "batch50" in runs:
             collector, url = start_collector(env, args.workers, scratch / "collector.log")
-            try:
-                if "single" in runs:
-                    results.append(measure("vigil-single", "vigil", url + events_url, [collector.pid],
-                                           bodies=singles, events_per_request=1, workers=args.workers, **common))
-                if "batch50" in runs:
-                    results.append(measure("vigil-batch50", "vigil", url + events_url, [collector.pid],
-                                           bodies=batches, events_per_request=BATCH_SIZE, workers=args.workers,
-                                           **common))
-            finally:
-                stop(collector)
-
+            stack.callback(stop, collector)
+            targets["single"] = Target("vigil-single", "vigil", url + events_url, [collector.pid],
+                                       settings.events_topic, singles, 1, vigil_headers, args.workers)
+            targets["batch50"] = Target("vigil-batch50", "vigil", url + events_url, [collector.pid],
+                                        settings.events_topic, batches, BATCH_SIZE, vigil_headers, args.workers)
         if "single-1w" in runs:
             collector, url = start_collector(env, 1, scratch / "collector-1w.log")
-            try:
-                results.append(measure("vigil-single-1w", "vigil", url + events_url, [collector.pid],
-                                       bodies=singles, events_per_request=1, workers=1, **common))
-            finally:
-                stop(collector)
-
+            stack.callback(stop, collector)
+            targets["single-1w"] = Target("vigil-single-1w", "vigil", url + events_url, [collector.pid],
+                                          settings.events_topic, singles, 1, vigil_headers, 1)
         if nest_dir is not None:
             nest, nest_url = start_nest(nest_dir, bootstrap, scratch / "nest.log")
-            try:
-                results.append(measure("nest-single", "nest", nest_url + "/monitoring", [nest.pid], kafka_pids,
-                                       NEST_TOPIC, topic_size, singles, 1, {"Content-Type": "application/json"},
-                                       args, 1, scratch))
-            finally:
-                stop(nest)
+            stack.callback(stop, nest)
+            targets["nest"] = Target("nest-single", "nest", nest_url + "/monitoring", [nest.pid], NEST_TOPIC,
+                                     singles, 1, {"Content-Type": "application/json"}, 1)
 
-    console.print(table(results))
+        for round_ in range(1, args.rounds + 1):
+            for run in runs:
+                results.append(measure(targets[run], round_, kafka_pids, topic_size, args, scratch))
+
+    console.print(rounds_table(results))
+    console.print(summary_table(summarise(results)))
     for line in verdicts(results):
         console.print(("[green]" if line.startswith("PASS") else "[red]") + line)
     if args.write_docs:
