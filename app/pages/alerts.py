@@ -32,8 +32,8 @@ from pipeline.warehouse import queries
 
 FLASH_KEY = "alerts_flash"
 MUTE_SPANS = {"1h": "1 hour", "4h": "4 hours", "1d": "1 day", "1w": "1 week"}
-SEVERITY_ICONS = {"info": "🔵", "warning": "🟠", "critical": "🔴"}
-STATE_LABELS = {"firing": "🔥 firing", "pending": "⏳ pending", "ok": "✓ ok", "disabled": "— disabled"}
+SEVERITY_LABELS = {"info": "info", "warning": "▲ warning", "critical": "■ critical"}
+STATE_LABELS = {"firing": "● firing", "pending": "◐ pending", "ok": "✓ ok", "disabled": "— disabled"}
 
 selection = view_filters.current()
 assert selection is not None
@@ -182,7 +182,7 @@ def rules_table() -> None:
         rows.append({
             "state": STATE_LABELS["disabled" if not rule.enabled else states.get(rule.id, "ok")],
             "name": rule.name, "condition": rule.describe(), "project": rule.project,
-            "severity": f"{SEVERITY_ICONS[rule.severity]} {rule.severity}",
+            "severity": SEVERITY_LABELS[rule.severity],
             "channels": ", ".join(rule.channels) or "—",
             "muted_until": mute.until if mute and mute.active(now) else None,
             "source": "alerts file" if rule.source == "file" else "this page", "id": rule.id,

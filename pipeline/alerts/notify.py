@@ -112,16 +112,18 @@ class Notification:
         }
 
     def slack_message(self) -> dict[str, Any]:
-        """A Slack incoming-webhook message: ``text`` (the fallback) and ``blocks``."""
+        """A Slack incoming-webhook message: ``text`` (the fallback) and ``blocks``. Names and
+        error messages are escaped as Slack asks (``&``, ``<``, ``>``), so they cannot turn into
+        links or mentions."""
         emoji = ":white_check_mark:" if self.kind == "resolved" else SEVERITY_EMOJI.get(self.rule.severity, "")
-        headline = f"{emoji} *{self.title}*"
-        context = [f"project *{self.project}*", f"rule `{self.rule.id}`",
+        headline = f"{emoji} *{_slack_escape(self.title)}*"
+        context = [f"project *{_slack_escape(self.project)}*", f"rule `{self.rule.id}`",
                    f"{COMPARATORS[self.rule.comparator]} {self.rule.threshold:g}"]
         return {
-            "text": f"{self.title}: {self.text()}",
+            "text": _slack_escape(f"{self.title}: {self.text()}"),
             "blocks": [
                 {"type": "section", "text": {"type": "mrkdwn", "text": headline}},
-                {"type": "section", "text": {"type": "mrkdwn", "text": self.text()}},
+                {"type": "section", "text": {"type": "mrkdwn", "text": _slack_escape(self.text())}},
                 {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]},
             ],
         }
@@ -142,6 +144,11 @@ class Notification:
         ) if value)
         message.set_content(f"{self.text()}\n\n{details}\n\n— Vigil alerts\n")
         return message
+
+
+def _slack_escape(text: str) -> str:
+    """Slack's three control characters as entities (https://api.slack.com/reference/surfaces/formatting#escaping)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _iso(when: datetime | None) -> str | None:

@@ -171,6 +171,8 @@ class Rule:
     def describe(self) -> str:
         """The rule in one line, as people say it: ``LCP p75 above 2500 ms over 5m for 2m``."""
         what = f"{self.vital} p75" if self.metric == "vital_p75" else self.spec.label
+        if self.spec.grouped:
+            what += ": events"
         unit = self.unit
         threshold = f"{self.threshold:g}{'' if unit in ('', '%') else ' '}{unit}"
         text = f"{what} {COMPARATORS[self.comparator]} {threshold} over {format_duration(self.window)}"

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 END = datetime(2025, 6, 9, 0, 0, tzinfo=timezone.utc)
 PLOTLY = "application/vnd.plotly.v1+json"
 # the charts each notebook draws on a week of shop traffic
-CHARTS = {"01_web_vitals.ipynb": 7, "02_error_triage.ipynb": 4, "03_funnels_and_retention.ipynb": 3,
+CHARTS = {"01_web_vitals.ipynb": 7, "02_error_triage.ipynb": 4, "03_funnels_and_retention.ipynb": 4,
           "04_traffic.ipynb": 4}
 
 
