@@ -45,23 +45,25 @@ def store(database, hook):
     return store
 
 
-def alerts_page(database, monkeypatch) -> AppTest:
-    """The Alerts page with the sidebar's choice (the project) made, as main.py leaves it.
+def frame(page: str) -> None:
+    """The app's own frame (login, navigation, sidebar) opening on ``page``."""
+    import main
 
-    The page runs on its own: AppTest cannot follow st.navigation to a page of an app that also
-    has a pages/ folder (each run falls back to Streamlit's folder-based pages and skips main.py).
-    """
-    settings, client = database
+    main.frame(default=f"pages/{page}.py")
+
+
+def alerts_page(database, monkeypatch) -> AppTest:
+    """The Alerts page in the app's frame, on the private database (its one project picked)."""
+    settings, _ = database
     monkeypatch.setenv("VIGIL_CLICKHOUSE_URL", settings.clickhouse_url)
     monkeypatch.setenv("VIGIL_CLICKHOUSE_DATABASE", settings.clickhouse_database)
+    monkeypatch.delenv("VIGIL_DASHBOARD_USERS", raising=False)
     monkeypatch.syspath_prepend(str(APP_DIR))  # what `streamlit run app/main.py` does
-    app = AppTest.from_file(str(APP_DIR / "pages" / "alerts.py"), default_timeout=60)
-    app.session_state["project"] = client.query("SELECT id FROM projects FINAL WHERE name = 'shop'").result_rows[0][0]
-    return rerun(app)
+    return rerun(AppTest.from_function(frame, args=("alerts",), default_timeout=60))
 
 
 def test_the_dashboard_lists_the_alerts_page():
-    assert '("pages/alerts.py", "Alerts"' in (APP_DIR / "main.py").read_text()  # main.PAGES
+    assert '("pages/alerts.py", "Alerts", ' in (APP_DIR / "main.py").read_text()
 
 
 TABLE_COLUMNS = {"alert_rules": "condition", "alert_history": "summary", "alert_deliveries": "attempts",
