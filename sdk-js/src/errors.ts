@@ -10,7 +10,7 @@ import type { ErrorData, ErrorKind } from './contract';
 import { cut } from './lib/cut';
 import { guard } from './lib/guard';
 import { matches } from './lib/matches';
-import { scrubUrl } from './lib/scrub';
+import { scrubText, scrubUrl } from './lib/scrub';
 import { parseStack } from './stack';
 
 /** A repeat of the same error within this window is a burst: reported once. */
@@ -28,8 +28,8 @@ export const errorData = (thrown: unknown, kind: ErrorKind, handled: boolean): E
     const data: ErrorData = { kind, message: cut(e.message, 8192) || cut(e.name || 'Error', 256), handled };
     if (typeof e.name == 'string') data.type = cut(e.name, 256);
     if (typeof e.stack == 'string') {
-      data.stack = e.stack.slice(0, 16384);
-      data.frames = parseStack(e.stack);
+      data.stack = scrubText(e.stack.slice(0, 16384));
+      data.frames = parseStack(data.stack);
     }
     return data;
   }

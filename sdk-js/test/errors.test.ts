@@ -34,6 +34,16 @@ describe('runtime errors', () => {
     expect(seen[0].stack).toContain('TypeError');
   });
 
+  test("the stack's URLs lose their secrets, like every URL the SDK sends", () => {
+    const error = new TypeError('boom');
+    error.stack = 'TypeError: boom\n    at HTMLButtonElement.onclick (http://shop.example.com/?utm_source=mail&token=abc:18:44)';
+    dispatchEvent(new ErrorEvent('error', { error, message: 'Uncaught TypeError: boom' }));
+    expect(seen[0].stack).toBe('TypeError: boom\n    at HTMLButtonElement.onclick (http://shop.example.com/?utm_source=mail&token=[Filtered]:18:44)');
+    expect(seen[0].frames).toEqual([
+      { filename: 'http://shop.example.com/?utm_source=mail&token=[Filtered]', function: 'HTMLButtonElement.onclick', lineno: 18, colno: 44, in_app: true },
+    ]);
+  });
+
   test('a cross-origin "Script error." has no details and one shared fingerprint', () => {
     dispatchEvent(new ErrorEvent('error', { message: 'Script error.' }));
     expect(seen[0]).toEqual({ kind: 'js', message: 'Script error.', handled: false, fingerprint: ['cross-origin-script-error'] });

@@ -4,7 +4,7 @@ import { guard } from '../src/lib/guard';
 import { matches } from '../src/lib/matches';
 import { isoAt, isoNow } from '../src/lib/now';
 import { onHidden } from '../src/lib/onHidden';
-import { scrubUrl } from '../src/lib/scrub';
+import { scrubText, scrubUrl } from '../src/lib/scrub';
 import { selector } from '../src/lib/selector';
 import { localStore } from '../src/lib/storage';
 import { uid } from '../src/lib/uid';
@@ -33,6 +33,17 @@ describe('scrubUrl', () => {
 
   test('caps the length at the contract maximum', () => {
     expect(scrubUrl('https://a.example/' + 'x'.repeat(10000))).toHaveLength(8192);
+  });
+});
+
+describe('scrubText', () => {
+  test("filters the URLs of a stack's frames and keeps their line and column", () => {
+    const v8 = 'TypeError: x\n    at HTMLButtonElement.onclick (https://a.example/?utm_source=mail&token=abc:18:44)\n    at f (https://a.example/app.js?v=2:3:15)';
+    expect(scrubText(v8)).toBe(
+      'TypeError: x\n    at HTMLButtonElement.onclick (https://a.example/?utm_source=mail&token=[Filtered]:18:44)\n    at f (https://a.example/app.js?v=2:3:15)',
+    );
+    const gecko = 'onclick@https://a.example/cart?session=s1&x=1:7:2\ng@https://a.example/?api_key=k:1:1\n@https://a.example/?auth=a';
+    expect(scrubText(gecko)).toBe('onclick@https://a.example/cart?session=[Filtered]&x=1:7:2\ng@https://a.example/?api_key=[Filtered]:1:1\n@https://a.example/?auth=[Filtered]');
   });
 });
 
