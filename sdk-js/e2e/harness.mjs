@@ -129,7 +129,7 @@ export const startSite = async (collectorUrl) => {
     if (!file) return res.writeHead(404).end('not found');
     const type = { html: 'text/html', js: 'text/javascript' }[file.split('.').pop()];
     const transport = new URL(req.url, 'http://site').searchParams.get('transport') || 'auto';
-    const text = readFileSync(here + 'fixtures/' + file, 'utf8').replaceAll('{{COLLECTOR}}', collectorUrl).replaceAll('{{TRANSPORT}}', transport);
+    const text = readFileSync(here + 'fixtures/' + file, 'utf8').replaceAll('{{COLLECTOR}}', collectorUrl).replaceAll('{{TRANSPORT}}', transport).replaceAll('{{PROJECT}}', 'e2e').replaceAll('{{KEY}}', 'pk_e2e');
     res.writeHead(200, { 'Content-Type': type + '; charset=utf-8' }).end(text);
   });
   const url = await listen(server);
