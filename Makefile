@@ -42,6 +42,9 @@ chromium:
 bench: setup
 	$(BIN)/python bench/collector.py
 	$(BIN)/python bench/processor.py
+	$(MAKE) sdk
+	node bench/sdk_size.mjs
+	$(BIN)/python bench/warehouse.py
 
 clean:
 	rm -rf $(VENV) .vigil sdk-js/node_modules sdk-js/dist
