@@ -27,6 +27,7 @@ notifies it twice. The clock is injectable: tests step through hours in millisec
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ from pipeline.alerts.store import AlertStore, HistoryRow, Mute, utc_now
 from pipeline.projects import list_projects
 
 log = logging.getLogger(__name__)
+
+SIGNAL_CONTEXT_TTL_S = 10.0
 
 
 @dataclass
@@ -89,6 +92,7 @@ class Evaluator:
         self.clock = clock
         self.lag = lag
         self.windows = SignalWindows()
+        self._signal_context: tuple[float, tuple] | None = None  # (monotonic time, _context) for signals
         self.states: dict[tuple[str, str], AlertState] = {}
         self.last_notified: dict[tuple[str, str], datetime] = {}
         self.restore()
@@ -141,7 +145,12 @@ class Evaluator:
         self.windows.add(signal)
         outcome = Outcome()
         now = signal.window_end
-        rules, channels, mutes, project_ids, names = self._context(self.clock(), outcome)
+        # every project sends a signal a minute: read rules, channels, mutes and projects at most
+        # every few seconds for them (a change on the page reaches the fast path within that)
+        cached = self._signal_context
+        if cached is None or time.monotonic() - cached[0] > SIGNAL_CONTEXT_TTL_S:
+            cached = self._signal_context = (time.monotonic(), self._context(self.clock(), Outcome()))
+        rules, channels, mutes, project_ids, names = cached[1]
         for rule in rules.values():
             if not rule.enabled or project_ids.get(rule.project) != signal.project_id:
                 continue
