@@ -43,7 +43,10 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(_str("VIGIL_DATA_DIR", str(REPO_ROOT / ".vigil"))))
 
     # Kafka
-    kafka_brokers: str = field(default_factory=lambda: _str("VIGIL_KAFKA_BROKERS", "127.0.0.1:9092"))
+    # unset: the embedded broker's address, following VIGIL_KAFKA_PORT
+    kafka_brokers: str = field(
+        default_factory=lambda: _str("VIGIL_KAFKA_BROKERS", f"127.0.0.1:{_int('VIGIL_KAFKA_PORT', 9092)}")
+    )
     kafka_port: int = field(default_factory=lambda: _int("VIGIL_KAFKA_PORT", 9092))
     kafka_controller_port: int = field(default_factory=lambda: _int("VIGIL_KAFKA_CONTROLLER_PORT", 9093))
     events_topic: str = field(default_factory=lambda: _str("VIGIL_EVENTS_TOPIC", "vigil.events"))
