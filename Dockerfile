@@ -26,6 +26,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # Installed in place (-e) so they are found beside the package.
 COPY README.md ./
 COPY contract ./contract
+COPY expectations ./expectations
 COPY pipeline ./pipeline
 COPY app ./app
 COPY notebooks ./notebooks

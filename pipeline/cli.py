@@ -23,6 +23,7 @@ COMMANDS = {
     "up": "pipeline.supervisor:main",
     "alerts": "pipeline.alerts.service:main",
     "notebooks": "pipeline.notebooks:main",
+    "quality": "pipeline.quality.report:main",
 }
 
 
@@ -71,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     notebooks = sub.add_parser("notebooks", help="open JupyterLab on the curated notebooks, against the warehouse")
     notebooks.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
     notebooks.add_argument("--no-browser", action="store_true", help="do not open a browser")
+
+    quality = sub.add_parser("quality", help="data quality: run the expectations/ suites, build GX Data Docs")
+    quality_sub = quality.add_subparsers(dest="quality_command", required=True, metavar="ACTION")
+    report = quality_sub.add_parser("report", help="check recent events and build Data Docs in <VIGIL_DATA_DIR>/data_docs")
+    report.add_argument("--hours", type=float, default=24.0, help="events received in the last H hours (default 24)")
+    report.add_argument("--limit", type=int, default=100_000, help="at most the newest N events (default 100000)")
+    report.add_argument("--output", default=None, metavar="DIR", help="Data Docs directory (default <VIGIL_DATA_DIR>/data_docs)")
 
     up = sub.add_parser("up", help="run the whole platform on embedded defaults (Ctrl-C stops all)")
     up.add_argument("--no-simulate", action="store_true", help="do not send simulated traffic")

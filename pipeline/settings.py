@@ -81,6 +81,10 @@ class Settings:
     processor_group: str = field(default_factory=lambda: _str("VIGIL_PROCESSOR_GROUP", "vigil-processor"))
     sink_batch_size: int = field(default_factory=lambda: _int("VIGIL_SINK_BATCH_SIZE", 20_000))
     commit_interval_s: float = field(default_factory=lambda: _float("VIGIL_COMMIT_INTERVAL", 1.0))
+    # data quality (pipeline/quality/): GX suites on a sample of at most this many rows of a flushed
+    # batch, at most once per interval seconds, on a background thread; a negative interval turns it off
+    quality_interval_s: float = field(default_factory=lambda: _float("VIGIL_QUALITY_INTERVAL", 10.0))
+    quality_sample_rows: int = field(default_factory=lambda: _int("VIGIL_QUALITY_SAMPLE_ROWS", 5000))
 
     # dashboard
     dashboard_port: int = field(default_factory=lambda: _int("VIGIL_DASHBOARD_PORT", 8501))

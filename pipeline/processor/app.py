@@ -32,6 +32,8 @@ from pipeline.processor.dead_letters import Source, dead_letter
 from pipeline.processor.outcome import Outcome
 from pipeline.processor.rows import Row, event_row
 from pipeline.processor.sink import ClickHouseSink
+from pipeline.quality.dead_letters import COLUMNS as DEAD_LETTER_COLUMNS, dead_letter_row
+from pipeline.quality.monitor import QualityMonitor
 from pipeline.processor.steps import STEPS, Dropped, Step, run
 from pipeline.settings import Settings
 
@@ -80,6 +82,7 @@ def build_app(
     steps: tuple[Step, ...] = STEPS,
     counters: Counters | None = None,
     consumer_group: str | None = None,
+    quality: QualityMonitor | None = None,
 ) -> Application:
     """The processor's Quix Streams application, ready to ``run()``."""
     counters = counters or Counters()
@@ -94,7 +97,8 @@ def build_app(
         loglevel="INFO",
     )
     events_topic = app.topic(settings.events_topic, value_deserializer="bytes", key_deserializer="bytes")
-    dlq_topic = app.topic(settings.dlq_topic, value_serializer="bytes", key_serializer="bytes")
+    dlq_topic = app.topic(settings.dlq_topic, value_serializer="bytes", key_serializer="bytes",
+                          value_deserializer="bytes", key_deserializer="bytes")
 
     def enrich(raw: bytes | None) -> Outcome:
         """Run the steps and map the event to its row; a drop becomes its dead letter."""
@@ -119,7 +123,16 @@ def build_app(
     sdf = sdf.filter(is_row).apply(row_of)
     # two chunks per full checkpoint: the first is ingested while the second is computed;
     # smaller chunks cost ClickHouse (and the client) more per row than the overlap saves
-    sdf.sink(ClickHouseSink(settings, counters=counters, chunk_rows=max(settings.sink_batch_size // 2, 1000)))
+    sdf.sink(ClickHouseSink(settings, counters=counters, chunk_rows=max(settings.sink_batch_size // 2, 1000),
+                            on_rows=quality.offer if quality is not None else None))
+
+    # the DLQ read back into ClickHouse's dead_letters table: drops by reason are queryable
+    def dead_letter_row_of(record: bytes | None) -> tuple:
+        context = message_context()
+        return dead_letter_row(record, context.topic, context.partition, context.offset)
+
+    app.dataframe(dlq_topic).apply(dead_letter_row_of).sink(
+        ClickHouseSink(settings, table="dead_letters", columns=DEAD_LETTER_COLUMNS, counters=Counters()))
     return app
 
 
@@ -148,7 +161,8 @@ def main(args: argparse.Namespace) -> int:
     user_agents.warm_up()
     tune_gc()
     counters = Counters()
-    app = build_app(settings, counters=counters)
+    quality = QualityMonitor(settings)  # GX loads on its own thread, on the first sampled batch
+    app = build_app(settings, counters=counters, quality=quality)
     log.info(
         "processing %s → ClickHouse %s (database %s), rejects → %s; consumer group %s",
         settings.events_topic, settings.clickhouse_url, settings.clickhouse_database,
@@ -158,4 +172,5 @@ def main(args: argparse.Namespace) -> int:
         app.run()
     finally:
         counters.log()
+        quality.close()
     return 0

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, Callable
 
 from clickhouse_connect.driver import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
@@ -81,6 +81,7 @@ class ClickHouseSink(BatchingSink):
         max_backoff: float = 30.0,
         timeout: float = 30.0,
         chunk_rows: int = 10_000,
+        on_rows: Callable[[list], None] | None = None,
     ) -> None:
         super().__init__(on_client_connect_success=self._connected, on_client_connect_failure=self._not_connected)
         self.settings = settings
@@ -91,6 +92,8 @@ class ClickHouseSink(BatchingSink):
         self.max_backoff = max_backoff
         self.timeout = timeout
         self.chunk_rows = chunk_rows
+        # sees each chunk as it goes to ClickHouse (the quality monitor: must return at once)
+        self.on_rows = on_rows
         self._backoff = min_backoff
         self._client: Client | None = None
         self._context: InsertContext | None = None
@@ -178,6 +181,8 @@ class ClickHouseSink(BatchingSink):
         self._pending = 0
         self._in_flight.append(self._writer.submit(self._insert, values))
         self._in_flight_rows.append(len(values))
+        if self.on_rows is not None:
+            self.on_rows(values)
 
     def _insert(self, values: list) -> Exception | None:
         """Insert rows (on the writer thread); the error, if any, is returned for :meth:`flush`."""

@@ -1250,3 +1250,101 @@ def visitor_retention(client: Client, filters: Filters, period: str = "day") -> 
     return (frame.join(sizes, on="cohort", how="left")
             .with_columns((pl.col("visitors") / pl.col("cohort_size")).alias("retention"))
             .select("cohort", "period", "visitors", "cohort_size", "retention"))
+
+
+# ── data quality (pipeline/quality/, migrations/030_quality.sql) ──────────────────────────
+
+QUALITY_SAMPLE = """
+SELECT
+    project_id, toString(type) AS type,
+    toUnixTimestamp64Milli(timestamp) AS timestamp, event_id, toUnixTimestamp64Milli(received_at) AS received_at,
+    session_id, url, path, toString(browser) AS browser, toString(os) AS os, toString(device) AS device,
+    toString(vital_name) AS vital_name, vital_value, toString(error_kind) AS error_kind, error_message,
+    duration_ms, http_status
+FROM events AS e FINAL
+WHERE e.received_at >= {start:DateTime64(3, 'UTC')}  -- the column, not the epoch-ms alias
+  AND e.received_at < {end:DateTime64(3, 'UTC')}
+ORDER BY e.received_at DESC
+LIMIT {limit:UInt64}
+"""
+_QUALITY_SAMPLE = {
+    "project_id": pl.UInt32, "type": pl.String, "timestamp": pl.Int64, "event_id": pl.String,
+    "received_at": pl.Int64, "session_id": pl.String, "url": pl.String, "path": pl.String,
+    "browser": pl.String, "os": pl.String, "device": pl.String, "vital_name": pl.String,
+    "vital_value": pl.Float64, "error_kind": pl.String, "error_message": pl.String,
+    "duration_ms": pl.Float64, "http_status": pl.UInt16,
+}
+
+
+def quality_sample(client: Client, start: datetime, end: datetime, limit: int = 100_000) -> pl.DataFrame:
+    """The newest ``limit`` events received in ``[start, end)``, all projects, with the columns the
+    GX suites read (``timestamp`` / ``received_at`` as epoch milliseconds, like the processor's rows)."""
+    return _frame(client, QUALITY_SAMPLE, {"start": _clickhouse_time(start), "end": _clickhouse_time(end),
+                                           "limit": limit}, _QUALITY_SAMPLE)
+
+
+QUALITY_PASS_RATES = """
+SELECT
+    toDateTime64(toStartOfInterval(run_at, toIntervalMinute({bucket_minutes:UInt32})), 3, 'UTC') AS bucket,
+    toString(suite) AS suite, toString(expectation) AS expectation,
+    count() AS checks, countIf(success) AS passed, passed / checks AS pass_rate,
+    sum(unexpected_count) AS unexpected, sum(element_count) AS elements
+FROM quality_results
+WHERE run_at >= {start:DateTime64(3, 'UTC')} AND run_at < {end:DateTime64(3, 'UTC')}
+GROUP BY bucket, suite, expectation
+ORDER BY bucket, suite, expectation
+"""
+
+
+def quality_pass_rates(client: Client, start: datetime, end: datetime, bucket_minutes: int = 60) -> pl.DataFrame:
+    """Per time bucket, suite and expectation: ``checks`` (batches checked), ``passed``, ``pass_rate``,
+    and the ``unexpected`` values among ``elements`` checked."""
+    _check_bucket(bucket_minutes)
+    return _frame(client, QUALITY_PASS_RATES, {"start": _clickhouse_time(start), "end": _clickhouse_time(end),
+                                               "bucket_minutes": bucket_minutes}, {
+        "bucket": UTC_MS, "suite": pl.String, "expectation": pl.String, "checks": pl.UInt64,
+        "passed": pl.UInt64, "pass_rate": pl.Float64, "unexpected": pl.UInt64, "elements": pl.UInt64})
+
+
+QUALITY_FAILURES = """
+SELECT run_at, toString(source) AS source, toString(suite) AS suite, suite_version, toString(expectation) AS expectation,
+       toString(expectation_type) AS expectation_type, toString(column) AS column, row_condition,
+       element_count, unexpected_count, unexpected_percent, observed_value, unexpected_sample, exception
+FROM quality_results
+WHERE NOT success AND run_at >= {start:DateTime64(3, 'UTC')} AND run_at < {end:DateTime64(3, 'UTC')}
+ORDER BY run_at DESC, suite, expectation
+LIMIT {limit:UInt64}
+"""
+
+
+def quality_failures(client: Client, start: datetime, end: datetime, limit: int = 50) -> pl.DataFrame:
+    """The latest failing expectations, newest first, with up to 10 offending values each
+    (``unexpected_sample``, JSON) or the aggregate seen (``observed_value``, JSON)."""
+    return _frame(client, QUALITY_FAILURES, {"start": _clickhouse_time(start), "end": _clickhouse_time(end),
+                                             "limit": limit}, {
+        "run_at": UTC_MS, "source": pl.String, "suite": pl.String, "suite_version": pl.UInt32,
+        "expectation": pl.String, "expectation_type": pl.String, "column": pl.String, "row_condition": pl.String,
+        "element_count": pl.UInt64, "unexpected_count": pl.UInt64, "unexpected_percent": pl.Float64,
+        "observed_value": pl.String, "unexpected_sample": pl.String, "exception": pl.String})
+
+
+DEAD_LETTERS_BY_REASON = """
+SELECT
+    toDateTime64(toStartOfInterval(failed_at, toIntervalMinute({bucket_minutes:UInt32})), 3, 'UTC') AS bucket,
+    toString(reason) AS reason, toString(step) AS step, count() AS drops
+FROM dead_letters FINAL
+WHERE failed_at >= {start:DateTime64(3, 'UTC')} AND failed_at < {end:DateTime64(3, 'UTC')}
+  AND ({project_id:UInt32} = 0 OR project_id = {project_id:UInt32})
+GROUP BY bucket, reason, step
+ORDER BY bucket, drops DESC, reason
+"""
+
+
+def dead_letters_by_reason(client: Client, start: datetime, end: datetime, bucket_minutes: int = 60,
+                           project_id: int = 0) -> pl.DataFrame:
+    """DLQ volume: drops per time bucket (by ``failed_at``), ``reason`` and ``step``; a drop recorded
+    twice counts once. ``project_id`` 0 = all projects (drops before the project was known have 0)."""
+    _check_bucket(bucket_minutes)
+    return _frame(client, DEAD_LETTERS_BY_REASON, {
+        "start": _clickhouse_time(start), "end": _clickhouse_time(end), "bucket_minutes": bucket_minutes,
+        "project_id": project_id}, {"bucket": UTC_MS, "reason": pl.String, "step": pl.String, "drops": pl.UInt64})
