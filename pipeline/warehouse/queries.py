@@ -319,6 +319,21 @@ def _time_axis(filters: Filters, bucket_minutes: int) -> list[datetime]:
     return [first + n * width for n in range(buckets)]
 
 
+def _tiers(filters: Filters, bucket_minutes: int | None, missing: Sequence[str], fine: bool = False) -> dict[str, str]:
+    """The whole hours of the range an hourly rollup answers (``hours_start``, ``hours_end``);
+    an empty span when it cannot: a filter on a dimension it lacks (``missing``) is set, the
+    answer is grouped by one (``fine``), or per bucket narrower than an hour."""
+    hour = timedelta(hours=1)
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    first = epoch + -(-(filters.start - epoch) // hour) * hour  # rounded up to a whole hour
+    last = epoch + ((filters.end - epoch) // hour) * hour  # rounded down
+    usable = (first < last and not fine and not any(getattr(filters, name) for name in missing)
+              and (bucket_minutes is None or bucket_minutes % 60 == 0))
+    if not usable:
+        first = last = filters.start
+    return {"hours_start": _clickhouse_time(first), "hours_end": _clickhouse_time(last)}
+
+
 def _check_bucket(bucket_minutes: int) -> None:
     if bucket_minutes < 1:
         raise ValueError(f"bucket_minutes must be at least 1, got {bucket_minutes}")
@@ -333,6 +348,32 @@ BREAKDOWNS: dict[str, str] = {
 }
 _TIME_BUCKET = "toDateTime64(toStartOfInterval(minute, toIntervalMinute({bucket_minutes:UInt32})), 3, 'UTC')"
 
+# The Web Vital rows of a range: the whole hours from web_vitals_hour when it can answer
+# (no route, device, browser or country filter or breakdown; see _tiers), the other minutes
+# from web_vitals_minute. Dimensions the hourly rollup lacks read as ''.
+_VITAL_ROWS = """
+    SELECT minute, vital_name, path, toString(device) AS device, toString(browser) AS browser,
+           toString(country) AS country, toString(release) AS release, toString(connection_type) AS connection_type,
+           toString(environment) AS environment, rating, bucket, samples, low, high
+    FROM web_vitals_minute FINAL
+    WHERE project_id = {project_id:UInt32}
+      AND ({vital:String} = '' OR vital_name = {vital:String})
+      AND minute >= {start:DateTime64(3, 'UTC')}
+      AND minute < {end:DateTime64(3, 'UTC')}
+      AND NOT (minute >= {hours_start:DateTime64(3, 'UTC')} AND minute < {hours_end:DateTime64(3, 'UTC')})
+""" + DIMENSIONS + """
+    UNION ALL
+    SELECT hour AS minute, vital_name, '' AS path, '' AS device, '' AS browser, '' AS country,
+           toString(release) AS release, '' AS connection_type, toString(environment) AS environment,
+           rating, bucket, samples, low, high
+    FROM web_vitals_hour FINAL
+    WHERE project_id = {project_id:UInt32}
+      AND ({vital:String} = '' OR vital_name = {vital:String})
+      AND hour >= {hours_start:DateTime64(3, 'UTC')}
+      AND hour < {hours_end:DateTime64(3, 'UTC')}
+      AND ({environment:String} = '' OR environment = {environment:String})
+      AND ({release:String} = '' OR release = {release:String})
+"""
 _VITAL_HISTOGRAM = """
 SELECT
     $group AS key,
@@ -341,12 +382,7 @@ SELECT
     sum(finalizeAggregation(samples)) AS samples,
     min(low) AS low,
     max(high) AS high
-FROM web_vitals_minute FINAL
-WHERE project_id = {project_id:UInt32}
-  AND ({vital:String} = '' OR vital_name = {vital:String})
-  AND minute >= {start:DateTime64(3, 'UTC')}
-  AND minute < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS + """
+FROM (""" + _VITAL_ROWS + """)
 GROUP BY key, bucket, rating
 """
 VITAL_HISTOGRAM_BY: dict[str, str] = {
@@ -356,13 +392,16 @@ VITAL_HISTOGRAM_BY: dict[str, str] = {
 }
 _HISTOGRAM_ROWS = {"bucket": pl.Int16, "rating": pl.String, "samples": pl.UInt64, "low": pl.Float64, "high": pl.Float64}
 _SHARES = {"good": pl.Float64, "needs_improvement": pl.Float64, "poor": pl.Float64}
+# what the hourly Web Vitals rollup cannot filter or group by
+_NOT_IN_VITALS_HOUR = ("route", "device", "browser", "country", "connection")
 
 
 def _vital_histogram(client: Client, filters: Filters, vital: str, group: str, key_type: pl.DataType,
-                     bucket_minutes: int = 1) -> pl.DataFrame:
-    return _rollup_frame(client, VITAL_HISTOGRAM_BY[group],
-                         {**filters.parameters(), "vital": vital, "bucket_minutes": bucket_minutes},
-                         {"key": key_type, **_HISTOGRAM_ROWS})
+                     bucket_minutes: int | None = None) -> pl.DataFrame:
+    fine = group in _NOT_IN_VITALS_HOUR
+    parameters = {**filters.parameters(), "vital": vital, "bucket_minutes": bucket_minutes or 1,
+                  **_tiers(filters, bucket_minutes, ("route", "device", "browser", "country"), fine)}
+    return _rollup_frame(client, VITAL_HISTOGRAM_BY[group], parameters, {"key": key_type, **_HISTOGRAM_ROWS})
 
 
 def _rated(frame: pl.DataFrame, vital_of: str | None = None, vital: str = "") -> pl.DataFrame:
@@ -462,12 +501,12 @@ NAVIGATION_PHASES = ("redirect", "dns", "tcp", "tls", "request", "response", "do
 
 NAVIGATION_TIMING = """
 SELECT
-    phase_ms.1 AS phase,
+    phase,
     count() AS samples,
-    avg(phase_ms.2) AS mean,
-    quantileExactInclusive(0.75)(phase_ms.2) AS p75
+    avg(ms) AS mean,
+    quantileExactInclusive(0.75)(ms) AS p75
 FROM events FINAL
-ARRAY JOIN JSONExtractKeysAndValues(data, 'breakdown', 'Float64') AS phase_ms
+ARRAY JOIN mapKeys(timings) AS phase, mapValues(timings) AS ms
 WHERE project_id = {project_id:UInt32}
   AND type = 'web_vital'
   AND vital_name = 'LOAD'
@@ -494,11 +533,11 @@ def navigation_timing(client: Client, filters: Filters) -> pl.DataFrame:
 SLOWEST_RESOURCES = """
 SELECT
     http_url AS resource,
-    any(JSONExtractString(data, 'initiator_type')) AS initiator,
+    any(toString(initiator)) AS initiator,
     count() AS loads,
     quantileExactInclusive(0.5)(duration_ms) AS p50,
     quantileExactInclusive(0.75)(duration_ms) AS p75,
-    toUInt64(quantileExactInclusive(0.5)(JSONExtractUInt(data, 'transfer_size'))) AS transfer_size
+    toUInt64(quantileExactInclusive(0.5)(transfer_size)) AS transfer_size
 FROM events FINAL
 WHERE project_id = {project_id:UInt32}
   AND type = 'resource'
@@ -523,33 +562,50 @@ def slowest_resources(client: Client, filters: Filters, limit: int = 15, min_loa
 
 # ── traffic (rollup traffic_minute) ──────────────────────────────────────────────────────
 
-TRAFFIC_TOTALS = """
-SELECT
-    by_type['page_view'] AS page_views,
-    unique_visitors,
-    sessions,
-    by_type['error'] AS errors,
-    arraySum(mapValues(by_type)) AS events
-FROM
-(
-    SELECT
-        sumMap(finalizeAggregation(events)) AS by_type,
-        uniqMerge(visitors) AS unique_visitors,
-        uniqMerge(sessions) AS sessions
+# The traffic rows of a range: the whole hours from traffic_hour when it can answer (no
+# device, browser or country filter; see _tiers), the other minutes from traffic_minute.
+_TRAFFIC_ROWS = """
+    SELECT minute, toString(type) AS type, path, events, visitors, sessions
     FROM traffic_minute FINAL
     WHERE project_id = {project_id:UInt32}
       AND minute >= {start:DateTime64(3, 'UTC')}
       AND minute < {end:DateTime64(3, 'UTC')}
+      AND NOT (minute >= {hours_start:DateTime64(3, 'UTC')} AND minute < {hours_end:DateTime64(3, 'UTC')})
 """ + DIMENSIONS + """
-)
+    UNION ALL
+    SELECT hour AS minute, toString(type) AS type, path, events, visitors, sessions
+    FROM traffic_hour FINAL
+    WHERE project_id = {project_id:UInt32}
+      AND hour >= {hours_start:DateTime64(3, 'UTC')}
+      AND hour < {hours_end:DateTime64(3, 'UTC')}
+      AND ({environment:String} = '' OR environment = {environment:String})
+      AND ({release:String} = '' OR release = {release:String})
+      AND ({route:String} = '' OR path LIKE {route:String})
+"""
+_NOT_IN_TRAFFIC_HOUR = ("device", "browser", "country")
+
+
+def _traffic_parameters(filters: Filters, bucket_minutes: int | None = None, **more: Any) -> dict[str, Any]:
+    return {**filters.parameters(), "bucket_minutes": bucket_minutes or 1,
+            **_tiers(filters, bucket_minutes, _NOT_IN_TRAFFIC_HOUR), **more}
+
+
+TRAFFIC_TOTALS = """
+SELECT
+    sumIf(counted, type = 'page_view') AS page_views,
+    uniqMerge(visitors) AS unique_visitors,
+    uniqMerge(sessions) AS sessions,
+    sumIf(counted, type = 'error') AS errors,
+    sum(counted) AS events
+FROM (SELECT type, finalizeAggregation(events) AS counted, visitors, sessions FROM (""" + _TRAFFIC_ROWS + """))
 """
 
 
 def traffic_totals(client: Client, filters: Filters) -> pl.DataFrame:
-    """One row, from the rollup (whole minutes): ``page_views`` (PV), ``unique_visitors`` (UV:
+    """One row, from the rollups (whole minutes): ``page_views`` (PV), ``unique_visitors`` (UV:
     visitor ids with any event), ``sessions`` (session ids with any event), ``errors`` and
     ``events``. :func:`traffic_summary` answers the same from raw events, exact to the ms."""
-    frame = _rollup_frame(client, TRAFFIC_TOTALS, filters.parameters(), {
+    frame = _rollup_frame(client, TRAFFIC_TOTALS, _traffic_parameters(filters), {
         "page_views": pl.UInt64, "unique_visitors": pl.UInt64, "sessions": pl.UInt64,
         "errors": pl.UInt64, "events": pl.UInt64,
     })
@@ -559,14 +615,10 @@ def traffic_totals(client: Client, filters: Filters) -> pl.DataFrame:
 TRAFFIC_TREND = """
 SELECT
     """ + _TIME_BUCKET + """ AS time,
-    sum(finalizeAggregation(events)['page_view']) AS page_views,
+    sumIf(finalizeAggregation(events), type = 'page_view') AS page_views,
     uniqMerge(visitors) AS visitors,
     uniqMerge(sessions) AS sessions
-FROM traffic_minute FINAL
-WHERE project_id = {project_id:UInt32}
-  AND minute >= {start:DateTime64(3, 'UTC')}
-  AND minute < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS + """
+FROM (""" + _TRAFFIC_ROWS + """)
 GROUP BY time
 ORDER BY time
 """
@@ -576,46 +628,37 @@ def traffic_trend(client: Client, filters: Filters, bucket_minutes: int = 1) -> 
     """PV, UV and sessions per bucket of ``bucket_minutes``: ``time`` (bucket start, UTC),
     ``page_views``, ``visitors``, ``sessions`` (distinct within each bucket); empty buckets absent."""
     _check_bucket(bucket_minutes)
-    return _rollup_frame(client, TRAFFIC_TREND, {**filters.parameters(), "bucket_minutes": bucket_minutes},
+    return _rollup_frame(client, TRAFFIC_TREND, _traffic_parameters(filters, bucket_minutes),
                          {"time": UTC_MS, "page_views": pl.UInt64, "visitors": pl.UInt64, "sessions": pl.UInt64})
 
 
 EVENTS_BY_TYPE = """
-SELECT time, type, sum(n) AS events
-FROM
-(
-    SELECT """ + _TIME_BUCKET + """ AS time, finalizeAggregation(events) AS by_type
-    FROM traffic_minute FINAL
-    WHERE project_id = {project_id:UInt32}
-      AND minute >= {start:DateTime64(3, 'UTC')}
-      AND minute < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS + """
-)
-ARRAY JOIN mapKeys(by_type) AS type, mapValues(by_type) AS n
+SELECT
+    """ + _TIME_BUCKET + """ AS time,
+    type,
+    sum(finalizeAggregation(events)) AS counted
+FROM (""" + _TRAFFIC_ROWS + """)
 GROUP BY time, type
-HAVING events > 0
+HAVING counted > 0
 ORDER BY time, type
 """
 
 
 def events_by_type(client: Client, filters: Filters, bucket_minutes: int = 1) -> pl.DataFrame:
-    """Events per bucket of ``bucket_minutes`` and type, from the rollup: ``minute`` (bucket start,
+    """Events per bucket of ``bucket_minutes`` and type, from the rollups: ``minute`` (bucket start,
     UTC), ``type``, ``events`` — :func:`events_per_minute`'s answer, in whole minutes."""
     _check_bucket(bucket_minutes)
-    return _rollup_frame(client, EVENTS_BY_TYPE, {**filters.parameters(), "bucket_minutes": bucket_minutes},
-                         {"time": UTC_MS, "type": pl.String, "events": pl.UInt64}).rename({"time": "minute"})
+    return _rollup_frame(client, EVENTS_BY_TYPE, _traffic_parameters(filters, bucket_minutes),
+                         {"time": UTC_MS, "type": pl.String, "counted": pl.UInt64}
+                         ).rename({"time": "minute", "counted": "events"})
 
 
 TOP_PAGES = """
 SELECT
     path,
-    sum(finalizeAggregation(events)['page_view']) AS page_views,
+    sumIf(finalizeAggregation(events), type = 'page_view') AS page_views,
     uniqMerge(visitors) AS visitors
-FROM traffic_minute FINAL
-WHERE project_id = {project_id:UInt32}
-  AND minute >= {start:DateTime64(3, 'UTC')}
-  AND minute < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS + """
+FROM (""" + _TRAFFIC_ROWS + """)
 GROUP BY path
 HAVING page_views > 0
 ORDER BY page_views DESC, path
@@ -625,37 +668,39 @@ LIMIT {limit:UInt32}
 
 def top_pages(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
     """The most viewed pages: ``path``, ``page_views``, ``visitors`` (with any event on the page)."""
-    return _rollup_frame(client, TOP_PAGES, {**filters.parameters(), "limit": limit},
+    return _rollup_frame(client, TOP_PAGES, _traffic_parameters(filters, limit=limit),
                          {"path": pl.String, "page_views": pl.UInt64, "visitors": pl.UInt64})
 
 
 FILTER_OPTIONS = """
-SELECT pair.1 AS dimension, pair.2 AS value, count() AS minutes
+SELECT
+    topK({limit:UInt32})(toString(environment)) AS environment,
+    topK({limit:UInt32})(toString(release)) AS release,
+    topK({limit:UInt32})(path) AS route,
+    topK({limit:UInt32})(toString(device)) AS device,
+    topK({limit:UInt32})(toString(browser)) AS browser,
+    topK({limit:UInt32})(toString(country)) AS country
 FROM traffic_minute
-ARRAY JOIN [('environment', toString(environment)), ('release', toString(release)), ('route', path),
-            ('device', toString(device)), ('browser', toString(browser)), ('country', toString(country))] AS pair
 WHERE project_id = {project_id:UInt32}
   AND minute >= {start:DateTime64(3, 'UTC')}
   AND minute < {end:DateTime64(3, 'UTC')}
-GROUP BY dimension, value
-ORDER BY dimension, minutes DESC, value
-LIMIT {limit:UInt32} BY dimension
+  AND type = 'page_view'
 """
 
 
 def filter_options(client: Client, filters: Filters, limit: int = 200) -> dict[str, list[str]]:
     """The values each dimension filter can take in the range (whatever the dimension filters
     are): ``{"environment": [...], "release": [...], "route": [...], "device": [...],
-    "browser": [...], "country": [...]}``, most active first; a missing country is
-    :data:`UNKNOWN_COUNTRY`, other empty values are left out."""
-    frame = _frame(client, FILTER_OPTIONS, {**filters.parameters(), "limit": limit},
-                   {"dimension": pl.String, "value": pl.String, "minutes": pl.UInt64})
-    options: dict[str, list[str]] = {name: [] for name in DIMENSION_NAMES}
-    for dimension, value in frame.select("dimension", "value").iter_rows():
-        if dimension == "country" and value == "":
-            value = UNKNOWN_COUNTRY
-        if value:
-            options[dimension].append(value)
+    "browser": [...], "country": [...]}``, the most viewed first (up to ``limit``); a missing
+    country is :data:`UNKNOWN_COUNTRY`, other empty values are left out."""
+    rows = client.query(FILTER_OPTIONS, parameters={**filters.parameters(), "limit": limit}).named_results()
+    found = next(iter(rows), {})
+    options: dict[str, list[str]] = {}
+    for dimension in DIMENSION_NAMES:
+        values = list(found.get(dimension) or [])
+        if dimension == "country":
+            values = [value or UNKNOWN_COUNTRY for value in values]
+        options[dimension] = [value for value in values if value]
     return options
 
 

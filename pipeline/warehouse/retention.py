@@ -15,7 +15,7 @@ from clickhouse_connect.driver import Client
 RAW_TABLES: dict[str, str] = {"events": "timestamp"}
 ROLLUP_TABLES: dict[str, str] = {
     "web_vitals_minute": "minute", "traffic_minute": "minute", "error_groups_minute": "minute",
-    "api_calls_minute": "minute", "sessions": "started",
+    "api_calls_minute": "minute", "sessions": "started", "traffic_hour": "hour", "web_vitals_hour": "hour",
 }
 _NO_REWRITE = {"materialize_ttl_after_modify": 0}
 

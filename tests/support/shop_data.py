@@ -88,6 +88,7 @@ def truth_frame(rows: list[tuple]) -> pl.DataFrame:
               "environment", "url", "path", "referrer", "browser", "os", "device", "vital_name", "vital_value",
               "error_kind", "error_type", "error_message", "duration_ms", "http_method", "http_url", "http_status",
               "target", "name", "data", "country", "connection_type")
+    wanted += ("fingerprint",) if "fingerprint" in COLUMNS else ()  # once the processor computes them
     index = [COLUMNS.index(name) for name in wanted]
     frame = pl.DataFrame([[row[i] for i in index] for row in rows], schema=list(wanted), orient="row",
                          infer_schema_length=None)
