@@ -42,6 +42,7 @@ class Child:
     ready: Callable[[], bool]
     ready_timeout: float = 120.0
     env: dict[str, str] = field(default_factory=dict)
+    ports: tuple[tuple[int, str], ...] = ()  # (port it listens on, the setting that moves it)
     process: subprocess.Popen | None = None
     restarts: int = 0
     log_path: Path | None = None
@@ -77,6 +78,16 @@ class Child:
         if self.log_path is None or not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is no owner
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _vigil(*args: str) -> list[str]:
@@ -160,19 +171,28 @@ def main(args) -> int:
     signal.signal(signal.SIGINT, request_stop)
 
     def launch(child: Child) -> None:
+        # a readiness probe would happily find someone else's server on a taken port
+        for port, setting in child.ports:
+            if not _port_free(port):
+                raise RuntimeError(f"port {port} is already in use, so {child.name} cannot listen there; "
+                                   f"stop whatever holds it (`ss -ltnp | grep {port}`) or set {setting} to a free port")
         children.append(child)
         child.start(log_dir)
         _wait_ready(child)
 
     try:
         console.print(f"[bold]Vigil[/] — data in {s.data_dir}")
-        launch(Child("kafka", _vigil("kafka"), _kafka_ready(s), ready_timeout=300))
-        launch(Child("clickhouse", _vigil("clickhouse"), _http_ok(f"{s.clickhouse_url}/ping")))
+        launch(Child("kafka", _vigil("kafka"), _kafka_ready(s), ready_timeout=300,
+                     ports=((s.kafka_port, "VIGIL_KAFKA_PORT"), (s.kafka_controller_port, "VIGIL_KAFKA_CONTROLLER_PORT"))))
+        launch(Child("clickhouse", _vigil("clickhouse"), _http_ok(f"{s.clickhouse_url}/ping"),
+                     ports=((s.clickhouse_port, "VIGIL_CLICKHOUSE_PORT"),)))
         demo = _prepare_warehouse(s)
-        launch(Child("collector", _vigil("collect"), _http_ok(f"{s.collector_url}/healthz")))
+        launch(Child("collector", _vigil("collect"), _http_ok(f"{s.collector_url}/healthz"),
+                     ports=((s.collector_port, "VIGIL_COLLECTOR_PORT"),)))
         launch(Child("processor", _vigil("process"), _running(3.0)))
         dashboard_url = f"http://127.0.0.1:{s.dashboard_port}"
-        launch(Child("dashboard", _vigil("dashboard"), _http_ok(f"{dashboard_url}/_stcore/health")))
+        launch(Child("dashboard", _vigil("dashboard"), _http_ok(f"{dashboard_url}/_stcore/health"),
+                     ports=((s.dashboard_port, "VIGIL_DASHBOARD_PORT"),)))
         from pipeline.alerts.service import ready_probe
 
         launch(Child("alerts", _vigil("alerts"), ready_probe(s)))
