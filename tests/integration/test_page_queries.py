@@ -128,6 +128,55 @@ def test_traffic_totals_equal_ground_truth(client, shop, dimensions):
     assert answer["events"] > 0
 
 
+# a range with whole hours inside: the hourly rollups answer those, the minute ones the edges
+WIDE = Filters(PROJECT, ANCHOR - timedelta(minutes=50), ANCHOR + timedelta(hours=2, minutes=10))
+
+
+@pytest.mark.parametrize("dimensions", [{}, {"release": "shop@2.4.1"}, {"route": "/p/*"}, {"device": "tablet"}],
+                         ids=["hours", "hours-release", "hours-route", "minutes-only-device"])
+def test_the_hourly_tier_answers_whole_hours_exactly(client, shop, dimensions):
+    filters = Filters(PROJECT, WIDE.start, WIDE.end, **dimensions)
+    truth = matching(shop, filters)
+    assert queries.traffic_totals(client, filters).row(0, named=True) == {
+        "page_views": truth.filter(pl.col("type") == "page_view").height,
+        "unique_visitors": truth["visitor_id"].n_unique(), "sessions": truth["session_id"].n_unique(),
+        "errors": truth.filter(pl.col("type") == "error").height, "events": truth.height,
+    }
+    hourly = (truth.group_by(pl.col("timestamp").dt.truncate("1h").alias("time"))
+              .agg((pl.col("type") == "page_view").sum().cast(pl.UInt64).alias("page_views"),
+                   pl.col("visitor_id").n_unique().cast(pl.UInt64).alias("visitors"),
+                   pl.col("session_id").n_unique().cast(pl.UInt64).alias("sessions")).sort("time"))
+    assert queries.traffic_trend(client, filters, 60).equals(hourly)
+    by_type = (truth.group_by(pl.col("timestamp").dt.truncate("1h").alias("minute"), "type")
+               .agg(pl.len().cast(pl.UInt64).alias("events")).sort("minute", "type"))
+    assert queries.events_by_type(client, filters, 60).equals(by_type)
+    pages = (truth.group_by("path").agg((pl.col("type") == "page_view").sum().cast(pl.UInt64).alias("page_views"),
+                                        pl.col("visitor_id").n_unique().cast(pl.UInt64).alias("visitors"))
+             .filter(pl.col("page_views") > 0).sort(["page_views", "path"], descending=[True, False]).head(10))
+    assert queries.top_pages(client, filters, limit=10).equals(pages)
+    measured = rated(truth.filter(pl.col("type") == "web_vital"))
+    summary = queries.vital_summary(client, filters)
+    for row in summary.iter_rows(named=True):
+        values = measured.filter(pl.col("vital_name") == row["vital"])
+        assert row["samples"] == values.height
+        assert_percentiles_close(row, exact_quantiles(values["vital_value"]))
+        assert row["poor"] == pytest.approx(values.filter(pl.col("rating") == "poor").height / values.height)
+    by_release = queries.vital_breakdown(client, filters, "LCP", "release")
+    lcp = measured.filter(pl.col("vital_name") == "LCP")
+    assert dict(by_release.select("value", "samples").iter_rows()) == dict(lcp.group_by("release").len().iter_rows())
+
+
+def test_the_hourly_tier_is_used_only_when_it_can_answer():
+    assert queries._tiers(WIDE, None, ("device",)) == {"hours_start": queries._clickhouse_time(ANCHOR),
+                                                      "hours_end": queries._clickhouse_time(ANCHOR + timedelta(hours=2))}
+    empty = {"hours_start": queries._clickhouse_time(WIDE.start), "hours_end": queries._clickhouse_time(WIDE.start)}
+    assert queries._tiers(Filters(PROJECT, WIDE.start, WIDE.end, device="mobile"), None, ("device",)) == empty
+    assert queries._tiers(WIDE, 15, ()) == empty  # buckets narrower than an hour
+    assert queries._tiers(WIDE, None, (), fine=True) == empty
+    assert queries._tiers(WINDOW, None, ()) == {"hours_start": queries._clickhouse_time(WINDOW.start),
+                                                "hours_end": queries._clickhouse_time(WINDOW.start)}
+
+
 def test_rollup_totals_agree_with_the_raw_summary_on_whole_minutes(client, shop):
     assert queries.traffic_totals(client, WINDOW).to_dicts() == queries.traffic_summary(client, WINDOW).to_dicts()
 
