@@ -184,7 +184,9 @@ class Collector:
     # ── checks shared by every transport ───────────────────────────────────────────────
 
     async def project_for(self, project_id: int, origin: str | None) -> Project:
-        project = await self.projects.lookup(project_id)
+        project = self.projects.projects.get(project_id)  # the common case: no await needed
+        if project is None:
+            project = await self.projects.lookup(project_id)
         if project is None:
             raise problem("unknown_project", f"there is no project {project_id}; check the id in your SDK "
                                              "configuration (`vigil project list` shows them)")

@@ -15,13 +15,25 @@ from typing import Any
 import orjson
 
 from pipeline import contract
-from pipeline.contract import unified
+from pipeline.contract import fast, unified
 # the contract's verdicts, with a Rust fast path for valid events (shared with the processor)
 from pipeline.contract.fast import validate_event
 from pipeline.collector.problems import envelope_problem, problem
 
 # sendBeacon sends a string body as text/plain (no CORS preflight); fetch sends JSON
 ACCEPTED_MEDIA_TYPES = frozenset({"application/json", "text/plain"})
+
+# The envelope's own shape on the same Rust fast path as events (contract.fast): it can only
+# say "valid"; whatever it doubts gets the contract's own verdict. Compiled from the very
+# document contract.validate_envelope compiles (envelope schema with the event $defs inlined).
+_FAST_ENVELOPE = fast.compile_fast(contract._bundled_envelope_schema())
+
+
+def validate_envelope(document: Any) -> contract.Rejection | None:
+    """Same answer as ``contract.validate_envelope``, a few µs faster for valid envelopes."""
+    if _FAST_ENVELOPE is not None and type(document) is dict and _FAST_ENVELOPE.is_valid(document):
+        return None
+    return contract.validate_envelope(document)
 
 
 @dataclass(slots=True)
@@ -87,7 +99,7 @@ def parse_envelope(raw: bytes | str, max_events: int) -> dict[str, Any]:
             raise envelope_problem(contract.Rejection(
                 "wrong_type", "", f"this looks like a unified (Sentry-like) document, but a field has the wrong "
                                   f"shape ({error}); compare it with MISSION.md's unified format")) from None
-    rejection = contract.validate_envelope(document)
+    rejection = validate_envelope(document)
     if rejection is not None:
         raise envelope_problem(rejection)
     if len(document["events"]) > max_events:

@@ -112,13 +112,14 @@ class RateLimiter:
         Checked before a body is read, so a client that is already over its limit is turned
         away without the collector spending time on its bytes.
         """
+        key_bucket = self.keys.buckets.get(key) if self.keys.enabled else None
+        ip_bucket = self.ips.buckets.get(ip) if self.ips.enabled else None
+        # a bucket still holding a token needs no clock: the common case costs two lookups
+        if (key_bucket is None or key_bucket.tokens >= 1) and (ip_bucket is None or ip_bucket.tokens >= 1):
+            return 0.0
         now = self.clock()
-        waits = [0.0]
-        if self.keys.enabled and (bucket := self.keys.buckets.get(key)) is not None:
-            waits.append(bucket.wait_for(1, now))
-        if self.ips.enabled and (bucket := self.ips.buckets.get(ip)) is not None:
-            waits.append(bucket.wait_for(1, now))
-        return max(waits)
+        return max(key_bucket.wait_for(1, now) if key_bucket else 0.0,
+                   ip_bucket.wait_for(1, now) if ip_bucket else 0.0)
 
 
 def retry_after(wait_s: float) -> int:

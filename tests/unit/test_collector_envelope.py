@@ -164,3 +164,48 @@ def test_the_collectors_stamps_override_what_a_client_claims():
 
 def test_received_at_is_rfc3339_milliseconds_utc():
     assert envelope.received_at(datetime(2026, 1, 2, 3, 4, 5, 678900, tzinfo=timezone.utc)) == "2026-01-02T03:04:05.678Z"
+
+
+# ── the envelope fast path gives the contract's verdicts ───────────────────────────────
+
+
+def _mutations(document, rng):
+    """Random small breakages of a valid envelope: a key dropped, a value of another type."""
+    import copy
+
+    odd_values = [None, True, False, 0, 1, -1, 1.0, 2, 1.5, "", "x", "x" * 300, [], {}, ["a"], {"a": 1}]
+    for _ in range(40):
+        mutated = copy.deepcopy(document)
+        node, parents = mutated, []
+        while isinstance(node, (dict, list)) and node and rng.random() < 0.7:
+            key = rng.choice(list(node)) if isinstance(node, dict) else rng.randrange(len(node))
+            parents.append((node, key))
+            node = node[key]
+        if not parents:
+            continue
+        parent, key = parents[-1]
+        if isinstance(parent, dict) and rng.random() < 0.3:
+            del parent[key]
+        else:
+            parent[key] = rng.choice(odd_values)
+        yield mutated
+
+
+def test_the_envelope_fast_path_agrees_with_the_contract():
+    import random
+
+    from pipeline import contract
+
+    rng = random.Random(5)
+    documents = []
+    for vector in VALID + INVALID + vectors.load("unified"):
+        try:
+            documents.append(json.loads(vector.body()) if "document" not in vector.doc else vector.doc["document"])
+        except ValueError:
+            continue
+    for document in list(documents):
+        if isinstance(document, dict):
+            documents.extend(_mutations(document, rng))
+    assert len(documents) > 1000
+    for document in documents:
+        assert envelope.validate_envelope(document) == contract.validate_envelope(document), document
