@@ -97,11 +97,6 @@ class KafkaAckTimeout(Exception):
     """Kafka did not acknowledge the batch in time."""
 
 
-def _time_out(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_exception(KafkaAckTimeout())
-
-
 class EventProducer:
     """Produces to ``settings.events_topic``; :meth:`send` returns only once Kafka acknowledged."""
 
@@ -115,10 +110,14 @@ class EventProducer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._flush_timeout_s = 5.0
         self._waiting = 0  # requests awaiting delivery reports (event-loop thread only)
         self._idle = threading.Event()  # set while none waits: the background thread polls
         self._idle.set()
         self._pump: asyncio.Task[None] | None = None
+        # (deadline, delivery) in the order requests started waiting: with one timeout for all,
+        # that is deadline order, so the pump only ever looks at the front
+        self._deadlines: deque[tuple[float, _Delivery]] = deque()
         self._fatal: KafkaError | None = None
         self._replacing = threading.Lock()
         self._failures = 0
@@ -137,6 +136,7 @@ class EventProducer:
 
     async def close(self, timeout_s: float = 5.0) -> None:
         """Flush what is in flight (waiting requests still get their answers), then stop."""
+        self._flush_timeout_s = timeout_s
         self._stopping.set()
         self._idle.set()
         if self._thread is not None:
@@ -153,7 +153,7 @@ class EventProducer:
             if self._settled:
                 self._wake(loop)
             self._check_fatal()
-        remaining = self._producer.flush(5.0)
+        remaining = self._producer.flush(self._flush_timeout_s)
         if remaining:
             log.warning("%d message(s) were still unacknowledged when the collector stopped", remaining)
         if self._settled:
@@ -167,15 +167,26 @@ class EventProducer:
             pass
 
     async def _pump_while_waiting(self) -> None:
-        """Poll on the event loop while any request waits for Kafka."""
+        """Poll on the event loop while any request waits for Kafka; time out the overdue."""
+        loop = asyncio.get_running_loop()
+        deadlines = self._deadlines
         try:
             while self._waiting:
-                self._producer.poll(0)
-                self._drain()
-                self._check_fatal()
+                try:
+                    self._producer.poll(0)
+                    self._drain()
+                    self._check_fatal()
+                except Exception:  # keep pumping: the deadlines below must still be enforced
+                    log.exception("polling Kafka's delivery reports failed")
+                now = loop.time()
+                while deadlines and (deadlines[0][1].future.done() or deadlines[0][0] <= now):
+                    _, delivery = deadlines.popleft()
+                    if not delivery.future.done():
+                        delivery.future.set_exception(KafkaAckTimeout())
                 await asyncio.sleep(PUMP_PERIOD_S)
         finally:
             self._pump = None
+            deadlines.clear()  # nobody waits any more: every entry is settled
 
     def _drain(self) -> None:
         """Resolve the futures of settled deliveries (event-loop thread)."""
@@ -242,7 +253,7 @@ class EventProducer:
             self._note_failure(error.args[0].str())
             raise problem("kafka_unavailable", f"Kafka refused the events ({error.args[0].str()}); resend later",
                           retry_after=RETRY_AFTER_UNAVAILABLE) from None
-        timer = loop.call_later(self.ack_timeout_s, _time_out, delivery.future)
+        self._deadlines.append((loop.time() + self.ack_timeout_s, delivery))
         self._waiting += 1
         if self._waiting == 1:
             self._idle.clear()
@@ -261,7 +272,6 @@ class EventProducer:
             self._note_failure("no acknowledgement in time")
             raise self._timeout_problem() from None
         finally:
-            timer.cancel()
             self._waiting -= 1
             if self._waiting == 0:
                 self._idle.set()
