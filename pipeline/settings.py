@@ -37,6 +37,17 @@ def _str(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{name}={raw!r} is not a yes/no value; use 1 or 0 (true/false, on/off)")
+
+
 @dataclass(frozen=True)
 class Settings:
     # where embedded services keep their data (Kafka log dirs, chDB data)
@@ -85,6 +96,12 @@ class Settings:
     # batch, at most once per interval seconds, on a background thread; a negative interval turns it off
     quality_interval_s: float = field(default_factory=lambda: _float("VIGIL_QUALITY_INTERVAL", 10.0))
     quality_sample_rows: int = field(default_factory=lambda: _int("VIGIL_QUALITY_SAMPLE_ROWS", 5000))
+    # enrichment: drop headless browsers as bots (off: Vigil's own browser tests run headless Chromium)
+    drop_headless: bool = field(default_factory=lambda: _bool("VIGIL_DROP_HEADLESS", False))
+    # store client IPs whole instead of anonymised to /24 (IPv4) and /48 (IPv6)
+    keep_full_ip: bool = field(default_factory=lambda: _bool("VIGIL_KEEP_FULL_IP", False))
+    # key of the cookieless visitor ids' daily salts; empty = a random one kept in data_dir
+    secret: str = field(default_factory=lambda: _str("VIGIL_SECRET", ""))
 
     # dashboard
     dashboard_port: int = field(default_factory=lambda: _int("VIGIL_DASHBOARD_PORT", 8501))

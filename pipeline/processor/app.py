@@ -3,7 +3,7 @@
 The stream, top to bottom::
 
     vigil.events (bytes, key = session id)
-      └─ enrich = process(): steps.run (parse → … → put_page), then rows.event_row → an Outcome
+      └─ enrich = process(): steps.run (parse → … → put_fingerprint), then rows.event_row → an Outcome (bots: neither)
            ├─ is_dead_letter → dead_letter_record → vigil.events.dlq (same key)
            └─ is_row → row_of → ClickHouseSink (a BatchingSink)
 
@@ -34,7 +34,7 @@ from pipeline.processor.rows import Row, event_row
 from pipeline.processor.sink import ClickHouseSink
 from pipeline.quality.dead_letters import COLUMNS as DEAD_LETTER_COLUMNS, dead_letter_row
 from pipeline.quality.monitor import QualityMonitor
-from pipeline.processor.steps import STEPS, Dropped, Step, run
+from pipeline.processor.steps import FILTERED_REASONS, STEPS, Dropped, Options, Step, configure, run
 from pipeline.settings import Settings
 
 log = logging.getLogger("pipeline.processor")
@@ -63,11 +63,17 @@ def process(
     if type(outcome) is Dropped:
         if counters is not None:
             counters.drop(outcome.reason)
+        if outcome.reason in FILTERED_REASONS:  # a bot: counted, nothing to fix or replay
+            return FILTERED
         return Outcome(dead_letter=dead_letter(outcome, raw, source()))
     if counters is not None:
         counters.kept += 1
         counters.maybe_log()
     return Outcome(row=outcome)
+
+
+# what a filtered event becomes: neither a row nor a dead letter (both branches skip it)
+FILTERED = Outcome()
 
 
 def _current_source() -> Source:
@@ -86,6 +92,7 @@ def build_app(
 ) -> Application:
     """The processor's Quix Streams application, ready to ``run()``."""
     counters = counters or Counters()
+    configure(Options.from_settings(settings))  # the steps' settings, read once
     app = Application(
         broker_address=settings.kafka_brokers,
         consumer_group=consumer_group or settings.processor_group,

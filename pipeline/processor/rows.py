@@ -20,6 +20,7 @@ custom        name
 identify      user_id (the event's, else data.user_id)
 ============  =================================================================
 
+``fingerprint`` is the error group (``steps.put_fingerprint``), 0 for other types.
 ``data`` keeps the type-specific payload verbatim as JSON for drill-down. Timestamps
 become epoch milliseconds: clickhouse-connect writes ints to a ``DateTime64(3)`` column
 without per-value conversion.
@@ -45,6 +46,7 @@ COLUMNS: tuple[str, ...] = (
     "error_kind", "error_type", "error_message",
     "duration_ms", "http_method", "http_url", "http_status",
     "target", "name", "data",
+    "fingerprint",  # 002_event_dimensions.sql; the processor's replaces the column's default
 )
 
 Row = tuple  # one value per COLUMNS entry, in that order
@@ -164,6 +166,7 @@ def event_row(event: Event) -> Row | Dropped:
         target,
         name,
         data_json,
+        event["fingerprint"],
     )
 
 

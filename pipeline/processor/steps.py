@@ -7,8 +7,9 @@ order and stops at the first drop, stamping it with the step's name; the process
 drops by reason and sends each to the dead-letter topic. Reasons are a closed set
 (:data:`REASONS`): the contract's own plus the few only the processor can detect.
 
-Adding enrichment (bot filtering, IP anonymisation, visitor ids, …) means writing one more
-small function here and putting it in the list at the right place.
+Adding enrichment means writing one more small function here and putting it in the list at
+the right place. The few settings steps need (:class:`Options`) are read once, at start, by
+:func:`configure`.
 
 Steps write what they derive into the event under the warehouse's column names
 (``received_at``, ``browser``, ``os``, ``device``, ``client_ip``, ``path``, …); those names
@@ -20,8 +21,9 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Union
 from urllib.parse import urlsplit
@@ -30,7 +32,7 @@ import orjson
 
 from pipeline import contract
 from pipeline.contract import fast as validation
-from pipeline.processor import user_agents
+from pipeline.processor import bots, fingerprints, pii, routes, user_agents, visitors
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,12 @@ PROCESSOR_REASONS = (
     "missing_project",  # no valid project_id stamp: the message did not come through the collector
     "too_deep",  # nested deeper than Vigil stores (orjson reads 1024 levels, writes 255)
     "step_failed",  # a step raised: a processor bug; the event waits in the DLQ to be replayed
+    "bot",  # a crawler, monitor or (with VIGIL_DROP_HEADLESS) headless browser: filtered by design
 )
 REASONS = contract.REASONS + PROCESSOR_REASONS
+# Drops that filter good input by design rather than refuse bad input: counted, but not sent
+# to the dead-letter topic (there is nothing to fix or replay), as Plausible drops bots.
+FILTERED_REASONS = frozenset({"bot"})
 
 Event = dict[str, Any]
 
@@ -71,6 +77,32 @@ MAX_PROJECT_ID = 2**32 - 1  # the warehouse's project_id is a UInt32
 MAX_CLOCK_SKEW = timedelta(minutes=1)
 MAX_IP_CHARS = 45  # the longest textual IPv6 address (with an embedded IPv4 tail)
 CACHE_SIZE = 16_384
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the steps take from the settings (``VIGIL_*``), set once by :func:`configure`."""
+
+    drop_headless: bool = False  # VIGIL_DROP_HEADLESS
+    keep_full_ip: bool = False  # VIGIL_KEEP_FULL_IP
+    # VIGIL_SECRET; unconfigured (unit tests, tools) a random one per process
+    secret: bytes = field(default_factory=lambda: os.urandom(32), repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Options:
+        """From :class:`pipeline.settings.Settings`; creates the persisted secret if needed."""
+        return cls(drop_headless=settings.drop_headless, keep_full_ip=settings.keep_full_ip,
+                   secret=visitors.load_secret(settings.secret, settings.data_dir))
+
+
+_options = Options()
+
+
+def configure(options: Options) -> Options:
+    """Use ``options`` from now on (the processor calls this once at start); returns the old ones."""
+    global _options
+    previous, _options = _options, options
+    return previous
 
 
 def _preview(value: Any, limit: int = 80) -> str:
@@ -173,11 +205,101 @@ def put_user_agent(event: Event) -> Event:
     return event
 
 
+def drop_bots(event: Event) -> Event | Dropped:
+    """Crawlers, monitors, an empty User-Agent, and headless browsers if ``drop_headless``.
+
+    Runs after :func:`put_user_agent` (it reads the capped UA; ``bots.verdict``). A bot's
+    event is counted as dropped but not dead-lettered (:data:`FILTERED_REASONS`).
+    """
+    user_agent = event["user_agent"]
+    verdict = bots.verdict(user_agent)
+    if verdict == bots.HUMAN:
+        return event
+    if verdict == bots.HEADLESS:
+        if _options.drop_headless:
+            return Dropped("bot", f"a headless browser ({_preview(user_agent)}); VIGIL_DROP_HEADLESS is on",
+                           "client.user_agent")
+        return event
+    return Dropped("bot", f"a robot's user agent: {_preview(user_agent)}", "client.user_agent")
+
+
+def put_visitor_id(event: Event) -> Event:
+    """A cookieless visitor id for an SDK without storage (``anon_…``): see ``visitors``.
+
+    Needs the full IP address, so it runs before :func:`anonymize_ip`.
+    """
+    visitor = event["visitor_id"]
+    if visitor.startswith(visitors.ANONYMOUS_PREFIX):
+        salt = visitors.daily_salt(_options.secret, event["received_at"].date())
+        event["visitor_id"] = visitors.visitor_id(salt, event["user_agent"], event["client_ip"], event["project_id"])
+    return event
+
+
+def anonymize_ip(event: Event) -> Event:
+    """Keep only the network of the client address: IPv4 /24, IPv6 /48 (unless ``keep_full_ip``).
+
+    Runs after every step that needs the whole address (the visitor id).
+    """
+    if not _options.keep_full_ip and event["client_ip"]:
+        event["client_ip"] = _network_of(event["client_ip"])
+    return event
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _network_of(ip: str) -> str:
+    """``203.0.113.9`` → ``203.0.113.0``; ``2001:db8:85a3:8d3::1`` → ``2001:db8:85a3::``."""
+    address = ipaddress.ip_address(ip)
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+# where URLs and free text live in an event (``data``'s keys by the contract's types)
+_PAGE_TEXT = ("url", "referrer")
+_DATA_TEXT = ("message", "stack", "source", "url", "name", "action")
+
+
+def _scrub_keys(holder: Any, keys: tuple[str, ...]) -> None:
+    if type(holder) is dict:
+        for key in keys:
+            value = holder.get(key)
+            if type(value) is str and value:
+                holder[key] = pii.scrub(value)
+
+
+def scrub_pii(event: Event) -> Event:
+    """E-mail addresses, secrets in query strings and card numbers out of URLs and error text.
+
+    Covers the page's URL and referrer, and in ``data`` the message, stack, source, URLs (API
+    calls, resources, form actions, an API error's request), frames' file names and
+    breadcrumbs' messages (``pii``). Runs before :func:`put_page`, so the route is scrubbed too.
+    """
+    _scrub_keys(event.get("page"), _PAGE_TEXT)
+    data = event.get("data")
+    if type(data) is dict:
+        _scrub_keys(data, _DATA_TEXT)
+        _scrub_keys(data.get("request"), ("url",))
+        _scrub_keys(data.get("attribution"), ("url",))
+        for key, field_name in (("frames", "filename"), ("breadcrumbs", "message")):
+            items = data.get(key)
+            if type(items) is list:
+                for item in items:
+                    _scrub_keys(item, (field_name,))
+    return event
+
+
 def put_page(event: Event) -> Event:
-    """The page's path (``/products/42``) from its URL, for grouping pages."""
+    """The page's route (``/products/:id``) from its URL, for grouping pages (``routes``)."""
     page = event.get("page")
     url = page.get("url") if type(page) is dict else None
-    event["path"] = path_of(url) if type(url) is str else ""
+    event["path"] = routes.route_of(path_of(url)) if type(url) is str else ""
+    return event
+
+
+def put_fingerprint(event: Event) -> Event:
+    """An error's group (``fingerprints``): type, normalised message, top in-app frames; else 0."""
+    event["fingerprint"] = fingerprints.fingerprint(event["data"]) if event["type"] == "error" else 0
     return event
 
 
@@ -204,7 +326,12 @@ STEPS: tuple[Step, ...] = (
     validate,
     put_client_ip,
     put_user_agent,
+    drop_bots,
+    put_visitor_id,
+    anonymize_ip,
+    scrub_pii,
     put_page,
+    put_fingerprint,
 )
 
 

@@ -190,7 +190,8 @@ def test_put_user_agent_without_a_client_stamp():
 
 
 @pytest.mark.parametrize("url, path", [
-    ("https://shop.example.com/products/42?ref=mail#top", "/products/42"),
+    ("https://shop.example.com/products/42?ref=mail#top", "/products/:id"),  # the route: ids become :id
+    ("https://shop.example.com/p/1042-linen-throw", "/p/1042-linen-throw"),
     ("https://shop.example.com", "/"),
     ("/relative/page?x=1", "/relative/page"),
     ("http://[::1/broken/ipv6?x", "/broken/ipv6"),
@@ -215,7 +216,8 @@ def test_run_applies_every_step_in_order():
     assert isinstance(event, dict)
     assert {"received_at", "client_ip", "browser", "device", "path"} <= event.keys()
     assert [step.__name__ for step in steps.STEPS] == [
-        "parse", "require_project", "put_received_at", "validate", "put_client_ip", "put_user_agent", "put_page"]
+        "parse", "require_project", "put_received_at", "validate", "put_client_ip", "put_user_agent", "drop_bots",
+        "put_visitor_id", "anonymize_ip", "scrub_pii", "put_page", "put_fingerprint"]
 
 
 def test_run_stops_at_the_first_drop_and_names_the_step():

@@ -1,0 +1,72 @@
+"""What each processor step costs: µs per event, measured in a loop over simulator traffic.
+
+    .venv/bin/python bench/processor_steps.py              # 20,000 events, min of 5 passes
+    .venv/bin/python bench/processor_steps.py --events 50000 --passes 7
+
+No Kafka and no ClickHouse: the messages of ``bench/processor.py`` (the simulator's sessions,
+stamped as the collector stamps them) go through ``steps.STEPS`` and ``rows.event_row`` one
+step at a time over the whole list, each step's time divided by the events it saw. Caches
+(user agents, URLs, salts) warm up in the first pass, as they do in a long-running processor;
+the minimum over the passes is what the step costs when the machine lets it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from bench.processor import collector_messages  # noqa: E402
+from pipeline.processor import rows, steps  # noqa: E402
+from pipeline.processor.app import tune_gc  # noqa: E402
+
+
+def one_pass(messages: list[bytes]) -> dict[str, float]:
+    """Seconds per event of every step (and the row mapping) in one pass over ``messages``."""
+    spent: dict[str, float] = {}
+    values: list = list(messages)
+    for step in (*steps.STEPS, rows.event_row):
+        started = time.perf_counter()
+        out = [step(value) for value in values]
+        elapsed = time.perf_counter() - started
+        spent[step.__name__] = elapsed / max(len(values), 1)
+        values = [value for value in out if type(value) is not steps.Dropped]
+    return spent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--passes", type=int, default=5)
+    args = parser.parse_args()
+    console = Console()
+    with console.status(f"making {args.events:,} simulator events"):
+        messages = [value for _key, value in collector_messages(args.events)]
+    tune_gc()
+    best: dict[str, float] = {}
+    for number in range(args.passes):
+        with console.status(f"pass {number + 1} of {args.passes}"):
+            for name, seconds in one_pass(messages).items():
+                best[name] = min(best.get(name, seconds), seconds)
+            gc.collect()
+    table = Table(title=f"µs per event, min of {args.passes} passes over {args.events:,} events "
+                        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    table.add_column("step")
+    table.add_column("µs", justify="right")
+    for name, seconds in best.items():
+        table.add_row(name, f"{seconds * 1e6:.2f}")
+    table.add_row("total", f"{sum(best.values()) * 1e6:.2f}", style="bold")
+    console.print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
