@@ -468,6 +468,15 @@ def markdown(results: list[Result], info: dict[str, str], args: argparse.Namespa
         f"{r.p50_ms:.1f} | {r.p99_ms:.1f} |" for r in results)
     checks = "\n".join(f"- {line}" for line in verdicts(results))
     per_cpu = "; ".join(f"{m.name} {1e6 / m.cpu_us_per_event:,.0f}" for m in summaries if m.cpu_us_per_event > 0)
+    budget = ""
+    batch = next((m for m in summaries if m.name == "vigil-batch50"), None)
+    if batch is not None:
+        collector_cores = TARGET_BATCH_EVENTS * batch.cpu_us_per_event / 1e6
+        kafka_cores = TARGET_BATCH_EVENTS * batch.kafka_us_per_event / 1e6
+        budget = (f"At the CPU per event measured here, {TARGET_BATCH_EVENTS:,} events/s in 50-event batches takes "
+                  f"{collector_cores:.2f} cores of collector and {kafka_cores:.2f} of Kafka, "
+                  f"{collector_cores + kafka_cores:.2f} of the machine's {info['cores']} cores (the 1-minute load "
+                  f"average during the batch runs: {batch.load:.1f}, median).")
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     end_load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     return f"""## Collector
@@ -494,7 +503,7 @@ sessions' test suites and brokers.
 {checks}
 
 Events per CPU-second of the server's own processes (depends much less on the machine's
-load than events/s): {per_cpu}.
+load than events/s): {per_cpu}. {budget}
 
 <details><summary>every round</summary>
 
