@@ -97,7 +97,7 @@ def test_streaming_signals_fire_an_alert_at_once_and_the_schedule_resolves_it(cl
 
         # the warehouse has none of those errors: the next scheduled evaluation resolves the incident
         outcome = evaluator.evaluate()
-        assert outcome.states() == [("spike", "", "resolved")]
+        assert outcome.states() == [("spike", "", "resolved")], outcome.problems
         assert [body["status"] for body in hook.bodies()] == ["firing", "resolved"]
     finally:
         service.close()
