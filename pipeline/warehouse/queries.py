@@ -16,8 +16,9 @@ statement (a breakdown's column is picked from a fixed list of names). Two kinds
 - **Rollups** (``migrations/003_rollups.sql``, ``004_sessions.sql``): per-minute aggregate
   states that materialized views keep as events arrive, for the dashboards' hot paths. They
   cover whole minutes (a range counts the minutes that start in it), count with idempotent
-  ``uniq(event_id)`` states (a duplicate is counted once), and give percentiles from
-  log-bucketed histograms within :data:`RELATIVE_ACCURACY` (1 %) of the exact value.
+  sets of event-id hashes (a duplicate is counted once; ``008_hash_set_rollups.sql``), and
+  give percentiles from log-bucketed histograms within :data:`RELATIVE_ACCURACY` (1 %) of
+  the exact value.
 """
 
 from __future__ import annotations
@@ -379,7 +380,7 @@ SELECT
     $group AS key,
     bucket,
     toString(rating) AS rating,
-    sum(finalizeAggregation(samples)) AS samples,
+    sum(length(samples)) AS samples,
     min(low) AS low,
     max(high) AS high
 FROM (""" + _VITAL_ROWS + """)
@@ -593,11 +594,11 @@ def _traffic_parameters(filters: Filters, bucket_minutes: int | None = None, **m
 TRAFFIC_TOTALS = """
 SELECT
     sumIf(counted, type = 'page_view') AS page_views,
-    uniqMerge(visitors) AS unique_visitors,
-    uniqMerge(sessions) AS sessions,
+    length(groupUniqArrayArray(visitors)) AS unique_visitors,
+    length(groupUniqArrayArray(sessions)) AS sessions,
     sumIf(counted, type = 'error') AS errors,
     sum(counted) AS events
-FROM (SELECT type, finalizeAggregation(events) AS counted, visitors, sessions FROM (""" + _TRAFFIC_ROWS + """))
+FROM (SELECT type, length(events) AS counted, visitors, sessions FROM (""" + _TRAFFIC_ROWS + """))
 """
 
 
@@ -615,9 +616,9 @@ def traffic_totals(client: Client, filters: Filters) -> pl.DataFrame:
 TRAFFIC_TREND = """
 SELECT
     """ + _TIME_BUCKET + """ AS time,
-    sumIf(finalizeAggregation(events), type = 'page_view') AS page_views,
-    uniqMerge(visitors) AS visitors,
-    uniqMerge(sessions) AS sessions
+    sumIf(length(events), type = 'page_view') AS page_views,
+    length(groupUniqArrayArray(visitors)) AS visitors,
+    length(groupUniqArrayArray(sessions)) AS sessions
 FROM (""" + _TRAFFIC_ROWS + """)
 GROUP BY time
 ORDER BY time
@@ -636,7 +637,7 @@ EVENTS_BY_TYPE = """
 SELECT
     """ + _TIME_BUCKET + """ AS time,
     type,
-    sum(finalizeAggregation(events)) AS counted
+    sum(length(events)) AS counted
 FROM (""" + _TRAFFIC_ROWS + """)
 GROUP BY time, type
 HAVING counted > 0
@@ -656,8 +657,8 @@ def events_by_type(client: Client, filters: Filters, bucket_minutes: int = 1) ->
 TOP_PAGES = """
 SELECT
     path,
-    sumIf(finalizeAggregation(events), type = 'page_view') AS page_views,
-    uniqMerge(visitors) AS visitors
+    sumIf(length(events), type = 'page_view') AS page_views,
+    length(groupUniqArrayArray(visitors)) AS visitors
 FROM (""" + _TRAFFIC_ROWS + """)
 GROUP BY path
 HAVING page_views > 0
@@ -714,8 +715,8 @@ _SESSIONS = """
         visitor_id,
         started,
         ended,
-        finalizeAggregation(page_views) AS pages,
-        finalizeAggregation(errors) AS errors,
+        length(page_views) AS pages,
+        length(errors) AS error_events,
         finalizeAggregation(entry_page) AS entry,
         finalizeAggregation(exit_page) AS exit,
         finalizeAggregation(entry_referrer) AS entry_referrer,
@@ -737,7 +738,7 @@ SESSION_SUMMARY = """
 SELECT
     count() AS sessions,
     countIf(pages = 1) AS bounces,
-    countIf(errors > 0) AS with_errors,
+    countIf(error_events > 0) AS with_errors,
     avg(pages) AS pages_per_session,
     quantileExactInclusive(0.5)(dateDiff('millisecond', started, ended)) / 1000 AS median_duration_s
 FROM """ + _SESSIONS
@@ -920,8 +921,8 @@ FROM
         any(toString(kind)) AS kind,
         any(error_type) AS error_type,
         any(message) AS message,
-        sumIf(finalizeAggregation(events), minute >= {start:DateTime64(3, 'UTC')}) AS events,
-        uniqMergeIf(visitors, minute >= {start:DateTime64(3, 'UTC')}) AS visitors,
+        sumIf(length(events), minute >= {start:DateTime64(3, 'UTC')}) AS events,
+        length(groupUniqArrayArrayIf(visitors, minute >= {start:DateTime64(3, 'UTC')})) AS visitors,
         min(first_seen) AS first_seen,
         max(last_seen) AS last_seen
     FROM error_groups_minute FINAL
@@ -946,7 +947,7 @@ ERROR_GROUP_TREND = """
 SELECT
     fingerprint,
     """ + _TIME_BUCKET + """ AS time,
-    sum(finalizeAggregation(events)) AS events
+    sum(length(events)) AS events
 FROM error_groups_minute FINAL
 WHERE project_id = {project_id:UInt32}
   AND minute >= {start:DateTime64(3, 'UTC')}
@@ -1050,7 +1051,7 @@ SELECT
     toString(method) AS method,
     endpoint,
     bucket,
-    sum(finalizeAggregation(calls)) AS samples,
+    sum(length(calls)) AS samples,
     min(low) AS low,
     max(high) AS high
 FROM api_calls_minute FINAL
@@ -1067,7 +1068,7 @@ SELECT
     endpoint,
     status,
     toString(failure) AS failure,
-    sum(finalizeAggregation(calls)) AS calls
+    sum(length(calls)) AS calls
 FROM api_calls_minute FINAL
 WHERE project_id = {project_id:UInt32}
   AND minute >= {start:DateTime64(3, 'UTC')}
@@ -1243,8 +1244,8 @@ def projects(client: Client) -> pl.DataFrame:
 
 API_CALL_TOTALS = """
 SELECT
-    sum(finalizeAggregation(calls)) AS api_calls,
-    sumIf(finalizeAggregation(calls), status = 0 OR status >= 400) AS api_failures
+    sum(length(calls)) AS api_calls,
+    sumIf(length(calls), status = 0 OR status >= 400) AS api_failures
 FROM api_calls_minute FINAL
 WHERE project_id = {project_id:UInt32}
   AND minute >= {start:DateTime64(3, 'UTC')}
