@@ -254,8 +254,13 @@ def broker_properties(data_dir: Path, port: int, controller_port: int, settings:
 
 
 def _new_cluster_id() -> str:
-    # Kafka's Uuid text form: 16 random bytes, URL-safe base64 without padding
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    # Kafka's Uuid text form: 16 random bytes, URL-safe base64 without padding. Like Kafka's
+    # own Uuid.randomUuid(), never one starting with "-": the storage tool's argument parser
+    # would take it for an option (1 id in 64; CI met one).
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not text.startswith("-"):
+            return text
 
 
 def cluster_id(data_dir: Path) -> str:

@@ -482,10 +482,11 @@ def test_sixteen_concurrent_clients_insert_and_query(clickhouse, client, table):
     assert client.query(f"SELECT count(), uniqExact(worker) FROM {table}").first_row == (16 * batches * batch_rows, 16)
 
 
-def test_insert_throughput_of_an_events_batch(client, capsys):
-    """A 20k-row batch shaped like the processor's (the events table of migration 001)."""
-    columns = client.query("SELECT name FROM system.columns WHERE database = currentDatabase() AND table = 'events' ORDER BY position").result_rows
-    names = [c[0] for c in columns]
+def test_an_events_batch_of_20k_rows_goes_in_whole(client, table, capsys):
+    """A 20k-row batch shaped like the processor's, into a scratch copy of the events table
+    (later migrations add columns; those take their defaults). The rate is printed for the
+    record, not asserted: speed is the benchmarks' business."""
+    client.command(f"CREATE TABLE {table} AS events")
     now = dt.datetime.now(UTC)
     row = {
         "project_id": 1, "type": "web_vital", "timestamp": now, "event_id": "", "received_at": now,
@@ -498,19 +499,19 @@ def test_insert_throughput_of_an_events_batch(client, capsys):
         "duration_ms": 0.0, "http_method": "", "http_url": "", "http_status": 0, "target": "", "name": "",
         "data": '{"name":"LCP","value":2310.5,"rating":"good","navigationType":"navigate"}',
     }
-    assert set(names) == set(row), "the benchmark row must match the events table"
+    names = list(row)
     batch = []
     for i in range(20000):
         values = dict(row, event_id=str(uuid.uuid4()), session_id=f"s-{i % 500}", vital_value=float(i % 5000))
         batch.append([values[name] for name in names])
-    client.insert("events", batch[:100], column_names=names)  # warm up (column types are fetched once)
+    client.insert(table, batch[:100], column_names=names)  # warm up (column types are fetched once); same ids
     started = time.perf_counter()
-    client.insert("events", batch, column_names=names)
+    client.insert(table, batch, column_names=names)
     elapsed = time.perf_counter() - started
     with capsys.disabled():
         print(f"\n20k-row events insert through clickhouse-connect: {elapsed * 1000:.0f} ms = {20000 / elapsed:,.0f} rows/s")
-    client.command("TRUNCATE TABLE events")
-    assert elapsed < 10
+    assert client.query(f"SELECT count(), uniqExact(event_id), sum(vital_value) FROM {table}").first_row == (
+        20100, 20000, float(sum(i % 5000 for i in range(100)) + sum(i % 5000 for i in range(20000))))
 
 
 # ---------------------------------------------------------------------------- durability
