@@ -102,7 +102,6 @@ with left:
 with middle:
     st.subheader("Most clicked")
     ui.table(clicks, "top_clicks", {"target": st.column_config.TextColumn("Element"),
-                                    "text": st.column_config.TextColumn("Label"),
                                     "clicks": st.column_config.NumberColumn("Clicks", **COUNT),
                                     "visitors": st.column_config.NumberColumn("Visitors", **COUNT)})
 with right:

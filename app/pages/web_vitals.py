@@ -113,8 +113,8 @@ by = st.segmented_control("By", list(BREAKDOWNS), default="Route", required=True
                           bind="query-params")
 dimension = BREAKDOWNS[by]
 with view_filters.warehouse_errors():
-    breakdown = queries.vital_breakdown(client, filters, vital, dimension)
     routes = queries.vital_breakdown(client, filters, vital, "route", limit=500)
+    breakdown = routes.head(50) if dimension == "route" else queries.vital_breakdown(client, filters, vital, dimension)
 ui.table(labelled(breakdown), "vital_breakdown", {"value": st.column_config.TextColumn(by), **RATED_COLUMNS})
 
 st.subheader("Worst routes")
@@ -126,8 +126,14 @@ else:
     ui.table(worst, "worst_routes", {"value": st.column_config.TextColumn("Route"), **RATED_COLUMNS})
     st.caption(f"The routes with the highest p75, among those with at least {WORST_ROUTES_MIN_SAMPLES} measurements.")
 
-# ── attribution, navigation timing, resources (raw events, exact) ────────────────────────
-if vital in ("LCP", "INP"):
+# ── one drill-down at a time (raw events, exact): each reads millions of rows over a week ──
+DETAILS = ("Attribution", "Navigation timing", "Slowest resources")
+details = st.segmented_control("Details", DETAILS, default="Attribution" if vital in ("LCP", "INP") else
+                               "Navigation timing", required=True, key="details", bind="query-params")
+if details == "Attribution" and vital not in ("LCP", "INP"):
+    st.caption("The SDK attributes LCP (the element painted) and INP (the element interacted with); pick one "
+               "of them for this view.")
+if details == "Attribution" and vital in ("LCP", "INP"):
     st.subheader("LCP element" if vital == "LCP" else "INP target")
     with view_filters.warehouse_errors():
         blamed = queries.vital_attribution(client, filters, vital)
@@ -140,8 +146,7 @@ if vital in ("LCP", "INP"):
         "rating": st.column_config.TextColumn("p75 rating"),
     })
 
-timing_column, resources_column = st.columns([2, 3])
-with timing_column:
+if details == "Navigation timing":
     st.subheader("Navigation timing")
     with view_filters.warehouse_errors():
         timing = queries.navigation_timing(client, filters)
@@ -154,7 +159,7 @@ with timing_column:
         figure.update_yaxes(autorange="reversed")
         figure.update_xaxes(title="ms since navigation start (mean page load)")
         ui.chart(ui.compact(figure, 300), "navigation_waterfall")
-with resources_column:
+if details == "Slowest resources":
     st.subheader("Slowest resources")
     with view_filters.warehouse_errors():
         resources = queries.slowest_resources(client, filters, limit=15, min_loads=3)

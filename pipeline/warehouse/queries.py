@@ -673,27 +673,41 @@ def top_pages(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame
                          {"path": pl.String, "page_views": pl.UInt64, "visitors": pl.UInt64})
 
 
+# the visitors' dimensions from the sessions of the range, the routes from the hourly traffic
+# (whole hours around it): both small, so the sidebar opens fast; no FINAL needed for a list
 FILTER_OPTIONS = """
-SELECT
-    topK({limit:UInt32})(toString(environment)) AS environment,
-    topK({limit:UInt32})(toString(release)) AS release,
-    topK({limit:UInt32})(path) AS route,
-    topK({limit:UInt32})(toString(device)) AS device,
-    topK({limit:UInt32})(toString(browser)) AS browser,
-    topK({limit:UInt32})(toString(country)) AS country
-FROM traffic_minute
-WHERE project_id = {project_id:UInt32}
-  AND minute >= {start:DateTime64(3, 'UTC')}
-  AND minute < {end:DateTime64(3, 'UTC')}
-  AND type = 'page_view'
+SELECT environment, release, route, device, browser, country
+FROM
+(
+    SELECT
+        topK({limit:UInt32})(toString(environment)) AS environment,
+        topK({limit:UInt32})(toString(release)) AS release,
+        topK({limit:UInt32})(toString(device)) AS device,
+        topK({limit:UInt32})(toString(browser)) AS browser,
+        topK({limit:UInt32})(toString(country)) AS country
+    FROM sessions
+    WHERE project_id = {project_id:UInt32}
+      AND started >= {start:DateTime64(3, 'UTC')}
+      AND started < {end:DateTime64(3, 'UTC')}
+) AS visitors
+CROSS JOIN
+(
+    SELECT topK({limit:UInt32})(path) AS route
+    FROM traffic_hour
+    WHERE project_id = {project_id:UInt32}
+      AND hour >= toStartOfHour({start:DateTime64(3, 'UTC')})
+      AND hour < {end:DateTime64(3, 'UTC')}
+      AND type = 'page_view'
+) AS routes
 """
 
 
 def filter_options(client: Client, filters: Filters, limit: int = 200) -> dict[str, list[str]]:
     """The values each dimension filter can take in the range (whatever the dimension filters
     are): ``{"environment": [...], "release": [...], "route": [...], "device": [...],
-    "browser": [...], "country": [...]}``, the most viewed first (up to ``limit``); a missing
-    country is :data:`UNKNOWN_COUNTRY`, other empty values are left out."""
+    "browser": [...], "country": [...]}``, the most frequent first (up to ``limit``) — from the
+    sessions that started in the range and the pages viewed in its hours; a missing country is
+    :data:`UNKNOWN_COUNTRY`, other empty values are left out."""
     rows = client.query(FILTER_OPTIONS, parameters={**filters.parameters(), "limit": limit}).named_results()
     found = next(iter(rows), {})
     options: dict[str, list[str]] = {}
@@ -857,7 +871,6 @@ def time_on_page(client: Client, filters: Filters, limit: int = 20) -> pl.DataFr
 TOP_CLICKS = """
 SELECT
     target,
-    topK(1)(JSONExtractString(data, 'text'))[1] AS text,
     count() AS clicks,
     uniqExact(visitor_id) AS visitors
 FROM events FINAL
@@ -873,10 +886,10 @@ LIMIT {limit:UInt32}
 
 
 def top_clicks(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
-    """The most clicked elements: ``target`` (CSS selector, else element id), ``text`` (its most
-    common label), ``clicks``, ``visitors``."""
+    """The most clicked elements: ``target`` (CSS selector, else element id), ``clicks``, ``visitors``.
+    (No label: it is only in each click's ``data`` JSON, which is costly to read over long ranges.)"""
     return _frame(client, TOP_CLICKS, {**filters.parameters(), "limit": limit},
-                  {"target": pl.String, "text": pl.String, "clicks": pl.UInt64, "visitors": pl.UInt64})
+                  {"target": pl.String, "clicks": pl.UInt64, "visitors": pl.UInt64})
 
 
 FORM_SUBMITS = """

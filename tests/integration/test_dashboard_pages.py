@@ -177,9 +177,15 @@ def test_web_vitals_show_the_fixture_percentiles_and_shares(clickhouse, monkeypa
     assert by_route.loc["/cart", "samples"] == 2 and by_route.loc["/cart", "p75"] == 650
     blamed = frame_with(app, "target").set_index("target")
     assert blamed.loc["main img.hero", "samples"] == 4 and blamed.loc["main h1", "p75"] == 650
+
+
+def test_the_details_picker_shows_one_drill_down_at_a_time(clickhouse, monkeypatch, shop):
+    app = run_page(clickhouse, monkeypatch, "web_vitals", project=str(shop.id), details="Slowest resources")
     resources = frame_with(app, "resource")
     assert resources.to_dict("records")[0] == {"resource": "https://cdn.example.com/app.js", "initiator": "script",
-                                                   "loads": 3, "p50": 200.0, "p75": 250.0, "transfer_size": 1000}
+                                               "loads": 3, "p50": 200.0, "p75": 250.0, "transfer_size": 1000}
+    assert not any("target" in frame.columns for frame in tables(app))
+    app.segmented_control(key="details").set_value("Navigation timing").run()
     waterfall = next(c for c in app.get("plotly_chart") if "navigation_waterfall" in c.proto.id)
     bars = orjson.loads(waterfall.proto.spec)["data"][0]
     assert bars["y"] == ["dns", "tcp", "request", "dom"] and bars["base"] == [0, 10, 30, 130]
@@ -313,8 +319,7 @@ def test_traffic_shows_the_fixture_visits(clickhouse, monkeypatch, shop):
     dwell = frame_with(app, "median_s")
     assert dwell.iloc[0].to_dict() == {"path": "/", "views": 3, "median_s": 30.0, "p75_s": 40.0}
     clicks = frame_with(app, "clicks")
-    assert clicks.to_dict("records") == [{"target": "button#add-to-cart", "text": "Add to cart", "clicks": 3,
-                                          "visitors": 2}]
+    assert clicks.to_dict("records") == [{"target": "button#add-to-cart", "clicks": 3, "visitors": 2}]
     assert frame_with(app, "submits").to_dict("records") == [{"form": "coupon", "submits": 1, "sessions": 1,
                                                               "visitors": 1}]
 

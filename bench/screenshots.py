@@ -1,0 +1,134 @@
+"""Screenshots of every dashboard page on simulated data, for docs/img/ (not a benchmark: it
+lives here beside the week-of-traffic generator in bench/warehouse.py it uses).
+
+    .venv/bin/python bench/screenshots.py                   # writes docs/img/<page>.png
+
+Runs the whole platform with ``vigil up`` (Kafka, ClickHouse, collector, processor, alerts,
+dashboard, simulator) in a scratch data directory on ports of its own, so it never collides
+with a running stack; loads a week of history into the demo project (bench/warehouse.py's
+generator, ~1.5M events) so trends and breakdowns have something to show, lets the live
+simulator run a few minutes, then opens each page in headless Chromium (/usr/bin/chromium,
+driven by Playwright) and saves a full-page screenshot. Stops everything it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import sync_playwright
+from rich.console import Console
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import warehouse as bench  # noqa: E402  (bench/warehouse.py)
+
+from pipeline import settings as settings_module  # noqa: E402
+from pipeline.projects import ensure  # noqa: E402
+from pipeline.warehouse import queries  # noqa: E402
+from pipeline.warehouse.client import connect, wait_until_ready  # noqa: E402
+from tests.support.clickhouse import free_port  # noqa: E402
+
+console = Console(highlight=False)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+# page → (URL path, extra query parameters)
+PAGES = {
+    "overview": ("", {"range": "6h"}),
+    "web_vitals": ("web_vitals", {"range": "24h", "vital": "LCP"}),
+    "errors": ("errors", {"range": "24h"}),
+    "error_group": ("errors", {"range": "7d"}),  # + ?group=<the top group>
+    "funnels": ("funnels", {"range": "24h",
+                            "steps": "page /\npage /c/*\npage /p/*\npage /cart\npage /checkout\nevent purchase"}),
+    "traffic": ("traffic", {"range": "24h"}),
+}
+
+
+def wait_for(url: str, what: str, timeout: float, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"vigil up exited ({process.returncode}) while waiting for {what}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise SystemExit(f"{what} did not answer at {url} within {timeout:.0f} s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "img")
+    parser.add_argument("--history", type=int, default=1_500_000, help="events of history to load (default 1.5M)")
+    parser.add_argument("--live", type=float, default=180.0, help="seconds of live simulated traffic first")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="vigil-screenshots-"))
+    ports = {name: free_port() for name in ("VIGIL_KAFKA_PORT", "VIGIL_KAFKA_CONTROLLER_PORT",
+                                            "VIGIL_CLICKHOUSE_PORT", "VIGIL_COLLECTOR_PORT", "VIGIL_DASHBOARD_PORT")}
+    env = {**os.environ, "VIGIL_DATA_DIR": str(scratch), **{k: str(v) for k, v in ports.items()},
+           "VIGIL_KAFKA_BROKERS": f"127.0.0.1:{ports['VIGIL_KAFKA_PORT']}",
+           "VIGIL_CLICKHOUSE_URL": f"http://127.0.0.1:{ports['VIGIL_CLICKHOUSE_PORT']}",
+           "VIGIL_DASHBOARD_REFRESH": "3600"}  # no live refresh while a page is photographed
+    env.pop("VIGIL_DASHBOARD_USERS", None)
+    log = open(scratch / "vigil-up.log", "wb")
+    console.print(f"vigil up in {scratch} (dashboard on port {ports['VIGIL_DASHBOARD_PORT']})")
+    up = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "up", "--rate", "40"], cwd=REPO, env=env,
+                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        dashboard = f"http://127.0.0.1:{ports['VIGIL_DASHBOARD_PORT']}"
+        wait_for(f"{dashboard}/_stcore/health", "the dashboard", 300, up)
+        os.environ.update({k: v for k, v in env.items() if k.startswith("VIGIL_")})
+        config = settings_module.load()
+        wait_until_ready(config.clickhouse_url, timeout=60)
+        client = connect(config)
+        project = ensure(client, "demo")
+        now = datetime.now(timezone.utc)
+        console.print(f"loading {args.history:,} events of history into project {project.id}")
+        bench.load(client, args.history, now - bench.SPAN - timedelta(minutes=10), seed=11, project_id=project.id)
+        console.print(f"letting the simulator run {args.live:.0f} s")
+        time.sleep(args.live)
+        top = queries.error_groups(client, queries.Filters.last_minutes(project.id, timedelta(days=7)))
+        group = top["error_group"][0] if top.height else ""
+        args.out.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1500, "height": 1000}, device_scale_factor=1)
+            for name, (path, params) in PAGES.items():
+                query = {"project": str(project.id), **params, **({"group": group} if name == "error_group" else {})}
+                url = str(httpx.URL(f"{dashboard}/{path}", params=query))
+                page.goto(url, wait_until="networkidle")
+                page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=60_000)
+                # done when the app has stopped running and the charts have drawn
+                page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+                time.sleep(4)
+                target = args.out / f"{name}.png"
+                page.screenshot(path=str(target), full_page=True)
+                console.print(f"{name}: {target.relative_to(REPO)} ({target.stat().st_size // 1024} KiB)")
+            browser.close()
+    finally:
+        os.killpg(up.pid, signal.SIGINT)  # vigil up's own process group: it stops what it started
+        try:
+            up.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()
+        log.close()
+        console.print(f"vigil up stopped; its log and data stay in {scratch}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
