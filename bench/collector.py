@@ -502,8 +502,8 @@ sessions' test suites and brokers.
 
 {checks}
 
-Events per CPU-second of the server's own processes (depends much less on the machine's
-load than events/s): {per_cpu}. {budget}
+Events per CPU-second of the server's own processes (a second view, less dependent on how
+much of the machine the servers got — though contention inflates CPU per event too): {per_cpu}. {budget}
 
 <details><summary>every round</summary>
 
