@@ -21,6 +21,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("pages/funnels.py", "Funnels", ":material/filter_alt:"),
     ("pages/traffic.py", "Traffic", ":material/group:"),
     ("pages/alerts.py", "Alerts", ":material/notifications:"),
+    ("pages/data_quality.py", "Data quality", ":material/verified:"),
 )
 DEFAULT_PAGE = "pages/overview.py"
 
