@@ -72,8 +72,8 @@ def wait_for(url: str, what: str, timeout: float, process: subprocess.Popen) -> 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "img")
-    parser.add_argument("--history", type=int, default=1_500_000, help="events of history to load (default 1.5M)")
-    parser.add_argument("--live", type=float, default=180.0, help="seconds of live simulated traffic first")
+    parser.add_argument("--history", type=int, default=3_000_000, help="events of history to load (default 3M)")
+    parser.add_argument("--live", type=float, default=120.0, help="seconds of live simulated traffic first")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="vigil-screenshots-"))
     ports = {name: free_port() for name in ("VIGIL_KAFKA_PORT", "VIGIL_KAFKA_CONTROLLER_PORT",
@@ -85,7 +85,8 @@ def main() -> int:
     env.pop("VIGIL_DASHBOARD_USERS", None)
     log = open(scratch / "vigil-up.log", "wb")
     console.print(f"vigil up in {scratch} (dashboard on port {ports['VIGIL_DASHBOARD_PORT']})")
-    up = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "up", "--rate", "40"], cwd=REPO, env=env,
+    # the live rate of the week's history (~300 events/min), so the newest minutes look like the rest
+    up = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "up", "--rate", "5"], cwd=REPO, env=env,
                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         dashboard = f"http://127.0.0.1:{ports['VIGIL_DASHBOARD_PORT']}"
@@ -114,9 +115,14 @@ def main() -> int:
                 # done when the app has stopped running and the charts have drawn
                 page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
                 time.sleep(4)
+                # Streamlit scrolls inside its main container, so grow the window to the content's height
+                height = page.evaluate("document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight")
+                page.set_viewport_size({"width": 1500, "height": min(int(height) + 120, 6000)})
+                time.sleep(3)
                 target = args.out / f"{name}.png"
                 page.screenshot(path=str(target), full_page=True)
-                console.print(f"{name}: {target.relative_to(REPO)} ({target.stat().st_size // 1024} KiB)")
+                page.set_viewport_size({"width": 1500, "height": 1000})
+                console.print(f"{name}: {target} ({target.stat().st_size // 1024} KiB)")
             browser.close()
     finally:
         os.killpg(up.pid, signal.SIGINT)  # vigil up's own process group: it stops what it started

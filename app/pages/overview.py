@@ -105,8 +105,10 @@ def live_overview() -> None:
     count_metric(errors, "Errors", traffic, traffic_before, "errors", more_is_better=False)
 
     st.subheader("Web Vitals at the 75th percentile")
-    for column, name in zip(st.columns(len(vitals.VITAL_NAMES)), vitals.VITAL_NAMES):
-        vital_metric(column, name, vitals_now, vitals_before)
+    core, more = vitals.VITAL_NAMES[:4], vitals.VITAL_NAMES[4:]  # LCP, INP, CLS, FCP · TTFB, LOAD, TTI
+    for row in (core, more):
+        for column, name in zip(st.columns(4), row):
+            vital_metric(column, name, vitals_now, vitals_before)
 
     st.subheader("Events per minute")
     if per_minute.is_empty():
