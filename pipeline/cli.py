@@ -16,8 +16,10 @@ COMMANDS = {
     "clickhouse": "pipeline.warehouse.server:main",
     "migrate": "pipeline.warehouse.migrate:main",
     "project": "pipeline.projects:main",
+    "sourcemaps": "pipeline.sourcemaps:main",
     "collect": "pipeline.collector.server:main",
     "process": "pipeline.processor.app:main",
+    "signals": "pipeline.signals.app:main",
     "dashboard": "pipeline.dashboard:main",
     "simulate": "pipeline.simulate:main",
     "up": "pipeline.supervisor:main",
@@ -48,8 +50,22 @@ def build_parser() -> argparse.ArgumentParser:
     listing = project_sub.add_parser("list", help="list projects")
     listing.add_argument("--json", action="store_true", help="print the projects as JSON")
 
+    sourcemaps = sub.add_parser("sourcemaps", help="upload and list source maps (symbolicated error frames)")
+    sourcemaps_sub = sourcemaps.add_subparsers(dest="sourcemaps_command", required=True, metavar="ACTION")
+    upload = sourcemaps_sub.add_parser("upload", help="upload every *.js.map under DIR for one release")
+    upload.add_argument("--project", required=True, help="project id or name")
+    upload.add_argument("--release", required=True, help="the release your SDK reports, e.g. shop@1.4.2")
+    upload.add_argument("--url-prefix", default="~/", metavar="PREFIX",
+                        help="URL of DIR as the browser loads it; ~/ = any host (default ~/), "
+                             "e.g. ~/static/js/ or https://cdn.example.com/js/")
+    upload.add_argument("folder", metavar="DIR", help="the build output folder holding the *.js and *.js.map")
+    listed = sourcemaps_sub.add_parser("list", help="list uploaded source maps")
+    listed.add_argument("--project", required=True, help="project id or name")
+    listed.add_argument("--release", default="", help="only this release")
+
     sub.add_parser("collect", help="run the collector (HTTP in, Kafka out)")
     sub.add_parser("process", help="run the stream processor (Kafka in, ClickHouse out)")
+    sub.add_parser("signals", help="run the 1-minute per-project signals (Kafka in; vigil.signals and ClickHouse out)")
     dashboard = sub.add_parser("dashboard", help="run the Streamlit dashboards")
     dashboard.add_argument("--hash-password", metavar="NAME", default=None,
                            help="read NAME's password and print their line for the VIGIL_DASHBOARD_USERS file, then exit")

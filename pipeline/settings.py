@@ -102,6 +102,18 @@ class Settings:
     keep_full_ip: bool = field(default_factory=lambda: _bool("VIGIL_KEEP_FULL_IP", False))
     # key of the cookieless visitor ids' daily salts; empty = a random one kept in data_dir
     secret: str = field(default_factory=lambda: _str("VIGIL_SECRET", ""))
+    # a MaxMind DB file (.mmdb, e.g. GeoLite2-City) for visitors' country/region/city; empty = none
+    geoip_database: str = field(default_factory=lambda: _str("VIGIL_GEOIP_DATABASE", ""))
+    # source maps (`vigil sourcemaps upload`): seconds a release's list of maps is reused before the
+    # processor looks again (a map uploaded after the release's first error is used within this),
+    # and how many parsed maps one processor keeps in memory (least recently used go first)
+    sourcemap_ttl_s: float = field(default_factory=lambda: _float("VIGIL_SOURCEMAP_TTL", 60.0))
+    sourcemap_cache_size: int = field(default_factory=lambda: _int("VIGIL_SOURCEMAP_CACHE_SIZE", 128))
+
+    # streaming signals (`vigil signals`): 1-minute windows per project → vigil.signals + signals_minute
+    signals_group: str = field(default_factory=lambda: _str("VIGIL_SIGNALS_GROUP", "vigil-signals"))
+    # how long (event time) a minute stays open after it ends, for events that arrive late
+    signals_grace_s: float = field(default_factory=lambda: _float("VIGIL_SIGNALS_GRACE", 10.0))
 
     # dashboard
     dashboard_port: int = field(default_factory=lambda: _int("VIGIL_DASHBOARD_PORT", 8501))
