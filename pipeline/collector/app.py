@@ -7,6 +7,8 @@ Endpoints (``{project}`` is the project's numeric id):
   ``X-Vigil-Key`` or ``?key=``. ``OPTIONS`` answers CORS preflights.
 - ``GET /api/{project}/pixel.gif?key=…&d=<url-encoded envelope>`` — the image transport.
 - ``/api/{project}/ws?key=…`` — WebSocket; each message is an envelope, each reply the answer.
+- ``POST /api/{project}/envelope/`` and ``/store/`` — Sentry's endpoints, for apps that keep a
+  Sentry SDK (DSN ``http://<key>@<host>/<project>``): :mod:`pipeline.collector.sentry`.
 - ``GET /healthz`` — can this collector reach Kafka (and has it got its projects)?
 
 No framework on the hot path: a request is a handful of dict reads, the envelope's own
@@ -26,13 +28,13 @@ from typing import Any, Awaitable, Callable
 import orjson
 
 from pipeline import settings as settings_module
-from pipeline.collector import envelope
+from pipeline.collector import envelope, sentry
 from pipeline.collector.limits import RateLimiter, retry_after
 from pipeline.collector.network import ClientAddress, parse_trusted_proxies
 from pipeline.collector.problems import RETRY_AFTER_UNAVAILABLE, Problem, envelope_problem, problem
 from pipeline.collector.producer import EventProducer
 from pipeline.collector.projects import ProjectCache, clickhouse_loader
-from pipeline.collector.routes import HEALTH, query_params, query_value, route
+from pipeline.collector.routes import HEALTH, SENTRY_ENDPOINTS, query_params, query_value, route
 from pipeline.collector.websocket import serve_websocket
 from pipeline.contract import Rejection
 from pipeline.projects import Project
@@ -174,6 +176,14 @@ class Collector:
                 return await self.preflight(scope, project_id)
             raise problem("method_not_allowed", f"{method} is not allowed on {path}; POST the envelope",
                           allow=EVENTS_ALLOW)
+        if endpoint in SENTRY_ENDPOINTS:
+            if method == "POST":
+                status, answer, cors = await sentry.post_sentry(self, scope, receive, project_id, endpoint)
+                return Reply.json(status, answer, cors)
+            if method == "OPTIONS":
+                return Reply(204, b"", await sentry.preflight(self, scope, project_id))
+            raise problem("method_not_allowed", f"{method} is not allowed on {path}; POST the Sentry envelope",
+                          allow=EVENTS_ALLOW)
         if endpoint == "pixel.gif":
             if method != "GET":  # not even HEAD: a link checker must not record events
                 raise problem("method_not_allowed", f"{method} is not allowed on {path}; load it as an image (GET)",
@@ -225,7 +235,11 @@ class Collector:
 
     async def ingest(self, project: Project, raw: bytes | str, client: dict[str, str]) -> tuple[int, dict[str, Any]]:
         """Envelope bytes → Kafka, acknowledged → (status, answer). Raises Problem otherwise."""
-        document = envelope.parse_envelope(raw, self.max_events)
+        return await self.deliver(project, envelope.parse_envelope(raw, self.max_events), client)
+
+    async def deliver(self, project: Project, document: dict[str, Any],
+                      client: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """A checked v1 envelope → Kafka, acknowledged → (status, answer). Raises Problem otherwise."""
         wait = self.limiter.admit(project.key, client["ip"], len(document["events"]))
         if wait > 0:
             raise self.rate_limited(wait)

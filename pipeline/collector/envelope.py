@@ -99,6 +99,11 @@ def parse_envelope(raw: bytes | str, max_events: int) -> dict[str, Any]:
             raise envelope_problem(contract.Rejection(
                 "wrong_type", "", f"this looks like a unified (Sentry-like) document, but a field has the wrong "
                                   f"shape ({error}); compare it with MISSION.md's unified format")) from None
+    return check_envelope(document, max_events)
+
+
+def check_envelope(document: Any, max_events: int) -> dict[str, Any]:
+    """A v1 envelope's own shape and size, whether it came as JSON or was mapped from Sentry's format."""
     rejection = validate_envelope(document)
     if rejection is not None:
         raise envelope_problem(rejection)

@@ -1,7 +1,9 @@
 """The collector's URL space: which endpoint a path names, and the query string's values.
 
 ``/api/{project}/{endpoint}`` with a numeric project id (Sentry-style DSNs carry one) and
-one of :data:`ENDPOINTS`; ``/healthz`` for load balancers and ``vigil up``.
+one of :data:`ENDPOINTS`; Sentry's SDKs add a trailing slash to theirs
+(``/api/{project}/envelope/``, ``/api/{project}/store/``), which :data:`SENTRY_ENDPOINTS`
+may have; ``/healthz`` for load balancers and ``vigil up``.
 """
 
 from __future__ import annotations
@@ -9,13 +11,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
-ENDPOINTS = ("events", "pixel.gif", "ws")
+ENDPOINTS = ("events", "pixel.gif", "ws", "envelope", "store")
+SENTRY_ENDPOINTS = ("envelope", "store")
 HEALTH = "/healthz"
 
 
 def route(path: str) -> tuple[int, str] | None:
-    """``/api/42/events`` → ``(42, "events")``; anything else → None."""
+    """``/api/42/events`` → ``(42, "events")``, ``/api/42/envelope/`` → ``(42, "envelope")``; anything else → None."""
     parts = path.split("/")
+    if len(parts) == 5 and parts[4] == "" and parts[3] in SENTRY_ENDPOINTS:
+        parts.pop()
     if len(parts) != 4 or parts[0] != "" or parts[1] != "api" or parts[3] not in ENDPOINTS:
         return None
     project = parts[2]

@@ -19,6 +19,8 @@ _ID_OK = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 # unified performance keys → v1 web_vital names (MISSION.md's table)
 _VITALS = {"page_load_time": "LOAD", "fcp": "FCP", "lcp": "LCP", "tti": "TTI", "ttfb": "TTFB", "cls": "CLS", "inp": "INP"}
 _TRACKING = {"page_view", "click", "form_submit", "time_on_page"}
+FRAME_FIELDS = ("filename", "function", "lineno", "colno", "in_app")
+BREADCRUMB_FIELDS = ("category", "message", "level", "timestamp", "data")
 
 
 def is_unified(document: Any) -> bool:
@@ -31,20 +33,31 @@ def is_unified(document: Any) -> bool:
     )
 
 
-def _as_id(value: Any, fallback: str) -> str:
+def as_id(value: Any, fallback: str) -> str:
+    """``value`` as a contract id: itself if it fits the id pattern, else a stable hash of it."""
     text = str(value) if value not in (None, "") else fallback
     return text if _ID_OK.match(text) else hashlib.sha1(text.encode()).hexdigest()[:32]
 
 
+def frame_of(frame: dict[str, Any]) -> dict[str, Any]:
+    """A Sentry stack frame's fields that a v1 frame has (also used by ``contract.sentry``)."""
+    return {k: frame[k] for k in FRAME_FIELDS if k in frame}
+
+
+def breadcrumb_of(crumb: dict[str, Any]) -> dict[str, Any]:
+    """A Sentry breadcrumb's fields that a v1 breadcrumb has (also used by ``contract.sentry``)."""
+    return {k: v for k, v in crumb.items() if k in BREADCRUMB_FIELDS}
+
+
 def to_envelope(doc: dict[str, Any]) -> dict[str, Any]:
-    base_id = _as_id(doc.get("event_id"), "unified")[:48]
+    base_id = as_id(doc.get("event_id"), "unified")[:48]
     timestamp = doc.get("timestamp")
     user = doc.get("user") or {}
     contexts = doc.get("contexts") or {}
     session = contexts.get("session") or {}
-    visitor = _as_id(user.get("id"), base_id)
+    visitor = as_id(user.get("id"), base_id)
     context: dict[str, Any] = {
-        "session_id": _as_id(session.get("id") or doc.get("session_id"), visitor),
+        "session_id": as_id(session.get("id") or doc.get("session_id"), visitor),
         "visitor_id": visitor,
     }
     for field in ("release", "environment"):
@@ -63,10 +76,7 @@ def to_envelope(doc: dict[str, Any]) -> dict[str, Any]:
         event.update({k: v for k, v in extra.items() if v is not None})
         events.append(event)
 
-    breadcrumbs = [
-        {k: v for k, v in crumb.items() if k in ("category", "message", "level", "timestamp", "data")}
-        for crumb in doc.get("breadcrumbs") or [] if isinstance(crumb, dict)
-    ]
+    breadcrumbs = [breadcrumb_of(crumb) for crumb in doc.get("breadcrumbs") or [] if isinstance(crumb, dict)]
     performance = contexts.get("performance") or {}
     for key, name in _VITALS.items():
         if isinstance(performance.get(key), (int, float)):
@@ -75,10 +85,7 @@ def to_envelope(doc: dict[str, Any]) -> dict[str, Any]:
         if isinstance(resource, dict):
             add("resource", {"name": resource.get("name", ""), "duration": resource.get("load_time", 0)})
     for exception in (doc.get("exception") or {}).get("values") or []:
-        frames = [
-            {k: f[k] for k in ("filename", "function", "lineno", "colno", "in_app") if k in f}
-            for f in (exception.get("stacktrace") or {}).get("frames") or [] if isinstance(f, dict)
-        ]
+        frames = [frame_of(f) for f in (exception.get("stacktrace") or {}).get("frames") or [] if isinstance(f, dict)]
         add("error", {"kind": "js", "type": exception.get("type") or "Error", "message": exception.get("value") or "",
                       "frames": frames, "breadcrumbs": breadcrumbs, "handled": False})
     for error in doc.get("errors") or []:

@@ -1,0 +1,106 @@
+"""Sentry's ingestion endpoints on the collector, for apps that keep their Sentry SDK.
+
+``POST /api/{project}/envelope/`` (every current Sentry SDK) and ``POST /api/{project}/store/``
+(the legacy one-event endpoint), with the DSN ``http://<ingest key>@<collector host>/<project id>``.
+The Sentry side of the work — framing and mapping to v1 events — is
+:mod:`pipeline.contract.sentry`; here are the HTTP parts, which follow Vigil's own endpoint:
+the same project, ``Origin`` and key checks (the key is the DSN's public key, found where
+Sentry's SDKs put it: ``X-Sentry-Auth``, ``?sentry_key=`` or the envelope header's ``dsn``),
+the same limits, validation and Kafka path, and the answer Sentry gives —
+``200 {"id": <event id>}`` — only once Kafka acknowledged; per-event rejections and the
+item types that were accepted but not stored are listed beside it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from pipeline.collector import envelope
+from pipeline.collector.problems import envelope_problem, problem
+from pipeline.collector.routes import query_value
+from pipeline.contract import sentry
+
+if TYPE_CHECKING:
+    from pipeline.collector.app import Collector, Headers, Receive, Scope
+
+# What Sentry's SDKs send: the browser's fetch a string (text/plain, no CORS preflight),
+# server SDKs their own envelope type or JSON; Relay takes any, and so does this.
+SENTRY_MEDIA_TYPES = frozenset({"text/plain", "application/json", "application/x-sentry-envelope",
+                                "application/octet-stream", ""})
+VARY_ORIGIN = (b"vary", b"Origin")
+SENTRY_PREFLIGHT_HEADERS = [
+    (b"access-control-allow-methods", b"POST, OPTIONS"),
+    (b"access-control-allow-headers", b"Content-Type, Content-Encoding, X-Sentry-Auth, sentry-trace, baggage"),
+    (b"access-control-max-age", b"86400"),
+]
+# the SDK reads both to back off (it honours Retry-After when the other is absent)
+SENTRY_EXPOSE = (b"access-control-expose-headers", b"Retry-After, X-Sentry-Rate-Limits")
+
+
+def check_media_type(content_type: str | None) -> None:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type not in SENTRY_MEDIA_TYPES:
+        raise problem("unsupported_media_type",
+                      f"Content-Type {content_type!r} is not accepted here; send the Sentry envelope as text/plain "
+                      "or application/x-sentry-envelope (the Sentry SDKs do), a store event as application/json")
+
+
+def header_key(scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+    """The DSN's public key from ``X-Sentry-Auth`` or ``?sentry_key=`` (before the body is read)."""
+    auth = headers.get(b"x-sentry-auth")
+    return sentry.auth_key(auth.decode("latin-1") if auth is not None else None) or query_value(scope, "sentry_key")
+
+
+async def post_sentry(collector: Collector, scope: Scope, receive: Receive, project_id: int,
+                      endpoint: str) -> tuple[int, dict[str, Any], Headers]:
+    """One Sentry envelope or store event → v1 events on Kafka → Sentry's answer (status, body, CORS headers)."""
+    headers = dict(scope["headers"])
+    origin = headers.get(b"origin")
+    project = await collector.project_for(project_id, origin.decode("latin-1") if origin is not None else None)
+    key = header_key(scope, headers)
+    if key is not None:  # refuse a wrong key before reading a byte of the body
+        collector.check_key(project, key)
+    content_type = headers.get(b"content-type")
+    check_media_type(content_type.decode("latin-1") if content_type is not None else None)
+    encoding = headers.get(b"content-encoding")
+    gzipped = envelope.is_gzip(encoding.decode("latin-1") if encoding is not None else None)
+    client = collector.client_of(scope, headers)
+    collector.check_not_exhausted(project.key, client["ip"])
+    length = headers.get(b"content-length")
+    if length is not None and length.isdigit() and int(length) > collector.max_body:
+        raise collector.too_large()
+    body = await collector.read_body(receive)
+    if gzipped:
+        body = envelope.gunzip(body, collector.max_body)
+    try:
+        parsed = sentry.parse_envelope(body) if endpoint == "envelope" else sentry.parse_store(body)
+        if key is None:
+            key = sentry.dsn_key(parsed.headers.get("dsn"), project_id)
+            if key is None:
+                raise problem("missing_key", "no Sentry key: the DSN's public key goes in X-Sentry-Auth "
+                                             "(sentry_key=…), as ?sentry_key= or in the envelope header's dsn; "
+                                             f"use the DSN http://<ingest key>@<collector>/{project_id}")
+            collector.check_key(project, key)
+        mapped = sentry.to_events(parsed, datetime.now(timezone.utc))
+    except sentry.SentryFormatError as error:
+        raise envelope_problem(error.rejection) from None
+    answer: dict[str, Any] = {"id": parsed.event_id} if parsed.event_id else {}
+    status = 200
+    document = mapped.envelope()
+    if document is not None:
+        status, outcome = await collector.deliver(project, envelope.check_envelope(document, collector.max_events), client)
+        status = 200 if status == 202 else status
+        answer.update(outcome)
+    if mapped.ignored:
+        answer["ignored"] = mapped.ignored
+    cors = [(b"access-control-allow-origin", origin), VARY_ORIGIN, SENTRY_EXPOSE] if origin is not None else []
+    return status, answer, cors
+
+
+async def preflight(collector: Collector, scope: Scope, project_id: int) -> Headers:
+    """CORS preflight headers for an SDK configured with extra headers (the default sends none)."""
+    origin = dict(scope["headers"]).get(b"origin")
+    await collector.project_for(project_id, origin.decode("latin-1") if origin is not None else None)
+    cors = [(b"access-control-allow-origin", origin), VARY_ORIGIN] if origin is not None else []
+    return [*SENTRY_PREFLIGHT_HEADERS, *cors]

@@ -1,0 +1,113 @@
+"""Sentry's endpoints on the collector, driven through the ASGI interface: routes, keys,
+content types, CORS, and the refusals — everything decided before Kafka. Delivery through a
+real broker is tests/e2e/test_sentry_browser.py's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from pipeline.collector.routes import route
+from pipeline.projects import Project
+from tests.unit.test_collector_app import GOOD, build, request
+
+SESSION = (Path(__file__).parent / "sentry_envelopes" / "session.envelope").read_bytes()
+BROWSER = {"content-type": "text/plain;charset=UTF-8", "origin": "https://shop.example.com"}
+QUERY = b"sentry_version=7&sentry_key=" + GOOD.key.encode() + b"&sentry_client=sentry.javascript.browser%2F11.12.0"
+
+
+def test_sentry_paths_take_their_trailing_slash():
+    assert route("/api/42/envelope/") == (42, "envelope") and route("/api/42/store/") == (42, "store")
+    assert route("/api/42/envelope") == (42, "envelope")
+    assert route("/api/42/events/") is None and route("/api/42/envelope//") is None
+
+
+def test_an_envelope_without_events_is_accepted_and_says_what_it_ignored():
+    status, headers, body = request(build(GOOD), "POST", "/api/1/envelope/", SESSION, BROWSER, QUERY)
+    assert status == 200 and orjson.loads(body) == {"ignored": {"session": 1}}
+    assert headers[b"access-control-allow-origin"] == b"https://shop.example.com"
+    assert b"Retry-After" in headers[b"access-control-expose-headers"]
+
+
+@pytest.mark.parametrize("where", ["header", "query", "dsn"])
+def test_the_key_is_read_where_sentry_sdks_send_it(where):
+    headers, query, body = dict(BROWSER), b"", SESSION
+    if where == "header":
+        headers["x-sentry-auth"] = f"Sentry sentry_version=7, sentry_key={GOOD.key}, sentry_client=sentry.python/2.0"
+    elif where == "query":
+        query = QUERY
+    else:
+        body = orjson.dumps({"dsn": f"http://{GOOD.key}@collector.example.com/1"}) + SESSION[SESSION.index(b"\n"):]
+    status, _, answer = request(build(GOOD), "POST", "/api/1/envelope/", body, headers, query)
+    assert status == 200, answer
+
+
+def test_no_key_anywhere_is_401_naming_the_dsn():
+    status, _, body = request(build(GOOD), "POST", "/api/1/envelope/", SESSION, BROWSER)
+    answer = orjson.loads(body)
+    assert (status, answer["error"]) == (401, "missing_key") and "DSN" in answer["message"]
+
+
+def test_a_wrong_key_is_refused_before_the_body_is_read():
+    status, _, body = request(build(GOOD), "POST", "/api/1/envelope/", b"x" * 5_000_000, BROWSER,
+                              b"sentry_key=" + b"b" * 32)
+    assert (status, orjson.loads(body)["error"]) == (403, "wrong_key")
+
+
+def test_a_dsn_for_another_project_is_no_key():
+    body = orjson.dumps({"dsn": f"http://{GOOD.key}@collector.example.com/9"}) + SESSION[SESSION.index(b"\n"):]
+    status, _, answer = request(build(GOOD), "POST", "/api/1/envelope/", body, BROWSER)
+    assert (status, orjson.loads(answer)["error"]) == (401, "missing_key")
+
+
+def test_a_disallowed_origin_is_403():
+    status, _, body = request(build(GOOD), "POST", "/api/1/envelope/", SESSION,
+                              {**BROWSER, "origin": "https://evil.example"}, QUERY)
+    assert (status, orjson.loads(body)["error"]) == (403, "origin_not_allowed")
+
+
+@pytest.mark.parametrize("body, reason", [
+    (b"\x00\x01garbage", "invalid_json"),
+    (b'{}\n{"type":"event","length":999}\n{}', "out_of_range"),
+    (b'{}\n{"type":"event"}\n\xc3\x28', "invalid_json"),
+])
+def test_garbage_is_400_with_a_reason_never_500(body, reason):
+    status, headers, answer = request(build(GOOD), "POST", "/api/1/envelope/", body, BROWSER, QUERY)
+    assert (status, orjson.loads(answer)["error"]) == (400, reason)
+    assert headers[b"access-control-allow-origin"] == b"https://shop.example.com"  # the SDK can read why
+
+
+def test_an_envelope_whose_events_are_all_invalid_is_422_with_each_reason():
+    event = {"event_id": "a" * 32, "timestamp": "last tuesday", "exception": {"values": [{"type": "Error", "value": "x"}]}}
+    body = b'{"event_id":"' + b"a" * 32 + b'"}\n{"type":"event"}\n' + orjson.dumps(event)
+    status, _, answer = request(build(GOOD), "POST", "/api/1/envelope/", body, BROWSER, QUERY)
+    answer = orjson.loads(answer)
+    assert (status, answer["error"], answer["id"]) == (422, "no_valid_events", "a" * 32)
+    assert answer["rejected"] == [{"index": 0, "reason": "bad_format", "path": "timestamp",
+                                   "message": "timestamp must be date-time"}]
+
+
+def test_the_store_endpoint_refuses_a_non_object():
+    status, _, body = request(build(GOOD), "POST", "/api/1/store/", b"[1]", {"content-type": "application/json"},
+                              b"sentry_key=" + GOOD.key.encode())
+    assert (status, orjson.loads(body)["error"]) == (400, "not_an_object")
+
+
+def test_other_media_types_are_415():
+    status, _, body = request(build(GOOD), "POST", "/api/1/envelope/", SESSION,
+                              {**BROWSER, "content-type": "image/png"}, QUERY)
+    assert (status, orjson.loads(body)["error"]) == (415, "unsupported_media_type")
+
+
+def test_preflight_allows_the_sentry_auth_header():
+    status, headers, _ = request(build(Project(3, "open", "c" * 32)), "OPTIONS", "/api/3/envelope/",
+                                 headers={"origin": "https://anywhere.example"})
+    assert status == 204 and b"X-Sentry-Auth" in headers[b"access-control-allow-headers"]
+    assert headers[b"access-control-allow-origin"] == b"https://anywhere.example"
+
+
+def test_get_is_405():
+    status, headers, _ = request(build(GOOD), "GET", "/api/1/envelope/")
+    assert status == 405 and headers[b"allow"] == b"POST, OPTIONS"

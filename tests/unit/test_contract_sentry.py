@@ -1,0 +1,204 @@
+"""Sentry's wire format → v1 events, on envelopes the real @sentry/browser SDK sent.
+
+The fixtures in ``sentry_envelopes/`` were captured from @sentry/browser 11.12 in Chromium
+(``tests/e2e/sentry_app``): a thrown error, an unhandled rejection, a captured exception with
+user, tags and breadcrumbs, the pageload's streamed spans (LCP, FCP, TTFB) and the spans sent
+at page hide (INP, CLS), and a session update. Hostile inputs come after them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import orjson
+import pytest
+
+from pipeline.contract import merge_context, sentry, validate_event
+
+FIXTURES = Path(__file__).parent / "sentry_envelopes"
+NOW = datetime(2026, 11, 26, 22, 53, tzinfo=timezone.utc)  # when the fixtures were captured
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / f"{name}.envelope").read_bytes()
+
+
+def mapped(body: bytes) -> list[dict]:
+    """The v1 events an envelope becomes, context merged, each checked valid against the contract."""
+    document = sentry.to_events(sentry.parse_envelope(body), NOW).envelope()
+    events = list(merge_context(document)) if document else []
+    for event in events:
+        assert validate_event(event, now=NOW) is None, event
+    return events
+
+
+def test_a_thrown_error_becomes_one_unhandled_js_error_with_its_frames_innermost_first():
+    [error] = mapped(fixture("thrown_error"))
+    assert error["type"] == "error" and error["event_id"] == "1b0f3b2a196f4f16bab586e9082e906e"
+    assert error["data"]["kind"] == "js" and error["data"]["handled"] is False
+    assert error["data"]["type"] == "TypeError"
+    assert error["data"]["message"] == "Cannot read properties of undefined (reading 'amount')"
+    assert [f["function"] for f in error["data"]["frames"]] == ["Df", "HTMLButtonElement.Mf", "HTMLButtonElement.r"]
+    assert error["data"]["frames"][0] == {"filename": "http://127.0.0.1:35377/app.min.js", "function": "Df",
+                                          "lineno": 21, "colno": 28476, "in_app": True}
+    assert error["data"]["breadcrumbs"] == [{"category": "ui.click", "message": "body > button#add",
+                                             "timestamp": "2026-11-26T22:52:33.068Z"}]
+    assert (error["release"], error["environment"]) == ("shop@1.2.3", "staging")
+    assert error["timestamp"] == "2026-11-26T22:52:33.099Z"
+    assert error["page"] == {"url": "http://127.0.0.1:35377/"}
+    assert error["sdk"] == {"name": "sentry.javascript.browser", "version": "11.12.0"}
+    # the page's trace ties its errors and vitals together; the processor picks the visitor
+    assert error["session_id"] == "ba41a1ab7fd74bc2ae14d4c2c99ea409" and error["visitor_id"].startswith("anon_")
+
+
+def test_an_unhandled_rejection_is_a_promise_error():
+    [error] = mapped(fixture("unhandled_rejection"))
+    assert (error["data"]["kind"], error["data"]["handled"]) == ("promise", False)
+    assert error["data"]["message"] == "recommendations service answered 503"
+
+
+def test_a_captured_exception_keeps_user_tags_and_breadcrumbs():
+    [error] = mapped(fixture("captured_exception"))
+    assert (error["data"]["kind"], error["data"]["handled"], error["data"]["type"]) == ("js", True, "SyntaxError")
+    assert error["user_id"] == "user-42"
+    assert error["tags"] == {"plan": "pro", "step": "payment"}
+    assert error["data"]["breadcrumbs"][-1] == {"category": "cart", "message": "checkout started", "level": "info",
+                                                "data": {"items": 3}, "timestamp": "2026-11-26T22:52:34.141Z"}
+    assert [c["category"] for c in error["data"]["breadcrumbs"]].count("sentry.event") == 3
+
+
+def test_pageload_spans_become_a_page_view_and_web_vitals():
+    events = mapped(fixture("pageload_spans"))
+    views = [e for e in events if e["type"] == "page_view"]
+    vitals = {e["data"]["name"]: e for e in events if e["type"] == "web_vital"}
+    assert len(views) == 1 and views[0]["data"] == {"navigation_type": "navigate"}
+    assert views[0]["page"]["url"] == "http://127.0.0.1:35377/" and views[0]["user_id"] == "user-42"
+    assert sorted(vitals) == ["FCP", "LCP", "TTFB"]
+    assert vitals["LCP"]["data"]["value"] == 156 and vitals["LCP"]["data"]["attribution"] == {"target": "body > p"}
+    assert vitals["LCP"]["page"]["url"] == "http://127.0.0.1:35377/"  # from its pageload segment
+    assert {e["session_id"] for e in events} == {"ba41a1ab7fd74bc2ae14d4c2c99ea409"}
+    assert all(e["release"] == "shop@1.2.3" and e["environment"] == "staging" for e in events)
+
+
+def test_interaction_spans_become_inp_with_its_target_and_cls():
+    vitals = {e["data"]["name"]: e["data"] for e in mapped(fixture("interaction_spans"))}
+    assert vitals["INP"]["value"] == 48
+    assert vitals["INP"]["attribution"] == {"target": "body > button#add", "interaction_type": "click"}
+    assert vitals["CLS"]["value"] == 0
+
+
+def test_sessions_are_accepted_and_counted_not_stored():
+    result = sentry.to_events(sentry.parse_envelope(fixture("session")), NOW)
+    assert result.events == [] and result.ignored == {"session": 1} and result.envelope() is None
+
+
+def test_the_same_envelope_maps_to_the_same_ids():
+    body = fixture("pageload_spans")
+    assert [e["event_id"] for e in mapped(body)] == [e["event_id"] for e in mapped(body)]
+
+
+def test_a_legacy_transaction_maps_its_measurements():
+    # the shape SDKs up to v10 send (no SDK here sends it any more, so this one is written out)
+    transaction = {
+        "type": "transaction", "event_id": "4c9d2f1e8a7b4c3d9e0f1a2b3c4d5e6f", "transaction": "/checkout",
+        "start_timestamp": 1795733552.2, "timestamp": 1795733554.0, "release": "shop@1.2.3",
+        "contexts": {"trace": {"op": "navigation", "trace_id": "aa" * 16, "span_id": "bb" * 8}},
+        "request": {"url": "https://shop.example.com/checkout"},
+        "measurements": {"lcp": {"value": 1.5, "unit": "second"}, "cls": {"value": 0.02, "unit": ""},
+                         "fid": {"value": 12, "unit": "millisecond"}, "ttfb": {"value": "fast"}},
+        "sdk": {"name": "sentry.javascript.browser", "version": "7.120.0"},
+    }
+    body = b'{}\n{"type":"transaction"}\n' + orjson.dumps(transaction)
+    events = mapped(body)
+    assert [(e["type"], e["data"].get("name")) for e in events] == [("page_view", None), ("web_vital", "LCP"),
+                                                                    ("web_vital", "CLS")]
+    assert events[0]["data"] == {"navigation_type": "spa"} and events[0]["timestamp"] == "2026-11-26T22:52:32.200Z"
+    assert events[1]["data"]["value"] == 1500  # seconds → ms; FID has no v1 name, a non-number is skipped
+
+
+def test_a_message_event_is_an_error_of_type_message():
+    body = b'{}\n{"type":"event"}\n' + orjson.dumps({"event_id": "e" * 32, "message": "cart is empty", "level": "warning"})
+    [error] = mapped(body)
+    assert (error["data"]["type"], error["data"]["message"], error["data"]["handled"]) == ("Message", "cart is empty", True)
+
+
+def test_the_store_endpoint_takes_one_event():
+    event = {"event_id": "f" * 32, "exception": {"values": [{"type": "Error", "value": "boom"}]}}
+    envelope = sentry.parse_store(orjson.dumps(event))
+    assert envelope.event_id == "f" * 32 and [item.type for item in envelope.items] == ["event"]
+    assert sentry.to_events(envelope, NOW).events[0]["data"]["message"] == "boom"
+
+
+def test_item_lengths_frame_binary_payloads_and_unknown_types_are_skipped():
+    attachment = bytes(range(256)) + b"\n\n\xff\xfe"  # not UTF-8, and has newlines: only its length frames it
+    event = orjson.dumps({"event_id": "a" * 32, "exception": {"values": [{"type": "Error", "value": "x"}]}})
+    body = (b'{"event_id":"' + b"a" * 32 + b'"}\n'
+            + b'{"type":"attachment","length":' + str(len(attachment)).encode() + b',"filename":"dump.bin"}\n' + attachment + b"\n"
+            + b'{"type":"event","length":' + str(len(event)).encode() + b"}\n" + event + b"\n"
+            + b'{"type":"client_report"}\n{"discarded_events":[]}\n'
+            + b'{"type":"some_future_type"}\n{}')
+    envelope = sentry.parse_envelope(body)
+    assert [item.type for item in envelope.items] == ["attachment", "event", "client_report", "some_future_type"]
+    assert envelope.items[0].payload == attachment
+    result = sentry.to_events(envelope, NOW)
+    assert len(result.events) == 1
+    assert result.ignored == {"attachment": 1, "client_report": 1, "some_future_type": 1}
+
+
+@pytest.mark.parametrize("body, reason, path", [
+    (b"", "missing_field", ""),
+    (b"   \n", "missing_field", ""),
+    (b"GET / HTTP/1.1\r\n", "invalid_json", "header"),
+    (b"[1, 2]\n", "not_an_object", "header"),
+    (b'{"dsn": "\xff\xfe"}\n', "invalid_json", "header"),  # not UTF-8
+    (b'{}\n{"type":"event"}\n\xff\xfe{}', "invalid_json", "items[0]"),
+    (b'{}\n{"type":"event"}\n[]', "not_an_object", "items[0]"),
+    (b'{}\n{"length": 2}\n{}', "missing_field", "items[0].type"),
+    (b'{}\n{"type": 7}\n{}', "missing_field", "items[0].type"),
+    (b'{}\n{"type":"event","length":500}\n{"event_id":"x"}', "out_of_range", "items[0].length"),
+    (b'{}\n{"type":"event","length":-1}\n{}', "wrong_type", "items[0].length"),
+    (b'{}\n{"type":"event","length":"2"}\n{}', "wrong_type", "items[0].length"),
+    (b'{}\n{"type":"event","length":1.5}\n{}', "wrong_type", "items[0].length"),
+    (b'{}\n{"type":"event","length":1}\n{}', "invalid_json", "items[1]"),  # a length that cuts the payload short
+    (b"{}\n" + b'{"type":"session"}\n{}\n' * 1001, "too_many", "items"),
+])
+def test_broken_envelopes_are_refused_with_a_reason(body, reason, path):
+    with pytest.raises(sentry.SentryFormatError) as refused:
+        sentry.to_events(sentry.parse_envelope(body), NOW)
+    assert (refused.value.rejection.reason, refused.value.rejection.path) == (reason, path)
+    assert refused.value.rejection.message
+
+
+def test_oversized_and_mistyped_fields_are_cut_to_the_contract_not_crashed_on():
+    huge = "x" * 100_000
+    event = {
+        "event_id": "not an id!", "timestamp": "yesterday", "release": huge, "user": {"id": 42},
+        "exception": {"values": [{"type": huge, "value": huge, "mechanism": {"handled": "no"},
+                                  "stacktrace": {"frames": [{"function": huge, "lineno": -3, "colno": "9",
+                                                             "filename": 5}] * 500}}]},
+        "breadcrumbs": {"values": [{"message": huge, "level": "log", "timestamp": 1e30, "data": [1]}] * 300},
+        "tags": {f"t{i}": {"nested": i} for i in range(80)}, "request": {"url": ["not", "a", "url"]},
+        "sdk": "sentry", "contexts": [],
+    }
+    [error] = sentry.to_events(sentry.parse_envelope(b"{}\n{\"type\":\"event\"}\n" + orjson.dumps(event)), NOW).events
+    data = error["data"]
+    assert len(data["type"]) == 256 and len(data["message"]) == 8192 and error["user_id"] == "42"
+    assert len(data["frames"]) == 100 and data["frames"][0] == {"function": "x" * 1024}
+    assert len(data["breadcrumbs"]) == 100 and data["breadcrumbs"][0]["level"] == "info"
+    assert "data" not in data["breadcrumbs"][0] and data["breadcrumbs"][0]["category"] == "default"
+    assert len(error["tags"]) == 50 and error["tags"]["t0"] == '{"nested":0}'
+    assert data["handled"] is True and error["page"] == {} and len(error["event_id"]) == 32
+    # what still cannot be made to fit is the contract's to refuse, as for any event
+    rejection = validate_event(error, now=NOW)
+    assert rejection is not None and (rejection.reason, rejection.path) == ("bad_format", "timestamp")
+
+
+def test_the_key_is_found_where_sentry_sdks_put_it():
+    assert sentry.auth_key("Sentry sentry_version=7, sentry_client=raven-js/3.0, sentry_key=abc123") == "abc123"
+    assert sentry.auth_key("sentry_key=abc123,sentry_version=7") == "abc123"
+    assert sentry.auth_key("Bearer abc123") is None and sentry.auth_key(None) is None
+    assert sentry.dsn_key("http://abc123@127.0.0.1:8080/42", 42) == "abc123"
+    assert sentry.dsn_key("https://abc123:secret@vigil.example.com/path/42", 42) == "abc123"
+    assert sentry.dsn_key("http://abc123@127.0.0.1:8080/42", 7) is None  # another project's DSN
+    assert sentry.dsn_key("not a dsn", 42) is None and sentry.dsn_key(None, 42) is None
