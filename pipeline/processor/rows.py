@@ -20,7 +20,9 @@ custom        name
 identify      user_id (the event's, else data.user_id)
 ============  =================================================================
 
-``fingerprint`` is the error group (``steps.put_fingerprint``), 0 for other types.
+``fingerprint`` is the error group (``steps.put_fingerprint``), 0 for other types;
+``country``/``region``/``city`` come from ``steps.put_geo`` and the referrer and UTM columns
+from ``steps.put_traffic_source``.
 ``data`` keeps the type-specific payload verbatim as JSON for drill-down. Timestamps
 become epoch milliseconds: clickhouse-connect writes ints to a ``DateTime64(3)`` column
 without per-value conversion.
@@ -47,6 +49,10 @@ COLUMNS: tuple[str, ...] = (
     "duration_ms", "http_method", "http_url", "http_status",
     "target", "name", "data",
     "fingerprint",  # 002_event_dimensions.sql; the processor's replaces the column's default
+    "country",  # 002_event_dimensions.sql; steps.put_geo
+    "region", "city",  # 040_geo_and_traffic_source.sql; steps.put_geo
+    "referrer_source", "referrer_domain",  # 040; steps.put_traffic_source
+    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
 )
 
 Row = tuple  # one value per COLUMNS entry, in that order
@@ -167,6 +173,16 @@ def event_row(event: Event) -> Row | Dropped:
         name,
         data_json,
         event["fingerprint"],
+        event["country"],
+        event["region"],
+        event["city"],
+        event["referrer_source"],
+        event["referrer_domain"],
+        event["utm_source"],
+        event["utm_medium"],
+        event["utm_campaign"],
+        event["utm_term"],
+        event["utm_content"],
     )
 
 

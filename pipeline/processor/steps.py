@@ -32,7 +32,7 @@ import orjson
 
 from pipeline import contract
 from pipeline.contract import fast as validation
-from pipeline.processor import bots, fingerprints, pii, routes, user_agents, visitors
+from pipeline.processor import bots, fingerprints, geo, pii, referrers, routes, symbolication, user_agents, visitors
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +87,18 @@ class Options:
     keep_full_ip: bool = False  # VIGIL_KEEP_FULL_IP
     # VIGIL_SECRET; unconfigured (unit tests, tools) a random one per process
     secret: bytes = field(default_factory=lambda: os.urandom(32), repr=False)
+    locate: geo.Locator = geo.no_database  # VIGIL_GEOIP_DATABASE, opened once (geo.open_locator)
+    # the uploaded source maps (the warehouse's), loaded on first need; None: frames stay as sent
+    source_maps: symbolication.SourceMaps | None = None
 
     @classmethod
     def from_settings(cls, settings: Any) -> Options:
-        """From :class:`pipeline.settings.Settings`; creates the persisted secret if needed."""
+        """From :class:`pipeline.settings.Settings`; creates the persisted secret if needed and
+        opens the GeoIP database, stopping with what to do if it cannot be used."""
         return cls(drop_headless=settings.drop_headless, keep_full_ip=settings.keep_full_ip,
-                   secret=visitors.load_secret(settings.secret, settings.data_dir))
+                   secret=visitors.load_secret(settings.secret, settings.data_dir),
+                   locate=geo.open_locator(settings.geoip_database),
+                   source_maps=symbolication.SourceMaps.from_settings(settings))
 
 
 _options = Options()
@@ -223,6 +229,16 @@ def drop_bots(event: Event) -> Event | Dropped:
     return Dropped("bot", f"a robot's user agent: {_preview(user_agent)}", "client.user_agent")
 
 
+def put_geo(event: Event) -> Event:
+    """Country, region and city of the client IP from the GeoIP database, if one is configured.
+
+    Needs the full IP address, so it runs before :func:`anonymize_ip`; after :func:`drop_bots`,
+    so robots cost no lookup. Unknown (no database, private address, no match) is ``""``.
+    """
+    event["country"], event["region"], event["city"] = _options.locate(event["client_ip"])
+    return event
+
+
 def put_visitor_id(event: Event) -> Event:
     """A cookieless visitor id for an SDK without storage (``anon_…``): see ``visitors``.
 
@@ -297,6 +313,36 @@ def put_page(event: Event) -> Event:
     return event
 
 
+def put_traffic_source(event: Event) -> Event:
+    """Referrer source and domain and the page URL's UTM tags (``referrers``), as Plausible's
+    ``put_referrer`` and ``put_utm_tags``. Runs after :func:`scrub_pii`: tags are stored scrubbed."""
+    page = event.get("page")
+    url = referrer = ""
+    if type(page) is dict:
+        url = page.get("url", "")
+        referrer = page.get("referrer", "")
+    source = referrers.traffic_source(url if type(url) is str else "", referrer if type(referrer) is str else "")
+    (event["referrer_source"], event["referrer_domain"], event["utm_source"], event["utm_medium"],
+     event["utm_campaign"], event["utm_term"], event["utm_content"]) = source
+    return event
+
+
+def symbolicate(event: Event) -> Event:
+    """An error's minified frames → original file, line, column and function (``symbolication``).
+
+    Needs the event's release and a source map uploaded for it (``vigil sourcemaps upload``);
+    runs before :func:`put_fingerprint`, so groups are made of original frames. Any other
+    event, or an error without frames or release, passes after a look at its type.
+    """
+    if event["type"] != "error" or _options.source_maps is None:
+        return event
+    release = event.get("release")
+    frames = event["data"].get("frames")
+    if release and frames:
+        _options.source_maps.symbolicate(event["project_id"], release, frames)
+    return event
+
+
 def put_fingerprint(event: Event) -> Event:
     """An error's group (``fingerprints``): type, normalised message, top in-app frames; else 0."""
     event["fingerprint"] = fingerprints.fingerprint(event["data"]) if event["type"] == "error" else 0
@@ -327,10 +373,13 @@ STEPS: tuple[Step, ...] = (
     put_client_ip,
     put_user_agent,
     drop_bots,
+    put_geo,
     put_visitor_id,
     anonymize_ip,
     scrub_pii,
     put_page,
+    put_traffic_source,
+    symbolicate,
     put_fingerprint,
 )
 

@@ -71,13 +71,14 @@ def test_the_rollups_rate_vitals_with_pipeline_vitals_thresholds(fresh_db):
 
 
 def test_a_backfill_builds_what_the_views_build(clickhouse, shop_rows, tmp_path):
-    """Events stored before the rollups existed (001–002 only), then 003+ applied: same answers."""
+    """Events stored before the rollups existed (001–002, and 040's processor columns), then the
+    rest applied: same answers."""
     names = [f"backfill_{uuid.uuid4().hex[:8]}", f"views_{uuid.uuid4().hex[:8]}"]
     before, after = (clickhouse.client(database=name) for name in names)
     try:
         early = tmp_path / "early"
         early.mkdir()
-        for path in sorted(MIGRATIONS_DIR.glob("00[12]_*.sql")):
+        for path in [*sorted(MIGRATIONS_DIR.glob("00[12]_*.sql")), MIGRATIONS_DIR / "040_geo_and_traffic_source.sql"]:
             shutil.copy(path, early)
         apply_migrations(before, early)
         shop_data.insert(before, shop_rows)

@@ -3,8 +3,9 @@
 Sessions from ``pipeline.synthetic`` go through the collector's ``envelope.split`` (context
 merge, contract validation, stamps), the processor's enrichment ``steps.run`` (user agent →
 browser/OS/device, path, …) and its ``rows.event_row`` — the real code, in-process, without
-Kafka. Two columns the processor does not fill yet are added the way their owners will:
-``country`` (GeoIP, issue 4; some visitors stay unknown) and ``connection_type``.
+Kafka. Without a GeoIP database ``country`` would be empty, so each visitor is given one the
+way a GeoIP lookup would (some stay unknown); ``connection_type``, which the processor does not
+fill, is added as its migration's default would derive it.
 
 :func:`shop_events` returns the rows to insert and :func:`truth_frame` the same events as a
 polars frame for computing ground truth independently of ClickHouse.
@@ -25,7 +26,7 @@ from pipeline.collector import envelope
 from pipeline.processor import rows as processor_rows
 from pipeline.processor import steps
 
-COLUMNS: tuple[str, ...] = processor_rows.COLUMNS + ("country", "connection_type")
+COLUMNS: tuple[str, ...] = processor_rows.COLUMNS + ("connection_type",)
 # a GeoIP lookup's answer per visitor; "" = no match (shown as unknown)
 COUNTRIES = (("DE", 0.28), ("US", 0.2), ("FR", 0.12), ("GB", 0.1), ("NL", 0.07), ("ES", 0.06), ("PL", 0.05),
              ("", 0.12))
@@ -69,9 +70,10 @@ def shop_events(project_id: int, sessions: int, seed: int, start: datetime, span
             for _key, message in split.messages:
                 event = steps.run(message)
                 assert not isinstance(event, steps.Dropped), event
+                event["country"] = country
                 row = processor_rows.event_row(event)
                 assert not isinstance(row, steps.Dropped), row
-                rows.append(row + (country, connection))
+                rows.append(row + (connection,))
     return ShopData(rows, made)
 
 
