@@ -1,14 +1,17 @@
-"""The processor's streaming signals (topic ``vigil.signals``): the fast path for error spikes.
+"""The streaming signals (topic ``vigil.signals``): the fast path for error spikes.
 
-The processor publishes one message per project and 1-minute tumbling window::
+``vigil signals`` (pipeline/signals/, beside the processor) publishes one message per project
+and 1-minute tumbling window::
 
     {"project_id": 1, "window_start": "2025-06-01T12:00:00Z", "window_end": "2025-06-01T12:01:00Z",
      "events": 1840, "errors": 37, "error_rate": 0.0201, "api_failure_rate": 0.012,
      "p75": {"LCP": 2380.0, "INP": 160.0, "CLS": 0.04}}
 
 (times as ISO 8601 or epoch milliseconds; rates as fractions 0–1; ``p75`` may omit vitals
-nobody measured). :class:`SignalWindows` keeps the last hour of them per project and turns a
-new one into observations for the rules it can judge exactly:
+nobody measured). Optional ``api_calls`` and ``samples`` (per vital, e.g. ``{"LCP": 412}``)
+hold a signal to a rule's ``min_samples`` as the scheduled evaluation is; without them a
+signal is judged on what it has. :class:`SignalWindows` keeps the last hour of them per
+project and turns a new one into observations for the rules it can judge exactly:
 
 - ``error_count`` and ``error_rate`` over any whole-minute window, summed from the window's
   signals — only once every minute of the window has its signal;
@@ -47,6 +50,8 @@ class Signal:
     errors: int
     api_failure_rate: float | None = None  # fraction 0–1
     p75: dict[str, float] = field(default_factory=dict)
+    api_calls: int | None = None  # None: the producer did not say
+    samples: dict[str, int] | None = None  # per vital; None: the producer did not say
 
     @property
     def span(self) -> timedelta:
@@ -67,12 +72,18 @@ def parse_signal(message: bytes | str | dict[str, Any]) -> Signal:
     p75 = raw.get("p75") or {}
     if not isinstance(p75, dict):
         raise ValueError("signal p75 must be an object of vital name → value")
+    samples = raw.get("samples")
+    if samples is not None and not isinstance(samples, dict):
+        raise ValueError("signal samples must be an object of vital name → count")
     return Signal(
         project_id=_count(raw["project_id"], "project_id"), window_start=start, window_end=end,
         events=_count(raw["events"], "events"), errors=_count(raw["errors"], "errors"),
         api_failure_rate=_fraction(raw.get("api_failure_rate"), "api_failure_rate"),
         p75={str(name): float(value) for name, value in p75.items()
              if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)},
+        api_calls=None if raw.get("api_calls") is None else _count(raw["api_calls"], "api_calls"),
+        samples=None if samples is None else {str(name): _count(count, f"samples of {name}")
+                                              for name, count in samples.items()},
     )
 
 
@@ -147,9 +158,18 @@ class SignalWindows:
                 return []
             if rule.metric == "api_failure_rate":
                 value = None if signal.api_failure_rate is None else round(signal.api_failure_rate * 100, 4)
-                return [Observation("", value, at, signal.events, origin="signal")]
+                if signal.api_calls is None:
+                    return [Observation("", value, at, signal.events, origin="signal")]
+                if signal.api_calls == 0 or signal.api_calls < rule.min_samples:
+                    value = None  # as the scheduled evaluation: too few calls to judge
+                return [Observation("", value, at, signal.api_calls, origin="signal")]
             value = signal.p75.get(rule.vital)
-            return [Observation("", value, at, 0 if value is None else 1, origin="signal")]
+            if signal.samples is None:
+                return [Observation("", value, at, 0 if value is None else 1, origin="signal")]
+            count = signal.samples.get(rule.vital, 0)
+            if count < max(rule.min_samples, 1):
+                value = None
+            return [Observation("", value, at, count, origin="signal")]
         covered = self.covering(signal.project_id, at, rule.window)
         if covered is None:
             return []

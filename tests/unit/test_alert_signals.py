@@ -101,3 +101,24 @@ def test_only_rules_signals_measure_exactly_are_judged_by_them():
     assert not judged_by_signals(rule(metric="new_error_group", threshold=0))
     assert not judged_by_signals(rule(metric="page_view_drop"))
     assert not judged_by_signals(rule(window="90s"))
+
+
+def test_a_signal_with_api_calls_and_vital_samples_is_held_to_the_rules_min_samples():
+    windows = SignalWindows()
+    signal = parse_signal(message(0, api_calls=8, api_failures=2, api_failure_rate=0.25, p75={"LCP": 3100.0},
+                                  samples={"LCP": 12}))
+    windows.add(signal)
+    api, lcp = rule(metric="api_failure_rate", window="1m"), rule(metric="vital_p75", vital="LCP", window="1m")
+    assert [(o.value, o.samples) for o in windows.observations(api, signal)] == [(25.0, 8)]
+    assert [(o.value, o.samples) for o in windows.observations(lcp, signal)] == [(3100.0, 12)]
+    # as the scheduled evaluation: fewer calls or samples than min_samples → nothing to judge
+    assert windows.observations(rule(metric="api_failure_rate", window="1m", min_samples=10), signal)[0].value is None
+    assert windows.observations(rule(metric="vital_p75", vital="LCP", window="1m", min_samples=20),
+                                signal)[0].value is None
+
+
+def test_a_signal_says_what_is_wrong_with_its_sample_counts():
+    with pytest.raises(ValueError, match="signal samples of LCP must be a whole number ≥ 0, got -3"):
+        parse_signal(message(0, samples={"LCP": -3}))
+    with pytest.raises(ValueError, match="signal samples must be an object"):
+        parse_signal(message(0, samples=[1, 2]))
