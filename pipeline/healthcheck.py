@@ -2,6 +2,7 @@
 
     python -m pipeline.healthcheck http URL        # URL answers 200 (collector /healthz, dashboard /_stcore/health)
     python -m pipeline.healthcheck consumer-group  # the processor's consumer group has live members
+    python -m pipeline.healthcheck consumer-group signals  # so has vigil signals' (VIGIL_SIGNALS_GROUP)
 
 The image has no curl; this uses the standard library and the Kafka client Vigil already
 ships. ``consumer-group`` reads ``VIGIL_KAFKA_BROKERS`` and ``VIGIL_PROCESSOR_GROUP`` like the
@@ -49,11 +50,12 @@ def check_consumer_group(brokers: str, group: str) -> str | None:
 def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "http":
         problem = check_http(argv[1])
-    elif argv == ["consumer-group"]:
+    elif argv in (["consumer-group"], ["consumer-group", "signals"]):
         config = settings.load()
-        problem = check_consumer_group(config.kafka_brokers, config.processor_group)
+        group = config.signals_group if argv[1:] == ["signals"] else config.processor_group
+        problem = check_consumer_group(config.kafka_brokers, group)
     else:
-        print("usage: python -m pipeline.healthcheck http URL | consumer-group", file=sys.stderr)
+        print("usage: python -m pipeline.healthcheck http URL | consumer-group [signals]", file=sys.stderr)
         return 2
     if problem:
         print(f"unhealthy: {problem}", file=sys.stderr)

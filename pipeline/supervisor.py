@@ -1,7 +1,7 @@
 """``vigil up``: the whole platform on one machine, supervised.
 
 Starts the embedded Kafka broker and ClickHouse server, applies the schema, makes sure a
-``demo`` project exists, then the collector, the processor, the dashboard, the alert
+``demo`` project exists, then the collector, the processor, the 1-minute signals, the dashboard, the alert
 evaluator and (unless told not to) the traffic simulator — each a child process, each
 waited on until it answers.
 A child that dies is restarted with back-off; Ctrl-C (or SIGTERM) stops them all in reverse
@@ -190,6 +190,7 @@ def main(args) -> int:
         launch(Child("collector", _vigil("collect"), _http_ok(f"{s.collector_url}/healthz"),
                      ports=((s.collector_port, "VIGIL_COLLECTOR_PORT"),)))
         launch(Child("processor", _vigil("process"), _running(3.0)))
+        launch(Child("signals", _vigil("signals"), _running(3.0)))
         dashboard_url = f"http://127.0.0.1:{s.dashboard_port}"
         launch(Child("dashboard", _vigil("dashboard"), _http_ok(f"{dashboard_url}/_stcore/health"),
                      ports=((s.dashboard_port, "VIGIL_DASHBOARD_PORT"),)))

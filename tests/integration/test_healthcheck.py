@@ -66,3 +66,14 @@ def test_a_consumer_group_is_healthy_while_a_member_is_in_it(kafka):
     finally:
         consumer.close()
     assert "EMPTY" in healthcheck.check_consumer_group(kafka.bootstrap, group)
+
+
+def test_consumer_group_signals_checks_the_signals_group_not_the_processors(kafka, monkeypatch, capsys):
+    processor, signals = f"healthcheck-processor-{uuid.uuid4().hex[:8]}", f"healthcheck-signals-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("VIGIL_KAFKA_BROKERS", kafka.bootstrap)
+    monkeypatch.setenv("VIGIL_PROCESSOR_GROUP", processor)
+    monkeypatch.setenv("VIGIL_SIGNALS_GROUP", signals)
+    assert healthcheck.main(["consumer-group", "signals"]) == 1
+    assert f"consumer group {signals!r}" in capsys.readouterr().err
+    assert healthcheck.main(["consumer-group"]) == 1
+    assert f"consumer group {processor!r}" in capsys.readouterr().err

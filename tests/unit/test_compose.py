@@ -20,8 +20,8 @@ COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()
 VIGIL_SERVICES = {"migrate": "migrate", "processor": "process", "collector": "collect", "dashboard": "dashboard",
-                  "alerts": "alerts"}
-LONG_RUNNING = {"kafka", "clickhouse", "processor", "collector", "dashboard", "alerts"}
+                  "alerts": "alerts", "signals": "signals"}
+LONG_RUNNING = {"kafka", "clickhouse", "processor", "collector", "dashboard", "alerts", "signals"}
 SETTINGS_VARIABLES = set(re.findall(r'"(VIGIL_[A-Z_]+)"', (REPO_ROOT / "pipeline" / "settings.py").read_text()))
 
 
@@ -108,6 +108,7 @@ def test_healthchecks_probe_the_port_each_service_listens_on():
     port = dashboard["environment"]["VIGIL_DASHBOARD_PORT"]
     assert dashboard["healthcheck"]["test"][-1] == f"http://127.0.0.1:{port}/_stcore/health"
     assert SERVICES["processor"]["healthcheck"]["test"][-3:] == ["-m", "pipeline.healthcheck", "consumer-group"]
+    assert SERVICES["signals"]["healthcheck"]["test"][-4:] == ["-m", "pipeline.healthcheck", "consumer-group", "signals"]
     assert "8123/ping" in SERVICES["clickhouse"]["healthcheck"]["test"][-1]
     assert "kafka-broker-api-versions.sh --bootstrap-server kafka:9092" in SERVICES["kafka"]["healthcheck"]["test"][-1]
     assert SERVICES["alerts"]["healthcheck"]["test"] == ["CMD", "vigil", "alerts", "--healthcheck"]
@@ -127,6 +128,7 @@ def test_the_collector_and_dashboard_listen_on_all_interfaces_inside_their_conta
 def test_services_start_in_order_and_only_once_what_they_need_is_ready():
     assert depends_on("migrate") == {"clickhouse": "service_healthy"}
     assert depends_on("processor") == {"kafka": "service_healthy", "migrate": "service_completed_successfully"}
+    assert depends_on("signals") == {"kafka": "service_healthy", "migrate": "service_completed_successfully"}
     assert depends_on("collector") == {"kafka": "service_healthy", "migrate": "service_completed_successfully",
                                        "processor": "service_healthy"}
     assert depends_on("dashboard") == {"clickhouse": "service_healthy", "migrate": "service_completed_successfully"}
