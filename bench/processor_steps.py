@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/processor_steps.py              # 20,000 events, min of 5 passes
     .venv/bin/python bench/processor_steps.py --events 50000 --passes 7
+    .venv/bin/python bench/processor_steps.py --geoip GeoLite2-City.mmdb   # put_geo with lookups
 
 No Kafka and no ClickHouse: the messages of ``bench/processor.py`` (the simulator's sessions,
 stamped as the collector stamps them) go through ``steps.STEPS`` and ``rows.event_row`` one
@@ -25,7 +26,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.processor import collector_messages  # noqa: E402
-from pipeline.processor import rows, steps  # noqa: E402
+from pipeline.processor import geo, rows, steps  # noqa: E402
 from pipeline.processor.app import tune_gc  # noqa: E402
 
 
@@ -46,7 +47,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--passes", type=int, default=5)
+    parser.add_argument("--geoip", default="", help="a .mmdb for put_geo to look addresses up in (default: none)")
     args = parser.parse_args()
+    steps.configure(steps.Options(locate=geo.open_locator(args.geoip)))
     console = Console()
     with console.status(f"making {args.events:,} simulator events"):
         messages = [value for _key, value in collector_messages(args.events)]
