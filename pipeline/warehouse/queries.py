@@ -1000,6 +1000,69 @@ def error_groups(client: Client, filters: Filters, bucket_minutes: int = 60, sta
                                          dtype=pl.List(pl.UInt64)))
 
 
+# ── error group summaries (table error_groups, 050_error_groups.sql) ───────────────────────
+# A group's whole history in one small read — no time range, no dimension filters: what the
+# group is (culprit frame, releases it appeared in, people affected), for a detail view or a
+# list of groups by recency; ``error_groups`` above answers a range with filters.
+
+ERROR_GROUP_SUMMARIES = """
+SELECT
+    lower(hex(groups.fingerprint)) AS error_group,
+    groups.fingerprint AS fingerprint,
+    kind, error_type, message, culprit, first_seen, last_seen, events, visitors, users, releases,
+    multiIf(states.saved_status = 'resolved' AND last_seen > states.saved_at, 'regressed',
+            states.saved_status = '', 'unresolved', states.saved_status) AS status
+FROM
+(
+    SELECT
+        fingerprint,
+        any(toString(kind)) AS kind,
+        any(error_type) AS error_type,
+        any(message) AS message,
+        anyIf(culprit, culprit != '') AS culprit,
+        min(first_seen) AS first_seen,
+        max(last_seen) AS last_seen,
+        sum(length(events)) AS events,
+        length(groupUniqArrayArray(visitors)) AS visitors,
+        length(groupUniqArrayArray(users)) AS users,
+        arraySort(groupUniqArrayArray(releases)) AS releases
+    FROM error_groups FINAL
+    WHERE project_id = {project_id:UInt32}
+      AND (empty({fingerprints:Array(UInt64)}) OR has({fingerprints:Array(UInt64)}, fingerprint))
+    GROUP BY fingerprint
+) AS groups
+LEFT JOIN
+(
+    SELECT fingerprint, toString(status) AS saved_status, updated_at AS saved_at
+    FROM error_group_states FINAL
+    WHERE project_id = {project_id:UInt32}
+) AS states ON groups.fingerprint = states.fingerprint
+WHERE {status:String} = '' OR status = {status:String}
+ORDER BY last_seen DESC, error_group
+LIMIT {limit:UInt32}
+"""
+
+
+def error_group_summaries(client: Client, project_id: int, fingerprints: Sequence[int] = (), status: str = "",
+                          limit: int = 100) -> pl.DataFrame:
+    """Error groups over their whole history, most recently seen first: ``error_group``,
+    ``fingerprint``, ``kind``, ``error_type``, ``message`` (one event's), ``culprit`` (the top
+    in-app frame, original when a source map was uploaded: ``priceOf (/src/cart.js:4)``),
+    ``first_seen``, ``last_seen``, ``events``, ``visitors``, ``users`` (signed-in users),
+    ``releases`` (sorted) and ``status``. ``fingerprints``: only those groups; ``status``: only
+    groups in it."""
+    if status and status not in ERROR_STATUSES:
+        raise ValueError(f"unknown error group status {status!r}; choose one of {', '.join(ERROR_STATUSES)}")
+    return _rollup_frame(client, ERROR_GROUP_SUMMARIES, {
+        "project_id": project_id, "fingerprints": list(fingerprints), "status": status, "limit": limit,
+    }, {
+        "error_group": pl.String, "fingerprint": pl.UInt64, "kind": pl.String, "error_type": pl.String,
+        "message": pl.String, "culprit": pl.String, "first_seen": UTC_MS, "last_seen": UTC_MS,
+        "events": pl.UInt64, "visitors": pl.UInt64, "users": pl.UInt64, "releases": pl.List(pl.String),
+        "status": pl.String,
+    })
+
+
 ERROR_EVENTS = """
 SELECT
     event_id, timestamp,
