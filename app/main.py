@@ -1,8 +1,10 @@
 """Vigil's dashboards: the Streamlit entry point (``vigil dashboard`` runs it).
 
 The frame around every page: page config, the login (``login.py``), the navigation, and the
-shared sidebar filters (project, time range, dimensions). Each page is a file in ``pages/``
-and reads the filters with ``view_filters.current()``.
+shared sidebar filters (project, time range, dimensions). Each page is a file in ``views/`` and
+reads the filters with ``view_filters.current()``. (Not ``pages/``: Streamlit would also treat
+that folder as its legacy multipage layout, and a link straight to a page, opened before the
+root ever ran, would run the page's file alone — without this frame and its filters.)
 """
 
 from pathlib import Path
@@ -15,15 +17,15 @@ import view_filters
 APP_DIR = Path(__file__).resolve().parent
 # the pages, in menu order: file, title, icon
 PAGES: tuple[tuple[str, str, str], ...] = (
-    ("pages/overview.py", "Overview", ":material/dashboard:"),
-    ("pages/web_vitals.py", "Web Vitals", ":material/speed:"),
-    ("pages/errors.py", "Errors", ":material/bug_report:"),
-    ("pages/funnels.py", "Funnels", ":material/filter_alt:"),
-    ("pages/traffic.py", "Traffic", ":material/group:"),
-    ("pages/alerts.py", "Alerts", ":material/notifications:"),
-    ("pages/data_quality.py", "Data quality", ":material/verified:"),
+    ("views/overview.py", "Overview", ":material/dashboard:"),
+    ("views/web_vitals.py", "Web Vitals", ":material/speed:"),
+    ("views/errors.py", "Errors", ":material/bug_report:"),
+    ("views/funnels.py", "Funnels", ":material/filter_alt:"),
+    ("views/traffic.py", "Traffic", ":material/group:"),
+    ("views/alerts.py", "Alerts", ":material/notifications:"),
+    ("views/data_quality.py", "Data quality", ":material/verified:"),
 )
-DEFAULT_PAGE = "pages/overview.py"
+DEFAULT_PAGE = "views/overview.py"
 
 
 def frame(default: str = DEFAULT_PAGE) -> None:

@@ -49,7 +49,7 @@ def frame(page: str) -> None:
     """The app's own frame (login, navigation, sidebar) opening on ``page``."""
     import main
 
-    main.frame(default=f"pages/{page}.py")
+    main.frame(default=f"views/{page}.py")
 
 
 def alerts_page(database, monkeypatch) -> AppTest:
@@ -63,7 +63,7 @@ def alerts_page(database, monkeypatch) -> AppTest:
 
 
 def test_the_dashboard_lists_the_alerts_page():
-    assert '("pages/alerts.py", "Alerts", ' in (APP_DIR / "main.py").read_text()
+    assert '("views/alerts.py", "Alerts", ' in (APP_DIR / "main.py").read_text()
 
 
 TABLE_COLUMNS = {"alert_rules": "condition", "alert_history": "summary", "alert_deliveries": "attempts",

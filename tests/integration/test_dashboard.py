@@ -4,6 +4,7 @@ shows are the known answers of a small fixture, and the time-range filter change
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -180,29 +182,75 @@ def test_nothing_is_rendered_as_html(clickhouse, monkeypatch, shop):
     assert "<b>bold</b> [link](https://evil.example)" in " ".join(app.selectbox(key="project").options)
 
 
-def test_vigil_dashboard_serves_the_app_on_its_port_and_stops_on_sigterm(clickhouse, tmp_path):
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@contextlib.contextmanager
+def vigil_dashboard(clickhouse, tmp_path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``vigil dashboard`` as a process of its own on a free port, once it answers its health
+    check: (its URL, the process); stopped with SIGTERM afterwards (its exit code is checked)."""
     from tests.support.clickhouse import free_port
 
     port = free_port()
     env = {**os.environ, **clickhouse.env, "VIGIL_DASHBOARD_PORT": str(port), "VIGIL_DATA_DIR": str(tmp_path)}
-    log = open(tmp_path / "dashboard.log", "wb")
+    env.pop("VIGIL_DASHBOARD_USERS", None)
+    log_path = tmp_path / "dashboard.log"
+    log = open(log_path, "wb")
     process = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "dashboard"], env=env, stdout=log,
                                stderr=subprocess.STDOUT, cwd=REPO_ROOT)
     try:
         deadline = time.monotonic() + 60
         while True:
-            assert process.poll() is None, (tmp_path / "dashboard.log").read_text()
+            assert process.poll() is None, log_path.read_text()
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).text == "ok":
                     break
             except httpx.HTTPError:
                 pass
-            assert time.monotonic() < deadline, (tmp_path / "dashboard.log").read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.5)
-        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
-        assert page.status_code == 200 and "<title>Streamlit</title>" in page.text
+        yield f"http://127.0.0.1:{port}", process
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=30)
         log.close()
-    assert code == 0
+    assert code == 0, log_path.read_text()
+
+
+def test_vigil_dashboard_serves_the_app_on_its_port_and_stops_on_sigterm(clickhouse, tmp_path):
+    with vigil_dashboard(clickhouse, tmp_path) as (url, _):
+        page = httpx.get(f"{url}/", timeout=5)
+        assert page.status_code == 200 and "<title>Streamlit</title>" in page.text
+
+
+def test_a_deep_link_is_the_first_thing_a_fresh_dashboard_serves(clickhouse, tmp_path, shop):
+    """A shared link to a page, opened before anyone loaded the root: the page itself renders
+    (with its filters from the URL), not Streamlit's "page not found" and the Overview instead."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    with vigil_dashboard(clickhouse, tmp_path) as (url, _), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{url}/traffic?project={shop.id}&range=1h")
+            # done when the script has run: a page title is drawn and the app has stopped running
+            try:
+                page.wait_for_function("document.querySelector('[data-testid=\"stMainBlockContainer\"] h1')"
+                                       " && !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                                       timeout=90_000)
+            except PlaywrightTimeout:
+                pytest.fail(f"the deep link drew no page within 90 s; it shows: {page.inner_text('body')!r}")
+            shown = page.inner_text("body")
+            title = page.locator('[data-testid="stMainBlockContainer"] h1').first
+            assert title.inner_text().strip() == "Traffic", shown
+            assert page.url.startswith(f"{url}/traffic?")
+            assert "project=" in page.url
+            assert page.get_by_text("Page not found").count() == 0
+            # the fixture's hour: 8 page views (the Traffic page's first metric)
+            views = page.locator('[data-testid="stMetric"]').filter(has_text="Page views")
+            assert views.locator('[data-testid="stMetricValue"]').inner_text().strip() == "8"
+        finally:
+            browser.close()

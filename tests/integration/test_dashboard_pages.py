@@ -126,7 +126,7 @@ def frame(page: str) -> None:
     AppTest's switch_page does not draw an st.navigation app's frame on other pages."""
     import main
 
-    main.frame(default=f"pages/{page}.py")
+    main.frame(default=f"views/{page}.py")
 
 
 def page_test(clickhouse, monkeypatch, page: str) -> AppTest:

@@ -66,7 +66,7 @@ def warehouse(database):
 def frame(page: str) -> None:
     import main
 
-    main.frame(default=f"pages/{page}.py")
+    main.frame(default=f"views/{page}.py")
 
 
 def quality_page(database, monkeypatch, tmp_path, **query_params: str) -> AppTest:
@@ -89,7 +89,7 @@ def table(app: AppTest, column: str):
 
 
 def test_the_dashboard_lists_the_data_quality_page():
-    assert '("pages/data_quality.py", "Data quality", ' in (APP_DIR / "main.py").read_text()
+    assert '("views/data_quality.py", "Data quality", ' in (APP_DIR / "main.py").read_text()
 
 
 def test_pass_rates_match_the_stored_results(database, warehouse, monkeypatch, tmp_path):
