@@ -12,12 +12,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test test-python test-sdk setup sdk chromium bench clean
+.PHONY: up test test-python test-sdk setup sdk sentry-app chromium bench clean
 
 up: setup
 	$(BIN)/vigil up
 
-test: setup sdk chromium
+test: setup sdk sentry-app chromium
 	$(BIN)/python -m pytest tests
 	cd sdk-js && npm test && npm run test:e2e
 
@@ -35,6 +35,12 @@ sdk: sdk-js/node_modules/.package-lock.json
 sdk-js/node_modules/.package-lock.json: sdk-js/package-lock.json
 	cd sdk-js && npm ci --no-audit --no-fund
 
+# The official Sentry browser SDK, for the test that points an unmodified Sentry setup at Vigil.
+sentry-app: tests/e2e/sentry_app/node_modules/.package-lock.json
+
+tests/e2e/sentry_app/node_modules/.package-lock.json: tests/e2e/sentry_app/package-lock.json
+	cd tests/e2e/sentry_app && npm ci --no-audit --no-fund
+
 # Browser tests drive Debian's Chromium through playwright-core; never a downloaded browser.
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
@@ -47,4 +53,4 @@ bench: setup
 	$(BIN)/python bench/warehouse.py
 
 clean:
-	rm -rf $(VENV) .vigil sdk-js/node_modules sdk-js/dist
+	rm -rf $(VENV) .vigil sdk-js/node_modules sdk-js/dist tests/e2e/sentry_app/node_modules tests/e2e/sentry_app/dist
