@@ -7,13 +7,17 @@ Debian's Chromium. It throws the same error twice (with another error between th
 Sentry's Dedupe drops an immediate repeat), leaves a promise rejection unhandled, and
 captures an exception with a user, tags and a breadcrumb. Everything travels the real
 ``vigil collect`` → Kafka → ``vigil process`` → ClickHouse path, and the tests read the rows
-back: one group for the repeated error with two events, frames, breadcrumbs, release,
-environment, user and tags, and the pageload's page view and Web Vitals.
+back: one group for the repeated error with two events, frames symbolicated from the source
+map uploaded with ``vigil sourcemaps upload`` (the map itself is never served), breadcrumbs,
+release, environment, user and tags, and the pageload's page view and Web Vitals.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -26,9 +30,10 @@ import pytest
 
 from pipeline import projects
 from pipeline.broker.topics import ensure_topics
+from pipeline.settings import REPO_ROOT
 from tests.support import processes
 from tests.support.sdk_site import CHROMIUM, CHROMIUM_ARGS
-from tests.support.sentry_site import SentrySite, build_app
+from tests.support.sentry_site import DIST, SentrySite, build_app
 
 pytestmark = pytest.mark.e2e
 
@@ -92,6 +97,11 @@ def stack(kafka, clickhouse, tmp_path_factory) -> Iterator[Stack]:
            "VIGIL_DLQ_TOPIC": topics["dlq"], "VIGIL_PROCESSOR_GROUP": f"sentry-{run}"}
     warehouse = clickhouse.client()
     project = projects.create(warehouse, f"sentry-browser-{run}", origins=[site.url])
+    # As a Sentry user's build step would: the release's source maps, uploaded before it is live.
+    upload = subprocess.run([sys.executable, "-m", "pipeline.cli", "sourcemaps", "upload", "--project", str(project.id),
+                             "--release", RELEASE, "--url-prefix", "~/", str(DIST)], cwd=REPO_ROOT,
+                            env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    assert upload.returncode == 0, upload.stdout + upload.stderr
     collector, url = processes.collector(env, logs / "collector.log")
     processor = processes.VigilProcess(["process"], env, logs / "processor.log").start()
     # The one Vigil-specific line of a Sentry setup: the DSN names the collector and the project.
@@ -197,9 +207,12 @@ def test_a_thrown_error_keeps_its_stack_and_context(stack: Stack, visit: Visit):
     error = next(row for row in errors_of(stored(stack, lambda r: len(errors_of(r)) >= 4, "four errors"))
                  if row["error_message"] == AMOUNT)
     assert (error["error_kind"], error["error_type"], error["data"]["handled"]) == ("js", "TypeError", False)
+    # symbolicated with the uploaded map: the original file, line and function, innermost first
     frames = error["data"]["frames"]
-    assert frames and all(frame["filename"].endswith("/app.min.js") for frame in frames)
-    assert all(frame["lineno"] >= 1 and frame["colno"] >= 1 for frame in frames)
+    assert (frames[0]["filename"], frames[0]["lineno"], frames[0]["function"]) == ("/src/app.js", 16, "priceOf")
+    assert (frames[1]["filename"], frames[1]["lineno"]) == ("/src/app.js", 20)  # the call in addToCart
+    assert all(frame["raw_filename"] == stack.site.url + "/app.min.js" for frame in frames)
+    assert all(frame["raw_lineno"] >= 1 and frame["raw_colno"] >= 1 for frame in frames)
     assert (error["release"], error["environment"]) == (RELEASE, ENVIRONMENT)
     assert error["url"] == stack.site.url + "/"
     assert (error["sdk_name"], error["sdk_version"].split(".")[0]) == ("sentry.javascript.browser", "11")
