@@ -114,6 +114,8 @@ DIMENSIONS = """
   AND ({browser:String} = '' OR browser = {browser:String})
   AND ({country:String} = '' OR country = {country_code:String})
 """
+# the same for tables without routes (a route filter then needs another table)
+DIMENSIONS_BUT_ROUTE = "\n".join(line for line in DIMENSIONS.split("\n") if "{route:String}" not in line)
 
 
 def like_pattern(route: str) -> str:
@@ -247,6 +249,14 @@ def bucket_value(bucket: int, low: float, high: float) -> float:
     return min(max(2 * GAMMA**bucket / (GAMMA + 1), low), high)
 
 
+def _bucket_values() -> pl.Expr:
+    """:func:`bucket_value` of every row of a frame with ``bucket``, ``low`` and ``high`` (vectorised:
+    a week's histogram has hundreds of thousands of rows)."""
+    estimate = 2 * pl.lit(GAMMA).pow(pl.col("bucket").cast(pl.Float64)) / (GAMMA + 1)
+    clamped = pl.min_horizontal(pl.max_horizontal(estimate, pl.col("low")), pl.col("high"))
+    return pl.when(pl.col("bucket") == ZERO_BUCKET).then(0.0).otherwise(clamped)
+
+
 def histogram_percentiles(histogram: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
     """Per group of the ``by`` columns: ``samples``, ``p50``, ``p75``, ``p95`` from histogram rows
     (``by`` columns, ``bucket``, ``samples``, ``low``, ``high``; other columns are ignored).
@@ -265,8 +275,7 @@ def histogram_percentiles(histogram: pl.DataFrame, by: Sequence[str]) -> pl.Data
     )
     if merged.is_empty():
         return pl.DataFrame(schema=schema)
-    value = [bucket_value(b, low, high) for b, low, high in merged.select("bucket", "low", "high").iter_rows()]
-    merged = merged.with_columns(pl.Series("_value", value, dtype=pl.Float64))
+    merged = merged.with_columns(_bucket_values().alias("_value"))
     groups = merged.partition_by(by, maintain_order=True) if by else [merged]
     rows = []
     for group in groups:
@@ -446,12 +455,11 @@ def vital_histogram(client: Client, filters: Filters, vital: str) -> pl.DataFram
         return pl.DataFrame(schema=schema)
     merged = histogram.group_by("bucket", "rating").agg(pl.col("samples").sum(), pl.col("low").min(),
                                                         pl.col("high").max()).sort("bucket", "rating")
-    values = [bucket_value(b, low, high) for b, low, high in merged.select("bucket", "low", "high").iter_rows()]
     zero = pl.col("bucket") == ZERO_BUCKET
     return merged.with_columns(
         pl.when(zero).then(0.0).otherwise(pl.lit(GAMMA).pow(pl.col("bucket").cast(pl.Float64) - 1)).alias("lower"),
         pl.when(zero).then(0.0).otherwise(pl.lit(GAMMA).pow(pl.col("bucket").cast(pl.Float64))).alias("upper"),
-        pl.Series("value", values, dtype=pl.Float64),
+        _bucket_values().alias("value"),
     ).select(list(schema)).cast(schema)
 
 
@@ -591,45 +599,92 @@ def _traffic_parameters(filters: Filters, bucket_minutes: int | None = None, **m
             **_tiers(filters, bucket_minutes, _NOT_IN_TRAFFIC_HOUR), **more}
 
 
-TRAFFIC_TOTALS = """
+# Without a route filter, who came is read from the audience rollups (070_audience_rollups.sql):
+# each visitor and session once per minute or hour and dimensions, not once per page and event
+# type as in the traffic rollups, so a week's uniques union a tenth of the hashes.
+_AUDIENCE_ROWS = """
+    SELECT minute, events, page_views, errors, visitors, sessions
+    FROM audience_minute FINAL
+    WHERE project_id = {project_id:UInt32}
+      AND minute >= {start:DateTime64(3, 'UTC')}
+      AND minute < {end:DateTime64(3, 'UTC')}
+      AND NOT (minute >= {hours_start:DateTime64(3, 'UTC')} AND minute < {hours_end:DateTime64(3, 'UTC')})
+""" + DIMENSIONS_BUT_ROUTE + """
+    UNION ALL
+    SELECT hour AS minute, events, page_views, errors, visitors, sessions
+    FROM audience_hour FINAL
+    WHERE project_id = {project_id:UInt32}
+      AND hour >= {hours_start:DateTime64(3, 'UTC')}
+      AND hour < {hours_end:DateTime64(3, 'UTC')}
+      AND ({environment:String} = '' OR environment = {environment:String})
+      AND ({release:String} = '' OR release = {release:String})
+"""
+# the same questions per source: audience rows count each kind of event in a set of its own,
+# traffic rows (route filter set) have one set of events per type
+_COUNTED = {
+    "audience": {"page_views": "length(page_views)", "errors": "length(errors)", "events": "length(events)",
+                 "rows": _AUDIENCE_ROWS},
+    "traffic": {"page_views": "if(type = 'page_view', length(events), 0)",
+                "errors": "if(type = 'error', length(events), 0)", "events": "length(events)",
+                "rows": _TRAFFIC_ROWS},
+}
+_TRAFFIC_TOTALS = """
 SELECT
-    sumIf(counted, type = 'page_view') AS page_views,
+    sum($page_views) AS page_views,
     length(groupUniqArrayArray(visitors)) AS unique_visitors,
     length(groupUniqArrayArray(sessions)) AS sessions,
-    sumIf(counted, type = 'error') AS errors,
-    sum(counted) AS events
-FROM (SELECT type, length(events) AS counted, visitors, sessions FROM (""" + _TRAFFIC_ROWS + """))
+    sum($errors) AS errors,
+    sum($events) AS events
+FROM ($rows)
 """
+_TRAFFIC_TREND = """
+SELECT
+    """ + _TIME_BUCKET + """ AS time,
+    sum($page_views) AS page_views,
+    length(groupUniqArrayArray(visitors)) AS visitors,
+    length(groupUniqArrayArray(sessions)) AS sessions
+FROM ($rows)
+GROUP BY time
+ORDER BY time
+"""
+
+
+def _counted(template: str) -> dict[str, str]:
+    """``template`` written out for each source of :data:`_COUNTED` (fixed fragments only)."""
+    written = {}
+    for source, fragments in _COUNTED.items():
+        sql = template
+        for name in ("page_views", "errors", "events", "rows"):  # rows last: its text holds no $ names
+            sql = sql.replace(f"${name}", fragments[name])
+        written[source] = sql
+    return written
+
+
+TRAFFIC_TOTALS = _counted(_TRAFFIC_TOTALS)
+TRAFFIC_TREND = _counted(_TRAFFIC_TREND)
+
+
+def _traffic_source(filters: Filters) -> str:
+    """The rollups that answer traffic for these filters: the audience ones unless a route is picked."""
+    return "traffic" if filters.route else "audience"
 
 
 def traffic_totals(client: Client, filters: Filters) -> pl.DataFrame:
     """One row, from the rollups (whole minutes): ``page_views`` (PV), ``unique_visitors`` (UV:
     visitor ids with any event), ``sessions`` (session ids with any event), ``errors`` and
     ``events``. :func:`traffic_summary` answers the same from raw events, exact to the ms."""
-    frame = _rollup_frame(client, TRAFFIC_TOTALS, _traffic_parameters(filters), {
+    frame = _rollup_frame(client, TRAFFIC_TOTALS[_traffic_source(filters)], _traffic_parameters(filters), {
         "page_views": pl.UInt64, "unique_visitors": pl.UInt64, "sessions": pl.UInt64,
         "errors": pl.UInt64, "events": pl.UInt64,
     })
     return frame.fill_null(0)
 
 
-TRAFFIC_TREND = """
-SELECT
-    """ + _TIME_BUCKET + """ AS time,
-    sumIf(length(events), type = 'page_view') AS page_views,
-    length(groupUniqArrayArray(visitors)) AS visitors,
-    length(groupUniqArrayArray(sessions)) AS sessions
-FROM (""" + _TRAFFIC_ROWS + """)
-GROUP BY time
-ORDER BY time
-"""
-
-
 def traffic_trend(client: Client, filters: Filters, bucket_minutes: int = 1) -> pl.DataFrame:
     """PV, UV and sessions per bucket of ``bucket_minutes``: ``time`` (bucket start, UTC),
     ``page_views``, ``visitors``, ``sessions`` (distinct within each bucket); empty buckets absent."""
     _check_bucket(bucket_minutes)
-    return _rollup_frame(client, TRAFFIC_TREND, _traffic_parameters(filters, bucket_minutes),
+    return _rollup_frame(client, TRAFFIC_TREND[_traffic_source(filters)], _traffic_parameters(filters, bucket_minutes),
                          {"time": UTC_MS, "page_views": pl.UInt64, "visitors": pl.UInt64, "sessions": pl.UInt64})
 
 
@@ -1000,7 +1055,7 @@ def error_groups(client: Client, filters: Filters, bucket_minutes: int = 60, sta
                                          dtype=pl.List(pl.UInt64)))
 
 
-# ── error group summaries (table error_groups, 050_error_groups.sql) ───────────────────────
+# ── error group summaries (table error_groups, 050_error_groups.sql, 052_error_group_samples.sql) ─
 # A group's whole history in one small read — no time range, no dimension filters: what the
 # group is (culprit frame, releases it appeared in, people affected), for a detail view or a
 # list of groups by recency; ``error_groups`` above answers a range with filters.
@@ -1018,8 +1073,8 @@ FROM
         fingerprint,
         any(toString(kind)) AS kind,
         any(error_type) AS error_type,
-        any(message) AS message,
-        anyIf(culprit, culprit != '') AS culprit,
+        argMinMerge(message) AS message,
+        argMaxMerge(culprit) AS culprit,
         min(first_seen) AS first_seen,
         max(last_seen) AS last_seen,
         sum(length(events)) AS events,
@@ -1046,8 +1101,9 @@ LIMIT {limit:UInt32}
 def error_group_summaries(client: Client, project_id: int, fingerprints: Sequence[int] = (), status: str = "",
                           limit: int = 100) -> pl.DataFrame:
     """Error groups over their whole history, most recently seen first: ``error_group``,
-    ``fingerprint``, ``kind``, ``error_type``, ``message`` (one event's), ``culprit`` (the top
-    in-app frame, original when a source map was uploaded: ``priceOf (/src/cart.js:4)``),
+    ``fingerprint``, ``kind``, ``error_type``, ``message`` (the first event's), ``culprit`` (the
+    latest event's top in-app frame, original when a source map was uploaded:
+    ``priceOf (/src/cart.js:4)``),
     ``first_seen``, ``last_seen``, ``events``, ``visitors``, ``users`` (signed-in users),
     ``releases`` (sorted) and ``status``. ``fingerprints``: only those groups; ``status``: only
     groups in it."""

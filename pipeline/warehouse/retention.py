@@ -16,6 +16,7 @@ RAW_TABLES: dict[str, str] = {"events": "timestamp"}
 ROLLUP_TABLES: dict[str, str] = {
     "web_vitals_minute": "minute", "traffic_minute": "minute", "error_groups_minute": "minute",
     "api_calls_minute": "minute", "sessions": "started", "traffic_hour": "hour", "web_vitals_hour": "hour",
+    "error_groups": "day",
 }
 _NO_REWRITE = {"materialize_ttl_after_modify": 0}
 

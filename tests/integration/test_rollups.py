@@ -48,6 +48,7 @@ def answers(client) -> dict:
         "sessions": queries.session_summary(client, WINDOW).to_dicts(),
         "entries": queries.entry_pages(client, WINDOW).to_dicts(),
         "errors": queries.error_groups(client, WINDOW).drop("trend").to_dicts(),
+        "error_summaries": queries.error_group_summaries(client, WINDOW.project_id).to_dicts(),
         "api": queries.api_endpoints(client, WINDOW).to_dicts(),
     }
 
