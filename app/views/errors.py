@@ -75,6 +75,14 @@ elif GROUP_KEY in st.query_params:
     del st.query_params[GROUP_KEY]
 
 
+def minified_position(frame: dict[str, Any]) -> str:
+    """A symbolicated frame's position as the browser reported it (``raw_*``): ``n app.min.js:1:41``."""
+    if "raw_filename" not in frame:
+        return ""
+    return (f"{frame.get('raw_function') or '?'} {frame['raw_filename']}:"
+            f"{frame.get('raw_lineno', '')}:{frame.get('raw_colno', '')}")
+
+
 def show_group(group: str) -> None:
     fingerprint = int(group, 16)
     with view_filters.warehouse_errors():
@@ -108,17 +116,23 @@ def show_group(group: str) -> None:
     stack_column, crumbs_column = st.columns(2)
     with stack_column:
         st.subheader("Stack trace")
-        frames = pl.DataFrame(data.get("frames") or [], schema={
-            "function": pl.String, "filename": pl.String, "lineno": pl.Int64, "colno": pl.Int64, "in_app": pl.Boolean},
-            strict=False)
+        raw_frames = [frame for frame in data.get("frames") or [] if type(frame) is dict]
+        symbolicated = any("raw_filename" in frame for frame in raw_frames)
+        frames = pl.DataFrame([{**frame, "minified": minified_position(frame)} for frame in raw_frames], schema={
+            "function": pl.String, "filename": pl.String, "lineno": pl.Int64, "colno": pl.Int64, "in_app": pl.Boolean,
+            "minified": pl.String}, strict=False)
         if frames.height:
-            ui.table(frames.select("function", "filename", "lineno", "colno", "in_app"), "error_frames", {
+            shown = ["function", "filename", "lineno", "colno", "in_app"] + (["minified"] if symbolicated else [])
+            ui.table(frames.select(shown), "error_frames", {
                 "function": st.column_config.TextColumn("Function"),
                 "filename": st.column_config.TextColumn("File", width="large"),
                 "lineno": st.column_config.NumberColumn("Line"), "colno": st.column_config.NumberColumn("Column"),
                 "in_app": st.column_config.CheckboxColumn("In app"),
+                "minified": st.column_config.TextColumn("Minified (as reported)"),
             })
-            st.caption("Frames as the browser reported them (minified positions until source maps are applied).")
+            st.caption("Original positions from the release's source maps; the minified ones as the browser reported "
+                       "them." if symbolicated else "Frames as the browser reported them. Upload the release's "
+                       "source maps (`vigil sourcemaps upload`, docs/errors.md) to see original files and functions.")
         if data.get("stack"):
             st.code(data["stack"], language=None)
         elif data.get("request"):
