@@ -28,9 +28,17 @@ class VigilProcess:
         self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
         self.log_file = log_file
         self.process: subprocess.Popen | None = None
+        self.ready: Callable[[], bool] | None = None
+        self.starts = 0
 
     def start(self, ready: Callable[[], bool] | None = None, timeout: float = 60.0) -> VigilProcess:
+        """Start, and wait until ``ready()`` (remembered, so :meth:`restart` waits the same way)."""
+        self.ready = ready if ready is not None else self.ready
+        ready = self.ready
+        self.starts += 1
         with open(self.log_file, "ab") as log:
+            log.write(f"\n===== start {self.starts} =====\n".encode())
+            log.flush()
             self.process = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *self.args], cwd=REPO_ROOT,
                                             env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -57,6 +65,15 @@ class VigilProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def restart(self, crash: bool = False, timeout: float = 60.0) -> VigilProcess:
+        """Stop it (SIGTERM, or SIGKILL when ``crash``) and start it again with the same
+        arguments and environment — for a collector, the same port."""
+        if crash:
+            self.kill()
+        else:
+            self.stop()
+        return self.start(timeout=timeout)
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_file.exists():
