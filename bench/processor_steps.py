@@ -26,7 +26,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.processor import collector_messages  # noqa: E402
-from pipeline.processor import geo, rows, steps  # noqa: E402
+from pipeline.processor import geo, rows, steps, symbolication  # noqa: E402
 from pipeline.processor.app import tune_gc  # noqa: E402
 
 
@@ -49,7 +49,10 @@ def main() -> int:
     parser.add_argument("--passes", type=int, default=5)
     parser.add_argument("--geoip", default="", help="a .mmdb for put_geo to look addresses up in (default: none)")
     args = parser.parse_args()
-    steps.configure(steps.Options(locate=geo.open_locator(args.geoip)))
+    # symbolicate as for releases without uploaded maps (the simulator's): the per-event cost every
+    # processor pays; with maps, an error's frames cost the look-ups tests/unit/test_symbolication.py runs
+    no_maps = symbolication.SourceMaps(lambda project_id, release: {}, lambda *key: None)
+    steps.configure(steps.Options(locate=geo.open_locator(args.geoip), source_maps=no_maps))
     console = Console()
     with console.status(f"making {args.events:,} simulator events"):
         messages = [value for _key, value in collector_messages(args.events)]

@@ -183,7 +183,9 @@ class SourceMaps:
 
     def symbolicate(self, project_id: int, release: str, frames: list[Any]) -> int:
         """Rewrite ``frames`` in place to their original positions; the number rewritten."""
-        urls = self.release_urls(project_id, release)
+        # release_urls inlined: this is the whole cost of an error from a release without maps
+        cached = self._releases.get((project_id, release))
+        urls = cached[1] if cached is not None and cached[0] > self._clock() else self._refresh(project_id, release)
         if not urls:
             return 0
         rewritten = 0
