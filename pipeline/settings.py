@@ -90,8 +90,13 @@ class Settings:
 
     # processor
     processor_group: str = field(default_factory=lambda: _str("VIGIL_PROCESSOR_GROUP", "vigil-processor"))
+    # rows per ClickHouse insert; the sink sends a smaller one once its oldest row waited
+    # VIGIL_SINK_MAX_DELAY seconds, so rows show up within about that at any rate
     sink_batch_size: int = field(default_factory=lambda: _int("VIGIL_SINK_BATCH_SIZE", 20_000))
-    commit_interval_s: float = field(default_factory=lambda: _float("VIGIL_COMMIT_INTERVAL", 1.0))
+    sink_max_delay_s: float = field(default_factory=lambda: _float("VIGIL_SINK_MAX_DELAY", 1.0))
+    # seconds between checkpoints (offsets committed after the inserts landed); a checkpoint
+    # waits for the last insert, so it should span several inserts at full speed
+    commit_interval_s: float = field(default_factory=lambda: _float("VIGIL_COMMIT_INTERVAL", 5.0))
     # data quality (pipeline/quality/): GX suites on a sample of at most this many rows of a flushed
     # batch, at most once per interval seconds, on a background thread; a negative interval turns it off
     quality_interval_s: float = field(default_factory=lambda: _float("VIGIL_QUALITY_INTERVAL", 10.0))

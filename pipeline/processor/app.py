@@ -3,14 +3,17 @@
 The stream, top to bottom::
 
     vigil.events (bytes, key = session id)
-      └─ enrich = process(): steps.run (parse → … → put_fingerprint), then rows.event_row → an Outcome (bots: neither)
-           ├─ is_dead_letter → dead_letter_record → vigil.events.dlq (same key)
-           └─ is_row → row_of → ClickHouseSink (a BatchingSink)
+      └─ enrich = process(): steps.run (parse → … → put_fingerprint), then rows.event_row → an Outcome
+           └─ EventSink (a BatchingSink): rows → ClickHouse ``events``, dead letters → vigil.events.dlq
+                                          (same key), bots → nowhere (counted)
+    vigil.events.dlq
+      └─ dead_letter_row → ClickHouseSink → ClickHouse ``dead_letters`` (drops by reason are a query)
 
-Checkpoints commit every ``VIGIL_COMMIT_INTERVAL`` seconds or every
-``VIGIL_SINK_BATCH_SIZE`` messages, whichever comes first; the sink flushes before the
-offsets are committed (at-least-once), and the warehouse collapses repeats by
-``event_id``. Scale out by running more processors with the same
+The sink inserts every ``VIGIL_SINK_BATCH_SIZE`` rows on a background thread while the
+stream goes on. Checkpoints commit every ``VIGIL_COMMIT_INTERVAL`` seconds or every
+:data:`CHUNKS_PER_CHECKPOINT` inserts, whichever comes first; the sink waits for its
+inserts and the dead letters' acknowledgements before the offsets are committed
+(at-least-once), and the warehouse collapses repeats by ``event_id``. Scale out by running more processors with the same
 ``VIGIL_PROCESSOR_GROUP``: Kafka splits the partitions between them.
 """
 
@@ -30,14 +33,17 @@ from pipeline.processor import user_agents
 from pipeline.processor.counters import Counters
 from pipeline.processor.dead_letters import Source, dead_letter
 from pipeline.processor.outcome import Outcome
-from pipeline.processor.rows import Row, event_row
-from pipeline.processor.sink import ClickHouseSink
+from pipeline.processor.rows import event_row
+from pipeline.processor.sink import ClickHouseSink, EventSink
 from pipeline.quality.dead_letters import COLUMNS as DEAD_LETTER_COLUMNS, dead_letter_row
 from pipeline.quality.monitor import QualityMonitor
 from pipeline.processor.steps import FILTERED_REASONS, STEPS, Dropped, Options, Step, configure, run
 from pipeline.settings import Settings
 
 log = logging.getLogger("pipeline.processor")
+
+# at most this many inserts per checkpoint at high rates (the interval bounds it otherwise)
+CHUNKS_PER_CHECKPOINT = 5
 
 
 def process(
@@ -98,40 +104,24 @@ def build_app(
         consumer_group=consumer_group or settings.processor_group,
         auto_offset_reset="earliest",
         commit_interval=settings.commit_interval_s,
-        commit_every=settings.sink_batch_size,
+        # the sink inserts every VIGIL_SINK_BATCH_SIZE rows while the stream goes on; a
+        # checkpoint waits for the last insert, so checkpoints are rarer than inserts
+        commit_every=settings.sink_batch_size * CHUNKS_PER_CHECKPOINT,
         # the processor keeps no state of its own yet; Quix still wants a directory for it
         state_dir=settings.data_dir / "processor-state",
         loglevel="INFO",
     )
     events_topic = app.topic(settings.events_topic, value_deserializer="bytes", key_deserializer="bytes")
-    dlq_topic = app.topic(settings.dlq_topic, value_serializer="bytes", key_serializer="bytes",
-                          value_deserializer="bytes", key_deserializer="bytes")
+    dlq_topic = app.topic(settings.dlq_topic, value_deserializer="bytes", key_deserializer="bytes")
 
     def enrich(raw: bytes | None) -> Outcome:
         """Run the steps and map the event to its row; a drop becomes its dead letter."""
         return process(raw, steps, counters, _current_source)
 
-    def is_dead_letter(outcome: Outcome) -> bool:
-        return outcome.dead_letter is not None
-
-    def dead_letter_record(outcome: Outcome) -> bytes:
-        return outcome.dead_letter.record  # type: ignore[union-attr]
-
-    def is_row(outcome: Outcome) -> bool:
-        return outcome.row is not None
-
-    def row_of(outcome: Outcome) -> Row:
-        return outcome.row  # type: ignore[return-value]
-
-    sdf = app.dataframe(events_topic)
-    sdf = sdf.apply(enrich)
-    dead_letters = sdf.filter(is_dead_letter).apply(dead_letter_record)
-    dead_letters.to_topic(dlq_topic)
-    sdf = sdf.filter(is_row).apply(row_of)
-    # two chunks per full checkpoint: the first is ingested while the second is computed;
-    # smaller chunks cost ClickHouse (and the client) more per row than the overlap saves
-    sdf.sink(ClickHouseSink(settings, counters=counters, chunk_rows=max(settings.sink_batch_size // 2, 1000),
-                            on_rows=quality.offer if quality is not None else None))
+    # one chain, no branches: the sink routes each Outcome (see EventSink for why)
+    app.dataframe(events_topic).apply(enrich).sink(EventSink(
+        settings, counters=counters, chunk_rows=settings.sink_batch_size, max_delay=settings.sink_max_delay_s,
+        on_rows=quality.offer if quality is not None else None))
 
     # the DLQ read back into ClickHouse's dead_letters table: drops by reason are queryable
     def dead_letter_row_of(record: bytes | None) -> tuple:

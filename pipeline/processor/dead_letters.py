@@ -48,8 +48,7 @@ class Source:
 class DeadLetter:
     """A drop on its way to the DLQ topic, its record already serialised.
 
-    Serialising before the stream branches keeps the value Quix Streams copies at the
-    branch point small and flat (it pickles it), whatever the event looked like.
+    Serialised as soon as the drop happens, so the sink only has to hand bytes to Kafka.
     """
 
     reason: str

@@ -113,6 +113,21 @@ def applied_versions(client: Client) -> dict[int, tuple[str, str]]:
     return {int(version): (name, checksum) for version, name, checksum in result.result_rows}
 
 
+def pending_migrations(client: Client, directory: Path = MIGRATIONS_DIR) -> list[str] | None:
+    """This version's migrations the database has not recorded yet; None when it has no ledger.
+
+    Read-only (unlike :func:`applied_versions`, it does not create the ledger): a process
+    that finds a table without a column it expects asks this to tell "``vigil migrate`` has
+    not caught up (yet)" from "this is not a Vigil schema".
+    """
+    ledger = client.query("SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = {name:String}",
+                          parameters={"name": LEDGER}).result_rows[0][0]
+    if not ledger:
+        return None
+    applied = {int(row[0]) for row in client.query(f"SELECT DISTINCT version FROM {LEDGER}").result_rows}
+    return [migration.name for migration in discover(directory) if migration.version not in applied]
+
+
 def apply_migrations(client: Client, directory: Path = MIGRATIONS_DIR) -> list[str]:
     """Apply the migrations not yet recorded, in order; returns the names of those applied.
 
