@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 CACHE_SIZE = 16_384  # as the other steps' caches: the busiest visitors' addresses stay hot
 MAX_NAME_CHARS = 128  # a region or city name longer than any real one is not stored whole
+# MaxMind's databases about networks rather than places (by their database_type)
+WITHOUT_LOCATIONS = ("ASN", "ISP", "Domain", "Connection-Type", "Anonymous-IP", "IP-Risk")
 DOWNLOAD_HINT = ("download GeoLite2-City.mmdb (free account at maxmind.com, or `geoipupdate`) and point "
                  "VIGIL_GEOIP_DATABASE at it, or unset VIGIL_GEOIP_DATABASE to store no locations")
 
@@ -70,7 +72,7 @@ def open_locator(path: str) -> Locator:
         raise GeoIPDatabaseError(f"VIGIL_GEOIP_DATABASE={path} is not a MaxMind DB file ({exc}); "
                                  f"{DOWNLOAD_HINT}") from None
     kind = reader.metadata().database_type
-    if "city" not in kind.lower() and "country" not in kind.lower():
+    if any(product in kind for product in WITHOUT_LOCATIONS):
         reader.close()
         raise GeoIPDatabaseError(f"VIGIL_GEOIP_DATABASE={path} is a {kind} database, which has no countries; "
                                  f"{DOWNLOAD_HINT}")

@@ -100,10 +100,16 @@ def test_a_corrupt_file_stops_the_processor_at_start(tmp_path, content):
         geo.open_locator(str(path))
 
 
-def test_a_database_without_locations_is_refused(tmp_path):
-    path = geoip.write_city_database(tmp_path / "GeoLite2-ASN.mmdb", "GeoLite2-ASN")
-    with pytest.raises(SystemExit, match="GeoLite2-ASN database, which has no countries"):
+@pytest.mark.parametrize("kind", ["GeoLite2-ASN", "GeoIP2-ISP", "GeoIP2-Connection-Type"])
+def test_a_database_about_networks_not_places_is_refused(tmp_path, kind):
+    path = geoip.write_city_database(tmp_path / f"{kind}.mmdb", kind)
+    with pytest.raises(SystemExit, match=f"{kind} database, which has no countries"):
         geo.open_locator(str(path))
+
+
+@pytest.mark.parametrize("kind", ["GeoIP2-City", "GeoIP2-Enterprise", "DBIP-City-Lite"])
+def test_other_databases_with_locations_are_read(tmp_path, kind):
+    assert geo.open_locator(str(geoip.write_city_database(tmp_path / "x.mmdb", kind)))("203.0.113.9").city == "Munich"
 
 
 def test_a_record_in_an_unexpected_layout_reads_as_unknown():
