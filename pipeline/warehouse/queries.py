@@ -628,22 +628,27 @@ _COUNTED = {
                 "errors": "if(type = 'error', length(events), 0)", "events": "length(events)",
                 "rows": _TRAFFIC_ROWS},
 }
+# (the counts get names of their own first: an alias equal to a column's name would replace it)
+_COUNTED_ROWS = """
+    SELECT minute, $page_views AS viewed, $errors AS failed, $events AS counted, visitors, sessions
+    FROM ($rows)
+"""
 _TRAFFIC_TOTALS = """
 SELECT
-    sum($page_views) AS page_views,
+    sum(viewed) AS page_views,
     length(groupUniqArrayArray(visitors)) AS unique_visitors,
     length(groupUniqArrayArray(sessions)) AS sessions,
-    sum($errors) AS errors,
-    sum($events) AS events
-FROM ($rows)
+    sum(failed) AS errors,
+    sum(counted) AS events
+FROM (""" + _COUNTED_ROWS + """)
 """
 _TRAFFIC_TREND = """
 SELECT
     """ + _TIME_BUCKET + """ AS time,
-    sum($page_views) AS page_views,
+    sum(viewed) AS page_views,
     length(groupUniqArrayArray(visitors)) AS visitors,
     length(groupUniqArrayArray(sessions)) AS sessions
-FROM ($rows)
+FROM (""" + _COUNTED_ROWS + """)
 GROUP BY time
 ORDER BY time
 """
