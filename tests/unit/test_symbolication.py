@@ -352,3 +352,19 @@ def test_find_maps_says_what_to_do_when_there_are_none_or_one_is_bad(tmp_path):
     (tmp_path / "app.js.map").write_text('{"version": 2, "mappings": ""}')
     with pytest.raises(sourcemaps.UploadError, match="app.js.map is not a usable source map: its version is 2"):
         sourcemaps.find_maps(tmp_path)
+
+
+def test_a_warehouse_nobody_answers_at_leaves_frames_alone_and_is_counted(caplog):
+    """The real client against a port nothing listens on: refused at once, frames kept, no raise."""
+    import dataclasses
+
+    from pipeline import settings as settings_module
+    from tests.support.clickhouse import free_port
+
+    settings = dataclasses.replace(settings_module.load(), clickhouse_url=f"http://127.0.0.1:{free_port()}")
+    maps = SourceMaps.from_settings(settings)
+    frames = browser_frames()
+    assert maps.symbolicate(PROJECT, RELEASE, frames) == 0
+    assert frames == browser_frames()
+    assert maps.counts["warehouse_failures"] == 1
+    assert "frames stay minified" in caplog.text
