@@ -178,10 +178,12 @@ class Collector:
                           allow=EVENTS_ALLOW)
         if endpoint in SENTRY_ENDPOINTS:
             if method == "POST":
-                status, answer, cors = await sentry.post_sentry(self, scope, receive, project_id, endpoint)
+                status, answer = await sentry.post_sentry(self, scope, receive, project_id, endpoint)
+                origin = dict(scope["headers"]).get(b"origin")
+                cors = [(b"access-control-allow-origin", origin), VARY_ORIGIN, sentry.SENTRY_EXPOSE] if origin else []
                 return Reply.json(status, answer, cors)
             if method == "OPTIONS":
-                return Reply(204, b"", await sentry.preflight(self, scope, project_id))
+                return await self.preflight(scope, project_id, sentry.SENTRY_PREFLIGHT_HEADERS)
             raise problem("method_not_allowed", f"{method} is not allowed on {path}; POST the Sentry envelope",
                           allow=EVENTS_ALLOW)
         if endpoint == "pixel.gif":
@@ -272,6 +274,14 @@ class Collector:
         self.check_key(project, headers.get(b"x-vigil-key") or query_value(scope, "key"))
         content_type = headers.get(b"content-type")
         envelope.check_media_type(content_type.decode("latin-1") if content_type is not None else None)
+        body, client = await self.checked_body(scope, receive, headers, project)
+        status, answer = await self.ingest(project, body, client)
+        cors = [(b"access-control-allow-origin", origin), VARY_ORIGIN, CORS_EXPOSE] if origin is not None else []
+        return Reply.json(status, answer, cors)
+
+    async def checked_body(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes],
+                           project: Project) -> tuple[bytes, dict[str, str]]:
+        """After project, origin, key and media type: encoding, limits, then the body (gunzipped) and the client stamp."""
         encoding = headers.get(b"content-encoding")
         gzipped = envelope.is_gzip(encoding.decode("latin-1") if encoding is not None else None)
         client = self.client_of(scope, headers)
@@ -282,16 +292,14 @@ class Collector:
         body = await self.read_body(receive)
         if gzipped:
             body = envelope.gunzip(body, self.max_body)
-        status, answer = await self.ingest(project, body, client)
-        cors = [(b"access-control-allow-origin", origin), VARY_ORIGIN, CORS_EXPOSE] if origin is not None else []
-        return Reply.json(status, answer, cors)
+        return body, client
 
-    async def preflight(self, scope: Scope, project_id: int) -> Reply:
+    async def preflight(self, scope: Scope, project_id: int, allowed: Headers = PREFLIGHT_HEADERS) -> Reply:
         headers = dict(scope["headers"])
         origin = headers.get(b"origin")
         await self.project_for(project_id, origin.decode("latin-1") if origin is not None else None)
         cors = [(b"access-control-allow-origin", origin), VARY_ORIGIN] if origin is not None else []
-        return Reply(204, b"", [*PREFLIGHT_HEADERS, *cors])
+        return Reply(204, b"", [*allowed, *cors])
 
     async def pixel(self, scope: Scope, project_id: int) -> Reply:
         headers = dict(scope["headers"])

@@ -22,13 +22,12 @@ from pipeline.collector.routes import query_value
 from pipeline.contract import sentry
 
 if TYPE_CHECKING:
-    from pipeline.collector.app import Collector, Headers, Receive, Scope
+    from pipeline.collector.app import Collector, Receive, Scope
 
 # What Sentry's SDKs send: the browser's fetch a string (text/plain, no CORS preflight),
 # server SDKs their own envelope type or JSON; Relay takes any, and so does this.
 SENTRY_MEDIA_TYPES = frozenset({"text/plain", "application/json", "application/x-sentry-envelope",
                                 "application/octet-stream", ""})
-VARY_ORIGIN = (b"vary", b"Origin")
 SENTRY_PREFLIGHT_HEADERS = [
     (b"access-control-allow-methods", b"POST, OPTIONS"),
     (b"access-control-allow-headers", b"Content-Type, Content-Encoding, X-Sentry-Auth, sentry-trace, baggage"),
@@ -53,8 +52,8 @@ def header_key(scope: Scope, headers: dict[bytes, bytes]) -> str | None:
 
 
 async def post_sentry(collector: Collector, scope: Scope, receive: Receive, project_id: int,
-                      endpoint: str) -> tuple[int, dict[str, Any], Headers]:
-    """One Sentry envelope or store event → v1 events on Kafka → Sentry's answer (status, body, CORS headers)."""
+                      endpoint: str) -> tuple[int, dict[str, Any]]:
+    """One Sentry envelope or store event → v1 events on Kafka → Sentry's answer (status, body)."""
     headers = dict(scope["headers"])
     origin = headers.get(b"origin")
     project = await collector.project_for(project_id, origin.decode("latin-1") if origin is not None else None)
@@ -63,16 +62,7 @@ async def post_sentry(collector: Collector, scope: Scope, receive: Receive, proj
         collector.check_key(project, key)
     content_type = headers.get(b"content-type")
     check_media_type(content_type.decode("latin-1") if content_type is not None else None)
-    encoding = headers.get(b"content-encoding")
-    gzipped = envelope.is_gzip(encoding.decode("latin-1") if encoding is not None else None)
-    client = collector.client_of(scope, headers)
-    collector.check_not_exhausted(project.key, client["ip"])
-    length = headers.get(b"content-length")
-    if length is not None and length.isdigit() and int(length) > collector.max_body:
-        raise collector.too_large()
-    body = await collector.read_body(receive)
-    if gzipped:
-        body = envelope.gunzip(body, collector.max_body)
+    body, client = await collector.checked_body(scope, receive, headers, project)
     try:
         parsed = sentry.parse_envelope(body) if endpoint == "envelope" else sentry.parse_store(body)
         if key is None:
@@ -82,7 +72,10 @@ async def post_sentry(collector: Collector, scope: Scope, receive: Receive, proj
                                              "(sentry_key=…), as ?sentry_key= or in the envelope header's dsn; "
                                              f"use the DSN http://<ingest key>@<collector>/{project_id}")
             collector.check_key(project, key)
-        mapped = sentry.to_events(parsed, datetime.now(timezone.utc))
+        auth = headers.get(b"x-sentry-auth")
+        client_name = query_value(scope, "sentry_client") or sentry.auth_param(
+            auth.decode("latin-1") if auth is not None else None, "sentry_client")
+        mapped = sentry.to_events(parsed, datetime.now(timezone.utc), client_name)
     except sentry.SentryFormatError as error:
         raise envelope_problem(error.rejection) from None
     answer: dict[str, Any] = {"id": parsed.event_id} if parsed.event_id else {}
@@ -94,13 +87,4 @@ async def post_sentry(collector: Collector, scope: Scope, receive: Receive, proj
         answer.update(outcome)
     if mapped.ignored:
         answer["ignored"] = mapped.ignored
-    cors = [(b"access-control-allow-origin", origin), VARY_ORIGIN, SENTRY_EXPOSE] if origin is not None else []
-    return status, answer, cors
-
-
-async def preflight(collector: Collector, scope: Scope, project_id: int) -> Headers:
-    """CORS preflight headers for an SDK configured with extra headers (the default sends none)."""
-    origin = dict(scope["headers"]).get(b"origin")
-    await collector.project_for(project_id, origin.decode("latin-1") if origin is not None else None)
-    cors = [(b"access-control-allow-origin", origin), VARY_ORIGIN] if origin is not None else []
-    return [*SENTRY_PREFLIGHT_HEADERS, *cors]
+    return status, answer

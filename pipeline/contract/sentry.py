@@ -160,15 +160,26 @@ def dsn_key(dsn: Any, project_id: int) -> str | None:
 
 
 def auth_key(header: str | None) -> str | None:
-    """``sentry_key`` from an ``X-Sentry-Auth: Sentry sentry_key=…, sentry_version=7`` header."""
+    """``sentry_key`` from an ``X-Sentry-Auth`` header."""
+    return auth_param(header, "sentry_key")
+
+
+def client_sdk(client: str | None) -> dict[str, str] | None:
+    """``sentry_client=raven-js/3.27.2`` (query or ``X-Sentry-Auth``) → the SDK's name and version."""
+    name, _, version = (client or "").strip().partition("/")
+    return _sdk({"name": name, "version": version})
+
+
+def auth_param(header: str | None, name: str) -> str | None:
+    """One parameter of an ``X-Sentry-Auth: Sentry sentry_key=…, sentry_version=7`` header."""
     if not header:
         return None
     text = header.strip()
     if text[:7].lower() == "sentry ":
         text = text[7:]
     for part in text.split(","):
-        name, _, value = part.strip().partition("=")
-        if name.strip() == "sentry_key" and value.strip():
+        key, _, value = part.strip().partition("=")
+        if key.strip() == name and value.strip():
             return value.strip()
     return None
 
@@ -191,9 +202,13 @@ def _json_object(raw: bytes, path: str, what: str) -> dict[str, Any]:
 # ── mapping ────────────────────────────────────────────────────────────────────────────
 
 
-def to_events(envelope: SentryEnvelope, now: datetime) -> Mapped:
-    """Each mapped item's v1 events, in order; other item types counted as ignored."""
-    mapped = Mapped(sdk=_sdk(envelope.headers.get("sdk")))
+def to_events(envelope: SentryEnvelope, now: datetime, client: str | None = None) -> Mapped:
+    """Each mapped item's v1 events, in order; other item types counted as ignored.
+
+    ``client`` is the request's ``sentry_client`` (``sentry.javascript.browser/11.12.0``): the SDK
+    for payloads that do not name theirs (old SDKs' store events).
+    """
+    mapped = Mapped(sdk=_sdk(envelope.headers.get("sdk")) or client_sdk(client))
     for index, item in enumerate(envelope.items):
         if item.type not in MAPPED_TYPES:
             mapped.ignored[item.type] = mapped.ignored.get(item.type, 0) + 1

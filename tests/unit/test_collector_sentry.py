@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from pipeline.collector.limits import RateLimiter
 from pipeline.collector.routes import route
 from pipeline.projects import Project
 from tests.unit.test_collector_app import GOOD, build, request
@@ -111,3 +112,13 @@ def test_preflight_allows_the_sentry_auth_header():
 def test_get_is_405():
     status, headers, _ = request(build(GOOD), "GET", "/api/1/envelope/")
     assert status == 405 and headers[b"allow"] == b"POST, OPTIONS"
+
+
+def test_an_empty_bucket_is_429_with_retry_after_the_sdk_can_read():
+    app = build(GOOD)
+    app.limiter = RateLimiter(1, 1, 1, clock=lambda: 0.0)  # a clock that stands still: nothing refills
+    assert app.limiter.admit(GOOD.key, "127.0.0.1", 1) == 0  # the one token, spent by an earlier request
+    status, headers, body = request(app, "POST", "/api/1/envelope/", SESSION, BROWSER, QUERY)
+    assert (status, orjson.loads(body)["error"]) == (429, "rate_limited")
+    assert int(headers[b"retry-after"]) >= 1
+    assert b"Retry-After" in headers[b"access-control-expose-headers"]

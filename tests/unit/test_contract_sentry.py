@@ -127,7 +127,9 @@ def test_the_store_endpoint_takes_one_event():
     event = {"event_id": "f" * 32, "exception": {"values": [{"type": "Error", "value": "boom"}]}}
     envelope = sentry.parse_store(orjson.dumps(event))
     assert envelope.event_id == "f" * 32 and [item.type for item in envelope.items] == ["event"]
-    assert sentry.to_events(envelope, NOW).events[0]["data"]["message"] == "boom"
+    [error] = sentry.to_events(envelope, NOW, client="raven-js/3.27.2").events
+    assert error["data"]["message"] == "boom" and error["sdk"] == {"name": "raven-js", "version": "3.27.2"}
+    assert sentry.client_sdk("garbage") is None and sentry.client_sdk(None) is None
 
 
 def test_item_lengths_frame_binary_payloads_and_unknown_types_are_skipped():
