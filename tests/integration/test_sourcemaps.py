@@ -16,6 +16,7 @@ import pytest
 from pipeline import projects
 from pipeline.settings import REPO_ROOT
 from pipeline.warehouse import dashboard_state, queries
+from tests.integration.test_dashboard_pages import frame_with, run_page
 from tests.integration.test_processor import iso, make_processor, produce, wait_for_rows  # noqa: F401 (fixture)
 from tests.unit.test_symbolication import DIST, ORIGINAL, URL, browser_frames, positions
 
@@ -86,8 +87,8 @@ def test_the_cli_says_what_to_do_about_an_unknown_project_no_maps_and_a_bad_map(
     assert nothing.returncode == 1 and "no source maps for project" in nothing.stderr
 
 
-def test_errors_are_symbolicated_grouped_by_original_frames_and_counted_once(
-        vigil_env, make_processor, kafka, clickhouse, shop):
+def test_errors_are_symbolicated_grouped_by_original_frames_counted_once_and_shown(
+        vigil_env, make_processor, kafka, clickhouse, shop, monkeypatch):
     release, late_release = "shop@1.0.0", "shop@1.1.0"
     assert vigil(vigil_env, "sourcemaps", "upload", "--project", shop.name, "--release", release,
                  str(DIST)).returncode == 0
@@ -129,3 +130,10 @@ def test_errors_are_symbolicated_grouped_by_original_frames_and_counted_once(
     assert resolved["status"].to_list() == ["resolved"]
     assert queries.error_group_summaries(client, shop.id, status="resolved")["error_group"].to_list() == [
         group["error_group"]]
+
+    page = run_page(clickhouse, monkeypatch, "errors", project=str(shop.id), group=group["error_group"])
+    frames = frame_with(page, "minified")
+    top = frames.iloc[0].to_dict()  # of the latest event: the late release's, reported with ?v=1
+    assert top == {"function": "priceOf", "filename": "/src/cart.js", "lineno": 4, "colno": 11, "in_app": True,
+                   "minified": f"n {URL}?v=1:1:41"}
+    assert any("Original positions" in caption.value for caption in page.caption)
