@@ -260,6 +260,51 @@ def test_unified_document_is_accepted_as_v1_events(http, open_project, reader):
     assert {e["event_id"] for _, e in produced} == {e["event_id"] for e in unified.to_envelope(document)["events"]}
 
 
+SENTRY_FIXTURES = REPO_ROOT / "tests" / "unit" / "sentry_envelopes"
+SENTRY_CAPTURED_AT = 1795733553.0  # about when the fixtures were captured (Unix seconds)
+
+
+def fresh_sentry_envelope(name: str) -> bytes:
+    """A captured @sentry/browser envelope with its times moved to now (the contract refuses old events)."""
+    shift = time.time() - SENTRY_CAPTURED_AT
+
+    def moved(value, key=""):
+        if isinstance(value, dict):
+            return {k: moved(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [moved(v, key) for v in value]
+        if key.endswith("timestamp") and isinstance(value, float):
+            return value + shift
+        return value
+
+    lines = (SENTRY_FIXTURES / f"{name}.envelope").read_bytes().split(b"\n")
+    return b"\n".join(orjson.dumps(moved(orjson.loads(line))) for line in lines if line.strip())
+
+
+def post_sentry(http, project, body: bytes) -> httpx.Response:
+    return http.post(f"/api/{project.id}/envelope/", content=body, params={"sentry_key": project.key, "sentry_version": "7"},
+                     headers={"content-type": "text/plain;charset=UTF-8"})
+
+
+@pytest.mark.parametrize("name", ["thrown_error", "captured_exception", "pageload_spans"])
+def test_sentry_envelope_is_answered_like_sentry_once_its_events_are_on_the_topic(name, http, open_project, reader):
+    from pipeline.contract import sentry
+
+    body = fresh_sentry_envelope(name)
+    expected = sentry.to_events(sentry.parse_envelope(body), datetime.now(timezone.utc)).events
+    mark = reader.mark()
+    answer = post_sentry(http, open_project, body)
+    assert answer.status_code == 200, answer.text
+    event_id = orjson.loads(body.split(b"\n", 1)[0]).get("event_id")
+    assert answer.json() == {**({"id": event_id} if event_id else {}), "accepted": len(expected), "rejected": []}
+    assert reader.count_since(mark) == len(expected)  # 200 means acknowledged, one message per event
+    produced = reader.read_since(mark, len(expected))
+    assert {event["event_id"] for _, event in produced} == {event["event_id"] for event in expected}
+    for key, event in produced:
+        assert key == event["session_id"].encode()
+        assert_stamped(event, open_project.id)
+
+
 # ── bad requests ───────────────────────────────────────────────────────────────────────
 
 
@@ -546,6 +591,9 @@ def test_kafka_down_means_503_and_the_collector_recovers_by_itself(own_broker, c
                 assert answer.json()["error"] in ("kafka_timeout", "kafka_unavailable")
                 assert int(answer.headers["retry-after"]) >= 1
             assert http.get("/healthz").status_code == 503
+            sentry_outage = post_sentry(http, open_project, fresh_sentry_envelope("thrown_error"))
+            assert sentry_outage.status_code == 503 and int(sentry_outage.headers["retry-after"]) >= 1
+            assert sentry_outage.json()["error"] in ("kafka_timeout", "kafka_unavailable")
 
             own_broker.start()  # same port, same data; the collector is not restarted
             deadline = time.monotonic() + 60
