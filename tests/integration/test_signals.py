@@ -4,20 +4,25 @@ events in, exactly the expected 1-minute signals out — on ``vigil.signals``, i
 
 The events topic has one partition so the event-time order the test produces is the order
 the app reads (with several partitions a lagging one's events can fall behind the grace).
+A second test stops the app mid-window and deletes its state directory: the windows come
+back from the changelog topic and the signals are still exactly right.
 """
 
 from __future__ import annotations
 
 import random
+import shutil
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from pipeline.alerts.rules import parse_rule
 from pipeline.alerts.signals import SignalWindows, parse_signal
@@ -95,11 +100,13 @@ def produce(bootstrap: str, topic: str, events: list[dict[str, Any]], extra: lis
 
 
 def read_signals(bootstrap: str, projects: set[int], count: int, timeout: float = 45.0) -> list[dict[str, Any]]:
-    """The first ``count`` messages on vigil.signals for ``projects`` (the topic is shared by tests)."""
+    """The signals on vigil.signals for ``projects`` (the topic is shared by tests), one per window,
+    once ``count`` windows are there. A window sent twice (a replay after a crash) must be sent
+    the same both times: the alerts keep the last one per window."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"test-signals-reader-{uuid.uuid4().hex[:8]}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
     consumer.subscribe([SIGNALS_TOPIC])
-    found: list[dict[str, Any]] = []
+    found: dict[tuple[int, str], dict[str, Any]] = {}
     deadline = time.monotonic() + timeout
     try:
         while len(found) < count and time.monotonic() < deadline:
@@ -109,10 +116,11 @@ def read_signals(bootstrap: str, projects: set[int], count: int, timeout: float 
             value = orjson.loads(message.value())
             if value["project_id"] in projects:
                 assert message.key() == str(value["project_id"]).encode()
-                found.append(value)
+                window = (value["project_id"], value["window_start"])
+                assert found.setdefault(window, value) == value, "a replayed window came out different"
     finally:
         consumer.close()
-    return found
+    return list(found.values())
 
 
 def rows(client, projects: set[int]) -> list[dict[str, Any]]:
@@ -135,52 +143,84 @@ def as_row(expected: dict[str, Any]) -> dict[str, Any]:
             for column in COLUMNS if column != "emitted_at"}
 
 
-def test_three_minutes_of_two_projects_become_exactly_their_signals(kafka, clickhouse, vigil_env, tmp_path):
+def expected_signals(signals: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:
+    signals = sorted(signals, key=lambda signal: (signal["project_id"], signal["window_start"]))
+    assert signals == [{**answer, "error_rate": pytest.approx(answer["error_rate"]),
+                        "p75": pytest.approx(answer["p75"])} for answer in expected]
+
+
+def stored_rows(client, projects: set[int], count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while len(found := rows(client, projects)) < count and time.monotonic() < deadline:
+        time.sleep(0.3)
+    return found
+
+
+@dataclass
+class Scenario:
+    """Two projects' three minutes of traffic (two hours ago), sorted by time, and their answers."""
+
+    run: str
+    events_topic: str
+    projects: set[int]
+    base: datetime
+    events: list[dict[str, Any]]
+    expected: list[dict[str, Any]]
+
+    @property
+    def closer(self) -> dict[str, Any]:
+        """One later event of one project: it moves the partition's clock past minute 2 + grace,
+        so every project's windows up to it close (closing strategy "partition")."""
+        return stamped(max(self.projects), self.base + timedelta(minutes=3, seconds=GRACE_S + 5), 99_002,
+                       "page_view", {"navigation_type": "navigate"})
+
+    def app(self, vigil_env: dict[str, str], tmp_path: Path) -> VigilProcess:
+        return VigilProcess(["signals"], {**vigil_env, "VIGIL_EVENTS_TOPIC": self.events_topic,
+                                          "VIGIL_SIGNALS_GROUP": f"test-signals-{self.run}",
+                                          "VIGIL_SIGNALS_GRACE": str(GRACE_S), "VIGIL_COMMIT_INTERVAL": "0.5"},
+                            tmp_path / "signals.log")
+
+
+def scenario(kafka) -> Scenario:
     run = uuid.uuid4().hex[:8]
     rng = random.Random(run)
     events_topic = f"test.signals-events.{run}"
     ensure_topics(kafka.bootstrap, {events_topic: 1})
     projects = {rng.randint(10**8, 2 * 10**8), rng.randint(2 * 10**8 + 1, 3 * 10**8)}
     base = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=2)
-
     events, expected = [], []
     for project_id in sorted(projects):
         for minute in range(3):
             made, answer = minute_of_traffic(rng, project_id, base + timedelta(minutes=minute), 1000 * minute)
             events += made
             expected.append(answer)
-    bot = stamped(min(projects), base + timedelta(seconds=30), 99_001, "page_view", {"navigation_type": "navigate"},
-                  user_agent="Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
-    events.append(bot)
     events.sort(key=lambda event: event["timestamp"])
-    # one later event of one project moves the partition's clock past minute 2 + grace: every
-    # project's windows up to it close (closing strategy "partition")
-    closer = stamped(max(projects), base + timedelta(minutes=3, seconds=GRACE_S + 5), 99_002, "page_view",
-                     {"navigation_type": "navigate"})
-    produce(kafka.bootstrap, events_topic, [*events, closer], extra=[b"{not json"])
+    return Scenario(run, events_topic, projects, base, events, expected)
 
-    app = VigilProcess(["signals"], {**vigil_env, "VIGIL_EVENTS_TOPIC": events_topic,
-                                     "VIGIL_SIGNALS_GROUP": f"test-signals-{run}",
-                                     "VIGIL_SIGNALS_GRACE": str(GRACE_S), "VIGIL_COMMIT_INTERVAL": "0.5"},
-                       tmp_path / "signals.log")
+
+def test_three_minutes_of_two_projects_become_exactly_their_signals(kafka, clickhouse, vigil_env, tmp_path):
+    case = scenario(kafka)
+    projects, expected = case.projects, case.expected
+    bot = stamped(min(projects), case.base + timedelta(seconds=30), 99_001, "page_view",
+                  {"navigation_type": "navigate"},
+                  user_agent="Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
+    events = sorted([*case.events, bot], key=lambda event: event["timestamp"])
+    produce(kafka.bootstrap, case.events_topic, [*events, case.closer], extra=[b"{not json"])
+
+    app = case.app(vigil_env, tmp_path)
     app.start()
     try:
         signals = read_signals(kafka.bootstrap, projects, len(expected))
         assert len(signals) == len(expected), app.log_tail()
-        signals.sort(key=lambda signal: (signal["project_id"], signal["window_start"]))
-        assert signals == [{**answer, "error_rate": pytest.approx(answer["error_rate"]),
-                            "p75": pytest.approx(answer["p75"])} for answer in expected]
-
-        deadline = time.monotonic() + 20
-        while len(stored := rows(clickhouse.client(), projects)) < len(expected) and time.monotonic() < deadline:
-            time.sleep(0.3)
+        expected_signals(signals, expected)
+        stored = stored_rows(clickhouse.client(), projects, len(expected))
         assert stored == [as_row(answer) for answer in expected], app.log_tail()
 
         # the alerts' consumer reads them, and sums a 3-minute error rate from them
         windows, rule = SignalWindows(), parse_rule({"id": "errors", "metric": "error_rate", "threshold": 1,
                                                      "project": min(projects), "window": "3m"})
         observations = []
-        for signal in signals:
+        for signal in sorted(signals, key=lambda signal: signal["window_start"]):
             parsed = parse_signal(orjson.dumps(signal))
             windows.add(parsed)
             if parsed.project_id == min(projects):
@@ -190,8 +230,8 @@ def test_three_minutes_of_two_projects_become_exactly_their_signals(kafka, click
         assert observation.value == round(sum(a["errors"] for a in mine) / sum(a["events"] for a in mine) * 100, 4)
 
         # an event for minute 0, long closed: counted and logged as late, in no signal
-        produce(kafka.bootstrap, events_topic, [stamped(min(projects), base + timedelta(seconds=20), 99_003,
-                                                        "error", {"kind": "js", "message": "late"})])
+        produce(kafka.bootstrap, case.events_topic, [stamped(min(projects), case.base + timedelta(seconds=20), 99_003,
+                                                             "error", {"kind": "js", "message": "late"})])
         deadline = time.monotonic() + 20
         while "counted as late" not in app.log_file.read_text() and time.monotonic() < deadline:
             time.sleep(0.3)
@@ -202,3 +242,46 @@ def test_three_minutes_of_two_projects_become_exactly_their_signals(kafka, click
     assert "late 1" in summary and f"signals {len(expected)}" in summary, summary
     assert "dropped 2 (" in summary and "bot=1" in summary and "invalid_json=1" in summary, summary
     assert rows(clickhouse.client(), projects) == stored  # the late event changed no minute
+
+
+def changelog_messages(bootstrap: str, group: str) -> int:
+    """How many messages the app's window-state changelog topics hold (Quix names them changelog__<group>…)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"{group}-watermarks"})
+    try:
+        topics = [name for name in consumer.list_topics(timeout=10).topics if name.startswith(f"changelog__{group}")]
+        return sum(consumer.get_watermark_offsets(TopicPartition(name, 0), 10)[1] for name in topics)
+    finally:
+        consumer.close()
+
+
+def test_a_restart_without_the_state_directory_rebuilds_the_open_windows_from_the_changelog(
+        kafka, clickhouse, vigil_env, tmp_path):
+    case = scenario(kafka)
+    middle = iso(case.base + timedelta(minutes=1, seconds=30))
+    first, second = ([e for e in case.events if e["timestamp"] < middle],
+                     [e for e in case.events if e["timestamp"] >= middle])
+    produce(kafka.bootstrap, case.events_topic, first)
+    app = case.app(vigil_env, tmp_path)
+    app.start()
+    group = f"test-signals-{case.run}"
+    deadline = time.monotonic() + 30
+    # a checkpoint wrote window state to the changelog (minute 0 may be out already, minute 1 is
+    # half full); wherever the stop lands after that, the restart must come back to the same answers
+    while changelog_messages(kafka.bootstrap, group) == 0:
+        assert time.monotonic() < deadline, app.log_tail()
+        time.sleep(0.5)
+    # SIGTERM, so the group hands the partition over at once (after a SIGKILL Kafka waits out the
+    # dead member's 45 s session first; the recovery is the same), then lose the local state, as
+    # a new container or machine would
+    app.stop()
+    shutil.rmtree(Path(vigil_env["VIGIL_DATA_DIR"]) / "signals-state")
+
+    produce(kafka.bootstrap, case.events_topic, [*second, case.closer])
+    app.start()
+    try:
+        signals = read_signals(kafka.bootstrap, case.projects, len(case.expected))
+        expected_signals(signals, case.expected)
+        stored = stored_rows(clickhouse.client(), case.projects, len(case.expected))
+        assert stored == [as_row(answer) for answer in case.expected], app.log_tail()
+    finally:
+        app.stop()
