@@ -177,6 +177,8 @@ class SourceMaps:
                         "with `vigil sourcemaps upload`", url, exc)
             return None
         self.counts["maps_loaded"] += 1
+        log.info("loaded the source map of %s (%d bytes%s)", url, len(map_json),
+                 ", with its minified file" if source is not None else "; no minified file: function names stay")
         return LoadedMap(url, view, source)
 
     # ── frames ────────────────────────────────────────────────────────────────────────────
