@@ -122,3 +122,12 @@ def test_an_empty_bucket_is_429_with_retry_after_the_sdk_can_read():
     assert (status, orjson.loads(body)["error"]) == (429, "rate_limited")
     assert int(headers[b"retry-after"]) >= 1
     assert b"Retry-After" in headers[b"access-control-expose-headers"]
+
+
+def test_a_huge_envelope_is_413_whether_declared_or_not():
+    huge = b'{}\n{"type":"attachment","length":2000000}\n' + b"\x00" * 2_000_000
+    status, _, body = request(build(GOOD), "POST", "/api/1/envelope/", huge, BROWSER, QUERY)
+    assert (status, orjson.loads(body)["error"]) == (413, "body_too_large")
+    status, _, body = request(build(GOOD), "POST", "/api/1/envelope/", b"", {**BROWSER, "content-length": "2000000"},
+                              QUERY)
+    assert (status, orjson.loads(body)["error"]) == (413, "body_too_large")
