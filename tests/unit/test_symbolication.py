@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from pipeline import sourcemaps
-from pipeline.processor import fingerprints, steps, symbolication
+from pipeline.processor import fingerprints, steps
 from pipeline.processor.steps import Options
 from pipeline.processor.symbolication import RETRY_AFTER_FAILURE, SourceMaps, candidate_urls
 from tests.unit.test_processor_steps import message
