@@ -117,6 +117,17 @@ DIMENSIONS = """
 # the same for tables without routes (a route filter then needs another table)
 DIMENSIONS_BUT_ROUTE = "\n".join(line for line in DIMENSIONS.split("\n") if "{route:String}" not in line)
 
+# a per-minute rollup's rows of the filters' range and dimensions (whole minutes)
+_MINUTES_IN_RANGE = """project_id = {project_id:UInt32}
+  AND minute >= {start:DateTime64(3, 'UTC')}
+  AND minute < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS
+# the raw events of the filters' range and dimensions (a query's WHERE continues with it)
+_IN_RANGE = """project_id = {project_id:UInt32}
+  AND timestamp >= {start:DateTime64(3, 'UTC')}
+  AND timestamp < {end:DateTime64(3, 'UTC')}
+""" + DIMENSIONS
+
 
 def like_pattern(route: str) -> str:
     """A route as people write it (``/p/*``) → a LIKE pattern; ``%``, ``_`` and ``\\`` match literally."""
@@ -130,9 +141,10 @@ def _clickhouse_time(when: datetime) -> str:
     return utc.strftime("%Y-%m-%d %H:%M:%S.") + f"{utc.microsecond // 1000:03d}"
 
 
-def _frame(client: Client, sql: str, parameters: dict[str, Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _frame(client: Client, sql: str, parameters: dict[str, Any], schema: dict[str, pl.DataType],
+           settings: dict[str, Any] | None = None) -> pl.DataFrame:
     """Run ``sql`` and return its rows as a DataFrame with exactly ``schema``."""
-    table = client.query_arrow(sql, parameters=parameters)
+    table = client.query_arrow(sql, parameters=parameters, settings=settings)
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     if frame.height == 0:
@@ -148,10 +160,7 @@ SELECT
     toString(type) AS type,
     count() AS events
 FROM events FINAL
-WHERE project_id = {project_id:UInt32}
-  AND timestamp >= {start:DateTime64(3, 'UTC')}
-  AND timestamp < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS + """
+WHERE """ + _IN_RANGE + """
 GROUP BY minute, type
 ORDER BY minute, type
 """
@@ -178,10 +187,7 @@ SELECT
     countIf(type = 'error') AS errors,
     count() AS events
 FROM events FINAL
-WHERE project_id = {project_id:UInt32}
-  AND timestamp >= {start:DateTime64(3, 'UTC')}
-  AND timestamp < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS
+WHERE """ + _IN_RANGE
 
 
 def traffic_summary(client: Client, filters: Filters) -> pl.DataFrame:
@@ -204,11 +210,8 @@ SELECT
     q[2] AS p75,
     q[3] AS p95
 FROM events FINAL
-WHERE project_id = {project_id:UInt32}
-  AND type = 'web_vital'
-  AND timestamp >= {start:DateTime64(3, 'UTC')}
-  AND timestamp < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS + """
+WHERE type = 'web_vital'
+  AND """ + _IN_RANGE + """
 GROUP BY vital
 ORDER BY vital
 """
@@ -311,12 +314,7 @@ def _rating_shares(histogram: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
 
 def _rollup_frame(client: Client, sql: str, parameters: dict[str, Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """:func:`_frame` for a query over rollups (read with FINAL, never merging across partitions)."""
-    table = client.query_arrow(sql, parameters=parameters, settings=_ROLLUP_SETTINGS)
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    if frame.height == 0:
-        return pl.DataFrame(schema=schema)
-    return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+    return _frame(client, sql, parameters, schema, _ROLLUP_SETTINGS)
 
 
 def _time_axis(filters: Filters, bucket_minutes: int) -> list[datetime]:
@@ -485,12 +483,9 @@ SELECT
     count() AS samples,
     quantileExactInclusive(0.75)(vital_value) AS p75
 FROM events FINAL
-WHERE project_id = {project_id:UInt32}
-  AND type = 'web_vital'
+WHERE type = 'web_vital'
   AND vital_name = {vital:String}
-  AND timestamp >= {start:DateTime64(3, 'UTC')}
-  AND timestamp < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS + """
+  AND """ + _IN_RANGE + """
 GROUP BY target
 ORDER BY samples DESC, target
 LIMIT {limit:UInt32}
@@ -516,12 +511,9 @@ SELECT
     quantileExactInclusive(0.75)(ms) AS p75
 FROM events FINAL
 ARRAY JOIN mapKeys(timings) AS phase, mapValues(timings) AS ms
-WHERE project_id = {project_id:UInt32}
-  AND type = 'web_vital'
+WHERE type = 'web_vital'
   AND vital_name = 'LOAD'
-  AND timestamp >= {start:DateTime64(3, 'UTC')}
-  AND timestamp < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS + """
+  AND """ + _IN_RANGE + """
 GROUP BY phase
 """
 
@@ -548,11 +540,8 @@ SELECT
     quantileExactInclusive(0.75)(duration_ms) AS p75,
     toUInt64(quantileExactInclusive(0.5)(transfer_size)) AS transfer_size
 FROM events FINAL
-WHERE project_id = {project_id:UInt32}
-  AND type = 'resource'
-  AND timestamp >= {start:DateTime64(3, 'UTC')}
-  AND timestamp < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS + """
+WHERE type = 'resource'
+  AND """ + _IN_RANGE + """
 GROUP BY resource
 HAVING loads >= {min_loads:UInt32}
 ORDER BY p75 DESC, resource
@@ -837,29 +826,24 @@ def session_summary(client: Client, filters: Filters) -> pl.DataFrame:
              "median_duration_s")
 
 
-ENTRY_PAGES = """
-SELECT entry AS page, count() AS sessions, countIf(pages = 1) / count() AS bounce_rate
+_SESSIONS_BY = """
+SELECT $key AS $name, count() AS sessions, countIf(pages = 1) / count() AS bounce_rate
 FROM """ + _SESSIONS + """
-GROUP BY page
-ORDER BY sessions DESC, page
+GROUP BY $name
+ORDER BY sessions DESC, $name
 LIMIT {limit:UInt32}
 """
 
-EXIT_PAGES = """
-SELECT exit AS page, count() AS sessions, countIf(pages = 1) / count() AS bounce_rate
-FROM """ + _SESSIONS + """
-GROUP BY page
-ORDER BY sessions DESC, page
-LIMIT {limit:UInt32}
-"""
 
-REFERRERS = """
-SELECT domain(entry_referrer) AS referrer, count() AS sessions, countIf(pages = 1) / count() AS bounce_rate
-FROM """ + _SESSIONS + """
-GROUP BY referrer
-ORDER BY sessions DESC, referrer
-LIMIT {limit:UInt32}
-"""
+def _sessions_by(key: str, name: str) -> str:
+    """Sessions and their bounce rate per value of ``key`` (an expression over :data:`_SESSIONS`'
+    columns) named ``name``; both are this module's fixed fragments, never input."""
+    return _SESSIONS_BY.replace("$key", key).replace("$name", name)
+
+
+ENTRY_PAGES = _sessions_by("entry", "page")
+EXIT_PAGES = _sessions_by("exit", "page")
+REFERRERS = _sessions_by("domain(entry_referrer)", "referrer")
 
 CAMPAIGNS = """
 SELECT
@@ -911,11 +895,8 @@ SELECT
     quantileExactInclusive(0.5)(duration_ms) / 1000 AS median_s,
     quantileExactInclusive(0.75)(duration_ms) / 1000 AS p75_s
 FROM events FINAL
-WHERE project_id = {project_id:UInt32}
-  AND type = 'time_on_page'
-  AND timestamp >= {start:DateTime64(3, 'UTC')}
-  AND timestamp < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS + """
+WHERE type = 'time_on_page'
+  AND """ + _IN_RANGE + """
 GROUP BY path
 ORDER BY views DESC, path
 LIMIT {limit:UInt32}
@@ -934,11 +915,8 @@ SELECT
     count() AS clicks,
     uniqExact(visitor_id) AS visitors
 FROM events FINAL
-WHERE project_id = {project_id:UInt32}
-  AND type = 'click'
-  AND timestamp >= {start:DateTime64(3, 'UTC')}
-  AND timestamp < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS + """
+WHERE type = 'click'
+  AND """ + _IN_RANGE + """
 GROUP BY target
 ORDER BY clicks DESC, target
 LIMIT {limit:UInt32}
@@ -959,11 +937,8 @@ SELECT
     uniqExact(session_id) AS sessions,
     uniqExact(visitor_id) AS visitors
 FROM events FINAL
-WHERE project_id = {project_id:UInt32}
-  AND type = 'form_submit'
-  AND timestamp >= {start:DateTime64(3, 'UTC')}
-  AND timestamp < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS + """
+WHERE type = 'form_submit'
+  AND """ + _IN_RANGE + """
 GROUP BY form
 ORDER BY submits DESC, form
 LIMIT {limit:UInt32}
@@ -1022,11 +997,8 @@ SELECT
     """ + _TIME_BUCKET + """ AS time,
     sum(length(events)) AS events
 FROM error_groups_minute FINAL
-WHERE project_id = {project_id:UInt32}
-  AND minute >= {start:DateTime64(3, 'UTC')}
-  AND minute < {end:DateTime64(3, 'UTC')}
-  AND has({fingerprints:Array(UInt64)}, fingerprint)
-""" + DIMENSIONS + """
+WHERE has({fingerprints:Array(UInt64)}, fingerprint)
+  AND """ + _MINUTES_IN_RANGE + """
 GROUP BY fingerprint, time
 """
 ERROR_STATUSES = ("unresolved", "resolved", "ignored", "regressed")
@@ -1133,12 +1105,9 @@ SELECT
     toString(os) AS os, toString(os_version) AS os_version, toString(device) AS device, toString(country) AS country,
     path, url, session_id, visitor_id, user_id, data
 FROM events FINAL
-WHERE project_id = {project_id:UInt32}
-  AND type = 'error'
+WHERE type = 'error'
   AND fingerprint = {fingerprint:UInt64}
-  AND timestamp >= {start:DateTime64(3, 'UTC')}
-  AND timestamp < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS + """
+  AND """ + _IN_RANGE + """
 ORDER BY timestamp DESC, event_id
 LIMIT {limit:UInt32}
 """
@@ -1162,12 +1131,9 @@ SELECT tag_value.1 AS tag, tag_value.2 AS value, count() AS events
 FROM events FINAL
 ARRAY JOIN [('browser', toString(browser)), ('os', toString(os)), ('release', toString(release)),
             ('route', path), ('device', toString(device)), ('country', toString(country))] AS tag_value
-WHERE project_id = {project_id:UInt32}
-  AND type = 'error'
+WHERE type = 'error'
   AND fingerprint = {fingerprint:UInt64}
-  AND timestamp >= {start:DateTime64(3, 'UTC')}
-  AND timestamp < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS + """
+  AND """ + _IN_RANGE + """
 GROUP BY tag, value
 ORDER BY tag, events DESC, value
 """
@@ -1192,10 +1158,7 @@ SELECT
     min(low) AS low,
     max(high) AS high
 FROM api_calls_minute FINAL
-WHERE project_id = {project_id:UInt32}
-  AND minute >= {start:DateTime64(3, 'UTC')}
-  AND minute < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS + """
+WHERE """ + _MINUTES_IN_RANGE + """
 GROUP BY method, endpoint, bucket
 """
 
@@ -1207,10 +1170,7 @@ SELECT
     toString(failure) AS failure,
     sum(length(calls)) AS calls
 FROM api_calls_minute FINAL
-WHERE project_id = {project_id:UInt32}
-  AND minute >= {start:DateTime64(3, 'UTC')}
-  AND minute < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS + """
+WHERE """ + _MINUTES_IN_RANGE + """
 GROUP BY method, endpoint, status, failure
 """
 _FAILED = (pl.col("status") == 0) | (pl.col("status") >= 400)
@@ -1384,10 +1344,7 @@ SELECT
     sum(length(calls)) AS api_calls,
     sumIf(length(calls), status = 0 OR status >= 400) AS api_failures
 FROM api_calls_minute FINAL
-WHERE project_id = {project_id:UInt32}
-  AND minute >= {start:DateTime64(3, 'UTC')}
-  AND minute < {end:DateTime64(3, 'UTC')}
-""" + DIMENSIONS
+WHERE """ + _MINUTES_IN_RANGE
 
 
 def api_call_totals(client: Client, filters: Filters) -> pl.DataFrame:
