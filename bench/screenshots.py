@@ -8,7 +8,9 @@ dashboard, simulator) in a scratch data directory on ports of its own, so it nev
 with a running stack; loads a week of history into the demo project (bench/warehouse.py's
 generator, ~1.5M events) so trends and breakdowns have something to show, lets the live
 simulator run a few minutes, then opens each page in headless Chromium (/usr/bin/chromium,
-driven by Playwright) and saves a full-page screenshot. Stops everything it started.
+driven by Playwright) at 1440 px wide and saves a full-page screenshot. Fails (exit 1, the
+screenshots still written) when a metric's value is cut short with an ellipsis at that width.
+Stops everything it started.
 """
 
 from __future__ import annotations
@@ -55,6 +57,17 @@ PAGES = {
 }
 
 
+# metric values Streamlit cut short with an ellipsis: their text is wider than their box
+TRUNCATED_METRICS = """
+() => [...document.querySelectorAll('[data-testid="stMetric"]')]
+  .map(metric => [metric.querySelector('[data-testid="stMetricLabel"]'),
+                  metric.querySelector('[data-testid="stMetricValue"]')])
+  .filter(([label, value]) => value && [value, ...value.querySelectorAll('*')]
+          .some(node => node.scrollWidth > node.clientWidth + 1))
+  .map(([label, value]) => `${label ? label.innerText.trim() : '?'}: ${value.innerText.trim()}`)
+"""
+
+
 def wait_for(url: str, what: str, timeout: float, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -74,6 +87,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "img")
     parser.add_argument("--history", type=int, default=3_000_000, help="events of history to load (default 3M)")
     parser.add_argument("--live", type=float, default=120.0, help="seconds of live simulated traffic first")
+    parser.add_argument("--width", type=int, default=1440, help="window width in CSS pixels (default 1440)")
+    parser.add_argument("--height", type=int, default=900, help="window height before it grows to the page")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="vigil-screenshots-"))
     ports = {name: free_port() for name in ("VIGIL_KAFKA_PORT", "VIGIL_KAFKA_CONTROLLER_PORT",
@@ -106,7 +121,9 @@ def main() -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            page = browser.new_page(viewport={"width": 1500, "height": 1000}, device_scale_factor=1)
+            viewport = {"width": args.width, "height": args.height}
+            page = browser.new_page(viewport=viewport, device_scale_factor=1)
+            cut_short: list[str] = []
             for name, (path, params) in PAGES.items():
                 query = {"project": str(project.id), **params, **({"group": group} if name == "error_group" else {})}
                 url = str(httpx.URL(f"{dashboard}/{path}", params=query))
@@ -115,15 +132,20 @@ def main() -> int:
                 # done when the app has stopped running and the charts have drawn
                 page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
                 time.sleep(4)
+                cut_short += [f"{name}: {metric}" for metric in page.evaluate(TRUNCATED_METRICS)]
                 # Streamlit scrolls inside its main container, so grow the window to the content's height
                 height = page.evaluate("document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight")
-                page.set_viewport_size({"width": 1500, "height": min(int(height) + 120, 6000)})
+                page.set_viewport_size({"width": args.width, "height": min(int(height) + 120, 6000)})
                 time.sleep(3)
                 target = args.out / f"{name}.png"
                 page.screenshot(path=str(target), full_page=True)
-                page.set_viewport_size({"width": 1500, "height": 1000})
+                page.set_viewport_size(viewport)
                 console.print(f"{name}: {target} ({target.stat().st_size // 1024} KiB)")
             browser.close()
+        if cut_short:
+            console.print(f"[red]metric values cut short at {args.width} px:[/] " + "; ".join(cut_short))
+            return 1
+        console.print(f"every metric value fully visible at {args.width}×{args.height}")
     finally:
         os.killpg(up.pid, signal.SIGINT)  # vigil up's own process group: it stops what it started
         try:
