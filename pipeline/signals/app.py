@@ -14,12 +14,14 @@ The stream, top to bottom::
 
 Its own process and consumer group (``VIGIL_SIGNALS_GROUP``), beside ``vigil process``:
 the processor's hot path stays free of state, and the windows' state (RocksDB under
-``VIGIL_DATA_DIR/signals-state``, backed by a changelog topic) lives here. Quix checkpoints
-commit the window state, the produced signals, the ClickHouse rows and the consumer offsets
-together every ``VIGIL_COMMIT_INTERVAL`` seconds: at-least-once, and both outputs absorb a
-replay (the table is a ReplacingMergeTree by project and minute; ``pipeline.alerts.signals``
-keeps one signal per window). Events later than the grace period are counted and logged
-(:class:`SignalCounters`), never folded into a window that was already emitted.
+``VIGIL_DATA_DIR/signals-state``, backed by a changelog topic) lives here. Every
+``VIGIL_COMMIT_INTERVAL`` seconds a checkpoint writes the ClickHouse rows, then commits the
+repartitioned events, the window state's changelog, the signals and the consumer offsets in
+one Kafka transaction (Quix's exactly-once guarantee): after a crash each event is counted
+once, and a window whose row was written in the lost checkpoint is written again with the
+same numbers (the table is a ReplacingMergeTree by project and minute). Events later than
+the grace period are counted and logged (:class:`SignalCounters`), never folded into a
+window that was already emitted.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ class SignalCounters:
         return False
 
     def maybe_log(self) -> None:
+        """Log if ``interval`` passed."""
         if time.monotonic() - self._last_at >= self.interval:
             self.log()
 
@@ -106,10 +109,11 @@ def to_sample(raw: bytes | None, counters: SignalCounters) -> Sample | None:
     put every bad event there twice.
     """
     counters.consumed += 1
+    if counters.consumed & 1023 == 0:  # the clock is read once every 1024 events only
+        counters.maybe_log()
     outcome = run(raw, SIGNAL_STEPS)
     if type(outcome) is Dropped:
         counters.dropped[outcome.reason] += 1
-        counters.maybe_log()
         return None
     return sample_of(outcome)
 
@@ -125,6 +129,10 @@ def build_app(settings: Settings, *, counters: SignalCounters | None = None,
         consumer_group=consumer_group or settings.signals_group,
         auto_offset_reset="earliest",
         commit_interval=settings.commit_interval_s,
+        # Kafka transactions: the repartition messages, the changelog, the signals and the
+        # consumer offsets of a checkpoint are committed together or not at all, so a crash
+        # cannot leave half a checkpoint's events in the repartition topic to be counted twice
+        processing_guarantee="exactly-once",
         state_dir=settings.data_dir / "signals-state",
         loglevel="INFO",
     )
@@ -139,6 +147,7 @@ def build_app(settings: Settings, *, counters: SignalCounters | None = None,
 
     def signal(window: dict[str, Any], project_id: int, timestamp: int, headers: Any) -> dict[str, Any]:
         counters.windows += 1
+        counters.maybe_log()
         return signal_of(window, project_id)
 
     def signal_key(value: dict[str, Any]) -> str:
