@@ -1151,28 +1151,33 @@ def error_tags(client: Client, filters: Filters, fingerprint: int) -> pl.DataFra
 
 # ── API calls (rollup api_calls_minute) ──────────────────────────────────────────────────
 
+# The API call rows of a range: the whole hours from api_calls_hour when it can answer (no
+# route, device, browser or country filter; see _tiers), the other minutes from api_calls_minute.
+_API_ROWS = """
+    SELECT toString(method) AS method, endpoint, status, toString(failure) AS failure, bucket, calls, low, high
+    FROM api_calls_minute FINAL
+    WHERE """ + _MINUTES_IN_RANGE + """
+      AND NOT (minute >= {hours_start:DateTime64(3, 'UTC')} AND minute < {hours_end:DateTime64(3, 'UTC')})
+    UNION ALL
+    SELECT toString(method) AS method, endpoint, status, toString(failure) AS failure, bucket, calls, low, high
+    FROM api_calls_hour FINAL
+    WHERE project_id = {project_id:UInt32}
+      AND hour >= {hours_start:DateTime64(3, 'UTC')}
+      AND hour < {hours_end:DateTime64(3, 'UTC')}
+      AND ({environment:String} = '' OR environment = {environment:String})
+      AND ({release:String} = '' OR release = {release:String})
+"""
+_NOT_IN_API_HOUR = ("route", "device", "browser", "country")
+
 API_LATENCY = """
-SELECT
-    toString(method) AS method,
-    endpoint,
-    bucket,
-    sum(length(calls)) AS samples,
-    min(low) AS low,
-    max(high) AS high
-FROM api_calls_minute FINAL
-WHERE """ + _MINUTES_IN_RANGE + """
+SELECT method, endpoint, bucket, sum(length(calls)) AS samples, min(low) AS low, max(high) AS high
+FROM (""" + _API_ROWS + """)
 GROUP BY method, endpoint, bucket
 """
 
 API_STATUSES = """
-SELECT
-    toString(method) AS method,
-    endpoint,
-    status,
-    toString(failure) AS failure,
-    sum(length(calls)) AS calls
-FROM api_calls_minute FINAL
-WHERE """ + _MINUTES_IN_RANGE + """
+SELECT method, endpoint, status, failure, sum(length(calls)) AS calls
+FROM (""" + _API_ROWS + """)
 GROUP BY method, endpoint, status, failure
 """
 _FAILED = (pl.col("status") == 0) | (pl.col("status") >= 400)
@@ -1182,7 +1187,7 @@ def api_endpoints(client: Client, filters: Filters, limit: int = 50) -> pl.DataF
     """API calls by endpoint (method + path with ids as ``:id``), most called first: ``method``,
     ``endpoint``, ``calls``, ``failures`` (HTTP status ≥ 400 or no response), ``failure_rate``
     and latency ``p50``, ``p75``, ``p95`` in ms (within 1 %)."""
-    parameters = filters.parameters()
+    parameters = _api_parameters(filters)
     histogram = _rollup_frame(client, API_LATENCY, parameters, {
         "method": pl.String, "endpoint": pl.String, "bucket": pl.Int16, "samples": pl.UInt64,
         "low": pl.Float64, "high": pl.Float64})
@@ -1203,9 +1208,13 @@ def api_endpoints(client: Client, filters: Filters, limit: int = 50) -> pl.DataF
 def api_failures(client: Client, filters: Filters, limit: int = 50) -> pl.DataFrame:
     """Failed API calls by endpoint and outcome, most first: ``method``, ``endpoint``, ``status``
     (0 = no response), ``failure`` (status, network, timeout, abort; may be ``""``), ``calls``."""
-    statuses = _api_statuses(client, filters.parameters())
+    statuses = _api_statuses(client, _api_parameters(filters))
     return (statuses.filter(_FAILED)
             .sort(["calls", "method", "endpoint", "status"], descending=[True, False, False, False]).head(limit))
+
+
+def _api_parameters(filters: Filters) -> dict[str, Any]:
+    return {**filters.parameters(), **_tiers(filters, None, _NOT_IN_API_HOUR)}
 
 
 def _api_statuses(client: Client, parameters: dict[str, Any]) -> pl.DataFrame:

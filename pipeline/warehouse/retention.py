@@ -17,7 +17,7 @@ ROLLUP_TABLES: dict[str, str] = {
     "web_vitals_minute": "minute", "traffic_minute": "minute", "error_groups_minute": "minute",
     "api_calls_minute": "minute", "sessions": "started", "traffic_hour": "hour", "web_vitals_hour": "hour",
     "error_groups": "day",
-    "audience_minute": "minute", "audience_hour": "hour",
+    "audience_minute": "minute", "audience_hour": "hour", "api_calls_hour": "hour",
 }
 _NO_REWRITE = {"materialize_ttl_after_modify": 0}
 

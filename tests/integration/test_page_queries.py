@@ -164,6 +164,15 @@ def test_the_hourly_tier_answers_whole_hours_exactly(client, shop, dimensions):
     by_release = queries.vital_breakdown(client, filters, "LCP", "release")
     lcp = measured.filter(pl.col("vital_name") == "LCP")
     assert dict(by_release.select("value", "samples").iter_rows()) == dict(lcp.group_by("release").len().iter_rows())
+    calls = api_truth(shop, filters)
+    endpoints = queries.api_endpoints(client, filters, limit=1000)
+    assert {(row["method"], row["endpoint"]): (row["calls"], row["failures"]) for row in endpoints.iter_rows(named=True)} \
+        == {(method, endpoint): (n, failed) for method, endpoint, n, failed
+            in calls.group_by("http_method", "endpoint").agg(pl.len(), pl.col("failed").sum()).iter_rows()}
+    for row in endpoints.iter_rows(named=True):
+        durations = calls.filter((pl.col("http_method") == row["method"]) & (pl.col("endpoint") == row["endpoint"]))
+        assert_percentiles_close(row, exact_quantiles(durations["duration_ms"]))
+    assert queries.api_failures(client, filters, limit=1000)["calls"].sum() == calls["failed"].sum() > 0
 
 
 def test_the_hourly_tier_is_used_only_when_it_can_answer():
