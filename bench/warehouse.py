@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/warehouse.py                    # 10,000,000 events over 7 days
     .venv/bin/python bench/warehouse.py --events 1000000   # a quicker look
-    .venv/bin/python bench/warehouse.py --keep DIR         # keep the loaded warehouse in DIR
+    .venv/bin/python bench/warehouse.py --data-dir DIR     # keep the loaded warehouse in DIR
+    .venv/bin/python bench/warehouse.py --data-dir DIR --skip-load   # only time the queries on it again
 
 Starts a scratch embedded ClickHouse (``vigil clickhouse`` on a free port, throw-away data,
 the real migrations with their materialized views), then:
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import binascii
+import math
 import os
 import platform
 import statistics
@@ -679,16 +681,36 @@ def insert_overhead(client: Any, start: datetime) -> dict[str, float]:
     return {target: statistics.median(samples) for target, samples in timings.items()} | {"rows": len(rows)}
 
 
+def optimize(client: Any, unmerged_only: bool = False) -> float:
+    """``OPTIMIZE … FINAL`` every MergeTree table (or only those with more than one part in a
+    partition, e.g. a new migration's backfill), as background merges leave them after a while;
+    returns the seconds it took."""
+    began = time.perf_counter()
+    tables = client.query("SELECT table FROM system.parts WHERE database = currentDatabase() AND active "
+                          "GROUP BY table HAVING count() > uniqExact(partition) OR NOT {unmerged_only:Bool}",
+                          parameters={"unmerged_only": unmerged_only}).result_rows
+    for (table,) in tables:  # names from system.parts, not input
+        client.command(f"OPTIMIZE TABLE {table} FINAL")
+    return time.perf_counter() - began
+
+
+def load_lines(facts: dict[str, Any]) -> list[str]:
+    """The load and insert-cost bullets, or what a ``--skip-load`` run reused instead."""
+    if math.isnan(facts["insert_rate"]):
+        return [f"- Data: the warehouse an earlier run loaded (reused, new migrations applied). On disk: {facts['sizes']}."]
+    return [f"- Load: {facts['insert_rate']:,.0f} events/s inserted with every materialized view "
+            f"(Arrow batches of ~450k events), then `OPTIMIZE … FINAL` on every table ({facts['optimize_s']:.0f} s). "
+            f"On disk: {facts['sizes']}.",
+            f"- A processor-sink-shaped insert (20,000 rows, Native, clickhouse-connect): "
+            f"{facts['sink_with_views'] * 1000:.0f} ms with every view, {facts['sink_without_views'] * 1000:.0f} ms "
+            f"into a copy of `events` without views (medians of 5, alternating)."]
+
+
 def markdown(facts: dict[str, Any], results: dict, ratio: dict[str, float]) -> str:
     lines = [f"Run {facts['date']}: {facts['events']:,} events over 7 days ending at the run; machine: "
              f"{facts['machine']['cores']} cores, {facts['machine']['cpu']}; load average before "
              f"{facts['load_before']}, after {facts['load_after']}.", "",
-             f"- Load: {facts['insert_rate']:,.0f} events/s inserted with every materialized view "
-             f"(Arrow batches of ~450k events), then `OPTIMIZE … FINAL` on every table ({facts['optimize_s']:.0f} s). "
-             f"On disk: {facts['sizes']}.",
-             f"- A processor-sink-shaped insert (20,000 rows, Native, clickhouse-connect): "
-             f"{facts['sink_with_views'] * 1000:.0f} ms with every view, {facts['sink_without_views'] * 1000:.0f} ms "
-             f"into a copy of `events` without views (medians of 5, alternating).",
+             *load_lines(facts),
              "", "| page | 1 h | 24 h | 7 d |", "|---|---|---|---|"]
     totals = {label: page_totals(results[label]) for label in RANGES}
     for page in totals["1 h"]:
@@ -747,7 +769,7 @@ def main() -> int:
                 raise SystemExit(f"{data_dir} holds no events of project {PROJECT}: run once without --skip-load")
             if args.skip_load or (args.keep and stored >= args.events):  # a kept warehouse: time it again
                 console.print(f"reusing the {stored:,} events kept in {data_dir} (loaded by an earlier run)")
-                facts.update(events=stored, insert_rate=float("nan"), optimize_s=0.0)
+                facts.update(events=stored, insert_rate=float("nan"), optimize_s=optimize(client, unmerged_only=True))
                 latest = client.query("SELECT toStartOfMinute(max(timestamp)) FROM events").result_rows[0][0]
                 end = latest.replace(tzinfo=timezone.utc) + timedelta(minutes=1)
             else:
@@ -759,12 +781,7 @@ def main() -> int:
                 added, insert_s = load(client, args.events - stored, start, seed=42 + stored)
                 facts["events"] = stored + added
                 facts["insert_rate"] = added / insert_s
-                began = time.perf_counter()
-                tables = client.query("SELECT name FROM system.tables WHERE database = currentDatabase() "
-                                      "AND engine LIKE '%MergeTree'").result_rows
-                for (table,) in tables:  # as background merges leave them after a while
-                    client.command(f"OPTIMIZE TABLE {table} FINAL")
-                facts["optimize_s"] = time.perf_counter() - began
+                facts["optimize_s"] = optimize(client)
             if args.skip_load:
                 facts["sink_with_views"] = facts["sink_without_views"] = float("nan")
             else:
