@@ -23,9 +23,12 @@ import argparse
 import gc
 import logging
 import sys
+import time
 from typing import Callable
 
+from confluent_kafka import KafkaError
 from quixstreams import Application, message_context
+from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError
 
 from pipeline import settings as settings_module
 from pipeline.broker.topics import ensure_topics
@@ -159,15 +162,52 @@ def main(args: argparse.Namespace) -> int:
     tune_gc()
     counters = Counters()
     quality = QualityMonitor(settings)  # GX loads on its own thread, on the first sampled batch
-    app = build_app(settings, counters=counters, quality=quality)
     log.info(
         "processing %s → ClickHouse %s (database %s), rejects → %s; consumer group %s",
         settings.events_topic, settings.clickhouse_url, settings.clickhouse_database,
         settings.dlq_topic, settings.processor_group,
     )
     try:
-        app.run()
+        run_until_stopped(lambda: build_app(settings, counters=counters, quality=quality))
     finally:
         counters.log()
         quality.close()
     return 0
+
+
+# Kafka errors a commit may hit while the group coordinator moves or restarts (a broker
+# restart, a leader change): retrying later succeeds, so they must not end the processor
+RETRIABLE_COMMIT_ERRORS = frozenset({
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.REQUEST_TIMED_OUT,
+    KafkaError.REBALANCE_IN_PROGRESS,
+    KafkaError._TRANSPORT,
+    KafkaError._TIMED_OUT,
+    KafkaError._ALL_BROKERS_DOWN,
+    KafkaError._WAIT_COORD,
+})
+
+
+def run_until_stopped(make_app: Callable[[], Application], max_pause: float = 30.0) -> None:
+    """Run the stream until it is stopped (SIGTERM/SIGINT), surviving failed commits Kafka can retry.
+
+    Quix Streams ends ``run()`` on any failed checkpoint commit. When the cause is a
+    coordinator moving or a broker restarting, the offsets simply stay uncommitted: a fresh
+    application (new consumer, same group) resumes from the last committed offsets and the
+    warehouse collapses the re-read rows by ``event_id``. Anything else still ends the process.
+    """
+    pause = 1.0
+    while True:
+        try:
+            make_app().run()
+            return
+        except CheckpointConsumerCommitError as exc:
+            if exc.code not in RETRIABLE_COMMIT_ERRORS and not exc.error.retriable():
+                raise
+            log.warning("committing offsets failed (%s: %s), Kafka is recovering; the uncommitted "
+                        "messages will be read again, restarting the stream in %.0fs",
+                        exc.error.name(), exc.description, pause)
+            time.sleep(pause)
+            pause = min(pause * 2, max_pause)
