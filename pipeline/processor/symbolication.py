@@ -206,6 +206,18 @@ class SourceMaps:
         return rewritten
 
 
+def minified_name(function: str) -> str:
+    """The minified identifier in a browser's frame name, which is what the map's scopes know.
+
+    V8 names a method call by its receiver (``HTMLButtonElement.Mf``, ``Object.a``) and marks
+    ``async Mf`` and ``new Mf``; the minified scope only has ``Mf``.
+    """
+    for prefix in ("async ", "new "):
+        if function.startswith(prefix):
+            function = function[len(prefix):]
+    return function.rsplit(".", 1)[-1].strip()
+
+
 def symbolicate_frame(frame: dict[str, Any], loaded: LoadedMap) -> bool:
     """One frame (1-based ``lineno``/``colno``, as browsers report them) → its original position.
 
@@ -217,8 +229,9 @@ def symbolicate_frame(frame: dict[str, Any], loaded: LoadedMap) -> bool:
     if type(lineno) is not int or type(colno) is not int or lineno < 1 or colno < 1:
         return False
     try:
-        if loaded.minified is not None and type(function) is str and function:
-            token = loaded.view.lookup(lineno - 1, colno - 1, function, loaded.minified)
+        name = minified_name(function) if loaded.minified is not None and type(function) is str else ""
+        if name:
+            token = loaded.view.lookup(lineno - 1, colno - 1, name, loaded.minified)
         else:
             token = loaded.view.lookup(lineno - 1, colno - 1)
     except SymbolicError:

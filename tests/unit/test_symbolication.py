@@ -99,6 +99,16 @@ def test_esbuild_frames_get_their_original_file_line_column_and_function(warehou
     assert positions(frames) == ORIGINAL
 
 
+@pytest.mark.parametrize("reported", ["HTMLButtonElement.r", "Object.r", "async r", "new r"])
+def test_a_receiver_or_keyword_in_the_frame_name_still_finds_the_original_function(warehouse, maps, reported):
+    warehouse.put("~/static/js/app.min.js")
+    frames = browser_frames()
+    frames[1]["function"] = reported  # how V8 names a method, async or constructor call
+    maps.symbolicate(PROJECT, RELEASE, frames)
+    assert positions(frames)[1] == ORIGINAL[1]
+    assert frames[1]["raw_function"] == reported
+
+
 def test_the_minified_position_is_kept_beside_the_original(warehouse, maps):
     warehouse.put("~/static/js/app.min.js")
     frames = browser_frames()
