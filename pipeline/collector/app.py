@@ -83,6 +83,26 @@ class Reply:
         return cls(status, orjson.dumps(answer), [*JSON_HEADERS, *extra])
 
 
+def cors_headers(scope: Scope) -> Headers:
+    """What a browser needs to let the page read this answer: its own ``Origin`` echoed back.
+
+    A success only ever reaches an origin the project allows (the origin check comes first),
+    so echoing is the allow-list's answer there. A refusal echoes *any* Origin: its body is
+    the closed reason and a message built from the request itself — never events, keys or
+    the allow-list — and without ``Access-Control-Allow-Credentials`` no cookie is involved,
+    so a page learns nothing from it that curl could not; while an answer the page cannot
+    read is an opaque network error, which the SDK must treat as an outage and resend
+    forever. ``Vary: Origin`` keeps caches from serving one origin's answer to another;
+    ``Retry-After`` (and Sentry's rate-limit header) is exposed so clients can back off.
+    """
+    origin = dict(scope.get("headers") or ()).get(b"origin")  # the one the origin check read
+    if origin is None:
+        return []
+    target = route(scope.get("path", ""))
+    expose = sentry.SENTRY_EXPOSE if target and target[1] in SENTRY_ENDPOINTS else CORS_EXPOSE
+    return [(b"access-control-allow-origin", origin), VARY_ORIGIN, expose]
+
+
 def problem_reply(issue: Problem, extra: Headers = ()) -> Reply:
     headers = list(extra)
     if issue.retry_after is not None:
@@ -121,7 +141,7 @@ class Collector:
             except ClientGone:
                 return
             except Exception:  # a bug while answering a Problem: still not a 500
-                reply = problem_reply(self.incident(scope))
+                reply = problem_reply(self.incident(scope), cors_headers(scope))
             headers = reply.headers
             if reply.status != 204:  # a 204 carries no Content-Length (RFC 9110 §8.6)
                 headers.append((b"content-length", str(len(reply.body)).encode()))
@@ -136,11 +156,11 @@ class Collector:
         try:
             return await self.dispatch(scope, receive)
         except Problem as issue:
-            return problem_reply(issue, self.cors_headers(scope))
+            return problem_reply(issue, cors_headers(scope))
         except ClientGone:
             raise
         except Exception:
-            return problem_reply(self.incident(scope))
+            return problem_reply(self.incident(scope), cors_headers(scope))
 
     @staticmethod
     def incident(scope: Scope) -> Problem:
@@ -179,9 +199,7 @@ class Collector:
         if endpoint in SENTRY_ENDPOINTS:
             if method == "POST":
                 status, answer = await sentry.post_sentry(self, scope, receive, project_id, endpoint)
-                origin = dict(scope["headers"]).get(b"origin")
-                cors = [(b"access-control-allow-origin", origin), VARY_ORIGIN, sentry.SENTRY_EXPOSE] if origin else []
-                return Reply.json(status, answer, cors)
+                return Reply.json(status, answer, cors_headers(scope))
             if method == "OPTIONS":
                 return await self.preflight(scope, project_id, sentry.SENTRY_PREFLIGHT_HEADERS)
             raise problem("method_not_allowed", f"{method} is not allowed on {path}; POST the Sentry envelope",
@@ -250,21 +268,6 @@ class Collector:
             await self.producer.send(batch.messages)
         return envelope.outcome(batch)
 
-    def cors_headers(self, scope: Scope) -> Headers:
-        """CORS answer headers for a browser's request whose project allows its origin."""
-        origin = None
-        for name, value in scope.get("headers") or ():
-            if name == b"origin":
-                origin = value
-                break
-        if origin is None:
-            return []
-        target = route(scope.get("path", ""))
-        project = self.projects.projects.get(target[0]) if target else None
-        if project is None or not project.allows_origin(origin.decode("latin-1")):
-            return []
-        return [(b"access-control-allow-origin", origin), VARY_ORIGIN, CORS_EXPOSE]
-
     # ── endpoints ──────────────────────────────────────────────────────────────────────
 
     async def post_events(self, scope: Scope, receive: Receive, project_id: int) -> Reply:
@@ -276,8 +279,7 @@ class Collector:
         envelope.check_media_type(content_type.decode("latin-1") if content_type is not None else None)
         body, client = await self.checked_body(scope, receive, headers, project)
         status, answer = await self.ingest(project, body, client)
-        cors = [(b"access-control-allow-origin", origin), VARY_ORIGIN, CORS_EXPOSE] if origin is not None else []
-        return Reply.json(status, answer, cors)
+        return Reply.json(status, answer, cors_headers(scope))
 
     async def checked_body(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes],
                            project: Project) -> tuple[bytes, dict[str, str]]:
@@ -298,8 +300,7 @@ class Collector:
         headers = dict(scope["headers"])
         origin = headers.get(b"origin")
         await self.project_for(project_id, origin.decode("latin-1") if origin is not None else None)
-        cors = [(b"access-control-allow-origin", origin), VARY_ORIGIN] if origin is not None else []
-        return Reply(204, b"", [*allowed, *cors])
+        return Reply(204, b"", [*allowed, *cors_headers(scope)])
 
     async def pixel(self, scope: Scope, project_id: int) -> Reply:
         headers = dict(scope["headers"])

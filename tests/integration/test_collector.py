@@ -392,11 +392,20 @@ def test_key_may_come_in_the_query_string(http, open_project):
     assert answer.status_code == 202
 
 
-def test_disallowed_origin_is_403(http, shop_project):
+def assert_readable_by(answer: httpx.Response, origin: str) -> None:
+    """A browser hands this answer to the page's script (and the SDK can read Retry-After)."""
+    assert answer.headers["access-control-allow-origin"] == origin
+    assert answer.headers["vary"] == "Origin"
+    assert "Retry-After" in answer.headers["access-control-expose-headers"]
+    assert "access-control-allow-credentials" not in answer.headers
+
+
+def test_disallowed_origin_is_403_the_page_can_read(http, shop_project):
     answer = post(http, shop_project, page_view(), headers={"origin": "https://evil.example.com"})
     assert answer.status_code == 403
     assert answer.json()["error"] == "origin_not_allowed"
-    assert "access-control-allow-origin" not in answer.headers
+    # readable, so the SDK gives the batch up instead of resending it into an opaque error
+    assert_readable_by(answer, "https://evil.example.com")
 
 
 def test_allowed_origin_is_echoed_for_cors(http, shop_project):
@@ -410,6 +419,40 @@ def test_errors_for_an_allowed_origin_are_readable_by_the_page(http, shop_projec
     answer = post(http, shop_project, b"{", headers={"origin": SHOP_ORIGIN})
     assert answer.status_code == 400
     assert answer.headers["access-control-allow-origin"] == SHOP_ORIGIN
+
+
+EVIL = "https://evil.example.com"
+
+
+@pytest.mark.parametrize("status, reason, ask", [
+    (401, "missing_key", lambda http, shop, other: post(http, shop, page_view(), key="", headers={"origin": SHOP_ORIGIN})),
+    (403, "wrong_key", lambda http, shop, other: post(http, shop, page_view(), key=other.key,
+                                                      headers={"origin": SHOP_ORIGIN})),
+    (403, "origin_not_allowed", lambda http, shop, other: post(http, shop, page_view(), headers={"origin": EVIL})),
+    (404, "unknown_project", lambda http, shop, other: http.post(
+        "/api/987654/events", content=page_view(), headers={"content-type": "text/plain", "origin": EVIL})),
+    (404, "not_found", lambda http, shop, other: http.post("/events", content=b"{}", headers={"origin": EVIL})),
+    (413, "body_too_large", lambda http, shop, other: post(http, shop, b" " * (1024 * 1024 + 1) + page_view(),
+                                                           headers={"origin": SHOP_ORIGIN})),
+    (415, "unsupported_media_type", lambda http, shop, other: post(
+        http, shop, page_view(), headers={"content-type": "application/xml", "origin": SHOP_ORIGIN})),
+    (422, "no_valid_events", lambda http, shop, other: post(
+        http, shop, now_body(next(v for v in INVALID if v.doc["level"] != "envelope")), headers={"origin": SHOP_ORIGIN})),
+    (403, "origin_not_allowed", lambda http, shop, other: http.options(
+        f"/api/{shop.id}/events", headers={"origin": EVIL, "access-control-request-method": "POST"})),
+    (404, "unknown_project", lambda http, shop, other: http.options(
+        "/api/987654/events", headers={"origin": EVIL, "access-control-request-method": "POST"})),
+    (401, "missing_key", lambda http, shop, other: http.post(
+        f"/api/{shop.id}/envelope/", content=fresh_sentry_envelope("thrown_error"),
+        headers={"content-type": "text/plain;charset=UTF-8", "origin": SHOP_ORIGIN})),
+    (403, "origin_not_allowed", lambda http, shop, other: http.post(
+        f"/api/{shop.id}/envelope/?sentry_key={shop.key}", content=fresh_sentry_envelope("thrown_error"),
+        headers={"content-type": "text/plain;charset=UTF-8", "origin": EVIL})),
+], ids=lambda value: value if isinstance(value, (int, str)) else None)
+def test_every_refusal_to_a_browser_is_readable_by_the_page(http, shop_project, open_project, status, reason, ask):
+    answer = ask(http, shop_project, open_project)
+    assert (answer.status_code, answer.json()["error"]) == (status, reason)
+    assert_readable_by(answer, answer.request.headers["origin"])
 
 
 def test_cors_preflight(http, shop_project):
@@ -526,9 +569,11 @@ def test_rate_limits_per_client_ip_and_per_key(base_env, open_project, tmp_path,
 
             mark = reader.mark()
             assert send("203.0.113.1", 20).status_code == 202
-            over_ip = send("203.0.113.1", 1)
+            over_ip = post(http, open_project, envelope_of(1), headers={"x-forwarded-for": "203.0.113.1",
+                                                                        "origin": SHOP_ORIGIN})
             assert over_ip.status_code == 429
             assert over_ip.json()["error"] == "rate_limited" and int(over_ip.headers["retry-after"]) >= 1
+            assert_readable_by(over_ip, SHOP_ORIGIN)
             assert send("203.0.113.2", 20).status_code == 202  # another client, its own bucket
             assert send("203.0.113.3", 10).status_code == 202  # the key has now spent its 50
             over_key = send("203.0.113.4", 1)  # a fresh address, but the key's bucket is empty
@@ -550,9 +595,10 @@ def test_without_clickhouse_the_collector_answers_503_not_500(base_env, open_pro
     env = {**base_env, "VIGIL_CLICKHOUSE_URL": f"http://127.0.0.1:{free_ports(1)[0]}"}
     blind = CollectorProcess(env, tmp_path / "collector.log").start(healthy=False)
     try:
-        answer = post(httpx.Client(base_url=blind.url), open_project, page_view())
+        answer = post(httpx.Client(base_url=blind.url), open_project, page_view(), headers={"origin": SHOP_ORIGIN})
         assert answer.status_code == 503
         assert answer.json()["error"] == "projects_unavailable" and answer.headers["retry-after"]
+        assert_readable_by(answer, SHOP_ORIGIN)  # the SDK reads Retry-After and waits that long
         health = httpx.get(f"{blind.url}/healthz")
         assert health.status_code == 503 and health.json()["projects"]["loaded"] is False
     finally:

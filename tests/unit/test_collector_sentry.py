@@ -12,7 +12,7 @@ import pytest
 from pipeline.collector.limits import RateLimiter
 from pipeline.collector.routes import route
 from pipeline.projects import Project
-from tests.unit.test_collector_app import GOOD, build, request
+from tests.unit.test_collector_app import GOOD, STRANGER, assert_readable_by, build, exhausted, request
 
 SESSION = (Path(__file__).parent / "sentry_envelopes" / "session.envelope").read_bytes()
 BROWSER = {"content-type": "text/plain;charset=UTF-8", "origin": "https://shop.example.com"}
@@ -131,3 +131,34 @@ def test_a_huge_envelope_is_413_whether_declared_or_not():
     status, _, body = request(build(GOOD), "POST", "/api/1/envelope/", b"", {**BROWSER, "content-length": "2000000"},
                               QUERY)
     assert (status, orjson.loads(body)["error"]) == (413, "body_too_large")
+
+
+SENTRY_EXPOSE = b"Retry-After, X-Sentry-Rate-Limits"
+ALL_INVALID = (b'{"event_id":"' + b"a" * 32 + b'"}\n{"type":"event"}\n'
+               + orjson.dumps({"event_id": "a" * 32, "timestamp": "last tuesday",
+                               "exception": {"values": [{"type": "Error", "value": "x"}]}}))
+SENTRY_REFUSALS = [
+    (401, "missing_key", "POST", "/api/1/envelope/", SESSION, BROWSER, b"", GOOD.origins[0], build),
+    (403, "wrong_key", "POST", "/api/1/envelope/", SESSION, BROWSER, b"sentry_key=" + b"b" * 32, GOOD.origins[0],
+     build),
+    (403, "origin_not_allowed", "POST", "/api/1/envelope/", SESSION, BROWSER, QUERY, STRANGER, build),
+    (404, "unknown_project", "POST", "/api/9/store/", b"{}", BROWSER, QUERY, STRANGER, build),
+    (413, "body_too_large", "POST", "/api/1/envelope/", b"", {**BROWSER, "content-length": "2000000"}, QUERY,
+     GOOD.origins[0], build),
+    (415, "unsupported_media_type", "POST", "/api/1/envelope/", SESSION, {**BROWSER, "content-type": "image/png"},
+     QUERY, GOOD.origins[0], build),
+    (422, "no_valid_events", "POST", "/api/1/envelope/", ALL_INVALID, BROWSER, QUERY, GOOD.origins[0], build),
+    (429, "rate_limited", "POST", "/api/1/envelope/", SESSION, BROWSER, QUERY, GOOD.origins[0],
+     lambda *projects: exhausted(build(*projects))),
+    (403, "origin_not_allowed", "OPTIONS", "/api/1/envelope/", b"", {"access-control-request-method": "POST"}, b"",
+     STRANGER, build),
+]
+
+
+@pytest.mark.parametrize("status, reason, method, path, body, headers, query, origin, app", SENTRY_REFUSALS,
+                         ids=[f"{r[2]}-{r[0]}-{r[1]}" for r in SENTRY_REFUSALS])
+def test_every_sentry_refusal_to_a_browser_is_readable_by_the_page(status, reason, method, path, body, headers, query,
+                                                                   origin, app):
+    got, answer_headers, answer = request(app(GOOD), method, path, body, {**headers, "origin": origin}, query)
+    assert (got, orjson.loads(answer)["error"]) == (status, reason)
+    assert_readable_by(answer_headers, origin, SENTRY_EXPOSE)
