@@ -1169,10 +1169,11 @@ _API_ROWS = """
 """
 _NOT_IN_API_HOUR = ("route", "device", "browser", "country")
 
-API_LATENCY = """
-SELECT method, endpoint, bucket, sum(length(calls)) AS samples, min(low) AS low, max(high) AS high
+# latency and outcome in one read: per endpoint, status, failure and latency bucket
+API_CALLS = """
+SELECT method, endpoint, status, failure, bucket, sum(length(calls)) AS samples, min(low) AS low, max(high) AS high
 FROM (""" + _API_ROWS + """)
-GROUP BY method, endpoint, bucket
+GROUP BY method, endpoint, status, failure, bucket
 """
 
 API_STATUSES = """
@@ -1187,13 +1188,11 @@ def api_endpoints(client: Client, filters: Filters, limit: int = 50) -> pl.DataF
     """API calls by endpoint (method + path with ids as ``:id``), most called first: ``method``,
     ``endpoint``, ``calls``, ``failures`` (HTTP status ≥ 400 or no response), ``failure_rate``
     and latency ``p50``, ``p75``, ``p95`` in ms (within 1 %)."""
-    parameters = _api_parameters(filters)
-    histogram = _rollup_frame(client, API_LATENCY, parameters, {
-        "method": pl.String, "endpoint": pl.String, "bucket": pl.Int16, "samples": pl.UInt64,
-        "low": pl.Float64, "high": pl.Float64})
-    statuses = _api_statuses(client, parameters)
-    failures = statuses.group_by("method", "endpoint").agg(
-        pl.col("calls").sum().alias("calls"), pl.col("calls").filter(_FAILED).sum().alias("failures"))
+    histogram = _rollup_frame(client, API_CALLS, _api_parameters(filters), {
+        "method": pl.String, "endpoint": pl.String, "status": pl.UInt16, "failure": pl.String, "bucket": pl.Int16,
+        "samples": pl.UInt64, "low": pl.Float64, "high": pl.Float64})
+    failures = histogram.group_by("method", "endpoint").agg(
+        pl.col("samples").sum().alias("calls"), pl.col("samples").filter(_FAILED).sum().alias("failures"))
     latency = histogram_percentiles(histogram, ["method", "endpoint"])
     schema = {"method": pl.String, "endpoint": pl.String, "calls": pl.UInt64, "failures": pl.UInt64,
               "failure_rate": pl.Float64, "p50": pl.Float64, "p75": pl.Float64, "p95": pl.Float64}
