@@ -704,12 +704,28 @@ def events_by_type(client: Client, filters: Filters, bucket_minutes: int = 1) ->
                          ).rename({"time": "minute", "counted": "events"})
 
 
+# per page without the event type: whole hours from page_audience_hour (072), the edges from traffic_minute
+_PAGE_ROWS = """
+    SELECT path, if(type = 'page_view', length(events), 0) AS viewed, visitors
+    FROM traffic_minute FINAL
+    WHERE """ + _MINUTES_IN_RANGE + """
+      AND NOT (minute >= {hours_start:DateTime64(3, 'UTC')} AND minute < {hours_end:DateTime64(3, 'UTC')})
+    UNION ALL
+    SELECT path, length(page_views) AS viewed, visitors
+    FROM page_audience_hour FINAL
+    WHERE project_id = {project_id:UInt32}
+      AND hour >= {hours_start:DateTime64(3, 'UTC')}
+      AND hour < {hours_end:DateTime64(3, 'UTC')}
+      AND ({environment:String} = '' OR environment = {environment:String})
+      AND ({release:String} = '' OR release = {release:String})
+      AND ({route:String} = '' OR path LIKE {route:String})
+"""
 TOP_PAGES = """
 SELECT
     path,
-    sumIf(length(events), type = 'page_view') AS page_views,
+    sum(viewed) AS page_views,
     length(groupUniqArrayArray(visitors)) AS visitors
-FROM (""" + _TRAFFIC_ROWS + """)
+FROM (""" + _PAGE_ROWS + """)
 GROUP BY path
 HAVING page_views > 0
 ORDER BY page_views DESC, path
