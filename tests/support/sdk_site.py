@@ -5,7 +5,8 @@ from docs/sdk.md and a shop script whose buttons fail the way real pages do), se
 the built ``sdk-js/dist/vigil.min.js`` from a loopback port of their own, so every request
 the SDK makes to the collector is cross-origin, as on a real site. The placeholders in the
 page are filled per request: the collector and project from :meth:`FixtureSite.configure`,
-``?transport=`` and ``?key=`` from the page's query string (a wrong key on purpose).
+``?transport=`` and ``?key=`` from the page's query string (a wrong key on purpose);
+``?debug=1`` adds ``data-debug`` to the script tag (the SDK then logs what it drops).
 
 Debian's Chromium is the browser (:data:`CHROMIUM`, :data:`CHROMIUM_ARGS`); nothing here
 downloads one.
@@ -130,6 +131,8 @@ class FixtureSite:
             for name, value in (("COLLECTOR", self.collector), ("PROJECT", self.project),
                                 ("KEY", query.get("key", self.key)), ("TRANSPORT", query.get("transport", "auto"))):
                 page = page.replace("{{" + name + "}}", value)
+            if "debug" in query:
+                page = page.replace('<script async src="/vigil.min.js"', '<script async data-debug src="/vigil.min.js"')
             return self.send(request, 200, "text/html; charset=utf-8", page.encode())
         return self.send(request, 404, "text/plain", b"not found")
 
