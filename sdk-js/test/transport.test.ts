@@ -55,6 +55,14 @@ describe('fetch', () => {
     expect(await t.send(body)).toBe(DELIVERED);
   });
 
+  test('every refusal the collector can answer is final: the batch is dropped, not resent', async () => {
+    const refusals = [401, 403, 404, 413, 415, 422];
+    server.answerWith(...refusals.map((status) => ({ status, body: '{"error":"refused"}' })));
+    const t = transport();
+    for (const status of refusals) expect(await t.send(body), `after a ${status}`).toBe(DELIVERED);
+    expect(server.requests.length).toBe(refusals.length);
+  });
+
   test('a network error is retried', async () => {
     expect(await transport('auto', 'http://127.0.0.1:1').send(body)).toBe(0);
   });
