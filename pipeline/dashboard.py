@@ -11,10 +11,9 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from urllib.parse import urlsplit
 
 from pipeline import settings as settings_module
-from pipeline.settings import REPO_ROOT
+from pipeline.settings import REPO_ROOT, redacted
 
 APP_ENTRY = REPO_ROOT / "app" / "main.py"
 
@@ -63,8 +62,7 @@ def main(args) -> int:
         print(f"vigil dashboard: the app is missing at {APP_ENTRY}; is this a complete checkout?", file=sys.stderr)
         return 2
     argv = streamlit_argv(s)
-    warehouse = urlsplit(s.clickhouse_url)  # printed without the password a URL may carry
     print(f"vigil dashboard: serving {APP_ENTRY.relative_to(REPO_ROOT)} on http://{s.dashboard_host}:{s.dashboard_port} "
-          f"(warehouse {warehouse.scheme}://{warehouse.hostname}:{warehouse.port or 8123})", flush=True)
+          f"(warehouse {redacted(s.clickhouse_url)})", flush=True)
     os.execv(sys.executable, argv)
     return 0  # not reached: exec replaced this process

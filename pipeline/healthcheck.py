@@ -41,7 +41,7 @@ def check_consumer_group(brokers: str, group: str) -> str | None:
     try:
         description = admin.describe_consumer_groups([group], request_timeout=TIMEOUT_S)[group].result()
     except KafkaException as error:
-        return f"cannot describe consumer group {group!r} on {brokers}: {error.args[0].str()}"
+        return f"cannot describe consumer group {group!r} on {settings.redacted(brokers)}: {error.args[0].str()}"
     if description.state != ConsumerGroupState.STABLE or not description.members:
         return f"consumer group {group!r} is {description.state.name} with {len(description.members)} member(s)"
     return None

@@ -24,7 +24,7 @@ from typing import Any
 from clickhouse_connect.driver import Client
 
 from pipeline import settings as settings_module
-from pipeline.settings import REPO_ROOT
+from pipeline.settings import REPO_ROOT, redacted
 from pipeline.warehouse.queries import Filters
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
@@ -69,7 +69,8 @@ def open_project(project: str | int = "demo", days: float = 7.0, end: str | date
     match = next((p for p in known if p.name == str(project) or str(p.id) == str(project)), None)
     if match is None:
         names = ", ".join(f"{p.name} (#{p.id})" for p in known) or "none yet — run `vigil up` or `vigil simulate`"
-        raise ValueError(f"no project {project!r} in the warehouse at {settings_module.load().clickhouse_url}; "
+        warehouse = redacted(settings_module.load().clickhouse_url)
+        raise ValueError(f"no project {project!r} in the warehouse at {warehouse}; "
                          f"the projects are: {names}. Set PROJECT in the parameters cell.")
     if end is None:
         until = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(minutes=1)
@@ -136,7 +137,7 @@ def main(args: argparse.Namespace) -> int:
         wait_until_ready(config.clickhouse_url, timeout=3.0)
     except WarehouseUnavailable as error:
         print(f"vigil notebooks: warning: {error}", file=sys.stderr)
-    print(f"vigil notebooks: JupyterLab on {NOTEBOOKS_DIR} (warehouse {config.clickhouse_url}, "
+    print(f"vigil notebooks: JupyterLab on {NOTEBOOKS_DIR} (warehouse {redacted(config.clickhouse_url)}, "
           f"database {config.clickhouse_database})", flush=True)
     argv = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={NOTEBOOKS_DIR}", f"--port={args.port}",
             "--ServerApp.ip=127.0.0.1"]

@@ -7,10 +7,44 @@ defaults that make the embedded, one-machine stack work out of the box.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+MASK = "***"
+# query parameters whose values are credentials (?password=, ?key=, ?access_token=, ?sentry_key=, …)
+SECRET_PARAMETER = re.compile(r"pass|secret|key|token|auth|credential|signature", re.IGNORECASE)
+
+
+def redacted(address: str) -> str:
+    """``address`` fit for a log line: its password and secret query values replaced by ``***``.
+
+    ``http://vigil:s3cret@clickhouse:8123/?password=x`` → ``http://vigil:***@clickhouse:8123/?password=***``.
+    Takes a URL or a Kafka ``host:port,host:port`` list (with or without ``user:pass@``).
+    docker-compose hands ClickHouse's password over inside VIGIL_CLICKHOUSE_URL, and every
+    process logs where it connects: this is what they log instead.
+    """
+    if "://" not in address:  # a bootstrap list: each item on its own
+        return ",".join(_redacted_url("//" + item)[2:] for item in address.split(","))
+    return _redacted_url(address)
+
+
+def _redacted_url(url: str) -> str:
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")  # the last @: a raw @ in a password stays hidden
+    user, has_password, _ = userinfo.partition(":")
+    if has_password:
+        userinfo = f"{user}:{MASK}"
+    netloc = f"{userinfo}{at}{host}"
+    query = "&".join(_redacted_parameter(pair) for pair in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _redacted_parameter(pair: str) -> str:
+    name, equals, value = pair.partition("=")
+    return f"{name}={MASK}" if equals and value and SECRET_PARAMETER.search(name) else pair
 
 
 def _int(name: str, default: int) -> int:
@@ -150,6 +184,19 @@ class Settings:
     @property
     def collector_url(self) -> str:
         return f"http://{self.collector_host}:{self.collector_port}"
+
+    def __repr__(self) -> str:
+        """The dataclass's repr with credentials masked: settings end up in logs and tracebacks."""
+        shown = ", ".join(f"{f.name}={self._shown(f.name)!r}" for f in fields(self))
+        return f"{type(self).__name__}({shown})"
+
+    def _shown(self, name: str) -> object:
+        value = getattr(self, name)
+        if name in ("clickhouse_url", "kafka_brokers"):
+            return redacted(value)
+        if name in ("secret", "smtp_password") and value:
+            return MASK
+        return value
 
 
 def load() -> Settings:

@@ -354,8 +354,8 @@ def _target(args, s: settings_module.Settings) -> tuple[int, str]:
         project = ensure(connect(s), "demo")
     except Exception as error:  # noqa: BLE001 - any failure here means the same thing to the user
         raise SimulationError(
-            f"could not look up the demo project in ClickHouse at {s.clickhouse_url} ({error}); "
-            "start it with `vigil clickhouse` and `vigil migrate`, or pass --project and --key") from error
+            f"could not look up the demo project in ClickHouse at {settings_module.redacted(s.clickhouse_url)} "
+            f"({error}); start it with `vigil clickhouse` and `vigil migrate`, or pass --project and --key") from error
     return project.id, project.key
 
 

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline import settings as settings_module
-from pipeline.settings import Settings
+from pipeline.settings import Settings, redacted
 
 console = Console(highlight=False)
 
@@ -211,8 +211,8 @@ def main(args) -> int:
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_row("dashboard", f"[bold cyan]{dashboard_url}[/]")
     table.add_row("collector", f"{s.collector_url}/api/{demo.id}/events  (key {demo.key})")
-    table.add_row("clickhouse", s.clickhouse_url)
-    table.add_row("kafka", s.kafka_brokers)
+    table.add_row("clickhouse", redacted(s.clickhouse_url))
+    table.add_row("kafka", redacted(s.kafka_brokers))
     table.add_row("logs", str(log_dir))
     console.print(table)
     console.print("Press Ctrl-C to stop everything.")

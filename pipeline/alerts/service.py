@@ -34,7 +34,7 @@ from pipeline.alerts.rules import RuleError, load_file
 from pipeline.alerts.signals import parse_signal
 from pipeline.alerts.store import AlertStore
 from pipeline.broker.topics import SIGNALS_TOPIC
-from pipeline.settings import Settings
+from pipeline.settings import Settings, redacted
 
 log = logging.getLogger("vigil.alerts")
 
@@ -253,7 +253,7 @@ def main(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     rules = len(service.store.rules())
     log.info("evaluating %d rule(s) every %g s on %s; signals from %s on %s", rules, config.alerts_interval_s,
-             config.clickhouse_url, SIGNALS_TOPIC, config.kafka_brokers)
+             redacted(config.clickhouse_url), SIGNALS_TOPIC, redacted(config.kafka_brokers))
     try:
         while not stopping:
             service.step()

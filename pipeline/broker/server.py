@@ -38,7 +38,7 @@ from rich.console import Console
 
 from pipeline import settings as settings_module
 from pipeline.broker.topics import ensure_topics, vigil_topics
-from pipeline.settings import Settings
+from pipeline.settings import Settings, redacted
 
 BROKER_DIR = Path(__file__).resolve().parent
 POM = BROKER_DIR / "pom.xml"
@@ -547,7 +547,7 @@ def main(args: argparse.Namespace) -> int:
     )
     if bootstrap not in s.kafka_brokers.split(","):
         console.print(
-            f"[yellow]Note:[/] VIGIL_KAFKA_BROKERS is {s.kafka_brokers!r}; other Vigil processes reach "
+            f"[yellow]Note:[/] VIGIL_KAFKA_BROKERS is {redacted(s.kafka_brokers)!r}; other Vigil processes reach "
             f"this broker only with VIGIL_KAFKA_BROKERS={bootstrap}."
         )
     sys.stdout.flush()

@@ -14,7 +14,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from pipeline import settings as settings_module
-from pipeline.settings import Settings
+from pipeline.settings import Settings, redacted
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +82,13 @@ def ensure_topics(
                     last_error = error
                 else:
                     raise RuntimeError(
-                        f"could not create Kafka topic {name!r} ({wanted[name]} partitions) on {bootstrap}: "
+                        f"could not create Kafka topic {name!r} ({wanted[name]} partitions) on {redacted(bootstrap)}: "
                         f"{error.str()}. Check the broker's log, or create the topic by hand."
                     ) from exc
         if retry and time.monotonic() >= deadline:
             reason = last_error.str() if last_error else "timed out"
             raise RuntimeError(
-                f"could not create Kafka topics {retry} on {bootstrap} within {timeout:.0f}s: {reason}. "
+                f"could not create Kafka topics {retry} on {redacted(bootstrap)} within {timeout:.0f}s: {reason}. "
                 "Is the cluster healthy (enough brokers for its replication factor)?"
             )
         if retry:
@@ -105,7 +105,7 @@ def _missing_topics(
         metadata = admin.list_topics(timeout=max(deadline - time.monotonic(), 1.0))
     except KafkaException as exc:
         raise RuntimeError(
-            f"Kafka at {bootstrap} did not answer a metadata request: {exc.args[0].str()}. "
+            f"Kafka at {redacted(bootstrap)} did not answer a metadata request: {exc.args[0].str()}. "
             "Start it with `vigil kafka`, or point VIGIL_KAFKA_BROKERS at a running cluster."
         ) from exc
     missing = []

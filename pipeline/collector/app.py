@@ -38,7 +38,7 @@ from pipeline.collector.routes import HEALTH, SENTRY_ENDPOINTS, query_params, qu
 from pipeline.collector.websocket import serve_websocket
 from pipeline.contract import Rejection
 from pipeline.projects import Project
-from pipeline.settings import Settings
+from pipeline.settings import Settings, redacted
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +328,8 @@ class Collector:
             kafka = await asyncio.to_thread(self.producer.describe, 2.0)
             kafka_ok = "topic_error" not in kafka
         except Exception as error:  # KafkaException mostly; whatever it is, this collector can't deliver
-            kafka = {"bootstrap": self.settings.kafka_brokers, "error": str(error.args[0] if error.args else error)}
+            kafka = {"bootstrap": redacted(self.settings.kafka_brokers),
+                     "error": str(error.args[0] if error.args else error)}
             kafka_ok = False
         ok = kafka_ok and bool(projects["loaded"])
         answer = {"status": "ok" if ok else "unavailable", "kafka": kafka, "projects": projects}
@@ -391,7 +392,7 @@ def create_app(settings: Settings | None = None) -> Collector:
     return Collector(
         settings=settings,
         projects=ProjectCache(clickhouse_loader(settings), settings.projects_refresh_s,
-                              source=f"ClickHouse at {settings.clickhouse_url}"),
+                              source=f"ClickHouse at {redacted(settings.clickhouse_url)}"),
         producer=EventProducer(settings),
         # each worker meters its share, so the configured limits hold across workers
         limiter=RateLimiter(settings.rate_limit_per_key / workers, settings.rate_limit_per_ip / workers,

@@ -32,7 +32,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from pipeline.collector.problems import RETRY_AFTER_UNAVAILABLE, Problem, problem
-from pipeline.settings import Settings
+from pipeline.settings import Settings, redacted
 
 log = logging.getLogger(__name__)
 kafka_log = logging.getLogger("pipeline.collector.librdkafka")
@@ -222,7 +222,7 @@ class EventProducer:
         if error.fatal():
             self._fatal = error
         elif error.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT):
-            log.warning("Kafka at %s: %s", self.settings.kafka_brokers, error.str())
+            log.warning("Kafka at %s: %s", redacted(self.settings.kafka_brokers), error.str())
         else:
             log.info("Kafka: %s", error.str())
 
@@ -247,8 +247,9 @@ class EventProducer:
         except BufferError:
             self._note_failure("the local queue to Kafka is full")
             raise problem("kafka_unavailable",
-                          f"the collector's queue to Kafka ({self.settings.kafka_brokers}) is full — Kafka is slow or "
-                          "down; nothing was acknowledged, resend later", retry_after=RETRY_AFTER_UNAVAILABLE) from None
+                          f"the collector's queue to Kafka ({redacted(self.settings.kafka_brokers)}) is full — "
+                          "Kafka is slow or down; nothing was acknowledged, resend later",
+                          retry_after=RETRY_AFTER_UNAVAILABLE) from None
         except KafkaException as error:
             self._note_failure(error.args[0].str())
             raise problem("kafka_unavailable", f"Kafka refused the events ({error.args[0].str()}); resend later",
@@ -278,7 +279,7 @@ class EventProducer:
 
     def _timeout_problem(self) -> Problem:
         return problem("kafka_timeout",
-                       f"Kafka ({self.settings.kafka_brokers}) did not acknowledge the events within "
+                       f"Kafka ({redacted(self.settings.kafka_brokers)}) did not acknowledge the events within "
                        f"{self.ack_timeout_s:g}s; resend later (events are de-duplicated by event_id)",
                        retry_after=RETRY_AFTER_UNAVAILABLE)
 
@@ -297,7 +298,7 @@ class EventProducer:
         metadata = self._producer.list_topics(self.topic, timeout=timeout_s)
         topic = metadata.topics.get(self.topic)
         info: dict[str, Any] = {
-            "bootstrap": self.settings.kafka_brokers,
+            "bootstrap": redacted(self.settings.kafka_brokers),
             "brokers": len(metadata.brokers),
             "topic": self.topic,
             "partitions": len(topic.partitions) if topic is not None and topic.error is None else 0,

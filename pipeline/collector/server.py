@@ -15,7 +15,7 @@ import uvicorn
 
 from pipeline import settings as settings_module
 from pipeline.collector.network import parse_trusted_proxies
-from pipeline.settings import Settings
+from pipeline.settings import Settings, redacted
 
 APP = "pipeline.collector.app:create_app"
 
@@ -50,8 +50,8 @@ def main(args: argparse.Namespace | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger(__name__).info(
         "collector on %s (%d worker(s)) → Kafka %s topic %s; projects from %s",
-        settings.collector_url, max(settings.collector_workers, 1), settings.kafka_brokers,
-        settings.events_topic, settings.clickhouse_url,
+        settings.collector_url, max(settings.collector_workers, 1), redacted(settings.kafka_brokers),
+        settings.events_topic, redacted(settings.clickhouse_url),
     )
     uvicorn.run(APP, **uvicorn_config(settings))
     return 0

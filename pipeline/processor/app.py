@@ -41,7 +41,7 @@ from pipeline.processor.sink import ClickHouseSink, EventSink
 from pipeline.quality.dead_letters import COLUMNS as DEAD_LETTER_COLUMNS, dead_letter_row
 from pipeline.quality.monitor import QualityMonitor
 from pipeline.processor.steps import FILTERED_REASONS, STEPS, Dropped, Options, Step, configure, run
-from pipeline.settings import Settings
+from pipeline.settings import Settings, redacted
 
 log = logging.getLogger("pipeline.processor")
 
@@ -164,7 +164,7 @@ def main(args: argparse.Namespace) -> int:
     quality = QualityMonitor(settings)  # GX loads on its own thread, on the first sampled batch
     log.info(
         "processing %s → ClickHouse %s (database %s), rejects → %s; consumer group %s",
-        settings.events_topic, settings.clickhouse_url, settings.clickhouse_database,
+        settings.events_topic, redacted(settings.clickhouse_url), settings.clickhouse_database,
         settings.dlq_topic, settings.processor_group,
     )
     try:

@@ -47,7 +47,7 @@ from quixstreams.models import HeadersTuples
 from pipeline.processor import rows
 from pipeline.processor.counters import Counters
 from pipeline.processor.outcome import Outcome
-from pipeline.settings import Settings
+from pipeline.settings import Settings, redacted
 from pipeline.warehouse.client import WarehouseUnavailable, connect
 from pipeline.warehouse.migrate import pending_migrations
 
@@ -122,7 +122,7 @@ class ClickHouseSink(BatchingSink):
 
     def _connected(self) -> None:
         log.info("writing to %s, database %s, table %s",
-                 self.settings.clickhouse_url, self.settings.clickhouse_database, self.table)
+                 redacted(self.settings.clickhouse_url), self.settings.clickhouse_database, self.table)
 
     def _not_connected(self, error: Exception | None) -> None:
         # Start anyway: the first flush retries with backpressure, so the processor comes

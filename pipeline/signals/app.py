@@ -44,7 +44,7 @@ from pipeline.processor.steps import (
     Dropped, Options, Step, configure, drop_bots, parse, put_received_at, put_user_agent, require_project, run,
     validate,
 )
-from pipeline.settings import Settings
+from pipeline.settings import Settings, redacted
 from pipeline.signals.windows import (
     COLUMNS, Sample, aggregations, event_time, project_of, sample_of, signal_of, signal_row,
 )
@@ -181,7 +181,7 @@ def main(args: argparse.Namespace) -> int:
     counters = SignalCounters()
     app = build_app(settings, counters=counters)
     log.info("1-minute signals of %s → %s and ClickHouse %s (table %s); grace %gs; consumer group %s",
-             settings.events_topic, SIGNALS_TOPIC, settings.clickhouse_url, TABLE, settings.signals_grace_s,
+             settings.events_topic, SIGNALS_TOPIC, redacted(settings.clickhouse_url), TABLE, settings.signals_grace_s,
              settings.signals_group)
     try:
         app.run()

@@ -11,18 +11,19 @@ chDB behind ClickHouse's HTTP interface); ``VIGIL_CLICKHOUSE_URL`` chooses, and
 
 from __future__ import annotations
 
+import base64
 import time
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import clickhouse_connect
 from clickhouse_connect.driver import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 from pipeline import settings as vigil_settings
-from pipeline.settings import Settings
+from pipeline.settings import Settings, redacted
 
 UNKNOWN_DATABASE = 81  # ClickHouse error code
 
@@ -33,7 +34,7 @@ class WarehouseUnavailable(RuntimeError):
 
 def _unreachable(url: str, detail: str) -> WarehouseUnavailable:
     return WarehouseUnavailable(
-        f"ClickHouse is not answering at {url} ({detail}). Is `vigil clickhouse` running? "
+        f"ClickHouse is not answering at {redacted(url)} ({detail}). Is `vigil clickhouse` running? "
         "Start it, or set VIGIL_CLICKHOUSE_URL to your ClickHouse server's HTTP address "
         "(e.g. http://clickhouse:8123)."
     )
@@ -92,14 +93,26 @@ def quote_identifier(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
+def ping_request(url: str) -> urllib.request.Request:
+    """``GET <url>/ping``. urllib takes ``user:pass@`` for part of the host name, so the
+    credentials docker-compose puts in the URL go in a Basic ``Authorization`` header instead."""
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    request = urllib.request.Request(urlunsplit(parts._replace(netloc=host)) + "/ping")
+    if at:
+        request.add_header("Authorization", "Basic " + base64.b64encode(unquote(userinfo).encode()).decode())
+    return request
+
+
 def wait_until_ready(url: str | None = None, timeout: float = 30.0) -> None:
     """Block until ``GET <url>/ping`` answers ``Ok.``; raise a helpful error after ``timeout`` seconds."""
     url = (url or vigil_settings.load().clickhouse_url).rstrip("/")
+    request = ping_request(url)
     deadline = time.monotonic() + timeout
     last = "no answer yet"
     while True:
         try:
-            with urllib.request.urlopen(f"{url}/ping", timeout=2.0) as response:
+            with urllib.request.urlopen(request, timeout=2.0) as response:
                 if response.status == 200:
                     return
                 last = f"HTTP {response.status}"

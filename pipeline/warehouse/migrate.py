@@ -180,7 +180,7 @@ def main(args: argparse.Namespace) -> int:
         return 1
     finally:
         client.close()
-    where = f"{config.clickhouse_url} database {config.clickhouse_database}"
+    where = f"{vigil_settings.redacted(config.clickhouse_url)} database {config.clickhouse_database}"
     if newly:
         for name in newly:
             print(f"vigil migrate: applied {name}")

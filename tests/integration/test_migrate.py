@@ -9,10 +9,11 @@ import uuid
 
 import pytest
 
-from pipeline.settings import REPO_ROOT
+from pipeline.settings import REPO_ROOT, redacted
 from pipeline.warehouse.migrate import MIGRATIONS_DIR, MigrationError, apply_migrations, discover, split_statements
 
 pytestmark = pytest.mark.integration
+PASSWORD = "s3cret-pw"
 
 
 @pytest.fixture
@@ -106,14 +107,27 @@ def test_vigil_migrate_command(clickhouse):
     clickhouse.client().command(f"DROP DATABASE IF EXISTS {env['VIGIL_CLICKHOUSE_DATABASE']}")
 
 
+def test_vigil_migrate_with_a_password_in_the_url_never_prints_it(clickhouse):
+    # docker-compose's way: the password inside VIGIL_CLICKHOUSE_URL (the embedded server ignores it)
+    url = clickhouse.url.replace("http://", f"http://vigil:{PASSWORD}@")
+    env = dict(clickhouse.env, VIGIL_CLICKHOUSE_URL=url, VIGIL_CLICKHOUSE_DATABASE=f"cli_{uuid.uuid4().hex[:10]}")
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "migrate"], cwd=REPO_ROOT, env={**_base_env(), **env},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"{redacted(url)} database {env['VIGIL_CLICKHOUSE_DATABASE']}" in done.stdout  # where, but not the password
+    assert PASSWORD not in done.stdout + done.stderr
+    clickhouse.client().command(f"DROP DATABASE IF EXISTS {env['VIGIL_CLICKHOUSE_DATABASE']}")
+
+
 def test_vigil_migrate_explains_an_unreachable_server(tmp_path):
     from tests.support.clickhouse import free_port
 
-    env = {**_base_env(), "VIGIL_CLICKHOUSE_URL": f"http://127.0.0.1:{free_port()}"}
+    env = {**_base_env(), "VIGIL_CLICKHOUSE_URL": f"http://vigil:{PASSWORD}@127.0.0.1:{free_port()}"}
     script = "import sys; from pipeline.warehouse import migrate; migrate.READY_TIMEOUT_S = 1; sys.exit(migrate.main(None))"
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "Is `vigil clickhouse` running?" in done.stderr and "VIGIL_CLICKHOUSE_URL" in done.stderr
+    assert "http://vigil:***@127.0.0.1" in done.stderr and PASSWORD not in done.stdout + done.stderr
 
 
 def _base_env() -> dict[str, str]:
