@@ -98,6 +98,7 @@ class Run:
     events: int
     seconds: float  # wall clock, first message consumed → last one done
     cpu_seconds: float  # this process's CPU time (all threads) over the same span
+    threads: dict[str, float] = dataclasses.field(default_factory=dict)  # CPU seconds by thread, same span
 
     @property
     def rate(self) -> float:
@@ -139,15 +140,17 @@ def processor(settings: settings_module.Settings, count: int) -> Run:
     tune_gc()
     app = build_app(settings, counters=counters, consumer_group=f"bench-processor-{uuid.uuid4().hex[:8]}")
     first = last = cpu_first = cpu_last = 0.0
+    threads_first: dict[str, float] = {}
+    threads_last: dict[str, float] = {}
 
     def watch() -> None:
-        nonlocal first, last, cpu_first, cpu_last
+        nonlocal first, last, cpu_first, cpu_last, threads_first, threads_last
         while counters.consumed == 0:
             time.sleep(0.001)
-        first, cpu_first = time.perf_counter(), time.process_time()
+        first, cpu_first, threads_first = time.perf_counter(), time.process_time(), thread_cpu_seconds()
         while counters.inserted < count:
             time.sleep(0.005)
-        last, cpu_last = time.perf_counter(), time.process_time()
+        last, cpu_last, threads_last = time.perf_counter(), time.process_time(), thread_cpu_seconds()
         app.stop()
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -156,7 +159,46 @@ def processor(settings: settings_module.Settings, count: int) -> Run:
     watcher.join(5)
     if sum(counters.dropped.values()):
         console.print(f"[yellow]drops during the run: {dict(counters.dropped)}[/]")
-    return Run(counters.inserted, last - first, cpu_last - cpu_first)
+    threads = {name: seconds - threads_first.get(name, 0.0) for name, seconds in threads_last.items()}
+    return Run(counters.inserted, last - first, cpu_last - cpu_first, threads)
+
+
+def thread_cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) of each thread of this process so far, by name (the main thread: "main")."""
+    main_id = str(os.getpid())
+    seconds: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            name = "main" if task.name == main_id else (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        seconds[name] = seconds.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+def print_cpu_budget(result: Run, clickhouse_cpu: float, kafka_cpu: float) -> None:
+    """Where an event's CPU goes across the machine, and the rate the cores allow at that cost.
+
+    The processor's threads are counted from its first consumed message to its last insert;
+    the servers' over the whole run (their idle time costs next to nothing).
+    """
+    threads = result.threads
+    per_event = {  # µs of CPU per event
+        "processor: stream thread (Quix + steps + sink batching)": threads.get("main", 0.0),
+        "processor: insert writer + librdkafka threads": sum(v for k, v in threads.items() if k != "main"),
+        "ClickHouse server (insert + materialized views)": clickhouse_cpu,
+        "Kafka broker (fetches)": kafka_cpu,
+    }
+    per_event = {name: seconds * 1e6 / result.events for name, seconds in per_event.items()}
+    total = sum(per_event.values())
+    cores = os.cpu_count() or 1
+    console.print("CPU per event during the processor run (µs):")
+    for name, micros in per_event.items():
+        console.print(f"  {name:<58} {micros:7.1f}")
+    console.print(f"  {'total':<58} {total:7.1f}  → at most {cores * 1e6 / total:,.0f} events/s on {cores} "
+                  f"fully busy cores; the stream thread alone allows "
+                  f"{1e6 / max(per_event['processor: stream thread (Quix + steps + sink batching)'], 1e-9):,.0f}/s")
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -203,13 +245,14 @@ def main() -> int:
                       f"{len(messages):,} events, {size:.0f} bytes each on average, in {seconds:.1f}s")
         del messages
 
-        clickhouse_pid = clickhouse.process.pid
+        clickhouse_pid, kafka_pid = clickhouse.process.pid, kafka.process.pid
         baseline = consume_only(kafka.bootstrap, settings.events_topic, args.events, settings.data_dir)
         console.print(f"baseline  (Quix Streams, consume only): {baseline.rate:>9,.0f} events/s "
                       f"({baseline.events:,} in {baseline.seconds:.2f}s; {baseline.cpu_rate:,.0f} per CPU-second)")
-        clickhouse_cpu = process_cpu_seconds(clickhouse_pid)
+        clickhouse_cpu, kafka_cpu = process_cpu_seconds(clickhouse_pid), process_cpu_seconds(kafka_pid)
         result = processor(settings, args.events)
         clickhouse_cpu = process_cpu_seconds(clickhouse_pid) - clickhouse_cpu
+        kafka_cpu = process_cpu_seconds(kafka_pid) - kafka_cpu
         client = clickhouse.client()
         rows, unique = client.query("SELECT count(), uniqExact(event_id) FROM events FINAL").result_rows[0]
         console.print(f"processor (every step → ClickHouse):   {result.rate:>9,.0f} events/s "
@@ -219,6 +262,7 @@ def main() -> int:
         console.print(f"ClickHouse server CPU during the processor run: {clickhouse_cpu:.1f}s "
                       f"({result.events / max(clickhouse_cpu, 1e-9):,.0f} events per CPU-second)")
         console.print(f"ClickHouse: {rows:,} rows, {unique:,} distinct event ids")
+        print_cpu_budget(result, clickhouse_cpu, kafka_cpu)
         console.print(f"machine after: {machine()}")
         if rows != args.events or unique != args.events:
             console.print("[red]row count does not match the events produced[/]")
