@@ -22,16 +22,10 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import sys
-import time
 from typing import Callable
 
-from confluent_kafka import KafkaError
 from quixstreams import Application, message_context
-from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError
 
-from pipeline import settings as settings_module
-from pipeline.broker.topics import ensure_topics
 from pipeline.processor import user_agents
 from pipeline.processor.counters import Counters
 from pipeline.processor.dead_letters import Source, dead_letter
@@ -42,6 +36,7 @@ from pipeline.quality.dead_letters import COLUMNS as DEAD_LETTER_COLUMNS, dead_l
 from pipeline.quality.monitor import QualityMonitor
 from pipeline.processor.steps import FILTERED_REASONS, STEPS, Dropped, Options, Step, configure, run
 from pipeline.settings import Settings, redacted
+from pipeline.streaming import run_until_stopped, start_service
 
 log = logging.getLogger("pipeline.processor")
 
@@ -151,12 +146,8 @@ def tune_gc() -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the processor until SIGTERM/SIGINT (Quix Streams commits and stops cleanly)."""
-    settings = settings_module.load()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        ensure_topics(settings.kafka_brokers, settings=settings)
-    except RuntimeError as exc:
-        print(f"vigil process: {exc}", file=sys.stderr)
+    settings = start_service("process")
+    if settings is None:
         return 1
     user_agents.warm_up()
     tune_gc()
@@ -173,41 +164,3 @@ def main(args: argparse.Namespace) -> int:
         counters.log()
         quality.close()
     return 0
-
-
-# Kafka errors a commit may hit while the group coordinator moves or restarts (a broker
-# restart, a leader change): retrying later succeeds, so they must not end the processor
-RETRIABLE_COMMIT_ERRORS = frozenset({
-    KafkaError.NOT_COORDINATOR,
-    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-    KafkaError.COORDINATOR_NOT_AVAILABLE,
-    KafkaError.REQUEST_TIMED_OUT,
-    KafkaError.REBALANCE_IN_PROGRESS,
-    KafkaError._TRANSPORT,
-    KafkaError._TIMED_OUT,
-    KafkaError._ALL_BROKERS_DOWN,
-    KafkaError._WAIT_COORD,
-})
-
-
-def run_until_stopped(make_app: Callable[[], Application], max_pause: float = 30.0) -> None:
-    """Run the stream until it is stopped (SIGTERM/SIGINT), surviving failed commits Kafka can retry.
-
-    Quix Streams ends ``run()`` on any failed checkpoint commit. When the cause is a
-    coordinator moving or a broker restarting, the offsets simply stay uncommitted: a fresh
-    application (new consumer, same group) resumes from the last committed offsets and the
-    warehouse collapses the re-read rows by ``event_id``. Anything else still ends the process.
-    """
-    pause = 1.0
-    while True:
-        try:
-            make_app().run()
-            return
-        except CheckpointConsumerCommitError as exc:
-            if exc.code not in RETRIABLE_COMMIT_ERRORS and not exc.error.retriable():
-                raise
-            log.warning("committing offsets failed (%s: %s), Kafka is recovering; the uncommitted "
-                        "messages will be read again, restarting the stream in %.0fs",
-                        exc.error.name(), exc.description, pause)
-            time.sleep(pause)
-            pause = min(pause * 2, max_pause)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
 from collections import Counter
 from datetime import timedelta
@@ -36,8 +35,7 @@ from typing import Any
 
 from quixstreams import Application
 
-from pipeline import settings as settings_module
-from pipeline.broker.topics import SIGNALS_TOPIC, ensure_topics
+from pipeline.broker.topics import SIGNALS_TOPIC
 from pipeline.processor.counters import Counters
 from pipeline.processor.sink import ClickHouseSink
 from pipeline.processor.steps import (
@@ -45,6 +43,7 @@ from pipeline.processor.steps import (
     validate,
 )
 from pipeline.settings import Settings, redacted
+from pipeline.streaming import run_until_stopped, start_service
 from pipeline.signals.windows import (
     COLUMNS, Sample, aggregations, event_time, project_of, sample_of, signal_of, signal_row,
 )
@@ -171,20 +170,15 @@ def build_app(settings: Settings, *, counters: SignalCounters | None = None,
 
 def main(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT (Quix Streams commits the state and offsets and stops cleanly)."""
-    settings = settings_module.load()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        ensure_topics(settings.kafka_brokers, settings=settings)
-    except RuntimeError as exc:
-        print(f"vigil signals: {exc}", file=sys.stderr)
+    settings = start_service("signals")
+    if settings is None:
         return 1
     counters = SignalCounters()
-    app = build_app(settings, counters=counters)
     log.info("1-minute signals of %s → %s and ClickHouse %s (table %s); grace %gs; consumer group %s",
              settings.events_topic, SIGNALS_TOPIC, redacted(settings.clickhouse_url), TABLE, settings.signals_grace_s,
              settings.signals_group)
     try:
-        app.run()
+        run_until_stopped(lambda: build_app(settings, counters=counters))
     finally:
         counters.log()
     return 0

@@ -5,9 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import orjson
-import pytest
-from confluent_kafka import KafkaError
-from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError
 
 from pipeline.processor import app, rows, steps
 from pipeline.processor.counters import Counters
@@ -52,31 +49,3 @@ def test_a_failing_row_mapping_parks_the_event_instead_of_stopping_the_stream():
     assert (record["reason"], record["step"]) == ("step_failed", "event_row")
     assert record["event"]["event_id"] == "01J0ZK4T0001XQ5M8R2B7C9D"
 
-
-class _Stream:
-    """Stands in for a Quix Application: ``run()`` raises the given errors, one per run, then returns."""
-
-    def __init__(self, errors: list[Exception]) -> None:
-        self.errors = errors
-        self.runs = 0
-
-    def run(self) -> None:
-        self.runs += 1
-        if self.errors:
-            raise self.errors.pop(0)
-
-
-def test_a_commit_kafka_can_retry_restarts_the_stream_instead_of_ending_the_processor(monkeypatch):
-    monkeypatch.setattr(app.time, "sleep", lambda _seconds: None)
-    stream = _Stream([CheckpointConsumerCommitError(KafkaError(KafkaError.NOT_COORDINATOR)),
-                      CheckpointConsumerCommitError(KafkaError(KafkaError.COORDINATOR_LOAD_IN_PROGRESS))])
-    app.run_until_stopped(lambda: stream)
-    assert stream.runs == 3
-
-
-def test_a_commit_refused_for_good_still_ends_the_processor(monkeypatch):
-    monkeypatch.setattr(app.time, "sleep", lambda _seconds: None)
-    stream = _Stream([CheckpointConsumerCommitError(KafkaError(KafkaError.GROUP_AUTHORIZATION_FAILED))])
-    with pytest.raises(CheckpointConsumerCommitError):
-        app.run_until_stopped(lambda: stream)
-    assert stream.runs == 1

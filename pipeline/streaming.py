@@ -1,0 +1,73 @@
+"""What Vigil's Quix Streams services (``vigil process``, ``vigil signals``) share around ``app.run()``.
+
+Both start the same way — settings from ``VIGIL_*``, logging, their topics created if
+missing — and both must outlive a Kafka broker restart: Quix Streams ends ``run()`` on any
+failed checkpoint commit, also when the cause is a group coordinator that is moving or still
+loading, which a later retry gets past.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Callable
+
+from confluent_kafka import KafkaError
+from quixstreams import Application
+from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError
+
+from pipeline import settings as settings_module
+from pipeline.broker.topics import ensure_topics
+from pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Kafka errors a commit may hit while the group coordinator moves or restarts (a broker
+# restart, a leader change): retrying later succeeds, so they must not end the service
+RETRIABLE_COMMIT_ERRORS = frozenset({
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.REQUEST_TIMED_OUT,
+    KafkaError.REBALANCE_IN_PROGRESS,
+    KafkaError._TRANSPORT,
+    KafkaError._TIMED_OUT,
+    KafkaError._ALL_BROKERS_DOWN,
+    KafkaError._WAIT_COORD,
+})
+
+
+def start_service(command: str) -> Settings | None:
+    """Settings, logging and topics for ``vigil <command>``; None (after saying why) if Kafka refuses."""
+    settings = settings_module.load()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        ensure_topics(settings.kafka_brokers, settings=settings)
+    except RuntimeError as exc:
+        print(f"vigil {command}: {exc}", file=sys.stderr)
+        return None
+    return settings
+
+
+def run_until_stopped(make_app: Callable[[], Application], max_pause: float = 30.0) -> None:
+    """Run the stream until it is stopped (SIGTERM/SIGINT), surviving failed commits Kafka can retry.
+
+    The offsets of a failed commit simply stay uncommitted: a fresh application (new
+    consumer, same group) resumes from the last committed offsets, and everything
+    downstream absorbs the re-read (the warehouse collapses rows by ``event_id``, windows
+    by project and minute). Any other error still ends the process.
+    """
+    pause = 1.0
+    while True:
+        try:
+            make_app().run()
+            return
+        except CheckpointConsumerCommitError as exc:
+            if exc.code not in RETRIABLE_COMMIT_ERRORS and not exc.error.retriable():
+                raise
+            log.warning("committing offsets failed (%s: %s), Kafka is recovering; the uncommitted "
+                        "messages will be read again, restarting the stream in %.0fs",
+                        exc.error.name(), exc.description, pause)
+            time.sleep(pause)
+            pause = min(pause * 2, max_pause)

@@ -1,0 +1,38 @@
+"""The Quix Streams services outlive a broker restart: a commit Kafka can retry restarts the stream."""
+
+from __future__ import annotations
+
+import pytest
+from confluent_kafka import KafkaError
+from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError
+
+from pipeline import streaming
+
+
+class _Stream:
+    """Stands in for a Quix Application: ``run()`` raises the given errors, one per run, then returns."""
+
+    def __init__(self, errors: list[Exception]) -> None:
+        self.errors = errors
+        self.runs = 0
+
+    def run(self) -> None:
+        self.runs += 1
+        if self.errors:
+            raise self.errors.pop(0)
+
+
+def test_a_commit_kafka_can_retry_restarts_the_stream_instead_of_ending_the_processor(monkeypatch):
+    monkeypatch.setattr(streaming.time, "sleep", lambda _seconds: None)
+    stream = _Stream([CheckpointConsumerCommitError(KafkaError(KafkaError.NOT_COORDINATOR)),
+                      CheckpointConsumerCommitError(KafkaError(KafkaError.COORDINATOR_LOAD_IN_PROGRESS))])
+    streaming.run_until_stopped(lambda: stream)
+    assert stream.runs == 3
+
+
+def test_a_commit_refused_for_good_still_ends_the_processor(monkeypatch):
+    monkeypatch.setattr(streaming.time, "sleep", lambda _seconds: None)
+    stream = _Stream([CheckpointConsumerCommitError(KafkaError(KafkaError.GROUP_AUTHORIZATION_FAILED))])
+    with pytest.raises(CheckpointConsumerCommitError):
+        streaming.run_until_stopped(lambda: stream)
+    assert stream.runs == 1
