@@ -44,6 +44,7 @@ from clickhouse_connect.driver.insert import InsertContext
 from quixstreams.sinks import BatchingSink, SinkBackpressureError, SinkBatch
 from quixstreams.models import HeadersTuples
 
+from pipeline.collector.producer import producer_config
 from pipeline.processor import rows
 from pipeline.processor.counters import Counters
 from pipeline.processor.outcome import Outcome
@@ -290,17 +291,10 @@ class EventSink(ClickHouseSink):
         self.dlq_topic = settings.dlq_topic
         self.dlq_timeout = dlq_timeout
         self._dlq_failure: str | None = None
-        self._dlq = Producer({
-            "bootstrap.servers": settings.kafka_brokers,
-            "client.id": "vigil-processor-dlq",
-            "enable.idempotence": True,
-            "acks": "all",
-            "linger.ms": 20,
-            "compression.type": "lz4",
-            # as the collector's: a session's dead letters share its input's partition
-            "partitioner": "murmur2_random",
-            "message.timeout.ms": max(int(dlq_timeout * 1000), 1000),
-        })
+        # the collector's durable settings (idempotent, acks=all, its partitioner: a session's
+        # dead letters share its input's partition), given up on after this sink's timeout
+        self._dlq = Producer({**producer_config(settings), "client.id": "vigil-processor-dlq", "linger.ms": 20,
+                              "message.timeout.ms": max(int(dlq_timeout * 1000), 1000)})
 
     def add(self, value: Outcome, key: Any, timestamp: int, headers: HeadersTuples,
             topic: str, partition: int, offset: int) -> None:
