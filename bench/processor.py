@@ -99,6 +99,7 @@ class Run:
     seconds: float  # wall clock, first message consumed → last one done
     cpu_seconds: float  # this process's CPU time (all threads) over the same span
     threads: dict[str, float] = dataclasses.field(default_factory=dict)  # CPU seconds by thread, same span
+    drained: float = 0.0  # wall clock, first message consumed → last one consumed (0: not measured)
 
     @property
     def rate(self) -> float:
@@ -139,15 +140,18 @@ def processor(settings: settings_module.Settings, count: int) -> Run:
     user_agents.warm_up()
     tune_gc()
     app = build_app(settings, counters=counters, consumer_group=f"bench-processor-{uuid.uuid4().hex[:8]}")
-    first = last = cpu_first = cpu_last = 0.0
+    first = last = drained = cpu_first = cpu_last = 0.0
     threads_first: dict[str, float] = {}
     threads_last: dict[str, float] = {}
 
     def watch() -> None:
-        nonlocal first, last, cpu_first, cpu_last, threads_first, threads_last
+        nonlocal first, last, drained, cpu_first, cpu_last, threads_first, threads_last
         while counters.consumed == 0:
             time.sleep(0.001)
         first, cpu_first, threads_first = time.perf_counter(), time.process_time(), thread_cpu_seconds()
+        while counters.consumed < count:
+            time.sleep(0.005)
+        drained = time.perf_counter()
         while counters.inserted < count:
             time.sleep(0.005)
         last, cpu_last, threads_last = time.perf_counter(), time.process_time(), thread_cpu_seconds()
@@ -160,7 +164,7 @@ def processor(settings: settings_module.Settings, count: int) -> Run:
     if sum(counters.dropped.values()):
         console.print(f"[yellow]drops during the run: {dict(counters.dropped)}[/]")
     threads = {name: seconds - threads_first.get(name, 0.0) for name, seconds in threads_last.items()}
-    return Run(counters.inserted, last - first, cpu_last - cpu_first, threads)
+    return Run(counters.inserted, last - first, cpu_last - cpu_first, threads, drained - first)
 
 
 def thread_cpu_seconds() -> dict[str, float]:
@@ -257,6 +261,8 @@ def main() -> int:
         rows, unique = client.query("SELECT count(), uniqExact(event_id) FROM events FINAL").result_rows[0]
         console.print(f"processor (every step → ClickHouse):   {result.rate:>9,.0f} events/s "
                       f"({result.events:,} in {result.seconds:.2f}s; {result.cpu_rate:,.0f} per CPU-second)")
+        console.print(f"  (the stream read the last message after {result.drained:.2f}s; the last rows were "
+                      f"in ClickHouse {result.seconds - result.drained:.2f}s later)")
         console.print(f"ratio processor / baseline: {result.rate / baseline.rate:.2f} "
                       f"(per CPU-second: {result.cpu_rate / baseline.cpu_rate:.2f})")
         console.print(f"ClickHouse server CPU during the processor run: {clickhouse_cpu:.1f}s "

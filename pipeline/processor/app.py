@@ -3,9 +3,11 @@
 The stream, top to bottom::
 
     vigil.events (bytes, key = session id)
-      └─ enrich = process(): steps.run (parse → … → put_fingerprint), then rows.event_row → an Outcome
-           └─ EventSink (a BatchingSink): rows → ClickHouse ``events``, dead letters → vigil.events.dlq
-                                          (same key), bots → nowhere (counted)
+      └─ EventSink (a BatchingSink) gathers the messages; every STEP_BATCH of them:
+           enrich = process_many(): steps.run_many (parse → … → put_fingerprint, step by step
+           over the batch), then rows.event_row → an Outcome per message
+           └─ rows → ClickHouse ``events``, dead letters → vigil.events.dlq (same key),
+              bots → nowhere (counted)
     vigil.events.dlq
       └─ dead_letter_row → ClickHouseSink → ClickHouse ``dead_letters`` (drops by reason are a query)
 
@@ -22,7 +24,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-from typing import Callable
+from typing import Callable, Sequence
 
 from quixstreams import Application, message_context
 
@@ -34,7 +36,7 @@ from pipeline.processor.rows import event_row
 from pipeline.processor.sink import ClickHouseSink, EventSink
 from pipeline.quality.dead_letters import COLUMNS as DEAD_LETTER_COLUMNS, dead_letter_row
 from pipeline.quality.monitor import QualityMonitor
-from pipeline.processor.steps import FILTERED_REASONS, STEPS, Dropped, Options, Step, configure, run
+from pipeline.processor.steps import FILTERED_REASONS, STEPS, Dropped, Options, Step, configure, run_many
 from pipeline.settings import Settings, redacted
 from pipeline.streaming import run_until_stopped, start_service
 
@@ -51,39 +53,48 @@ def process(
     source: Callable[[], Source | None] = lambda: None,
 ) -> Outcome:
     """One message → its :class:`Outcome`: the row, or the dead letter of the first drop."""
+    return process_many((raw,), steps, counters, lambda _index: source())[0]
+
+
+def process_many(
+    raws: Sequence[bytes | None],
+    steps: tuple[Step, ...] = STEPS,
+    counters: Counters | None = None,
+    source_of: Callable[[int], Source | None] = lambda _index: None,
+) -> list[Outcome]:
+    """Messages → their outcomes, in order (the steps run step by step over all of
+    them: :func:`~pipeline.processor.steps.run_many`); ``source_of(i)`` says where message
+    ``i`` was read from, asked only for a drop's dead letter."""
     if counters is not None:
-        counters.consumed += 1
-    outcome = run(raw, steps)
-    if type(outcome) is not Dropped:
-        event = outcome
-        try:
-            outcome = event_row(event)
-        except Exception as exc:  # a mapping bug must not stall the stream either
-            log.error("event_row failed (%s: %s); the event goes to the DLQ as step_failed",
-                      type(exc).__name__, str(exc)[:200])
-            outcome = Dropped("step_failed", f"{type(exc).__name__}: {str(exc)[:500]}")
-        if type(outcome) is Dropped:
-            outcome.step, outcome.event = "event_row", event
-    if type(outcome) is Dropped:
+        counters.consumed += len(raws)
+    outcomes: list[Outcome] = []
+    kept = 0
+    for index, outcome in enumerate(run_many(raws, steps)):
+        if type(outcome) is not Dropped:
+            event = outcome
+            try:
+                outcomes.append(Outcome(row=event_row(event)))
+                kept += 1
+                continue
+            except Exception as exc:  # a mapping bug must not stall the stream either
+                log.error("event_row failed (%s: %s); the event goes to the DLQ as step_failed",
+                          type(exc).__name__, str(exc)[:200])
+                outcome = Dropped("step_failed", f"{type(exc).__name__}: {str(exc)[:500]}", step="event_row",
+                                  event=event)
         if counters is not None:
             counters.drop(outcome.reason)
         if outcome.reason in FILTERED_REASONS:  # a bot: counted, nothing to fix or replay
-            return FILTERED
-        return Outcome(dead_letter=dead_letter(outcome, raw, source()))
+            outcomes.append(FILTERED)
+        else:
+            outcomes.append(Outcome(dead_letter=dead_letter(outcome, raws[index], source_of(index))))
     if counters is not None:
-        counters.kept += 1
+        counters.kept += kept
         counters.maybe_log()
-    return Outcome(row=outcome)
+    return outcomes
 
 
 # what a filtered event becomes: neither a row nor a dead letter (both branches skip it)
 FILTERED = Outcome()
-
-
-def _current_source() -> Source:
-    """Where the message being processed came from (Quix Streams' message context)."""
-    context = message_context()
-    return Source(context.topic, context.partition, context.offset)
 
 
 def build_app(
@@ -112,14 +123,15 @@ def build_app(
     events_topic = app.topic(settings.events_topic, value_deserializer="bytes", key_deserializer="bytes")
     dlq_topic = app.topic(settings.dlq_topic, value_deserializer="bytes", key_deserializer="bytes")
 
-    def enrich(raw: bytes | None) -> Outcome:
-        """Run the steps and map the event to its row; a drop becomes its dead letter."""
-        return process(raw, steps, counters, _current_source)
+    def enrich(raws: list[bytes | None], source_of: Callable[[int], Source]) -> list[Outcome]:
+        """Run the steps and map each event to its row; a drop becomes its dead letter."""
+        return process_many(raws, steps, counters, source_of)
 
-    # one chain, no branches: the sink routes each Outcome (see EventSink for why)
-    app.dataframe(events_topic).apply(enrich).sink(EventSink(
-        settings, counters=counters, chunk_rows=settings.sink_batch_size, max_delay=settings.sink_max_delay_s,
-        on_rows=quality.offer if quality is not None else None))
+    # one chain, no branches, no per-message apply: the sink gathers the messages and runs
+    # the steps over a batch of them at a time (see EventSink for why)
+    app.dataframe(events_topic).sink(EventSink(
+        settings, enrich=enrich, counters=counters, chunk_rows=settings.sink_batch_size,
+        max_delay=settings.sink_max_delay_s, on_rows=quality.offer if quality is not None else None))
 
     # the DLQ read back into ClickHouse's dead_letters table: drops by reason are queryable
     def dead_letter_row_of(record: bytes | None) -> tuple:

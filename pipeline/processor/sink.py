@@ -47,12 +47,18 @@ from quixstreams.models import HeadersTuples
 from pipeline.collector.producer import producer_config
 from pipeline.processor import rows
 from pipeline.processor.counters import Counters
+from pipeline.processor.dead_letters import Source
 from pipeline.processor.outcome import Outcome
 from pipeline.settings import Settings, redacted
 from pipeline.warehouse.client import WarehouseUnavailable, connect
 from pipeline.warehouse.migrate import pending_migrations
 
 log = logging.getLogger(__name__)
+
+# messages → outcomes, in order; the second argument says where message i came from
+Enrich = Callable[[list, Callable[[int], Source]], list[Outcome]]
+# messages the steps run over at a time (see :func:`pipeline.processor.steps.run_many`)
+STEP_BATCH = 256
 
 # ClickHouse error codes that mean "not now" rather than "never"
 TRANSIENT_CODES = frozenset({
@@ -133,8 +139,11 @@ class ClickHouseSink(BatchingSink):
     def _ensure_client(self) -> Client:
         if self._client is None:
             # small timeouts: a hung server must turn into a retry well within Kafka's
-            # max.poll.interval.ms, not block the consumer for clickhouse-connect's 300 s
-            self._client = connect(self.settings, compress=False, connect_timeout=5,
+            # max.poll.interval.ms, not block the consumer for clickhouse-connect's 300 s.
+            # The Native block is encoded by clickhouse-connect's compiled codec
+            # (clickhouse-connect-core): half the writer thread's CPU per row, and that is time
+            # the stream thread would otherwise wait for the GIL.
+            self._client = connect(self.settings, compress=False, connect_timeout=5, native_codec="rust",
                                    send_receive_timeout=self.timeout)
         return self._client
 
@@ -286,8 +295,13 @@ class EventSink(ClickHouseSink):
     carry neither and go nowhere.
     """
 
-    def __init__(self, settings: Settings, *, dlq_timeout: float = 30.0, **options: Any) -> None:
+    def __init__(self, settings: Settings, *, enrich: Enrich, step_batch: int = STEP_BATCH,
+                 dlq_timeout: float = 30.0, **options: Any) -> None:
         super().__init__(settings, **options)
+        self.enrich = enrich
+        self.step_batch = step_batch
+        self._messages: list[tuple] = []  # (value, key, timestamp, headers, topic, partition, offset)
+        self._waiting_since = 0.0
         self.dlq_topic = settings.dlq_topic
         self.dlq_timeout = dlq_timeout
         self._dlq_failure: str | None = None
@@ -296,13 +310,32 @@ class EventSink(ClickHouseSink):
         self._dlq = Producer({**producer_config(settings), "client.id": "vigil-processor-dlq", "linger.ms": 20,
                               "message.timeout.ms": max(int(dlq_timeout * 1000), 1000)})
 
-    def add(self, value: Outcome, key: Any, timestamp: int, headers: HeadersTuples,
+    def add(self, value: bytes | None, key: Any, timestamp: int, headers: HeadersTuples,
             topic: str, partition: int, offset: int) -> None:
-        row = value.row
-        if row is not None:
-            super().add(row, key, timestamp, headers, topic, partition, offset)
-        elif value.dead_letter is not None:
-            self._produce_dead_letter(value.dead_letter.record, key)
+        """Gather the message; every ``step_batch`` messages (or once the first waited
+        ``max_delay``) run the steps over them."""
+        messages = self._messages
+        messages.append((value, key, timestamp, headers, topic, partition, offset))
+        if len(messages) >= self.step_batch:
+            self._enrich_waiting()
+        elif len(messages) == 1:
+            self._waiting_since = time.monotonic()
+        elif self.max_delay is not None and time.monotonic() - self._waiting_since >= self.max_delay:
+            self._enrich_waiting()
+
+    def _enrich_waiting(self) -> None:
+        """The gathered messages through the steps: rows to the insert chunks, dead letters to the DLQ."""
+        messages, self._messages = self._messages, []
+        if not messages:
+            return
+        outcomes = self.enrich([message[0] for message in messages],
+                               lambda index: Source(*messages[index][4:]))
+        add_row = super().add
+        for outcome, (_value, key, timestamp, headers, topic, partition, offset) in zip(outcomes, messages):
+            if outcome.row is not None:
+                add_row(outcome.row, key, timestamp, headers, topic, partition, offset)
+            elif outcome.dead_letter is not None:
+                self._produce_dead_letter(outcome.dead_letter.record, key)
 
     def _produce_dead_letter(self, record: bytes, key: Any) -> None:
         while True:
@@ -320,6 +353,7 @@ class EventSink(ClickHouseSink):
     def flush(self) -> None:
         """The rows in ClickHouse and the dead letters acknowledged by Kafka, or no commit."""
         try:
+            self._enrich_waiting()
             super().flush()
         finally:
             remaining = self._flush_dead_letters()
@@ -338,7 +372,8 @@ class EventSink(ClickHouseSink):
             return 0
 
     def on_paused(self) -> None:
-        """Backpressure: the unacknowledged dead letters will be produced again on the re-read."""
+        """Backpressure: the gathered messages and the unacknowledged dead letters will be read again."""
+        self._messages.clear()
         self._flush_dead_letters()
         self._dlq_failure = None
         super().on_paused()

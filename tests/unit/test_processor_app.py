@@ -49,3 +49,20 @@ def test_a_failing_row_mapping_parks_the_event_instead_of_stopping_the_stream():
     assert (record["reason"], record["step"]) == ("step_failed", "event_row")
     assert record["event"]["event_id"] == "01J0ZK4T0001XQ5M8R2B7C9D"
 
+
+
+def test_a_batch_becomes_one_outcome_per_message_with_each_drop_traced_to_its_own_offset():
+    counters = Counters()
+    asked = []
+
+    def source_of(index):
+        asked.append(index)
+        return Source("vigil.events", 3, 100 + index)
+
+    outcomes = app.process_many([stamped_page_view(), b"{", stamped_page_view(), b"[]"], counters=counters,
+                                source_of=source_of)
+    assert [outcome.row is not None for outcome in outcomes] == [True, False, True, False]
+    offsets = [orjson.loads(outcomes[index].dead_letter.record)["source"]["offset"] for index in (1, 3)]
+    assert offsets == [101, 103] and asked == [1, 3]  # the source is looked up for drops only
+    assert (counters.consumed, counters.kept, dict(counters.dropped)) == (
+        4, 2, {"invalid_json": 1, "not_an_object": 1})

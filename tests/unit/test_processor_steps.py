@@ -241,6 +241,58 @@ def test_run_turns_a_failing_step_into_a_drop_instead_of_stalling_the_stream():
     assert "KeyError" in dropped.message
 
 
+def test_run_many_answers_as_run_does_for_each_message_in_order():
+    raws = [
+        orjson.dumps(message()),
+        b"not json",
+        orjson.dumps(message(project_id=None)),
+        orjson.dumps(message(event_id="01J0ZK4T0002XQ5M8R2B7C9D", type="teleport")),
+        None,
+        orjson.dumps(message(event_id="01J0ZK4T0003XQ5M8R2B7C9D", page={"url": "https://shop.example.com/b/7"})),
+        orjson.dumps(message(client={"ip": "203.0.113.9", "user_agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"})),
+    ]
+    many = steps.run_many(raws)
+    one_by_one = [steps.run(raw) for raw in raws]
+    assert len(many) == len(raws)
+    for batched, alone in zip(many, one_by_one):
+        if isinstance(alone, Dropped):
+            assert (batched.reason, batched.step, batched.event) == (alone.reason, alone.step, alone.event)
+        else:  # the same enrichment (the visitor id and received_at are deterministic here)
+            assert batched == alone
+    assert [getattr(value, "step", "kept") for value in many] == [
+        "kept", "parse", "require_project", "validate", "parse", "kept", "drop_bots"]
+
+
+def test_run_many_keeps_one_failing_event_from_touching_the_others():
+    def explode_on_carts(event):
+        if event["page"]["url"].endswith("/cart"):
+            raise ValueError("boom")
+        return {**event, "seen": True}
+
+    raws = [orjson.dumps(message(page={"url": url})) for url in
+            ("https://a.example/", "https://a.example/cart", "https://a.example/x")]
+    first, failed, last = steps.run_many(raws, steps=(steps.parse, explode_on_carts))
+    assert first["seen"] and last["seen"]
+    assert (failed.reason, failed.step, failed.event["page"]["url"]) == (
+        "step_failed", "explode_on_carts", "https://a.example/cart")
+
+
+def test_run_many_runs_each_step_over_the_whole_batch_before_the_next():
+    calls = []
+
+    def first(raw):
+        calls.append(("first", raw))
+        return {"raw": raw}
+
+    def second(event):
+        calls.append(("second", event["raw"]))
+        return event
+
+    steps.run_many([b"1", b"2", b"3"], steps=(first, second))
+    assert calls == [("first", b"1"), ("first", b"2"), ("first", b"3"),
+                     ("second", b"1"), ("second", b"2"), ("second", b"3")]
+
+
 def test_drop_reasons_are_a_closed_set():
     with pytest.raises(ValueError, match="closed set"):
         Dropped("because", "no reason")
