@@ -13,7 +13,9 @@ the real migrations with their materialized views), then:
    device class, resources, API calls with failures, clicks, forms, the buggy release's error
    bursts during incidents, countries, connection types) in chunks of ~450k events and inserts
    each chunk as one Arrow batch, so every rollup's view runs as in production; reports the
-   insert rate *with* the views, and the same for a chunk into a table without them;
+   insert rate *with* the views, and the same for a chunk into a table without them; then
+   seals the closed hours' counts (``pipeline.warehouse.sealing.seal_now``: what the
+   warehouse's own refreshable view does within a minute of the last insert);
 2. **pages** — for the ranges 1 h, 24 h and 7 d, runs each dashboard page's queries the
    way the page does (``pipeline.warehouse.queries``, over HTTP with clickhouse-connect) and
    reports each query's median of 3 warm runs, whether it reads a rollup or raw events, and
@@ -59,6 +61,7 @@ from pipeline.processor import user_agents  # noqa: E402
 from pipeline.warehouse import dashboard_state, queries  # noqa: E402
 from pipeline.warehouse.migrate import apply_migrations  # noqa: E402
 from pipeline.warehouse.queries import Filters, FunnelStep  # noqa: E402
+from pipeline.warehouse.sealing import SEAL_MARGIN, seal_now  # noqa: E402
 from tests.support.clickhouse import ClickHouseServer  # noqa: E402
 
 console = Console(highlight=False)
@@ -722,6 +725,9 @@ def markdown(facts: dict[str, Any], results: dict, ratio: dict[str, float]) -> s
              f"{facts['machine']['cores']} cores, {facts['machine']['cpu']}; load average before "
              f"{facts['load_before']}, after {facts['load_after']}.", "",
              *load_lines(facts),
+             f"- Closed hours' counts sealed before timing (`audience_hour_seal` refreshed once the last insert "
+             f"was {SEAL_MARGIN.seconds} s old, {facts['seal_wait_s']:.0f} s of waiting), as a running warehouse "
+             "does within a minute.",
              "", "| page | 1 h | 24 h | 7 d |", "|---|---|---|---|"]
     totals = {label: page_totals(results[label]) for label in RANGES}
     for page in totals["1 h"]:
@@ -805,6 +811,9 @@ def main() -> int:
                 console.print(f"a sink-shaped insert ({overhead['rows']:,} rows, Native): "
                               f"{overhead['events'] * 1000:.0f} ms with every view, "
                               f"{overhead['events_no_views'] * 1000:.0f} ms without (medians of 5)")
+            waited = facts["seal_wait_s"] = seal_now(client)  # what the warehouse's seal view does within a minute
+            console.print(f"sealed the closed hours' counts (audience_hour_seal refreshed after waiting {waited:.0f} s "
+                          f"for the last insert to be {SEAL_MARGIN.seconds} s old), as a running system would have")
             sizes = client.query("SELECT table, sum(rows), formatReadableSize(sum(bytes_on_disk)) FROM system.parts "
                                  "WHERE database = currentDatabase() AND active GROUP BY table ORDER BY table").result_rows
             facts["sizes"] = ", ".join(f"`{t}` {r:,} rows / {s}" for t, r, s in sizes if r)

@@ -592,38 +592,105 @@ def _traffic_parameters(filters: Filters, bucket_minutes: int | None = None, **m
 # Without a route filter, who came is read from the audience rollups (070_audience_rollups.sql):
 # each visitor and session once per minute or hour and dimensions, not once per page and event
 # type as in the traffic rollups, so a week's uniques union a tenth of the hashes.
-_AUDIENCE_ROWS = """
-    SELECT minute, events, page_views, errors, visitors, sessions
-    FROM audience_minute FINAL
-    WHERE project_id = {project_id:UInt32}
+
+# an audience rollup's edge minutes (outside the whole hours), and its whole hours, of the filters
+_EDGE_MINUTES = """project_id = {project_id:UInt32}
       AND minute >= {start:DateTime64(3, 'UTC')}
       AND minute < {end:DateTime64(3, 'UTC')}
       AND NOT (minute >= {hours_start:DateTime64(3, 'UTC')} AND minute < {hours_end:DateTime64(3, 'UTC')})
-""" + DIMENSIONS_BUT_ROUTE + """
-    UNION ALL
-    SELECT hour AS minute, events, page_views, errors, visitors, sessions
-    FROM audience_hour FINAL
-    WHERE project_id = {project_id:UInt32}
+""" + DIMENSIONS_BUT_ROUTE
+_HOURS_IN_RANGE = """project_id = {project_id:UInt32}
       AND hour >= {hours_start:DateTime64(3, 'UTC')}
       AND hour < {hours_end:DateTime64(3, 'UTC')}
       AND ({environment:String} = '' OR environment = {environment:String})
       AND ({release:String} = '' OR release = {release:String})
 """
-# the same questions per source: audience rows count each kind of event in a set of its own,
-# traffic rows (route filter set) have one set of events per type
+_AUDIENCE_ROWS = """
+    SELECT minute, events, page_views, errors, visitors, sessions
+    FROM audience_minute FINAL
+    WHERE """ + _EDGE_MINUTES + """
+    UNION ALL
+    SELECT hour AS minute, events, page_views, errors, visitors, sessions
+    FROM audience_hour FINAL
+    WHERE """ + _HOURS_IN_RANGE
+
+# Totals over whole hours also count events, page views and errors, and a week of those sets is
+# ~10M hashes (~80 MB) to read and merge under FINAL only for their sizes. So totals take those
+# counts from the sealed counts (073_sealed_audience_hours.sql) for every hour whose latest seal
+# is newer than its latest insert, and length() of the sets only for the other hours. ClickHouse
+# reads a column whole, so the sealed hours' part never names the event sets; visitors and
+# sessions (which do not add across hours) are still the union of every hour's and edge minute's
+# sets. (The trend counts page views only, a set small enough that reading it beats the seal's
+# bookkeeping: it stays on _AUDIENCE_ROWS.)
+
+# the whole hours of the range whose counts are sealed and untouched since: their latest seal
+_SEALED_HOURS = """
+        SELECT sealed.hour AS hour, sealed.sealed_at AS sealed_at
+        FROM (
+            SELECT hour, max(sealed_at) AS sealed_at
+            FROM audience_hour_counts
+            WHERE project_id = {project_id:UInt32}
+              AND hour >= {hours_start:DateTime64(3, 'UTC')}
+              AND hour < {hours_end:DateTime64(3, 'UTC')}
+            GROUP BY hour
+        ) AS sealed
+        LEFT JOIN (
+            SELECT hour, max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE project_id = {project_id:UInt32}
+              AND hour >= {hours_start:DateTime64(3, 'UTC')}
+              AND hour < {hours_end:DateTime64(3, 'UTC')}
+            GROUP BY hour
+        ) AS touched ON touched.hour = sealed.hour
+        WHERE sealed.sealed_at > ifNull(touched.touched_at, toDateTime64(0, 3, 'UTC'))
+"""
+# computed once per query (a scalar subquery is a constant, where a subquery in IN would run once
+# per use): the sealed hours with their seals, and the other whole hours of the range — arrays
+# that has() filters by with the primary key, so a sealed hour's event sets are not even read
+_SEALED_AND_LIVE = """
+WITH (SELECT groupArray((hour, sealed_at)) FROM (""" + _SEALED_HOURS + """)) AS sealed_hours,
+     arrayFilter(h -> NOT has(sealed_hours.1, h),
+                 arrayMap(n -> toDateTime({hours_start:DateTime64(3, 'UTC')}, 'UTC') + toIntervalHour(n),
+                          range(toUInt64(dateDiff('hour', {hours_start:DateTime64(3, 'UTC')},
+                                                  {hours_end:DateTime64(3, 'UTC')}))))) AS live_hours"""
+_NO_HASHES = "CAST([] AS Array(UInt64))"
+_SEALED_AUDIENCE_ROWS = """
+    SELECT minute, length(page_views) AS page_view_count, length(errors) AS error_count,
+           length(events) AS event_count, visitors, sessions
+    FROM audience_minute FINAL
+    WHERE """ + _EDGE_MINUTES + """
+    UNION ALL
+    SELECT hour AS minute, toUInt64(0), toUInt64(0), toUInt64(0), visitors, sessions
+    FROM audience_hour FINAL
+    WHERE """ + _HOURS_IN_RANGE + """
+    UNION ALL
+    SELECT hour AS minute, length(page_views), length(errors), length(events), """ + _NO_HASHES + ", " + _NO_HASHES + """
+    FROM audience_hour FINAL
+    WHERE """ + _HOURS_IN_RANGE + """
+      AND has(live_hours, hour)
+    UNION ALL
+    SELECT hour AS minute, page_views, errors, events, """ + _NO_HASHES + ", " + _NO_HASHES + """
+    FROM audience_hour_counts FINAL
+    WHERE """ + _HOURS_IN_RANGE + """
+      AND has(sealed_hours, (hour, sealed_at))
+"""
+# the same questions per source: audience rows count each kind of event in a set of its own
+# (sealed: or in the sealed counts), traffic rows (route filter set) have one set of events per type
 _COUNTED = {
     "audience": {"page_views": "length(page_views)", "errors": "length(errors)", "events": "length(events)",
-                 "rows": _AUDIENCE_ROWS},
+                 "with": "", "rows": _AUDIENCE_ROWS},
+    "sealed": {"page_views": "page_view_count", "errors": "error_count", "events": "event_count",
+               "with": _SEALED_AND_LIVE, "rows": _SEALED_AUDIENCE_ROWS},
     "traffic": {"page_views": "if(type = 'page_view', length(events), 0)",
                 "errors": "if(type = 'error', length(events), 0)", "events": "length(events)",
-                "rows": _TRAFFIC_ROWS},
+                "with": "", "rows": _TRAFFIC_ROWS},
 }
 # (the counts get names of their own first: an alias equal to a column's name would replace it)
 _COUNTED_ROWS = """
     SELECT minute, $page_views AS viewed, $errors AS failed, $events AS counted, visitors, sessions
     FROM ($rows)
 """
-_TRAFFIC_TOTALS = """
+_TRAFFIC_TOTALS = """$with
 SELECT
     sum(viewed) AS page_views,
     length(groupUniqArrayArray(visitors)) AS unique_visitors,
@@ -632,7 +699,7 @@ SELECT
     sum(counted) AS events
 FROM (""" + _COUNTED_ROWS + """)
 """
-_TRAFFIC_TREND = """
+_TRAFFIC_TREND = """$with
 SELECT
     """ + _TIME_BUCKET + """ AS time,
     sum(viewed) AS page_views,
@@ -649,7 +716,7 @@ def _counted(template: str) -> dict[str, str]:
     written = {}
     for source, fragments in _COUNTED.items():
         sql = template
-        for name in ("page_views", "errors", "events", "rows"):  # rows last: its text holds no $ names
+        for name in ("page_views", "errors", "events", "with", "rows"):  # with, rows last: no $ names in them
             sql = sql.replace(f"${name}", fragments[name])
         written[source] = sql
     return written
@@ -659,16 +726,19 @@ TRAFFIC_TOTALS = _counted(_TRAFFIC_TOTALS)
 TRAFFIC_TREND = _counted(_TRAFFIC_TREND)
 
 
-def _traffic_source(filters: Filters) -> str:
-    """The rollups that answer traffic for these filters: the audience ones unless a route is picked."""
-    return "traffic" if filters.route else "audience"
+def _traffic_source(filters: Filters, sealed: bool = False) -> str:
+    """The rollups that answer traffic for these filters: the audience ones unless a route is picked
+    (``sealed``: with the sealed hours' counts)."""
+    if filters.route:
+        return "traffic"
+    return "sealed" if sealed else "audience"
 
 
 def traffic_totals(client: Client, filters: Filters) -> pl.DataFrame:
     """One row, from the rollups (whole minutes): ``page_views`` (PV), ``unique_visitors`` (UV:
     visitor ids with any event), ``sessions`` (session ids with any event), ``errors`` and
     ``events``. :func:`traffic_summary` answers the same from raw events, exact to the ms."""
-    frame = _rollup_frame(client, TRAFFIC_TOTALS[_traffic_source(filters)], _traffic_parameters(filters), {
+    frame = _rollup_frame(client, TRAFFIC_TOTALS[_traffic_source(filters, sealed=True)], _traffic_parameters(filters), {
         "page_views": pl.UInt64, "unique_visitors": pl.UInt64, "sessions": pl.UInt64,
         "errors": pl.UInt64, "events": pl.UInt64,
     })

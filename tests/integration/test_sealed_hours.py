@@ -1,0 +1,138 @@
+"""Sealed hours (073_sealed_audience_hours.sql) against the real engine: once ClickHouse's
+refreshable view has frozen closed hours' event counts, ``traffic_totals`` and ``traffic_trend``
+answer exactly what they answered from the hash sets and what ground truth says — with every
+environment and release filter, with replayed events in the warehouse, with a replay into a
+sealed hour (nothing changes) and with a late new event into a sealed hour (counted at once,
+and still after the hour is sealed again).
+
+Sealing waits out the view's 60 s safety margin after the latest insert
+(:func:`pipeline.warehouse.sealing.seal_now`), so this module takes about two minutes.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import polars as pl
+import pytest
+
+from pipeline.warehouse import queries
+from pipeline.warehouse.queries import Filters
+from pipeline.warehouse.sealing import seal_now
+from tests.support import shop_data
+
+pytestmark = pytest.mark.integration
+
+PROJECT = 9311
+NEIGHBOUR = 9312
+# three whole hours that ended long enough ago to be sealed, with a few minutes of edge either side
+ANCHOR = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=5)
+RANGE = Filters(PROJECT, ANCHOR - timedelta(minutes=20), ANCHOR + timedelta(hours=3, minutes=20))
+HOURS = [ANCHOR + timedelta(hours=n) for n in range(3)]
+FILTERS = [{}, {"environment": "production"}, {"release": "shop@2.5.0"}, {"release": "shop@2.4.1"},
+           {"environment": "production", "release": "shop@2.5.0"}, {"environment": "nowhere"}]
+COLUMNS = list(shop_data.COLUMNS)
+
+
+def filters_with(**dimensions: str) -> Filters:
+    return Filters(PROJECT, RANGE.start, RANGE.end, **dimensions)
+
+
+def answers(client) -> dict:
+    """traffic_totals for every filter and the hourly traffic_trend, comparable with ==."""
+    found = {repr(dimensions): queries.traffic_totals(client, filters_with(**dimensions)).to_dicts()
+             for dimensions in FILTERS}
+    found["trend"] = queries.traffic_trend(client, RANGE, 60).to_dicts()
+    return found
+
+
+def truth(rows: list[tuple]) -> dict:
+    """The same answers, computed in polars from the distinct events."""
+    frame = shop_data.truth_frame(rows).filter(pl.col("project_id") == PROJECT)
+    found = {}
+    for dimensions in FILTERS:
+        selected = frame.filter((pl.col("timestamp") >= RANGE.start) & (pl.col("timestamp") < RANGE.end))
+        for name, value in dimensions.items():
+            selected = selected.filter(pl.col(name) == value)
+        found[repr(dimensions)] = [{
+            "page_views": selected.filter(pl.col("type") == "page_view").height,
+            "unique_visitors": selected["visitor_id"].n_unique(), "sessions": selected["session_id"].n_unique(),
+            "errors": selected.filter(pl.col("type") == "error").height, "events": selected.height,
+        }]
+    in_range = frame.filter((pl.col("timestamp") >= RANGE.start) & (pl.col("timestamp") < RANGE.end))
+    found["trend"] = (in_range.group_by(pl.col("timestamp").dt.truncate("1h").alias("time"))
+                      .agg((pl.col("type") == "page_view").sum().cast(pl.UInt64).alias("page_views"),
+                           pl.col("visitor_id").n_unique().cast(pl.UInt64).alias("visitors"),
+                           pl.col("session_id").n_unique().cast(pl.UInt64).alias("sessions"))
+                      .sort("time").to_dicts())
+    return found
+
+
+def sealed_hours(client) -> list[datetime]:
+    """The hours of the range whose counts the queries take from the seal (sealed, untouched since)."""
+    parameters = {"project_id": PROJECT, "hours_start": queries._clickhouse_time(HOURS[0]),
+                  "hours_end": queries._clickhouse_time(HOURS[-1] + timedelta(hours=1))}
+    rows = client.query(f"SELECT hour FROM ({queries._SEALED_HOURS}) ORDER BY hour", parameters=parameters)
+    return [hour.replace(tzinfo=timezone.utc) for (hour,) in rows.result_rows]
+
+
+def like(row: tuple, **changes) -> tuple:
+    """``row`` with some columns changed."""
+    values = list(row)
+    for name, value in changes.items():
+        values[COLUMNS.index(name)] = value
+    return tuple(values)
+
+
+@pytest.fixture(scope="module")
+def client(clickhouse):
+    return clickhouse.client()
+
+
+@pytest.fixture(scope="module")
+def shop(client):
+    """The shop's events (a tenth of them inserted twice) and the answers read live, before any seal."""
+    made = shop_data.shop_events(PROJECT, 300, seed=41, start=ANCHOR - timedelta(minutes=10),
+                                 span=timedelta(hours=3, minutes=15)).rows
+    neighbour = shop_data.shop_events(NEIGHBOUR, 30, seed=42, start=ANCHOR, span=timedelta(hours=3)).rows
+    shop_data.insert(client, made + neighbour)
+    shop_data.insert(client, random.Random(43).sample(made, len(made) // 10))
+    live = answers(client)
+    assert sealed_hours(client) == []  # just inserted: read from the sets
+    return {"rows": made, "live": live}
+
+
+def test_sealed_hours_answer_what_the_sets_and_ground_truth_answer(client, shop):
+    expected = truth(shop["rows"])
+    assert shop["live"] == expected
+    assert expected[repr({})][0]["events"] > 500 and expected[repr({"release": "shop@2.5.0"})][0]["errors"] > 0
+    seal_now(client)
+    assert sealed_hours(client) == HOURS
+    assert answers(client) == expected
+
+
+def test_a_replay_into_a_sealed_hour_changes_nothing_and_a_late_event_counts_at_once(client, shop):
+    if sealed_hours(client) != HOURS:
+        seal_now(client)
+    assert sealed_hours(client) == HOURS
+    rows = shop["rows"]
+    middle = [row for row in rows if HOURS[1] <= datetime.fromtimestamp(row[COLUMNS.index("timestamp")] / 1000,
+                                                                      timezone.utc) < HOURS[2]]
+    shop_data.insert(client, middle[:5])  # the same event ids again
+    assert HOURS[1] not in sealed_hours(client)  # touched: read from the sets until sealed again
+    assert answers(client) == truth(rows)
+
+    page_view = next(row for row in middle if row[COLUMNS.index("type")] == "page_view"
+                     and row[COLUMNS.index("release")] == "shop@2.5.0")
+    late = like(page_view, event_id=f"late-{page_view[COLUMNS.index('event_id')]}",
+                visitor_id="late-visitor", session_id="late-session")
+    shop_data.insert(client, [late])
+    rows = [*rows, late]
+    expected = truth(rows)
+    assert expected[repr({})][0]["page_views"] == shop["live"][repr({})][0]["page_views"] + 1
+    assert answers(client) == expected  # at once, before any seal
+
+    seal_now(client)
+    assert sealed_hours(client) == HOURS
+    assert answers(client) == expected
