@@ -26,9 +26,11 @@ pytestmark = pytest.mark.integration
 
 PROJECT = 9311
 NEIGHBOUR = 9312
-# three whole hours that ended long enough ago to be sealed, with a few minutes of edge either side
+# events in three whole hours that ended long enough ago to be sealed and a few minutes either side,
+# asked about over a range long enough for totals to read the seal (queries.SEALED_FROM)
 ANCHOR = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=5)
-RANGE = Filters(PROJECT, ANCHOR - timedelta(minutes=20), ANCHOR + timedelta(hours=3, minutes=20))
+RANGE = Filters(PROJECT, ANCHOR - queries.SEALED_FROM - timedelta(minutes=20),
+                ANCHOR + timedelta(hours=3, minutes=20))
 HOURS = [ANCHOR + timedelta(hours=n) for n in range(3)]
 FILTERS = [{}, {"environment": "production"}, {"release": "shop@2.5.0"}, {"release": "shop@2.4.1"},
            {"environment": "production", "release": "shop@2.5.0"}, {"environment": "nowhere"}]
@@ -41,6 +43,7 @@ def filters_with(**dimensions: str) -> Filters:
 
 def answers(client) -> dict:
     """traffic_totals for every filter and the hourly traffic_trend, comparable with ==."""
+    assert all(queries._traffic_source(filters_with(**dimensions), sealed=True) == "sealed" for dimensions in FILTERS)
     found = {repr(dimensions): queries.traffic_totals(client, filters_with(**dimensions)).to_dicts()
              for dimensions in FILTERS}
     found["trend"] = queries.traffic_trend(client, RANGE, 60).to_dicts()
@@ -136,3 +139,14 @@ def test_a_replay_into_a_sealed_hour_changes_nothing_and_a_late_event_counts_at_
     seal_now(client)
     assert sealed_hours(client) == HOURS
     assert answers(client) == expected
+
+
+def test_totals_read_the_seal_only_where_it_pays():
+    """Sealed counts for ranges with SEALED_FROM of whole hours the hourly rollup answers; the sets
+    elsewhere (the seal's bookkeeping costs more than short ranges' event sets)."""
+    week = Filters(PROJECT, ANCHOR - timedelta(days=7), ANCHOR)
+    assert queries._traffic_source(week, sealed=True) == "sealed"
+    assert queries._traffic_source(week) == "audience"  # the trend
+    assert queries._traffic_source(Filters(PROJECT, ANCHOR - timedelta(hours=24), ANCHOR), sealed=True) == "audience"
+    assert queries._traffic_source(Filters(PROJECT, week.start, week.end, device="mobile"), sealed=True) == "audience"
+    assert queries._traffic_source(Filters(PROJECT, week.start, week.end, route="/p/*"), sealed=True) == "traffic"
