@@ -281,9 +281,17 @@ def _first_line(exc: BaseException) -> str:
 
 
 class EventSink(ClickHouseSink):
-    """The processor's one sink: each :class:`Outcome`'s row to ClickHouse, its dead letter to the DLQ.
+    """The processor's one sink: messages in; each one's row to ClickHouse, its dead letter to the DLQ.
 
-    The stream stays a single chain (``enrich`` → this sink) instead of branching into a
+    It gathers the raw messages and hands ``step_batch`` of them at a time to ``enrich``
+    (the steps, run step by step over the batch: ``steps.run_many``), which answers an
+    :class:`Outcome` per message. Batches rather than one message at a time keep each step's
+    code and data in the CPU caches (a quarter to a third less stream-thread CPU per event);
+    ``flush`` enriches what is gathered before anything is committed, and a batch whose
+    first message waited ``max_delay`` goes through the steps and on to ClickHouse at once,
+    so quiet streams are not held back.
+
+    The stream stays a single chain (topic → this sink) instead of branching into a
     rows branch and a dead-letter branch: at a branch point Quix Streams pickles a copy of
     every value for every branch but the first, and filters and applies on both branches
     run for every message — together about a fifth of the processor's CPU per event.
@@ -322,6 +330,7 @@ class EventSink(ClickHouseSink):
             self._waiting_since = time.monotonic()
         elif self.max_delay is not None and time.monotonic() - self._waiting_since >= self.max_delay:
             self._enrich_waiting()
+            self._send_pending()  # their rows waited long enough already
 
     def _enrich_waiting(self) -> None:
         """The gathered messages through the steps: rows to the insert chunks, dead letters to the DLQ."""
