@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/processor.py              # 200,000 events, own Kafka + ClickHouse
     .venv/bin/python bench/processor.py --events 50000
+    .venv/bin/python bench/processor.py --rounds 5     # five baseline + processor pairs, and the median
 
 Starts a real Kafka broker and the embedded ClickHouse (the test helpers, free ports,
 throw-away data), fills the topic with realistic traffic (the simulator's sessions, stamped
@@ -24,6 +25,7 @@ import dataclasses
 import os
 import platform
 import random
+import statistics
 import sys
 import threading
 import time
@@ -227,6 +229,8 @@ def machine() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=200_000, help="events to pre-fill and drain (default 200,000)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="drain the topic this many times, a baseline before each (default 1); prints the median")
     args = parser.parse_args()
 
     console.print(f"machine: {machine()}")
@@ -250,25 +254,36 @@ def main() -> int:
         del messages
 
         clickhouse_pid, kafka_pid = clickhouse.process.pid, kafka.process.pid
-        baseline = consume_only(kafka.bootstrap, settings.events_topic, args.events, settings.data_dir)
-        console.print(f"baseline  (Quix Streams, consume only): {baseline.rate:>9,.0f} events/s "
-                      f"({baseline.events:,} in {baseline.seconds:.2f}s; {baseline.cpu_rate:,.0f} per CPU-second)")
-        clickhouse_cpu, kafka_cpu = process_cpu_seconds(clickhouse_pid), process_cpu_seconds(kafka_pid)
-        result = processor(settings, args.events)
-        clickhouse_cpu = process_cpu_seconds(clickhouse_pid) - clickhouse_cpu
-        kafka_cpu = process_cpu_seconds(kafka_pid) - kafka_cpu
+        rounds: list[tuple[Run, Run]] = []
+        for number in range(1, args.rounds + 1):
+            label = f"round {number}/{args.rounds}: " if args.rounds > 1 else ""
+            baseline = consume_only(kafka.bootstrap, settings.events_topic, args.events, settings.data_dir)
+            console.print(f"{label}baseline  (Quix Streams, consume only): {baseline.rate:>9,.0f} events/s "
+                          f"({baseline.events:,} in {baseline.seconds:.2f}s; {baseline.cpu_rate:,.0f} per CPU-second)")
+            clickhouse_cpu, kafka_cpu = process_cpu_seconds(clickhouse_pid), process_cpu_seconds(kafka_pid)
+            result = processor(settings, args.events)
+            clickhouse_cpu = process_cpu_seconds(clickhouse_pid) - clickhouse_cpu
+            kafka_cpu = process_cpu_seconds(kafka_pid) - kafka_cpu
+            console.print(f"{label}processor (every step → ClickHouse):   {result.rate:>9,.0f} events/s "
+                          f"({result.events:,} in {result.seconds:.2f}s; {result.cpu_rate:,.0f} per CPU-second)")
+            console.print(f"  (the stream read the last message after {result.drained:.2f}s; the last rows were "
+                          f"in ClickHouse {result.seconds - result.drained:.2f}s later)")
+            console.print(f"  ratio processor / baseline: {result.rate / baseline.rate:.2f} "
+                          f"(per CPU-second: {result.cpu_rate / baseline.cpu_rate:.2f})")
+            console.print(f"  ClickHouse server CPU during the processor run: {clickhouse_cpu:.1f}s "
+                          f"({result.events / max(clickhouse_cpu, 1e-9):,.0f} events per CPU-second)")
+            print_cpu_budget(result, clickhouse_cpu, kafka_cpu)
+            rounds.append((baseline, result))
         client = clickhouse.client()
         rows, unique = client.query("SELECT count(), uniqExact(event_id) FROM events FINAL").result_rows[0]
-        console.print(f"processor (every step → ClickHouse):   {result.rate:>9,.0f} events/s "
-                      f"({result.events:,} in {result.seconds:.2f}s; {result.cpu_rate:,.0f} per CPU-second)")
-        console.print(f"  (the stream read the last message after {result.drained:.2f}s; the last rows were "
-                      f"in ClickHouse {result.seconds - result.drained:.2f}s later)")
-        console.print(f"ratio processor / baseline: {result.rate / baseline.rate:.2f} "
-                      f"(per CPU-second: {result.cpu_rate / baseline.cpu_rate:.2f})")
-        console.print(f"ClickHouse server CPU during the processor run: {clickhouse_cpu:.1f}s "
-                      f"({result.events / max(clickhouse_cpu, 1e-9):,.0f} events per CPU-second)")
-        console.print(f"ClickHouse: {rows:,} rows, {unique:,} distinct event ids")
-        print_cpu_budget(result, clickhouse_cpu, kafka_cpu)
+        console.print(f"ClickHouse: {rows:,} rows, {unique:,} distinct event ids"
+                      + (" (every round wrote the same events again; FINAL collapses them)" if args.rounds > 1 else ""))
+        if args.rounds > 1:
+            rates = sorted(result.rate for _, result in rounds)
+            ratios = sorted(result.rate / baseline.rate for baseline, result in rounds)
+            console.print(f"processor over {args.rounds} rounds: median {statistics.median(rates):,.0f} events/s "
+                          f"(min {rates[0]:,.0f}, max {rates[-1]:,.0f}); ratio to the same round's baseline: "
+                          f"median {statistics.median(ratios):.2f} (min {ratios[0]:.2f}, max {ratios[-1]:.2f})")
         console.print(f"machine after: {machine()}")
         if rows != args.events or unique != args.events:
             console.print("[red]row count does not match the events produced[/]")

@@ -129,9 +129,13 @@ def build_app(
 
     # one chain, no branches, no per-message apply: the sink gathers the messages and runs
     # the steps over a batch of them at a time (see EventSink for why)
-    app.dataframe(events_topic).sink(EventSink(
-        settings, enrich=enrich, counters=counters, chunk_rows=settings.sink_batch_size,
-        max_delay=settings.sink_max_delay_s, on_rows=quality.offer if quality is not None else None))
+    events = app.dataframe(events_topic)
+    sink = EventSink(settings, enrich=enrich, counters=counters, chunk_rows=settings.sink_batch_size,
+                     max_delay=settings.sink_max_delay_s, on_rows=quality.offer if quality is not None else None)
+    events.sink(sink)
+    # Quix runs a dataframe's periodic tasks on every pass of its loop, also when no message
+    # came: the sink's tick sends on what waited VIGIL_SINK_MAX_DELAY at the end of a burst
+    events._registry.register_periodic_task(sink.tick)  # noqa: SLF001 - Quix's own hook for operators' timers
 
     # the DLQ read back into ClickHouse's dead_letters table: drops by reason are queryable
     def dead_letter_row_of(record: bytes | None) -> tuple:

@@ -174,8 +174,19 @@ class ClickHouseSink(BatchingSink):
         elif self.max_delay is not None:
             if self._pending == 1:
                 self._pending_since = time.monotonic()
-            elif time.monotonic() - self._pending_since >= self.max_delay:
+            elif time.monotonic() - self._pending_since >= self.max_delay and self._writer_idle():
                 self._send_pending()
+
+    def _writer_idle(self) -> bool:
+        """No insert in flight: a partial chunk sent now goes to ClickHouse at once.
+
+        While one is in flight the rows keep gathering (up to ``chunk_rows``) instead: sent,
+        they would only queue behind it, and many small inserts cost the server far more
+        per row than a few big ones (every insert writes a part per table and per
+        materialized view, and merges them later). So under load the chunks grow with the
+        rate, and on a quiet stream rows still go out ``max_delay`` after they came.
+        """
+        return not self._in_flight or self._in_flight[-1].done()
 
     def write(self, batch: SinkBatch) -> None:
         """Insert one partition's batch now (Quix's per-batch hook; :meth:`flush` batches wider)."""
@@ -331,6 +342,22 @@ class EventSink(ClickHouseSink):
         elif self.max_delay is not None and time.monotonic() - self._waiting_since >= self.max_delay:
             self._enrich_waiting()
             self._send_pending()  # their rows waited long enough already
+
+    def tick(self) -> None:
+        """Send on what waited ``max_delay`` although no message came since (the end of a
+        burst, a quiet stream): without this it would wait for the next checkpoint.
+
+        The processor registers it as a periodic task of its dataframe, which Quix Streams
+        runs on the stream thread on every pass of its loop, messages or not (the loop
+        passes at least every second while the topic is idle).
+        """
+        if self.max_delay is None:
+            return
+        if self._messages and time.monotonic() - self._waiting_since >= self.max_delay:
+            self._enrich_waiting()
+            self._send_pending()
+        elif self._pending and time.monotonic() - self._pending_since >= self.max_delay and self._writer_idle():
+            self._send_pending()
 
     def _enrich_waiting(self) -> None:
         """The gathered messages through the steps: rows to the insert chunks, dead letters to the DLQ."""

@@ -273,6 +273,18 @@ def test_valid_events_land_once_and_invalid_ones_reach_the_dlq_with_their_reason
     assert row == ("Chrome Mobile", "mobile", "/products/:id", "198.51.100.0")  # route, anonymised IP
 
 
+def test_a_few_events_after_a_quiet_spell_land_without_waiting_for_a_checkpoint(make_processor, kafka, clickhouse):
+    # fewer messages than a step batch and a chunk, then nothing: only the sink's tick, which
+    # Quix runs on every pass of its loop, can send them on; the checkpoint is ten minutes off
+    project = project_id()
+    processor = make_processor(clickhouse.url)
+    processor.env.update(VIGIL_COMMIT_INTERVAL="600", VIGIL_SINK_MAX_DELAY="0.5")
+    processor.start()
+    client = clickhouse.client()
+    produce(kafka.bootstrap, processor.events_topic, valid_messages(project, processor.run, 0, 5))
+    assert wait_for_rows(client, project, 5, processor, timeout=60) == (5, 5)
+
+
 def test_sigkilled_mid_run_and_restarted_loses_nothing_and_doubles_nothing(make_processor, kafka, clickhouse):
     project = project_id()
     processor = make_processor(clickhouse.url, batch_size=1000)
