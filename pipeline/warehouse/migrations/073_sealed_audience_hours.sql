@@ -4,9 +4,11 @@
 -- adds nothing. But a week of those sets is ~10M hashes (~80 MB) that traffic_totals read and
 -- merged under FINAL only to take their sizes (bench/warehouse.py: 104–109 ms over 7 days). Once
 -- an hour is over its sets rarely change, so a refreshable view writes their sizes down here and
--- the queries read a number per hour instead (pipeline/warehouse/queries.py, traffic_totals and
--- traffic_trend); unique visitors and sessions still come from the (much smaller) hash sets,
--- since they do not add across hours.
+-- traffic_totals reads a number per hour instead once a range spans 72 whole hours or more
+-- (pipeline/warehouse/queries.py, SEALED_FROM; below that the seal's bookkeeping costs more than
+-- it spares, and traffic_trend reads only the smaller page-view sets, so both stay on the sets);
+-- unique visitors and sessions still come from the (much smaller) hash sets, since they do not
+-- add across hours.
 --
 -- Exact and idempotent because a sealed count is only used while it is newer than every insert
 -- into its hour:
