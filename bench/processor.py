@@ -3,6 +3,7 @@
     .venv/bin/python bench/processor.py              # 200,000 events, own Kafka + ClickHouse
     .venv/bin/python bench/processor.py --events 50000
     .venv/bin/python bench/processor.py --rounds 5     # five baseline + processor pairs, and the median
+    .venv/bin/python bench/processor.py --rounds 5 --null-table   # inserts into a Null table: ClickHouse's own cost left out
 
 Starts a real Kafka broker and the embedded ClickHouse (the test helpers, free ports,
 throw-away data), fills the topic with realistic traffic (the simulator's sessions, stamped
@@ -169,6 +170,19 @@ def processor(settings: settings_module.Settings, count: int) -> Run:
     return Run(counters.inserted, last - first, cpu_last - cpu_first, threads, drained - first)
 
 
+def null_tables(client: Any, settings: settings_module.Settings) -> settings_module.Settings:
+    """``--null-table``: a database whose ``events`` is a Null-engine copy (the server reads each
+    insert and keeps nothing, no views run) beside a real ``sourcemaps`` for the processor's
+    look-ups; the settings pointing the processor at it."""
+    database = f"bench_null_{uuid.uuid4().hex[:6]}"  # generated here, no input
+    client.command(f"CREATE DATABASE {database}")
+    client.command(f"CREATE TABLE {database}.events AS {settings.clickhouse_database}.events ENGINE = Null")
+    client.command(f"CREATE TABLE {database}.sourcemaps AS {settings.clickhouse_database}.sourcemaps")
+    console.print(f"[yellow]--null-table: rows go to {database}.events (ENGINE = Null): the insert is sent and "
+                  "read, nothing is stored and no materialized view runs[/]")
+    return dataclasses.replace(settings, clickhouse_database=database)
+
+
 def thread_cpu_seconds() -> dict[str, float]:
     """CPU time (user + system) of each thread of this process so far, by name (the main thread: "main")."""
     main_id = str(os.getpid())
@@ -231,6 +245,9 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=200_000, help="events to pre-fill and drain (default 200,000)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="drain the topic this many times, a baseline before each (default 1); prints the median")
+    parser.add_argument("--null-table", action="store_true",
+                        help="insert into a Null-engine copy of the events table (no views, nothing stored): the "
+                             "processor's whole path with the server's work cut to reading the insert")
     args = parser.parse_args()
 
     console.print(f"machine: {machine()}")
@@ -244,6 +261,8 @@ def main() -> int:
         ensure_topics(kafka.bootstrap, {settings.events_topic: settings.topic_partitions,
                                         settings.dlq_topic: settings.topic_partitions})
         apply_migrations(clickhouse.client())
+        if args.null_table:
+            settings = null_tables(clickhouse.client(), settings)
 
         console.print(f"generating {args.events:,} realistic events…")
         messages = collector_messages(args.events)
@@ -255,6 +274,7 @@ def main() -> int:
 
         clickhouse_pid, kafka_pid = clickhouse.process.pid, kafka.process.pid
         rounds: list[tuple[Run, Run]] = []
+        target = "a Null table" if args.null_table else "ClickHouse"
         for number in range(1, args.rounds + 1):
             label = f"round {number}/{args.rounds}: " if args.rounds > 1 else ""
             baseline = consume_only(kafka.bootstrap, settings.events_topic, args.events, settings.data_dir)
@@ -264,7 +284,7 @@ def main() -> int:
             result = processor(settings, args.events)
             clickhouse_cpu = process_cpu_seconds(clickhouse_pid) - clickhouse_cpu
             kafka_cpu = process_cpu_seconds(kafka_pid) - kafka_cpu
-            console.print(f"{label}processor (every step → ClickHouse):   {result.rate:>9,.0f} events/s "
+            console.print(f"{label}processor (every step → {target}):   {result.rate:>9,.0f} events/s "
                           f"({result.events:,} in {result.seconds:.2f}s; {result.cpu_rate:,.0f} per CPU-second)")
             console.print(f"  (the stream read the last message after {result.drained:.2f}s; the last rows were "
                           f"in ClickHouse {result.seconds - result.drained:.2f}s later)")
@@ -277,7 +297,8 @@ def main() -> int:
         client = clickhouse.client()
         rows, unique = client.query("SELECT count(), uniqExact(event_id) FROM events FINAL").result_rows[0]
         console.print(f"ClickHouse: {rows:,} rows, {unique:,} distinct event ids"
-                      + (" (every round wrote the same events again; FINAL collapses them)" if args.rounds > 1 else ""))
+                      + (" (--null-table: nothing is stored)" if args.null_table else
+                         " (every round wrote the same events again; FINAL collapses them)" if args.rounds > 1 else ""))
         if args.rounds > 1:
             rates = sorted(result.rate for _, result in rounds)
             ratios = sorted(result.rate / baseline.rate for baseline, result in rounds)
@@ -285,7 +306,7 @@ def main() -> int:
                           f"(min {rates[0]:,.0f}, max {rates[-1]:,.0f}); ratio to the same round's baseline: "
                           f"median {statistics.median(ratios):.2f} (min {ratios[0]:.2f}, max {ratios[-1]:.2f})")
         console.print(f"machine after: {machine()}")
-        if rows != args.events or unique != args.events:
+        if not args.null_table and (rows != args.events or unique != args.events):
             console.print("[red]row count does not match the events produced[/]")
             return 1
     return 0
