@@ -331,25 +331,23 @@ class EventSink(ClickHouseSink):
 
     def add(self, value: bytes | None, key: Any, timestamp: int, headers: HeadersTuples,
             topic: str, partition: int, offset: int) -> None:
-        """Gather the message; every ``step_batch`` messages (or once the first waited
-        ``max_delay``) run the steps over them."""
+        """Gather the message; every ``step_batch`` messages run the steps over them (and
+        :meth:`tick`, right after each message, over fewer once the first waited ``max_delay``)."""
         messages = self._messages
         messages.append((value, key, timestamp, headers, topic, partition, offset))
         if len(messages) >= self.step_batch:
             self._enrich_waiting()
         elif len(messages) == 1:
             self._waiting_since = time.monotonic()
-        elif self.max_delay is not None and time.monotonic() - self._waiting_since >= self.max_delay:
-            self._enrich_waiting()
-            self._send_pending()  # their rows waited long enough already
 
     def tick(self) -> None:
-        """Send on what waited ``max_delay`` although no message came since (the end of a
-        burst, a quiet stream): without this it would wait for the next checkpoint.
+        """Send on what waited ``max_delay``: gathered messages through the steps, rows to
+        ClickHouse — also when no message came since (the end of a burst, a quiet stream),
+        which would otherwise wait for the next checkpoint.
 
         The processor registers it as a periodic task of its dataframe, which Quix Streams
-        runs on the stream thread on every pass of its loop, messages or not (the loop
-        passes at least every second while the topic is idle).
+        runs on the stream thread on every pass of its loop, after each message and at least
+        every second while the topic is idle; so :meth:`add` needs no clock of its own.
         """
         if self.max_delay is None:
             return

@@ -605,10 +605,11 @@ _EDGE_MINUTES = """project_id = {project_id:UInt32}
       AND minute < {end:DateTime64(3, 'UTC')}
       AND NOT (minute >= {hours_start:DateTime64(3, 'UTC')} AND minute < {hours_end:DateTime64(3, 'UTC')})
 """ + DIMENSIONS_BUT_ROUTE
-_HOURS_IN_RANGE = """project_id = {project_id:UInt32}
+_HOURS = """project_id = {project_id:UInt32}
       AND hour >= {hours_start:DateTime64(3, 'UTC')}
       AND hour < {hours_end:DateTime64(3, 'UTC')}
-      AND ({environment:String} = '' OR environment = {environment:String})
+"""
+_HOURS_IN_RANGE = _HOURS + """      AND ({environment:String} = '' OR environment = {environment:String})
       AND ({release:String} = '' OR release = {release:String})
 """
 _AUDIENCE_ROWS = """
@@ -629,25 +630,19 @@ _AUDIENCE_ROWS = """
 # sets. (The trend counts page views only, a set small enough that reading it beats the seal's
 # bookkeeping: it stays on _AUDIENCE_ROWS.)
 
+
+
+def _latest_per_hour(table: str, column: str) -> str:
+    """The latest ``column`` of each whole hour of the range in ``table`` (constant names only)."""
+    return f"SELECT hour, max({column}) AS {column} FROM {table} WHERE {_HOURS} GROUP BY hour"
+
+
 # the whole hours of the range whose counts are sealed and untouched since: their latest seal
-_SEALED_HOURS = """
+_SEALED_HOURS = f"""
         SELECT sealed.hour AS hour, sealed.sealed_at AS sealed_at
-        FROM (
-            SELECT hour, max(sealed_at) AS sealed_at
-            FROM audience_hour_counts
-            WHERE project_id = {project_id:UInt32}
-              AND hour >= {hours_start:DateTime64(3, 'UTC')}
-              AND hour < {hours_end:DateTime64(3, 'UTC')}
-            GROUP BY hour
-        ) AS sealed
-        LEFT JOIN (
-            SELECT hour, max(touched_at) AS touched_at
-            FROM audience_hour_touched
-            WHERE project_id = {project_id:UInt32}
-              AND hour >= {hours_start:DateTime64(3, 'UTC')}
-              AND hour < {hours_end:DateTime64(3, 'UTC')}
-            GROUP BY hour
-        ) AS touched ON touched.hour = sealed.hour
+        FROM ({_latest_per_hour("audience_hour_counts", "sealed_at")}) AS sealed
+        LEFT JOIN ({_latest_per_hour("audience_hour_touched", "touched_at")}) AS touched
+            ON touched.hour = sealed.hour
         WHERE sealed.sealed_at > ifNull(touched.touched_at, toDateTime64(0, 3, 'UTC'))
 """
 # computed once per query (a scalar subquery is a constant, where a subquery in IN would run once
