@@ -48,6 +48,7 @@ from pipeline import contract, settings as settings_module, synthetic  # noqa: E
 from pipeline.processor import user_agents  # noqa: E402
 from pipeline.processor.app import build_app, tune_gc  # noqa: E402
 from pipeline.processor.counters import Counters  # noqa: E402
+from pipeline.streaming import close_sinks  # noqa: E402
 from pipeline.warehouse.migrate import apply_migrations  # noqa: E402
 from tests.support.clickhouse import ClickHouseServer  # noqa: E402
 from tests.support.kafka import KafkaBroker  # noqa: E402
@@ -162,7 +163,10 @@ def processor(settings: settings_module.Settings, count: int) -> Run:
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    app.run()
+    try:
+        app.run()
+    finally:
+        close_sinks(app)
     watcher.join(5)
     if sum(counters.dropped.values()):
         console.print(f"[yellow]drops during the run: {dict(counters.dropped)}[/]")

@@ -60,8 +60,9 @@ def run_until_stopped(make_app: Callable[[], Application], max_pause: float = 30
     """
     pause = 1.0
     while True:
+        app = make_app()
         try:
-            make_app().run()
+            app.run()
             return
         except CheckpointConsumerCommitError as exc:
             if exc.code not in RETRIABLE_COMMIT_ERRORS and not exc.error.retriable():
@@ -71,3 +72,19 @@ def run_until_stopped(make_app: Callable[[], Application], max_pause: float = 30
                         exc.error.name(), exc.description, pause)
             time.sleep(pause)
             pause = min(pause * 2, max_pause)
+        finally:
+            close_sinks(app)
+
+
+def close_sinks(app: Application) -> None:
+    """Close the application's sinks that hold resources of their own (a writer thread, a
+    producer): Quix Streams has no hook for it, its sinks only ever get flushed."""
+    manager = getattr(app, "_sink_manager", None)  # Quix Streams' registry of the dataframes' sinks
+    for sink in manager.sinks if manager is not None else ():
+        close = getattr(sink, "close", None)
+        if close is None:
+            continue
+        try:
+            close()
+        except Exception:  # noqa: BLE001 - shutting down: report it, close the others, keep the first error
+            log.exception("closing the sink %r failed", sink)

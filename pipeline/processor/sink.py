@@ -154,6 +154,12 @@ class ClickHouseSink(BatchingSink):
             )
         return self._context
 
+    def close(self) -> None:
+        """Stop the writer thread and the HTTP client; the application calls it once ``run()`` ended
+        (Quix Streams' final checkpoint has flushed by then, so nothing is in flight)."""
+        self._writer.shutdown(wait=True)
+        self._reset()
+
     def _reset(self) -> None:
         if self._client is not None:
             try:
@@ -326,7 +332,7 @@ class EventSink(ClickHouseSink):
         self._dlq_failure: str | None = None
         # the collector's durable settings (idempotent, acks=all, its partitioner: a session's
         # dead letters share its input's partition), given up on after this sink's timeout
-        self._dlq = Producer({**producer_config(settings), "client.id": "vigil-processor-dlq", "linger.ms": 20,
+        self._dlq: Producer | None = Producer({**producer_config(settings), "client.id": "vigil-processor-dlq", "linger.ms": 20,
                               "message.timeout.ms": max(int(dlq_timeout * 1000), 1000)})
 
     def add(self, value: bytes | None, key: Any, timestamp: int, headers: HeadersTuples,
@@ -399,11 +405,28 @@ class EventSink(ClickHouseSink):
             raise SinkBackpressureError(retry_after=self.min_backoff)
 
     def _flush_dead_letters(self) -> int:
+        if self._dlq is None:  # closed
+            return 0
         try:
             return self._dlq.flush(self.dlq_timeout)
         except KafkaException as exc:
             self._dlq_failure = self._dlq_failure or str(exc)
             return 0
+
+    def close(self) -> None:
+        """Also let go of the DLQ producer, so librdkafka's threads end with it (left alone they go
+        on calling a broker that may be gone, and every restart of the stream would leak one).
+
+        After a clean stop Quix Streams' final checkpoint has flushed every dead letter. After a
+        failed one, what is still queued belongs to messages whose offsets were not committed:
+        they will be read again and their dead letters produced again, so the queue is purged
+        rather than waited for (waiting could only put the same dead letter on the topic twice).
+        """
+        super().close()
+        if self._dlq is not None:
+            self._dlq.purge()
+            self._dlq.flush(0)  # serve the purged messages' delivery reports
+            self._dlq = None  # the last reference: the producer is destroyed here
 
     def on_paused(self) -> None:
         """Backpressure: the gathered messages and the unacknowledged dead letters will be read again."""

@@ -9,12 +9,37 @@ from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError
 from pipeline import streaming
 
 
+class _Sink:
+    def __init__(self) -> None:
+        self.closed = 0
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+class _FlushOnlySink:
+    """A sink without resources of its own (most of Quix Streams' own): nothing to close."""
+
+
+class _Sinks:
+    def __init__(self, sinks: list) -> None:
+        self.sinks = sinks
+
+
 class _Stream:
     """Stands in for a Quix Application: ``run()`` raises the given errors, one per run, then returns."""
 
     def __init__(self, errors: list[Exception]) -> None:
         self.errors = errors
         self.runs = 0
+        self.built: list[_Sink] = []
+
+    def build(self) -> _Stream:
+        """A fresh application (as the services' factories make one per run), with its own sink."""
+        sink = _Sink()
+        self.built.append(sink)
+        self._sink_manager = _Sinks([_FlushOnlySink(), sink])
+        return self
 
     def run(self) -> None:
         self.runs += 1
@@ -26,7 +51,7 @@ def test_a_commit_kafka_can_retry_restarts_the_stream_instead_of_ending_the_proc
     monkeypatch.setattr(streaming.time, "sleep", lambda _seconds: None)
     stream = _Stream([CheckpointConsumerCommitError(KafkaError(KafkaError.NOT_COORDINATOR)),
                       CheckpointConsumerCommitError(KafkaError(KafkaError.COORDINATOR_LOAD_IN_PROGRESS))])
-    streaming.run_until_stopped(lambda: stream)
+    streaming.run_until_stopped(stream.build)
     assert stream.runs == 3
 
 
@@ -34,5 +59,15 @@ def test_a_commit_refused_for_good_still_ends_the_processor(monkeypatch):
     monkeypatch.setattr(streaming.time, "sleep", lambda _seconds: None)
     stream = _Stream([CheckpointConsumerCommitError(KafkaError(KafkaError.GROUP_AUTHORIZATION_FAILED))])
     with pytest.raises(CheckpointConsumerCommitError):
-        streaming.run_until_stopped(lambda: stream)
+        streaming.run_until_stopped(stream.build)
     assert stream.runs == 1
+
+
+def test_every_application_run_closes_its_sinks_also_when_the_run_failed(monkeypatch):
+    monkeypatch.setattr(streaming.time, "sleep", lambda _seconds: None)
+    stream = _Stream([CheckpointConsumerCommitError(KafkaError(KafkaError.NOT_COORDINATOR)),
+                      CheckpointConsumerCommitError(KafkaError(KafkaError.GROUP_AUTHORIZATION_FAILED))])
+    with pytest.raises(CheckpointConsumerCommitError):
+        streaming.run_until_stopped(stream.build)
+    # a restart does not leak the failed run's writer thread and DLQ producer
+    assert [sink.closed for sink in stream.built] == [1, 1]
