@@ -70,10 +70,10 @@ def run_until_stopped(make_app: Callable[[], Application], max_pause: float = 30
             log.warning("committing offsets failed (%s: %s), Kafka is recovering; the uncommitted "
                         "messages will be read again, restarting the stream in %.0fs",
                         exc.error.name(), exc.description, pause)
-            time.sleep(pause)
-            pause = min(pause * 2, max_pause)
         finally:
-            close_sinks(app)
+            close_sinks(app)  # its threads and producer go before the next run makes its own
+        time.sleep(pause)
+        pause = min(pause * 2, max_pause)
 
 
 def close_sinks(app: Application) -> None:
@@ -86,5 +86,5 @@ def close_sinks(app: Application) -> None:
             continue
         try:
             close()
-        except Exception:  # noqa: BLE001 - shutting down: report it, close the others, keep the first error
+        except Exception:  # noqa: BLE001 - shutting down: report it and close the others
             log.exception("closing the sink %r failed", sink)
