@@ -57,7 +57,6 @@ SETTLE_SECONDS = 3.0  # after the last insert: background merges the inserts set
 
 @dataclasses.dataclass
 class Measure:
-    label: str
     size: int
     inserts: int
     rows: int
@@ -87,13 +86,13 @@ def fresh_database(server: ClickHouseServer) -> Settings:
     return settings
 
 
-def insert_all(server: ClickHouseServer, settings: Settings, rows: list[tuple], size: int, label: str,
+def insert_all(server: ClickHouseServer, settings: Settings, rows: list[tuple], size: int,
                progress: Progress) -> Measure:
     """Every row into ``events`` in inserts of ``size`` rows, as the processor's sink sends them."""
     client = connect(settings, compress=False, native_codec="rust")
     context = client.create_insert_context("events", column_names=list(processor_rows.COLUMNS),
                                            column_oriented=True)
-    task = progress.add_task(f"{label}: {size:,}-row inserts", total=len(rows))
+    task = progress.add_task(f"{size:,}-row inserts", total=len(rows))
     pid = server.process.pid
     cpu, started = process_cpu_seconds(pid), time.perf_counter()
     inserts = 0
@@ -107,7 +106,7 @@ def insert_all(server: ClickHouseServer, settings: Settings, rows: list[tuple], 
     cpu = process_cpu_seconds(pid) - cpu
     progress.remove_task(task)
     client.close()
-    return Measure(label, size, inserts, len(rows), cpu, wall)
+    return Measure(size, inserts, len(rows), cpu, wall)
 
 
 def fit(measures: list[Measure]) -> tuple[float, float]:
@@ -135,13 +134,14 @@ def main() -> int:
 
     console.print(f"machine: {machine()} · {platform.python_implementation()}")
     with ClickHouseServer() as server:
+        apply_migrations(server.client())  # the steps look up source maps in the server's own database
         console.print(f"turning {args.rows:,} events into rows with the processor's steps…")
         rows = make_rows(args.rows, server.settings)
         measures: list[Measure] = []
         with Progress(console=console, transient=True) as progress:
             for size in sizes:
-                measures.append(insert_all(server, fresh_database(server), rows, size, "every view", progress))
-                measure = measures[-1]
+                measure = insert_all(server, fresh_database(server), rows, size, progress)
+                measures.append(measure)
                 console.print(f"{measure.size:>8,} rows per insert: {measure.inserts:>4} inserts, server CPU "
                               f"{measure.micros_per_row:6.1f} µs/row ({measure.cpu_seconds * 1e3 / measure.inserts:7.1f} "
                               f"ms per insert), {len(rows) / measure.wall_seconds:>9,.0f} rows/s")

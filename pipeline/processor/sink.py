@@ -405,8 +405,6 @@ class EventSink(ClickHouseSink):
             raise SinkBackpressureError(retry_after=self.min_backoff)
 
     def _flush_dead_letters(self) -> int:
-        if self._dlq is None:  # closed
-            return 0
         try:
             return self._dlq.flush(self.dlq_timeout)
         except KafkaException as exc:

@@ -631,7 +631,6 @@ _AUDIENCE_ROWS = """
 # bookkeeping: it stays on _AUDIENCE_ROWS.)
 
 
-
 def _latest_per_hour(table: str, column: str) -> str:
     """The latest ``column`` of each whole hour of the range in ``table`` (constant names only)."""
     return f"SELECT hour, max({column}) AS {column} FROM {table} WHERE {_HOURS} GROUP BY hour"
