@@ -195,11 +195,12 @@ export const init = guard((options: Options): void => {
 
   // Last words of a page: pending time on page and resources first, then everything goes.
   onHidden(
-    guard(() => {
+    guard((event: Event) => {
       connect();
       if (reportTimeOnPage) guard(reportTimeOnPage)();
       if (reportResources) guard(reportResources)();
-      queue!.flushHidden();
+      // Only a real `pagehide` says whether the page is kept (bfcache) or gone.
+      queue!.flushHidden((event as PageTransitionEvent).persisted === false);
     }),
   );
 });

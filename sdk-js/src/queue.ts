@@ -37,8 +37,11 @@ export interface Queue {
   push(event: VigilEvent): void;
   /** Send what is queued now (a live page). */
   flush(): void;
-  /** The page is being hidden or closed: beacon everything, store what cannot go. */
-  flushHidden(): void;
+  /**
+   * The page is being hidden or closed: beacon everything, store what cannot go. `closing`
+   * (a `pagehide` that does not keep the page) closes the queue: later events are stored.
+   */
+  flushHidden(closing?: boolean): void;
   /** Where unsent events are kept between page loads; none in the cookieless mode. */
   setStore(store: Store | undefined): void;
 }
@@ -85,6 +88,10 @@ export const createQueue = (
   let timer: ReturnType<typeof setTimeout> | 0 = 0;
   let retryTimer: ReturnType<typeof setTimeout> | 0 = 0;
   let attempts = 0;
+  // An unloading page would see its answers no more: what it sent from now on would also stay
+  // in storage and go again with the next page load. (Chromium fires `online` on a page it is
+  // closing when network emulation ends with it.)
+  let unloading = false;
   const limit = transport.limit - ENVELOPE_OVERHEAD;
   const offline = () => typeof navigator != 'undefined' && navigator.onLine === false;
   const wrap = (batch: string[]) => envelope(sdk, context(), batch);
@@ -117,7 +124,7 @@ export const createQueue = (
     // Asked to send while a batch is in flight: go again as soon as it is answered.
     if (sending) return (again = true);
     if (retryTimer || !items.length) return;
-    if (offline()) return persist();
+    if (offline() || unloading) return persist();
     const batch = take();
     // Events were left behind by the batch limits: a backlog, sent without waiting.
     const backlog = items.length > 0;
@@ -146,7 +153,8 @@ export const createQueue = (
     );
   });
 
-  const flushHidden = guard(() => {
+  const flushHidden = guard((closing?: boolean) => {
+    unloading = unloading || !!closing;
     // Offline, or the collector asked us to wait: keep the events for later.
     if (!retryTimer && !offline()) {
       while (items.length) {

@@ -224,6 +224,46 @@ describe('offline and hidden pages', () => {
     expect(next.sent[0].events[0]).toMatchObject({ visitor_id: 'old'.repeat(10), environment: 'test' });
   });
 
+  test('a page closed offline sends nothing more, even if it comes back online while unloading', async () => {
+    const t = scriptedTransport();
+    setOnline(false);
+    const q = createQueue(t, SDK, context, OPTIONS, localStore);
+    const closing = event();
+    q.push(closing);
+    q.flushHidden(true);
+    expect(localStore.keys('vigil.q.')).toHaveLength(1);
+    // Chromium fires `online` on a page it is closing when DevTools' network emulation ends.
+    setOnline(true);
+    dispatchEvent(new Event('online'));
+    [event(), event(), event()].forEach(q.push); // a full batch would otherwise leave at once
+    await vi.advanceTimersByTimeAsync(OPTIONS.flushInterval);
+    expect(t.sent).toEqual([]);
+    expect(t.beaconed).toEqual([]);
+
+    // Everything is kept for the next page load, which sends each event once.
+    const next = scriptedTransport();
+    createQueue(next, SDK, context, OPTIONS, localStore);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ids(next.sent)[0]).toBe(closing.event_id);
+    expect(ids(next.sent)).toHaveLength(4);
+  });
+
+  test('a page hidden but kept (tab switch) goes on sending when it comes back online', async () => {
+    const t = scriptedTransport();
+    setOnline(false);
+    const q = createQueue(t, SDK, context, OPTIONS, localStore);
+    const kept = event();
+    q.push(kept);
+    q.flushHidden(false);
+    setOnline(true);
+    dispatchEvent(new Event('online'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ids(t.sent)).toEqual([kept.event_id]);
+    // Delivered, so no longer stored (queues of earlier tests still listen for `online`).
+    const stored = localStore.keys('vigil.q.').map((k) => localStorage.getItem(k));
+    expect(stored.join()).not.toContain(kept.event_id);
+  });
+
   test('two tabs keep separate stored queues; the next load takes both', async () => {
     const tabs = [scriptedTransport(), scriptedTransport()];
     setOnline(false);
