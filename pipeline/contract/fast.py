@@ -101,6 +101,13 @@ _FAST = compile_fast(contract.load_schema("event"))
 
 def validate_event(event: Any, now: datetime) -> contract.Rejection | None:
     """Same answer as ``contract.validate_event(event, now=now)``, much faster for valid events."""
+    verdict = check_event(event, now)
+    return verdict if type(verdict) is contract.Rejection else None
+
+
+def check_event(event: Any, now: datetime) -> contract.Rejection | datetime:
+    """:func:`validate_event`'s rejection, or for a valid event its ``timestamp`` as an aware
+    UTC time (parsed once here for the clock window; the processor keeps it for the row)."""
     if _FAST is not None and type(event) is dict and _FAST.is_valid(event):
         try:
             when = contract.parse_timestamp(event["timestamp"])
@@ -108,5 +115,6 @@ def validate_event(event: Any, now: datetime) -> contract.Rejection | None:
             pass
         else:
             if now - MAX_AGE <= when <= now + MAX_FUTURE:
-                return None
-    return contract.validate_event(event, now=now)
+                return when
+    rejection = contract.validate_event(event, now=now)
+    return rejection if rejection is not None else contract.parse_timestamp(event["timestamp"])

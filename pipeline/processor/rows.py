@@ -35,7 +35,6 @@ from typing import Any
 
 import orjson
 
-from pipeline import contract
 from pipeline.processor.steps import Dropped, Event
 
 COLUMNS: tuple[str, ...] = (
@@ -137,7 +136,7 @@ def event_row(event: Event) -> Row | Dropped:
     return (
         event["project_id"],
         event_type,
-        epoch_ms(contract.parse_timestamp(event["timestamp"])),
+        epoch_ms(event["timestamp"]),  # steps.validate parsed it
         event["event_id"],
         epoch_ms(event["received_at"]),
         event["session_id"],

@@ -3,9 +3,9 @@
 :class:`ClickHouseSink` inserts rows into one table; :class:`EventSink`, the processor's,
 also sends each dead letter to the DLQ topic.
 
-Quix Streams collects the rows of each topic partition between checkpoints and calls
-:meth:`ClickHouseSink.flush` at each commit, *before* it commits the consumer offsets — so
-a row is either in ClickHouse or its message will be read again (at-least-once). The table
+Quix Streams hands the sink each row and calls :meth:`ClickHouseSink.flush` at each
+commit, *before* it commits the consumer offsets — so a row is either in ClickHouse or its
+message will be read again (at-least-once). The table
 is a ReplacingMergeTree keyed by ``event_id`` and read with ``FINAL``, which turns the
 repeats into exactly-once results.
 
@@ -120,7 +120,10 @@ class ClickHouseSink(BatchingSink):
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse-sink")
         self._in_flight: list[Future] = []
         self._in_flight_rows: list[int] = []
-        self._pending = 0
+        # the rows not sent yet, in arrival order (kept here rather than in BatchingSink's
+        # per-partition SinkBatches: a checkpoint commits every partition's offsets together,
+        # so the partition is not needed, and one list append per row is the cheapest)
+        self._rows: list = []
 
     # ── lifecycle (BaseSink.start → setup → callbacks) ──────────────────────────────────
 
@@ -173,12 +176,16 @@ class ClickHouseSink(BatchingSink):
 
     def add(self, value: Any, key: Any, timestamp: int, headers: HeadersTuples,
             topic: str, partition: int, offset: int) -> None:
-        super().add(value, key, timestamp, headers, topic, partition, offset)
-        self._pending += 1
-        if self._pending >= self.chunk_rows:
+        self._rows.append(value)
+        self._gathered()
+
+    def _gathered(self) -> None:
+        """Rows were added: send a full chunk, or a partial one whose first row waited ``max_delay``."""
+        pending = len(self._rows)
+        if pending >= self.chunk_rows:
             self._send_pending()
         elif self.max_delay is not None:
-            if self._pending == 1:
+            if pending == 1:
                 self._pending_since = time.monotonic()
             elif time.monotonic() - self._pending_since >= self.max_delay and self._writer_idle():
                 self._send_pending()
@@ -209,8 +216,7 @@ class ClickHouseSink(BatchingSink):
         finally:
             self._in_flight.clear()
             self._in_flight_rows.clear()
-            self._batches.clear()
-            self._pending = 0
+            self._rows = []
 
     def on_paused(self) -> None:
         """Backpressure elsewhere: drop this checkpoint's rows (they will be re-read)."""
@@ -218,15 +224,14 @@ class ClickHouseSink(BatchingSink):
             future.result()
         self._in_flight.clear()
         self._in_flight_rows.clear()
-        self._pending = 0
+        self._rows = []
         super().on_paused()
 
     def _send_pending(self) -> None:
-        if not self._pending:
+        values = self._rows
+        if not values:
             return
-        values = [item.value for batch in self._batches.values() for item in batch]
-        self._batches.clear()
-        self._pending = 0
+        self._rows = []
         self._in_flight.append(self._writer.submit(self._insert, values))
         self._in_flight_rows.append(len(values))
         if self.on_rows is not None:
@@ -360,7 +365,7 @@ class EventSink(ClickHouseSink):
         if self._messages and time.monotonic() - self._waiting_since >= self.max_delay:
             self._enrich_waiting()
             self._send_pending()
-        elif self._pending and time.monotonic() - self._pending_since >= self.max_delay and self._writer_idle():
+        elif self._rows and time.monotonic() - self._pending_since >= self.max_delay and self._writer_idle():
             self._send_pending()
 
     def _enrich_waiting(self) -> None:
@@ -370,12 +375,18 @@ class EventSink(ClickHouseSink):
             return
         outcomes = self.enrich([message[0] for message in messages],
                                lambda index: Source(*messages[index][4:]))
-        add_row = super().add
-        for outcome, (_value, key, timestamp, headers, topic, partition, offset) in zip(outcomes, messages):
+        rows = self._rows
+        had = len(rows)
+        for outcome, message in zip(outcomes, messages):
             if outcome.row is not None:
-                add_row(outcome.row, key, timestamp, headers, topic, partition, offset)
+                rows.append(outcome.row)
             elif outcome.dead_letter is not None:
-                self._produce_dead_letter(outcome.dead_letter.record, key)
+                self._produce_dead_letter(outcome.dead_letter.record, message[1])
+        if len(rows) > had:
+            if not had:
+                self._pending_since = time.monotonic()
+            if len(rows) >= self.chunk_rows:
+                self._send_pending()
 
     def _produce_dead_letter(self, record: bytes, key: Any) -> None:
         while True:

@@ -23,6 +23,7 @@ import ipaddress
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence, Union
@@ -149,22 +150,28 @@ def require_project(event: Event) -> Event | Dropped:
 
 def put_received_at(event: Event) -> Event:
     """Keep the collector's ``received_at`` stamp (RFC 3339), or use now if it is missing or bad."""
-    now = datetime.now(timezone.utc)
     stamp = event.get("received_at")
-    received = _stamp_time(stamp) if type(stamp) is str and len(stamp) <= 40 else None
-    if received is None or received > now + MAX_CLOCK_SKEW:
-        received = now
-    event["received_at"] = received
+    if type(stamp) is str and len(stamp) <= 40:
+        known = _stamp_time(stamp)
+        if known is not None and known[1] <= time.time() + _MAX_CLOCK_SKEW_S:
+            event["received_at"] = known[0]
+            return event
+    event["received_at"] = datetime.now(timezone.utc)
     return event
 
 
+_MAX_CLOCK_SKEW_S = MAX_CLOCK_SKEW.total_seconds()
+
+
 @functools.lru_cache(maxsize=1024)
-def _stamp_time(stamp: str) -> datetime | None:
-    """A collector stamp → time; cached: every event of one request carries the same stamp."""
+def _stamp_time(stamp: str) -> tuple[datetime, float] | None:
+    """A collector stamp → (time, epoch seconds); cached: every event of one request carries
+    the same stamp, and the seconds compare with the clock without building a datetime."""
     try:
-        return contract.parse_timestamp(stamp)
+        when = contract.parse_timestamp(stamp)
     except ValueError:
         return None
+    return when, when.timestamp()
 
 
 def validate(event: Event) -> Event | Dropped:
@@ -173,10 +180,12 @@ def validate(event: Event) -> Event | Dropped:
     The processor trusts no producer: the collector validated already, but anything else
     that can write to the topic did not. Checking the window against the receive time, not
     the processor's clock, keeps a replay of old messages from rejecting good events.
+    A valid event's ``timestamp`` becomes the time the check parsed (as ``received_at`` is one).
     """
-    rejection = validation.validate_event(event, now=event["received_at"])
-    if rejection is not None:
-        return Dropped(rejection.reason, rejection.message, rejection.path)
+    verdict = validation.check_event(event, now=event["received_at"])
+    if type(verdict) is contract.Rejection:
+        return Dropped(verdict.reason, verdict.message, verdict.path)
+    event["timestamp"] = verdict
     return event
 
 

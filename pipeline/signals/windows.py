@@ -53,7 +53,7 @@ def sample_of(event: dict[str, Any]) -> Sample:
     """
     event_type = event["type"]
     data = event["data"]
-    at = min(contract.parse_timestamp(event["timestamp"]), event["received_at"])
+    at = min(event["timestamp"], event["received_at"])  # both times since steps.validate
     api_call = event_type == "api_call"
     status = data.get("status", 0) if api_call else 0
     vital = None
