@@ -128,8 +128,14 @@ class Settings:
     # VIGIL_SINK_MAX_DELAY seconds, so rows show up within about that at any rate
     sink_batch_size: int = field(default_factory=lambda: _int("VIGIL_SINK_BATCH_SIZE", 20_000))
     sink_max_delay_s: float = field(default_factory=lambda: _float("VIGIL_SINK_MAX_DELAY", 1.0))
-    # seconds between checkpoints (offsets committed after the inserts landed); a checkpoint
-    # waits for the last insert, so it should span several inserts at full speed
+    # seconds between the processor's checkpoints (offsets committed once the inserts landed).
+    # Rows reach ClickHouse every VIGIL_SINK_MAX_DELAY whatever this is; it only bounds what a
+    # crash reads again (collapsed by event_id), and the stream waits at each checkpoint for
+    # its last inserts, so rare is cheap: Kafka Streams' at-least-once default is 30 s too
+    processor_commit_interval_s: float = field(
+        default_factory=lambda: _float("VIGIL_PROCESSOR_COMMIT_INTERVAL", 30.0))
+    # seconds between `vigil signals`' checkpoints: a closed minute reaches ClickHouse and
+    # vigil.signals at the next one, so alerts hear of it at most this much later
     commit_interval_s: float = field(default_factory=lambda: _float("VIGIL_COMMIT_INTERVAL", 5.0))
     # data quality (pipeline/quality/): GX suites on a sample of at most this many rows of a flushed
     # batch, at most once per interval seconds, on a background thread; a negative interval turns it off

@@ -12,7 +12,7 @@ The stream, top to bottom::
       └─ dead_letter_row → ClickHouseSink → ClickHouse ``dead_letters`` (drops by reason are a query)
 
 The sink inserts every ``VIGIL_SINK_BATCH_SIZE`` rows on a background thread while the
-stream goes on. Checkpoints commit every ``VIGIL_COMMIT_INTERVAL`` seconds or every
+stream goes on. Checkpoints commit every ``VIGIL_PROCESSOR_COMMIT_INTERVAL`` seconds or every
 :data:`CHUNKS_PER_CHECKPOINT` inserts, whichever comes first; the sink waits for its
 inserts and the dead letters' acknowledgements before the offsets are committed
 (at-least-once), and the warehouse collapses repeats by ``event_id``. Scale out by running more processors with the same
@@ -42,8 +42,9 @@ from pipeline.streaming import run_until_stopped, start_service
 
 log = logging.getLogger("pipeline.processor")
 
-# at most this many inserts per checkpoint at high rates (the interval bounds it otherwise)
-CHUNKS_PER_CHECKPOINT = 5
+# At most this many inserts per checkpoint at high rates (the interval bounds it otherwise):
+# 25 chunks of 20,000 rows, what a crash may read again at most.
+CHUNKS_PER_CHECKPOINT = 25
 
 
 def process(
@@ -112,7 +113,7 @@ def build_app(
         broker_address=settings.kafka_brokers,
         consumer_group=consumer_group or settings.processor_group,
         auto_offset_reset="earliest",
-        commit_interval=settings.commit_interval_s,
+        commit_interval=settings.processor_commit_interval_s,
         # the sink inserts every VIGIL_SINK_BATCH_SIZE rows while the stream goes on; a
         # checkpoint waits for the last insert, so checkpoints are rarer than inserts
         commit_every=settings.sink_batch_size * CHUNKS_PER_CHECKPOINT,

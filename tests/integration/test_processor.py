@@ -132,7 +132,7 @@ class Processor:
             VIGIL_PROCESSOR_GROUP=f"test-processor-{run}",
             VIGIL_DATA_DIR=str(tmp_path / "vigil"),
             VIGIL_SINK_BATCH_SIZE=str(batch_size),
-            VIGIL_COMMIT_INTERVAL="0.5",
+            VIGIL_PROCESSOR_COMMIT_INTERVAL="0.5",
             VIGIL_TOPIC_PARTITIONS="4",
             PYTHONUNBUFFERED="1",
         )
@@ -278,7 +278,7 @@ def test_a_few_events_after_a_quiet_spell_land_without_waiting_for_a_checkpoint(
     # Quix runs on every pass of its loop, can send them on; the checkpoint is ten minutes off
     project = project_id()
     processor = make_processor(clickhouse.url)
-    processor.env.update(VIGIL_COMMIT_INTERVAL="600", VIGIL_SINK_MAX_DELAY="0.5")
+    processor.env.update(VIGIL_PROCESSOR_COMMIT_INTERVAL="600", VIGIL_SINK_MAX_DELAY="0.5")
     processor.start()
     client = clickhouse.client()
     produce(kafka.bootstrap, processor.events_topic, valid_messages(project, processor.run, 0, 5))

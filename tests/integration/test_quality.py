@@ -221,7 +221,7 @@ def test_processor_with_a_stuck_quality_worker_and_the_dlq_by_reason(kafka, clic
     project = 200_000 + uuid.uuid4().int % 1_000_000
     settings = Settings(kafka_brokers=kafka.bootstrap, clickhouse_url=clickhouse.url,
                         events_topic=f"test.q.events.{run}", dlq_topic=f"test.q.dlq.{run}",
-                        data_dir=tmp_path / "vigil", sink_batch_size=2000, commit_interval_s=0.5)
+                        data_dir=tmp_path / "vigil", sink_batch_size=2000, processor_commit_interval_s=0.5)
     ensure_topics(kafka.bootstrap, {settings.events_topic: 2, settings.dlq_topic: 2})
     valid = valid_messages(project, run, 0, 6000)
     invalid = invalid_messages(project, run)
