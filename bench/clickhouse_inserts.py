@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/clickhouse_inserts.py                          # 200,000 rows in 2k…200k-row inserts
     .venv/bin/python bench/clickhouse_inserts.py --sizes 10000,50000      # only these insert sizes
+    .venv/bin/python bench/clickhouse_inserts.py --insert-setting optimize_on_insert=1   # another setting per insert
 
 The processor's sink sends rows in chunks (``VIGIL_SINK_BATCH_SIZE``, or fewer once the oldest
 waited ``VIGIL_SINK_MAX_DELAY``); on this two-core machine the embedded ClickHouse shares the
@@ -13,8 +14,9 @@ cores with the processor, so the server's CPU per event is part of the processor
 2. starts the embedded ClickHouse (``vigil clickhouse`` on a free port, throw-away data),
    and for each insert size inserts every row into a fresh database with the real
    migrations (the ``events`` table and every materialized view on it), the way the sink
-   does (clickhouse-connect, compiled Native codec, one column-oriented insert per chunk),
-   and reads the server process's CPU time from /proc before and after;
+   does (clickhouse-connect, compiled Native codec, one column-oriented insert per chunk, the
+   sink's insert settings unless ``--insert-setting`` changes one), and reads the server
+   process's CPU time from /proc before and after;
 3. fits ``server CPU = fixed × inserts + per-row × rows`` over the sizes: the fixed part is
    what every insert costs however small (a part per table, each view's query per insert).
 
@@ -45,6 +47,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from processor import collector_messages, machine, process_cpu_seconds  # noqa: E402
 from pipeline.processor import rows as processor_rows  # noqa: E402
 from pipeline.processor.app import process_many  # noqa: E402
+from pipeline.processor.sink import EVENT_INSERT_SETTINGS  # noqa: E402
 from pipeline.processor.steps import Options, configure  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 from pipeline.warehouse.client import connect  # noqa: E402
@@ -87,11 +90,11 @@ def fresh_database(server: ClickHouseServer) -> Settings:
 
 
 def insert_all(server: ClickHouseServer, settings: Settings, rows: list[tuple], size: int,
-               progress: Progress) -> Measure:
+               insert_settings: dict[str, str], progress: Progress) -> Measure:
     """Every row into ``events`` in inserts of ``size`` rows, as the processor's sink sends them."""
     client = connect(settings, compress=False, native_codec="rust")
     context = client.create_insert_context("events", column_names=list(processor_rows.COLUMNS),
-                                           column_oriented=True)
+                                           column_oriented=True, settings=insert_settings)
     task = progress.add_task(f"{size:,}-row inserts", total=len(rows))
     pid = server.process.pid
     cpu, started = process_cpu_seconds(pid), time.perf_counter()
@@ -127,12 +130,22 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=200_000, help="rows to insert per size (default 200,000)")
     parser.add_argument("--sizes", default="2000,10000,20000,50000,200000",
                         help="rows per insert, comma-separated (default 2000,10000,20000,50000,200000)")
+    parser.add_argument("--insert-setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="a ClickHouse setting for every insert, over the sink's own "
+                             f"({', '.join(f'{k}={v}' for k, v in EVENT_INSERT_SETTINGS.items())}); repeatable")
     args = parser.parse_args()
+    insert_settings = {name: str(value) for name, value in EVENT_INSERT_SETTINGS.items()}
+    for setting in args.insert_setting:
+        name, equals, value = setting.partition("=")
+        if not equals or not name.strip():
+            parser.error(f"--insert-setting wants NAME=VALUE, got {setting!r}")
+        insert_settings[name.strip()] = value.strip()
     sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     if len(sizes) < 2:
         parser.error("--sizes needs at least two sizes to tell the fixed cost from the per-row cost")
 
     console.print(f"machine: {machine()} · {platform.python_implementation()}")
+    console.print("settings of every insert: " + ", ".join(f"{k}={v}" for k, v in insert_settings.items()))
     with ClickHouseServer() as server:
         apply_migrations(server.client())  # the steps look up source maps in the server's own database
         console.print(f"turning {args.rows:,} events into rows with the processor's steps…")
@@ -140,7 +153,7 @@ def main() -> int:
         measures: list[Measure] = []
         with Progress(console=console, transient=True) as progress:
             for size in sizes:
-                measure = insert_all(server, fresh_database(server), rows, size, progress)
+                measure = insert_all(server, fresh_database(server), rows, size, insert_settings, progress)
                 measures.append(measure)
                 console.print(f"{measure.size:>8,} rows per insert: {measure.inserts:>4} inserts, server CPU "
                               f"{measure.micros_per_row:6.1f} µs/row ({measure.cpu_seconds * 1e3 / measure.inserts:7.1f} "

@@ -1,6 +1,6 @@
 """Processor throughput: events/s from a pre-filled ``vigil.events`` into ClickHouse.
 
-    .venv/bin/python bench/processor.py              # 200,000 events, own Kafka + ClickHouse
+    .venv/bin/python bench/processor.py              # 600,000 events, own Kafka + ClickHouse
     .venv/bin/python bench/processor.py --events 50000
     .venv/bin/python bench/processor.py --rounds 5     # five baseline + processor pairs, and the median
     .venv/bin/python bench/processor.py --rounds 5 --null-table   # inserts into a Null table: ClickHouse's own cost left out
@@ -104,6 +104,8 @@ class Run:
     cpu_seconds: float  # this process's CPU time (all threads) over the same span
     threads: dict[str, float] = dataclasses.field(default_factory=dict)  # CPU seconds by thread, same span
     drained: float = 0.0  # wall clock, first message consumed → last one consumed (0: not measured)
+    checkpoints: int = 0  # the processor's checkpoints within the span, and the stream's time in them
+    checkpoint_wait_s: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -147,18 +149,22 @@ def processor(settings: settings_module.Settings, count: int) -> Run:
     first = last = drained = cpu_first = cpu_last = 0.0
     threads_first: dict[str, float] = {}
     threads_last: dict[str, float] = {}
+    checkpoints = [0, 0.0]
 
     def watch() -> None:
         nonlocal first, last, drained, cpu_first, cpu_last, threads_first, threads_last
         while counters.consumed == 0:
             time.sleep(0.001)
         first, cpu_first, threads_first = time.perf_counter(), time.process_time(), thread_cpu_seconds()
+        checkpoints[:] = [-counters.checkpoints, -counters.checkpoint_wait_s]
         while counters.consumed < count:
             time.sleep(0.005)
         drained = time.perf_counter()
         while counters.inserted < count:
             time.sleep(0.005)
         last, cpu_last, threads_last = time.perf_counter(), time.process_time(), thread_cpu_seconds()
+        checkpoints[0] += counters.checkpoints
+        checkpoints[1] += counters.checkpoint_wait_s
         app.stop()
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -171,7 +177,7 @@ def processor(settings: settings_module.Settings, count: int) -> Run:
     if sum(counters.dropped.values()):
         console.print(f"[yellow]drops during the run: {dict(counters.dropped)}[/]")
     threads = {name: seconds - threads_first.get(name, 0.0) for name, seconds in threads_last.items()}
-    return Run(counters.inserted, last - first, cpu_last - cpu_first, threads, drained - first)
+    return Run(counters.inserted, last - first, cpu_last - cpu_first, threads, drained - first, *checkpoints)
 
 
 def null_tables(client: Any, settings: settings_module.Settings) -> settings_module.Settings:
@@ -246,7 +252,9 @@ def machine() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=200_000, help="events to pre-fill and drain (default 200,000)")
+    parser.add_argument("--events", type=int, default=600_000,
+                        help="events to pre-fill and drain (default 600,000: at about 20,000/s a run spans a "
+                             "checkpoint, VIGIL_PROCESSOR_COMMIT_INTERVAL = 30 s, as a steady stream does)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="drain the topic this many times, a baseline before each (default 1); prints the median")
     parser.add_argument("--null-table", action="store_true",
@@ -291,7 +299,8 @@ def main() -> int:
             console.print(f"{label}processor (every step → {target}):   {result.rate:>9,.0f} events/s "
                           f"({result.events:,} in {result.seconds:.2f}s; {result.cpu_rate:,.0f} per CPU-second)")
             console.print(f"  (the stream read the last message after {result.drained:.2f}s; the last rows were "
-                          f"in ClickHouse {result.seconds - result.drained:.2f}s later)")
+                          f"in ClickHouse {result.seconds - result.drained:.2f}s later; {result.checkpoints} "
+                          f"checkpoint(s) meanwhile, the stream waited {result.checkpoint_wait_s:.2f}s in them)")
             console.print(f"  ratio processor / baseline: {result.rate / baseline.rate:.2f} "
                           f"(per CPU-second: {result.cpu_rate / baseline.cpu_rate:.2f})")
             console.print(f"  ClickHouse server CPU during the processor run: {clickhouse_cpu:.1f}s "

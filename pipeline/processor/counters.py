@@ -24,6 +24,8 @@ class Counters:
         self.dropped: Counter[str] = Counter()
         self.inserted = 0
         self.backpressured = 0
+        self.checkpoints = 0  # the sink's flushes (Quix Streams' commits)
+        self.checkpoint_wait_s = 0.0  # the stream's time in them: the last inserts and dead letters
         self._started = self._last_at = time.monotonic()
         self._last_consumed = 0
         self._last_inserted = 0
@@ -41,9 +43,10 @@ class Counters:
         elapsed = max(now - self._last_at, 1e-9)
         drops = ", ".join(f"{reason}={count}" for reason, count in self.dropped.most_common()) or "none"
         log.info(
-            "consumed %d (%.0f/s) · to ClickHouse %d (%.0f/s) · dropped %d (%s) · sink back-offs %d",
+            "consumed %d (%.0f/s) · to ClickHouse %d (%.0f/s) · dropped %d (%s) · sink back-offs %d · "
+            "checkpoints %d (%.1fs waiting for their inserts)",
             self.consumed, (self.consumed - self._last_consumed) / elapsed,
             self.inserted, (self.inserted - self._last_inserted) / elapsed,
-            sum(self.dropped.values()), drops, self.backpressured,
+            sum(self.dropped.values()), drops, self.backpressured, self.checkpoints, self.checkpoint_wait_s,
         )
         self._last_at, self._last_consumed, self._last_inserted = now, self.consumed, self.inserted
