@@ -6,7 +6,8 @@ alone would take most of a core. This module compiles the very same ``event.sche
 with ``jsonschema-rs`` (Rust, ≈2–3 µs an event) as a *fast path that can only say
 "valid"*. Whenever it objects — or the timestamp is outside the window — the event goes to
 ``contract.validate_event``, so every rejection (reason, path, message) is exactly the
-contract's.
+contract's. There is one fast validator per event type (:func:`compile_by_type`): the
+schema with its ten ``if type == … then …`` clauses resolved to the event's own.
 
 For that to be sound the fast path must never accept what the contract refuses. The two
 libraries differ in two places, both closed here:
@@ -96,7 +97,50 @@ def compile_fast(schema: dict[str, Any]) -> jsonschema_rs.Validator | None:
     )
 
 
-_FAST = compile_fast(contract.load_schema("event"))
+def _dispatched_type(item: Any) -> str | None:
+    """``T`` for an ``allOf`` item of the event schema's type dispatch,
+    ``{"if": {"required": ["type"], "properties": {"type": {"const": T}}}, "then": …}``; else None."""
+    if not isinstance(item, dict) or set(item) != {"if", "then"}:
+        return None
+    condition = item["if"]
+    if not isinstance(condition, dict) or set(condition) != {"required", "properties"} or condition["required"] != ["type"]:
+        return None
+    properties = condition["properties"]
+    if not isinstance(properties, dict) or set(properties) != {"type"}:
+        return None
+    test = properties["type"]
+    if not isinstance(test, dict) or set(test) != {"const"} or not isinstance(test["const"], str):
+        return None
+    return test["const"]
+
+
+def compile_by_type(schema: dict[str, Any]) -> dict[str, jsonschema_rs.Validator] | None:
+    """One fast-path validator per event type, or None when the fast path cannot be exact.
+
+    The event schema picks each type's ``data`` shape with ten ``if type == T then …``
+    clauses, which a validator tests one by one on every event. For an event whose ``type`` is
+    the string ``T`` every other clause's ``if`` is false and T's is true, so the schema with
+    the dispatch resolved — other types' clauses left out, T's replaced by its ``then`` — gives
+    the same verdict, and checks a third faster.
+    """
+    try:
+        prepared = fast_schema(schema)
+    except NoFastPath:
+        return None
+    clauses = prepared.get("allOf", [])
+    kinds = [kind for kind in map(_dispatched_type, clauses) if kind is not None]
+    validators = {}
+    for kind in kinds:
+        resolved = [clause["then"] if _dispatched_type(clause) == kind else clause
+                    for clause in clauses if _dispatched_type(clause) in (None, kind)]
+        validators[kind] = jsonschema_rs.validator_for(
+            {**prepared, "allOf": resolved}, validate_formats=False, keywords={PYTHON_INT_KEYWORD: _PythonInt}
+        )
+    return validators
+
+
+# by the event's type; an event whose type is not one of these goes to the contract (which refuses it)
+_BY_TYPE = compile_by_type(contract.load_schema("event")) or {}
 
 
 def validate_event(event: Any, now: datetime) -> contract.Rejection | None:
@@ -108,7 +152,9 @@ def validate_event(event: Any, now: datetime) -> contract.Rejection | None:
 def check_event(event: Any, now: datetime) -> contract.Rejection | datetime:
     """:func:`validate_event`'s rejection, or for a valid event its ``timestamp`` as an aware
     UTC time (parsed once here for the clock window; the processor keeps it for the row)."""
-    if _FAST is not None and type(event) is dict and _FAST.is_valid(event):
+    kind = event.get("type") if type(event) is dict else None
+    fast = _BY_TYPE.get(kind) if type(kind) is str else None
+    if fast is not None and fast.is_valid(event):
         try:
             when = contract.parse_timestamp(event["timestamp"])
         except ValueError:

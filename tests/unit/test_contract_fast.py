@@ -131,3 +131,22 @@ def _random_slot(rng: random.Random, value):
 
     walk(value)
     return rng.choice(slots) if slots else (None, None)
+
+
+def test_one_fast_validator_per_event_type_and_odd_types_go_to_the_contract():
+    schema = contract.load_schema("event")
+    assert set(validation.compile_by_type(schema)) == set(schema["properties"]["type"]["enum"])
+    (event, now), = [p.values for p in vector_events("valid") if p.id == "page_view[0]"]
+    for odd in (["page_view"], {"a": 1}, 7, None, "Page_View"):
+        odd_event = {**event, "type": odd}
+        assert validation.validate_event(odd_event, now) == contract.validate_event(odd_event, now=now)
+        assert validation.validate_event(odd_event, now) is not None
+
+
+def test_a_type_resolved_validator_checks_that_types_data_shape():
+    """Each type's validator must still apply its own ``then``: a page_view without a page is refused."""
+    (event, now), = [p.values for p in vector_events("valid") if p.id == "page_view[0]"]
+    fast = validation.compile_by_type(contract.load_schema("event"))
+    assert fast["page_view"].is_valid(event)
+    assert not fast["page_view"].is_valid({k: v for k, v in event.items() if k != "page"})
+    assert fast["custom"].is_valid({k: v for k, v in event.items() if k != "page"}) is False  # data lacks name
