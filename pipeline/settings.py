@@ -125,9 +125,11 @@ class Settings:
     # processor
     processor_group: str = field(default_factory=lambda: _str("VIGIL_PROCESSOR_GROUP", "vigil-processor"))
     # rows per ClickHouse insert; the sink sends a smaller one once its oldest row waited
-    # VIGIL_SINK_MAX_DELAY seconds, so rows show up within about that at any rate
-    sink_batch_size: int = field(default_factory=lambda: _int("VIGIL_SINK_BATCH_SIZE", 20_000))
-    sink_max_delay_s: float = field(default_factory=lambda: _float("VIGIL_SINK_MAX_DELAY", 1.0))
+    # VIGIL_SINK_MAX_DELAY seconds, so rows show up within about that at any rate. Every insert
+    # costs the server ~0.2 s of CPU however small (a part and a query per view): 40,000-row
+    # inserts every 2 s halve that against 20,000 every second (docs/benchmarks.md, session 5)
+    sink_batch_size: int = field(default_factory=lambda: _int("VIGIL_SINK_BATCH_SIZE", 40_000))
+    sink_max_delay_s: float = field(default_factory=lambda: _float("VIGIL_SINK_MAX_DELAY", 2.0))
     # seconds between the processor's checkpoints (offsets committed once the inserts landed).
     # Rows reach ClickHouse every VIGIL_SINK_MAX_DELAY whatever this is; it only bounds what a
     # crash reads again (collapsed by event_id), and the stream waits at each checkpoint for
