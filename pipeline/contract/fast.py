@@ -121,7 +121,7 @@ def compile_by_type(schema: dict[str, Any]) -> dict[str, jsonschema_rs.Validator
     clauses, which a validator tests one by one on every event. For an event whose ``type`` is
     the string ``T`` every other clause's ``if`` is false and T's is true, so the schema with
     the dispatch resolved — other types' clauses left out, T's replaced by its ``then`` — gives
-    the same verdict, and checks a third faster.
+    the same verdict in about a quarter less time.
     """
     try:
         prepared = fast_schema(schema)
@@ -153,8 +153,8 @@ def check_event(event: Any, now: datetime) -> contract.Rejection | datetime:
     """:func:`validate_event`'s rejection, or for a valid event its ``timestamp`` as an aware
     UTC time (parsed once here for the clock window; the processor keeps it for the row)."""
     kind = event.get("type") if type(event) is dict else None
-    fast = _BY_TYPE.get(kind) if type(kind) is str else None
-    if fast is not None and fast.is_valid(event):
+    validator = _BY_TYPE.get(kind) if type(kind) is str else None
+    if validator is not None and validator.is_valid(event):
         try:
             when = contract.parse_timestamp(event["timestamp"])
         except ValueError:

@@ -179,16 +179,17 @@ class ClickHouseSink(BatchingSink):
 
     def add(self, value: Any, key: Any, timestamp: int, headers: HeadersTuples,
             topic: str, partition: int, offset: int) -> None:
+        had = len(self._rows)
         self._rows.append(value)
-        self._gathered()
+        self._gathered(had)
 
-    def _gathered(self) -> None:
-        """Rows were added: send a full chunk, or a partial one whose first row waited ``max_delay``."""
-        pending = len(self._rows)
-        if pending >= self.chunk_rows:
+    def _gathered(self, had: int) -> None:
+        """Rows were added to the ``had`` waiting: send a full chunk, or a partial one whose first
+        row waited ``max_delay``."""
+        if len(self._rows) >= self.chunk_rows:
             self._send_pending()
         elif self.max_delay is not None:
-            if pending == 1:
+            if not had:
                 self._pending_since = time.monotonic()
             elif time.monotonic() - self._pending_since >= self.max_delay and self._writer_idle():
                 self._send_pending()
@@ -310,7 +311,7 @@ def _first_line(exc: BaseException) -> str:
 # aggregate states in every view's table) is work every read does anyway, since ``events`` is
 # read with FINAL and the rollups with -Merge and GROUP BY, and a block never meets the
 # other inserts' blocks before a merge. It was 10–35 % of the server's CPU per row
-# (bench/clickhouse_inserts.py --insert-setting optimize_on_insert=0).
+# (compare: bench/clickhouse_inserts.py --insert-setting optimize_on_insert=1).
 EVENT_INSERT_SETTINGS = {"optimize_on_insert": 0}
 
 
@@ -396,10 +397,7 @@ class EventSink(ClickHouseSink):
             elif outcome.dead_letter is not None:
                 self._produce_dead_letter(outcome.dead_letter.record, message[1])
         if len(rows) > had:
-            if not had:
-                self._pending_since = time.monotonic()
-            if len(rows) >= self.chunk_rows:
-                self._send_pending()
+            self._gathered(had)
 
     def _produce_dead_letter(self, record: bytes, key: Any) -> None:
         while True:
