@@ -149,22 +149,23 @@ def processor(settings: settings_module.Settings, count: int) -> Run:
     first = last = drained = cpu_first = cpu_last = 0.0
     threads_first: dict[str, float] = {}
     threads_last: dict[str, float] = {}
-    checkpoints = [0, 0.0]
+    # the checkpoints (count, seconds the stream waited in them) when the clock starts and stops
+    checkpoints_first = checkpoints_last = (0, 0.0)
 
     def watch() -> None:
         nonlocal first, last, drained, cpu_first, cpu_last, threads_first, threads_last
+        nonlocal checkpoints_first, checkpoints_last
         while counters.consumed == 0:
             time.sleep(0.001)
         first, cpu_first, threads_first = time.perf_counter(), time.process_time(), thread_cpu_seconds()
-        checkpoints[:] = [-counters.checkpoints, -counters.checkpoint_wait_s]
+        checkpoints_first = (counters.checkpoints, counters.checkpoint_wait_s)
         while counters.consumed < count:
             time.sleep(0.005)
         drained = time.perf_counter()
         while counters.inserted < count:
             time.sleep(0.005)
         last, cpu_last, threads_last = time.perf_counter(), time.process_time(), thread_cpu_seconds()
-        checkpoints[0] += counters.checkpoints
-        checkpoints[1] += counters.checkpoint_wait_s
+        checkpoints_last = (counters.checkpoints, counters.checkpoint_wait_s)
         app.stop()
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -177,7 +178,8 @@ def processor(settings: settings_module.Settings, count: int) -> Run:
     if sum(counters.dropped.values()):
         console.print(f"[yellow]drops during the run: {dict(counters.dropped)}[/]")
     threads = {name: seconds - threads_first.get(name, 0.0) for name, seconds in threads_last.items()}
-    return Run(counters.inserted, last - first, cpu_last - cpu_first, threads, drained - first, *checkpoints)
+    return Run(counters.inserted, last - first, cpu_last - cpu_first, threads, drained - first,
+               checkpoints_last[0] - checkpoints_first[0], checkpoints_last[1] - checkpoints_first[1])
 
 
 def null_tables(client: Any, settings: settings_module.Settings) -> settings_module.Settings:

@@ -57,7 +57,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from pipeline import synthetic, vitals  # noqa: E402
-from pipeline.processor import user_agents  # noqa: E402
+from pipeline.processor import referrers, user_agents  # noqa: E402
 from pipeline.warehouse import dashboard_state, queries  # noqa: E402
 from pipeline.warehouse.migrate import apply_migrations  # noqa: E402
 from pipeline.warehouse.queries import Filters, FunnelStep  # noqa: E402
@@ -81,6 +81,11 @@ CONNECTIONS = (("4g", 0.78), ("3g", 0.12), ("2g", 0.02), ("", 0.08))
 REFERRERS = (("", 0.33), ("https://www.google.com/", 0.36), ("https://www.bing.com/", 0.04),
              ("https://duckduckgo.com/", 0.03), ("https://www.facebook.com/", 0.06), ("https://t.co/", 0.03),
              ("https://news.example.org/best-kettles-2026", 0.04), ("newsletter", 0.11))
+# what the processor's put_traffic_source names each entry referrer ("newsletter": the entry URL's
+# utm_source, no referrer); the later page views are referrals from the shop itself: direct
+SOURCE_OF = {referrer: referrers.traffic_source(
+    "https://shop.example.com/?utm_source=newsletter" if referrer == "newsletter" else "https://shop.example.com/",
+    "" if referrer == "newsletter" else referrer).referrer_source for referrer, _share in REFERRERS}
 CLICK_TARGETS = {
     "home": ("main section.hero button.carousel-next", "header nav a.category"),
     "search": ("main ul.results > li > a",),
@@ -231,6 +236,8 @@ def generate_chunk(rng: np.random.Generator, model: Shop, sessions: int, start: 
                                                                        & (pl.col("referrer") == "newsletter"))
          .then(pl.lit("?utm_source=newsletter&utm_medium=email&utm_campaign=spring")).otherwise(pl.lit("")))
         .alias("url"),
+        pl.when(pl.col("number") == 0).then(pl.col("referrer").replace_strict(SOURCE_OF))
+        .otherwise(pl.lit(referrers.DIRECT)).alias("referrer_source"),
     )
     common = ["session_id", "visitor_id", "browser", "os", "device", "country", "connection_type", "release",
               "path", "url"]
@@ -272,6 +279,7 @@ def _visitor_uniform(visitor: np.ndarray, salt: int) -> np.ndarray:
 def _page_views(pages: pl.DataFrame, common: list[str]) -> pl.DataFrame:
     return pages.select(*common, (pl.col("at") + pl.col("ttfb") + 30).cast(pl.Int64).alias("ts"),
                         pl.lit("page_view").alias("type"), pl.col("page_referrer").alias("referrer"),
+                        "referrer_source",
                         pl.lit('{"navigation_type":"navigate"}').alias("data"))
 
 
@@ -550,7 +558,7 @@ def page_queries(client: Any, filters: Filters, bucket: int) -> dict[str, list[t
             ("top_pages", ROLLUP, lambda: q.top_pages(client, filters)),
             ("entry_pages", ROLLUP, lambda: q.entry_pages(client, filters)),
             ("exit_pages", ROLLUP, lambda: q.exit_pages(client, filters)),
-            ("referrers", ROLLUP, lambda: q.referrers(client, filters)),
+            ("sources", ROLLUP, lambda: q.sources(client, filters)),
             ("campaigns", ROLLUP, lambda: q.campaigns(client, filters)),
             ("time_on_page", RAW, lambda: q.time_on_page(client, filters)),
             ("top_clicks", RAW, lambda: q.top_clicks(client, filters)),

@@ -1,11 +1,11 @@
 """Traffic: how many people come, where they land and leave, where they come from, and what
-they do — PV/UV/sessions over time, top pages, entry and exit pages, referrers and UTM
-campaigns, time on page, the most-clicked elements and the forms submitted."""
+they do — PV/UV/sessions over time, top pages, entry and exit pages, sources (Google, a
+newsletter's utm_source, direct …) and UTM campaigns, time on page, the most-clicked elements
+and the forms submitted."""
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
-import polars as pl
 import streamlit as st
 
 import ui
@@ -51,7 +51,7 @@ with view_filters.warehouse_errors():
     top = queries.top_pages(client, filters)
     entries = queries.entry_pages(client, filters)
     exits = queries.exit_pages(client, filters)
-    sources = queries.referrers(client, filters)
+    sources = queries.sources(client, filters)
     utm = queries.campaigns(client, filters)
     dwell = queries.time_on_page(client, filters)
     clicks = queries.top_clicks(client, filters)
@@ -77,10 +77,8 @@ with right:
 
 left, right = st.columns(2)
 with left:
-    st.subheader("Referrers")
-    named = sources.with_columns(pl.when(pl.col("referrer") == "").then(pl.lit("(direct / none)"))
-                                 .otherwise(pl.col("referrer")).alias("referrer"))
-    ui.table(named, "referrers", {"referrer": st.column_config.TextColumn("Referrer"),
+    st.subheader("Sources")
+    ui.table(sources, "sources", {"source": st.column_config.TextColumn("Source"),
                                   "sessions": st.column_config.NumberColumn("Sessions", **COUNT),
                                   "bounce_rate": ui.share_column("Bounce rate")})
 with right:

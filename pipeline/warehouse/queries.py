@@ -34,6 +34,7 @@ import polars as pl
 from clickhouse_connect.driver import Client
 
 from pipeline import vitals
+from pipeline.processor.referrers import DIRECT
 from pipeline.projects import list_projects
 
 UTC_MS = pl.Datetime("ms", "UTC")
@@ -880,7 +881,8 @@ _SESSIONS = """
         finalizeAggregation(entry_page) AS entry,
         finalizeAggregation(exit_page) AS exit,
         finalizeAggregation(entry_referrer) AS entry_referrer,
-        finalizeAggregation(entry_url) AS entry_url
+        finalizeAggregation(entry_url) AS entry_url,
+        finalizeAggregation(entry_source) AS entry_source
     FROM sessions FINAL
     WHERE project_id = {project_id:UInt32}
       AND started >= {start:DateTime64(3, 'UTC')}
@@ -940,7 +942,11 @@ def _sessions_by(key: str, name: str) -> str:
 
 ENTRY_PAGES = _sessions_by("entry", "page")
 EXIT_PAGES = _sessions_by("exit", "page")
-REFERRERS = _sessions_by("domain(entry_referrer)", "referrer")
+# the processor's name for the entry page view's source (074_session_sources.sql); a session
+# whose events predate referrer_source (040) shows its referrer's host, or direct without one
+SOURCES = _sessions_by(
+    f"if(entry_source != '', entry_source, if(entry_referrer = '', '{DIRECT}', domainWithoutWWW(entry_referrer)))",
+    "source")
 
 CAMPAIGNS = """
 SELECT
@@ -968,11 +974,12 @@ def exit_pages(client: Client, filters: Filters, limit: int = 20) -> pl.DataFram
     return _rollup_frame(client, EXIT_PAGES, {**filters.parameters(), "limit": limit}, _PAGE_SESSIONS)
 
 
-def referrers(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
-    """Where sessions came from: ``referrer`` (the entry page's referrer's host; ``""`` = direct or
-    none), ``sessions``, ``bounce_rate``."""
-    return _rollup_frame(client, REFERRERS, {**filters.parameters(), "limit": limit},
-                         {"referrer": pl.String, "sessions": pl.UInt64, "bounce_rate": pl.Float64})
+def sources(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
+    """Where sessions came from: ``source`` (the entry page view's ``referrer_source``: a tagged
+    source, a known name such as ``Google``, the referrer's host, or ``Direct / None``),
+    ``sessions``, ``bounce_rate``."""
+    return _rollup_frame(client, SOURCES, {**filters.parameters(), "limit": limit},
+                         {"source": pl.String, "sessions": pl.UInt64, "bounce_rate": pl.Float64})
 
 
 def campaigns(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:

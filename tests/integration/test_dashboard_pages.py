@@ -68,18 +68,18 @@ def shop(clickhouse):
     mobile = {"device": "mobile", "browser": "Chrome", "os": "Android", "country": "DE"}
     desktop = {"device": "desktop", "browser": "Firefox", "os": "Windows", "country": ""}
     # s1 (mobile, from Google): home → product → cart → purchase, on the buggy release
-    rows.page(20, "s1", "/", referrer="https://www.google.com/", **mobile)
+    rows.page(20, "s1", "/", referrer="https://www.google.com/", referrer_source="Google", **mobile)
     rows.page(19, "s1", "/p/1-kettle", **mobile)
     rows.page(18, "s1", "/cart", **mobile)
     rows.add(17, "s1", "custom", name="purchase", path="/checkout/confirmation", **mobile)
     # s2 (mobile, newsletter campaign): home → product, then leaves
     rows.page(15, "s2", "/", url="https://shop.example.com/?utm_source=newsletter&utm_medium=email&utm_campaign=spring",
-              **mobile)
+              referrer_source="newsletter", **mobile)
     rows.page(14, "s2", "/p/2-lamp", **mobile)
     # s3 (desktop, direct): home only — a bounce
-    rows.page(12, "s3", "/", **desktop)
+    rows.page(12, "s3", "/", referrer_source="Direct / None", **desktop)
     # s4 (desktop): product → cart, never home
-    rows.page(10, "s4", "/p/3-towel", **desktop)
+    rows.page(10, "s4", "/p/3-towel", referrer_source="Direct / None", **desktop)
     rows.page(9, "s4", "/cart", **desktop)
     # Web Vitals: LCP on / (mobile) 1000–4000, on /cart (desktop) 500, 700
     for session, value in (("s1", 1000), ("s2", 2000), ("s1", 3000), ("s2", 4000)):
@@ -312,8 +312,8 @@ def test_traffic_shows_the_fixture_visits(clickhouse, monkeypatch, shop):
     assert top.iloc[0].to_dict() == {"path": "/", "page_views": 3, "visitors": 3}
     entries = next(f for f in tables(app) if "page" in f.columns and "bounce_rate" in f.columns)
     assert dict(zip(entries["page"], entries["sessions"])) == {"/": 3, "/p/3-towel": 1}
-    referrers = frame_with(app, "referrer")
-    assert dict(zip(referrers["referrer"], referrers["sessions"])) == {"(direct / none)": 3, "www.google.com": 1}
+    sources = next(f for f in tables(app) if set(f.columns) == {"source", "sessions", "bounce_rate"})
+    assert dict(zip(sources["source"], sources["sessions"])) == {"Direct / None": 2, "Google": 1, "newsletter": 1}
     campaigns = frame_with(app, "campaign")
     assert campaigns[["source", "medium", "campaign", "sessions"]].values.tolist() == [["newsletter", "email", "spring", 1]]
     dwell = frame_with(app, "median_s")

@@ -47,6 +47,7 @@ def answers(client) -> dict:
         "vitals": queries.vital_summary(client, WINDOW).to_dicts(),
         "sessions": queries.session_summary(client, WINDOW).to_dicts(),
         "entries": queries.entry_pages(client, WINDOW).to_dicts(),
+        "sources": queries.sources(client, WINDOW).to_dicts(),
         "errors": queries.error_groups(client, WINDOW).drop("trend").to_dicts(),
         "error_summaries": queries.error_group_summaries(client, WINDOW.project_id).to_dicts(),
         "api": queries.api_endpoints(client, WINDOW).to_dicts(),
@@ -71,16 +72,21 @@ def test_the_rollups_rate_vitals_with_pipeline_vitals_thresholds(fresh_db):
         (name, value, vitals.rate(name, value)) for name, value in values}
 
 
-def test_a_backfill_builds_what_the_views_build(clickhouse, shop_rows, tmp_path):
-    """Events stored before the rollups existed (001–002, and 040's processor columns), then the
-    rest applied: same answers."""
+BEFORE_ROLLUPS = ("001_events.sql", "002_event_dimensions.sql", "040_geo_and_traffic_source.sql")
+BEFORE_SOURCES = tuple(path.name for path in sorted(MIGRATIONS_DIR.glob("*.sql")) if path.name < "074")
+
+
+@pytest.mark.parametrize("early_files", [BEFORE_ROLLUPS, BEFORE_SOURCES], ids=["before-rollups", "before-sources"])
+def test_a_backfill_builds_what_the_views_build(clickhouse, shop_rows, tmp_path, early_files):
+    """Events stored before the rollups existed (001–002, and 040's processor columns), or before
+    the sessions' sources (074), then the rest applied: same answers as the views give."""
     names = [f"backfill_{uuid.uuid4().hex[:8]}", f"views_{uuid.uuid4().hex[:8]}"]
     before, after = (clickhouse.client(database=name) for name in names)
     try:
         early = tmp_path / "early"
         early.mkdir()
-        for path in [*sorted(MIGRATIONS_DIR.glob("00[12]_*.sql")), MIGRATIONS_DIR / "040_geo_and_traffic_source.sql"]:
-            shutil.copy(path, early)
+        for name in early_files:
+            shutil.copy(MIGRATIONS_DIR / name, early)
         apply_migrations(before, early)
         shop_data.insert(before, shop_rows)
         apply_migrations(before)
@@ -89,9 +95,25 @@ def test_a_backfill_builds_what_the_views_build(clickhouse, shop_rows, tmp_path)
         backfilled = answers(before)
         assert backfilled == answers(after)
         assert backfilled["traffic"][0]["page_views"] > 50 and backfilled["errors"]
+        assert "Google" in {row["source"] for row in backfilled["sources"]}
     finally:
         for client, name in zip((before, after), names):
             client.command(f"DROP DATABASE IF EXISTS {name}")
+
+
+def test_sessions_stored_before_referrer_sources_show_their_referrers_host(fresh_db):
+    """Events from before the processor named sources (040) have no referrer_source: the session's
+    source is its entry referrer's host without www, or direct without a referrer."""
+    apply_migrations(fresh_db)
+    at = START + timedelta(minutes=5)
+    rows = [[1, "page_view", at, "e1", "s1", "v", "https://www.google.com/search", ""],
+            [1, "page_view", at + timedelta(seconds=5), "e2", "s1", "v", "https://shop.example/", ""],
+            [1, "page_view", at, "e3", "s2", "v", "", ""],
+            [1, "page_view", at, "e4", "s3", "v", "https://www.google.com/", "Google"]]
+    fresh_db.insert("events", rows, column_names=["project_id", "type", "timestamp", "event_id", "session_id",
+                                                  "visitor_id", "referrer", "referrer_source"])
+    found = {row["source"]: row["sessions"] for row in queries.sources(fresh_db, WINDOW).to_dicts()}
+    assert found == {"google.com": 1, "Direct / None": 1, "Google": 1}
 
 
 def test_inserting_a_batch_twice_changes_no_answer(fresh_db, shop_rows):

@@ -87,7 +87,7 @@ def truth_frame(rows: list[tuple]) -> pl.DataFrame:
     """The events as polars, one row per distinct event id, with ClickHouse's names and types for
     what ground truth needs (``timestamp`` as UTC datetime; ``data`` parsed lazily by callers)."""
     wanted = ("project_id", "type", "timestamp", "event_id", "session_id", "visitor_id", "user_id", "release",
-              "environment", "url", "path", "referrer", "browser", "os", "device", "vital_name", "vital_value",
+              "environment", "url", "path", "referrer", "referrer_source", "browser", "os", "device", "vital_name", "vital_value",
               "error_kind", "error_type", "error_message", "duration_ms", "http_method", "http_url", "http_status",
               "target", "name", "data", "country", "connection_type")
     wanted += ("fingerprint",) if "fingerprint" in COLUMNS else ()  # once the processor computes them
