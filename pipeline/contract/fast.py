@@ -15,8 +15,9 @@ libraries differ in two places, both closed here:
 - ``format``: each format becomes a ``pattern`` with fastjsonschema's own regex for it
   (checked in Rust; a format fastjsonschema checks otherwise means no fast path at all);
 - ``type: integer``: JSON Schema counts ``42.0`` as an integer (jsonschema-rs does),
-  fastjsonschema wants a Python ``int``; every integer in the schema also gets a keyword
-  that refuses floats.
+  fastjsonschema wants a Python ``int``; every integer in the schema also refers to
+  :data:`NOT_A_FLOAT`, a draft-4 schema (draft 4's ``integer`` has no fraction part, so
+  ``42.0`` is a number that is not an integer), checked in Rust like the rest.
 
 The unit tests check the verdicts agree on every shared vector and on thousands of random
 mutations of valid events.
@@ -39,18 +40,16 @@ _DEFAULTS = inspect.signature(contract.validate_event).parameters
 MAX_AGE: timedelta = _DEFAULTS["max_age"].default
 MAX_FUTURE: timedelta = _DEFAULTS["max_future"].default
 
-PYTHON_INT_KEYWORD = "x-vigil-python-int"
-
-
-class _PythonInt:
-    """``42.0`` is a JSON Schema integer but not a fastjsonschema one: refuse floats."""
-
-    def __init__(self, parent_schema: dict[str, Any], value: Any, schema_path: list[str | int]) -> None:
-        self.enabled = bool(value)
-
-    def validate(self, instance: Any) -> None:
-        if self.enabled and type(instance) is float:
-            raise ValueError(f"{instance!r} is a float, not an integer")
+# Refuses floats, whatever their value: in draft 4 (its own resource, so the event schema keeps
+# its draft) ``42.0`` is a number but not an integer, as for fastjsonschema, which wants a Python
+# int. A node typed ``["integer", "number"]`` refuses floats too: that only sends its events to
+# the contract, which accepts them (the fast path may refuse more, never accept more).
+NOT_A_FLOAT_URI = "https://vigil.invalid/schemas/not-a-float"
+NOT_A_FLOAT = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "not": {"allOf": [{"type": "number"}, {"not": {"type": "integer"}}]},
+}
+_REGISTRY = jsonschema_rs.Registry([(NOT_A_FLOAT_URI, NOT_A_FLOAT)])
 
 
 class NoFastPath(ValueError):
@@ -72,7 +71,7 @@ def fast_schema(schema: Any) -> Any:
         out = {key: fast_schema(value) for key, value in schema.items()}
         kinds = schema.get("type")
         if kinds == "integer" or (isinstance(kinds, list) and "integer" in kinds):
-            out[PYTHON_INT_KEYWORD] = True
+            out["allOf"] = [*out.get("allOf", []), {"$ref": NOT_A_FLOAT_URI}]
         if isinstance(schema.get("format"), str):
             pattern = _format_pattern(out.pop("format"))
             if "pattern" in out:  # keep both: the node's own pattern and the format's
@@ -92,9 +91,7 @@ def compile_fast(schema: dict[str, Any]) -> jsonschema_rs.Validator | None:
         prepared = fast_schema(schema)
     except NoFastPath:
         return None
-    return jsonschema_rs.validator_for(
-        prepared, validate_formats=False, keywords={PYTHON_INT_KEYWORD: _PythonInt}
-    )
+    return jsonschema_rs.validator_for(prepared, validate_formats=False, registry=_REGISTRY)
 
 
 def _dispatched_type(item: Any) -> str | None:
@@ -133,9 +130,8 @@ def compile_by_type(schema: dict[str, Any]) -> dict[str, jsonschema_rs.Validator
     for kind in kinds:
         resolved = [clause["then"] if _dispatched_type(clause) == kind else clause
                     for clause in clauses if _dispatched_type(clause) in (None, kind)]
-        validators[kind] = jsonschema_rs.validator_for(
-            {**prepared, "allOf": resolved}, validate_formats=False, keywords={PYTHON_INT_KEYWORD: _PythonInt}
-        )
+        validators[kind] = jsonschema_rs.validator_for({**prepared, "allOf": resolved}, validate_formats=False,
+                                                       registry=_REGISTRY)
     return validators
 
 

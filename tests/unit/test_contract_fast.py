@@ -111,8 +111,13 @@ def test_a_format_without_a_fastjsonschema_pattern_means_no_fast_path():
 
 def test_integers_stay_python_ints():
     schema = validation.fast_schema({"properties": {"n": {"type": "integer"}, "m": {"type": ["integer", "null"]}}})
-    assert schema["properties"]["n"][validation.PYTHON_INT_KEYWORD] is True
-    assert schema["properties"]["m"][validation.PYTHON_INT_KEYWORD] is True
+    assert {"$ref": validation.NOT_A_FLOAT_URI} in schema["properties"]["n"]["allOf"]
+    assert {"$ref": validation.NOT_A_FLOAT_URI} in schema["properties"]["m"]["allOf"]
+    checker = validation.compile_fast({"properties": {"n": {"type": "integer", "minimum": 1},
+                                                      "m": {"type": ["integer", "null"]}}})
+    assert [checker.is_valid({"n": n}) for n in (42, 2**70, 42.0, 1.5, 0, True, "42")] == [
+        True, True, False, False, False, False, False]
+    assert [checker.is_valid({"m": m}) for m in (None, 7, 7.0)] == [True, True, False]
 
 
 def _random_slot(rng: random.Random, value):
