@@ -882,7 +882,10 @@ _SESSIONS = """
         finalizeAggregation(exit_page) AS exit,
         finalizeAggregation(entry_referrer) AS entry_referrer,
         finalizeAggregation(entry_url) AS entry_url,
-        finalizeAggregation(entry_source) AS entry_source
+        -- (referrer_source, utm_source, utm_medium, utm_campaign) of the entry page view (074);
+        -- '' as the source: the events predate the processor's traffic sources (040)
+        finalizeAggregation(entry_traffic_source) AS traffic_source,
+        tupleElement(traffic_source, 1) AS entry_source
     FROM sessions FINAL
     WHERE project_id = {project_id:UInt32}
       AND started >= {start:DateTime64(3, 'UTC')}
@@ -950,9 +953,13 @@ SOURCES = _sessions_by(
 
 CAMPAIGNS = """
 SELECT
-    extractURLParameter(entry_url, 'utm_source') AS source,
-    extractURLParameter(entry_url, 'utm_medium') AS medium,
-    extractURLParameter(entry_url, 'utm_campaign') AS campaign,
+    -- the processor's decoded tags; for sessions from before it named them, the entry URL's
+    if(entry_source != '', tupleElement(traffic_source, 2),
+       decodeURLFormComponent(extractURLParameter(entry_url, 'utm_source'))) AS source,
+    if(entry_source != '', tupleElement(traffic_source, 3),
+       decodeURLFormComponent(extractURLParameter(entry_url, 'utm_medium'))) AS medium,
+    if(entry_source != '', tupleElement(traffic_source, 4),
+       decodeURLFormComponent(extractURLParameter(entry_url, 'utm_campaign'))) AS campaign,
     count() AS sessions,
     countIf(pages = 1) / count() AS bounce_rate
 FROM """ + _SESSIONS + """
@@ -983,8 +990,9 @@ def sources(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
 
 
 def campaigns(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
-    """Sessions by the entry URL's UTM tags: ``source``, ``medium``, ``campaign``, ``sessions``,
-    ``bounce_rate``; sessions without any utm_ tag are left out."""
+    """Sessions by their entry page view's UTM tags (decoded, as the processor stores them):
+    ``source``, ``medium``, ``campaign``, ``sessions``, ``bounce_rate``; sessions without any
+    utm_ tag are left out."""
     return _rollup_frame(client, CAMPAIGNS, {**filters.parameters(), "limit": limit},
                          {"source": pl.String, "medium": pl.String, "campaign": pl.String,
                           "sessions": pl.UInt64, "bounce_rate": pl.Float64})

@@ -74,7 +74,7 @@ def shop(clickhouse):
     rows.add(17, "s1", "custom", name="purchase", path="/checkout/confirmation", **mobile)
     # s2 (mobile, newsletter campaign): home → product, then leaves
     rows.page(15, "s2", "/", url="https://shop.example.com/?utm_source=newsletter&utm_medium=email&utm_campaign=spring",
-              referrer_source="newsletter", **mobile)
+              referrer_source="newsletter", utm_source="newsletter", utm_medium="email", utm_campaign="spring", **mobile)
     rows.page(14, "s2", "/p/2-lamp", **mobile)
     # s3 (desktop, direct): home only — a bounce
     rows.page(12, "s3", "/", referrer_source="Direct / None", **desktop)

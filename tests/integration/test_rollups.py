@@ -101,19 +101,29 @@ def test_a_backfill_builds_what_the_views_build(clickhouse, shop_rows, tmp_path,
             client.command(f"DROP DATABASE IF EXISTS {name}")
 
 
-def test_sessions_stored_before_referrer_sources_show_their_referrers_host(fresh_db):
-    """Events from before the processor named sources (040) have no referrer_source: the session's
-    source is its entry referrer's host without www, or direct without a referrer."""
+def test_sessions_from_before_traffic_sources_show_the_referrers_host_and_the_urls_tags(fresh_db):
+    """Events from before the processor named sources (040) have no referrer_source or utm_*
+    columns: the session's source is its entry referrer's host without www (direct without
+    one) and its campaign the entry URL's decoded utm_ parameters."""
     apply_migrations(fresh_db)
     at = START + timedelta(minutes=5)
-    rows = [[1, "page_view", at, "e1", "s1", "v", "https://www.google.com/search", ""],
-            [1, "page_view", at + timedelta(seconds=5), "e2", "s1", "v", "https://shop.example/", ""],
-            [1, "page_view", at, "e3", "s2", "v", "", ""],
-            [1, "page_view", at, "e4", "s3", "v", "https://www.google.com/", "Google"]]
-    fresh_db.insert("events", rows, column_names=["project_id", "type", "timestamp", "event_id", "session_id",
-                                                  "visitor_id", "referrer", "referrer_source"])
-    found = {row["source"]: row["sessions"] for row in queries.sources(fresh_db, WINDOW).to_dicts()}
-    assert found == {"google.com": 1, "Direct / None": 1, "Google": 1}
+    tagged = "https://shop.example/?utm_source=news%20letter&utm_medium=email&utm_campaign=spring+sale"
+    columns = ["project_id", "type", "timestamp", "event_id", "session_id", "visitor_id", "url", "referrer",
+               "referrer_source", "utm_source", "utm_medium", "utm_campaign"]
+    fresh_db.insert("events", [
+        # before 040: s1 from Google, then a page of the shop; s2 direct, from a newsletter's link
+        [1, "page_view", at, "e1", "s1", "v", "https://shop.example/", "https://www.google.com/search", "", "", "", ""],
+        [1, "page_view", at + timedelta(seconds=5), "e2", "s1", "v", "https://shop.example/c", "https://shop.example/",
+         "", "", "", ""],
+        [1, "page_view", at, "e3", "s2", "v", tagged, "", "", "", "", ""],
+        # after: the processor's names and decoded tags
+        [1, "page_view", at, "e4", "s3", "v", "https://shop.example/", "https://www.google.com/", "Google", "", "", ""],
+        [1, "page_view", at, "e5", "s4", "v", tagged, "", "news letter", "news letter", "email", "spring sale"],
+    ], column_names=columns)
+    sources = {row["source"]: row["sessions"] for row in queries.sources(fresh_db, WINDOW).to_dicts()}
+    assert sources == {"google.com": 1, "Direct / None": 1, "Google": 1, "news letter": 1}
+    campaigns = queries.campaigns(fresh_db, WINDOW).select("source", "medium", "campaign", "sessions").rows()
+    assert campaigns == [("news letter", "email", "spring sale", 2)]
 
 
 def test_inserting_a_batch_twice_changes_no_answer(fresh_db, shop_rows):
