@@ -85,6 +85,11 @@ describe('a visit to the fixture shop', () => {
     assert.equal(vital('INP').data.attribution.interaction_type, 'pointer');
     assert.ok(vital('INP').data.attribution.target.startsWith('button#'), 'INP names the clicked button');
     assert.ok(vital('CLS'), 'CLS reported on hide');
+    // INP is final only when the tab closes, after the SPA navigation to /cart: it names the
+    // landing page, where the clicks happened (as LCP does, final at the first click)
+    const landing = ofType('page_view')[0].page.url;
+    assert.equal(vital('INP').page.url, landing);
+    assert.equal(vital('LCP').page.url, landing);
   });
 
   test('a runtime error with parsed frames from the shop script', () => {
@@ -172,6 +177,23 @@ describe('a page hidden before any input', () => {
     assert.equal(lcp.data.attribution.url, site.url + '/hero.png');
     const cls = ofType('web_vital').filter((e) => e.data.name === 'CLS' && e.session_id === lcp.session_id && e.via === 'beacon');
     assert.ok(cls.length > 0, 'CLS on hide');
+  });
+});
+
+describe('a page that moved on (SPA) before any input, then closed', () => {
+  test('its LCP, final only now, names the page where the image painted', async () => {
+    const lcpBefore = ofType('web_vital').filter((e) => e.data.name === 'LCP').length;
+    const page = await browser.newPage();
+    await page.goto(site.url + '/', { waitUntil: 'load' });
+    await page.waitForFunction(() => window.Vigil && window.Vigil.SDK);
+    await page.waitForTimeout(300);
+    await page.evaluate(() => history.pushState({}, '', '/cart'));
+    await page.waitForTimeout(100);
+    await page.close({ runBeforeUnload: true });
+    const lcp = await waitFor(() => ofType('web_vital').filter((e) => e.data.name === 'LCP')[lcpBefore], 'LCP of the closed page');
+    assert.equal(lcp.page.url, site.url + '/');
+    const views = ofType('page_view').filter((e) => e.session_id === lcp.session_id).map((e) => e.page.url);
+    assert.ok(views.includes(site.url + '/cart'), 'the SPA view was reported before');
   });
 });
 

@@ -71,6 +71,19 @@ const deliver = (event: VigilEvent) => {
   else bounded(held, event);
 };
 
+/**
+ * The page views so far, [performance.now(), page URL] each (the first at 0, the landing page;
+ * at most MAX_VISITS, the oldest SPA views dropped first): a Web Vital finalised when the page
+ * is hidden names the URL shown when its blamed entry happened, not the one shown at the end.
+ */
+const visits: [number, string][] = [];
+const MAX_VISITS = 100;
+const urlAt = (t: number): string | undefined => {
+  let url: string | undefined;
+  for (const [since, u] of visits) if (since <= t) url = u;
+  return url;
+};
+
 const emit = <T extends EventType>(type: T, data: EventDataByType[T], page?: Page): void => {
   if (!o || !inSample(type)) return;
   let event: VigilEvent | null | undefined | false = {
@@ -181,11 +194,21 @@ export const init = guard((options: Options): void => {
       reportTimeOnPage = start(opts.pageViews, () =>
         onPageViews((type, data, page) => {
           if ((data as { navigation_type?: string }).navigation_type == 'spa') crumbs.add('navigation', path(page.referrer) + ' → ' + path(page.url));
+          // the first view's URL holds from the navigation's start (time 0)
+          if (type == 'page_view' && page.url) {
+            visits.push([visits.length ? performance.now() : 0, page.url]);
+            if (visits.length > MAX_VISITS) visits.splice(1, 1);
+          }
           emit(type, data as never, page);
         }),
       );
       setTimeout(() => {
-        start(opts.vitals, () => onVitals((data) => emit('web_vital', data)));
+        start(opts.vitals, () =>
+          onVitals((data, at) => {
+            const url = at != null && urlAt(at);
+            emit('web_vital', data, url ? { url } : undefined);
+          }),
+        );
         start(opts.vitals, () => onNavigation((data) => emit('web_vital', data)));
         reportResources = start(opts.maxResources > 0, () => onResources((data) => emit('resource', data), opts.maxResources, isCollector));
       }, 0);

@@ -21,27 +21,33 @@ interface LayoutShift extends PerformanceEntry {
   sources?: { node?: Node | null }[];
 }
 
-const attribution = (metric: MetricType): VitalAttribution | undefined => {
+/** The entry a metric blames: LCP's element, CLS's largest shift, INP's interaction. */
+const blamed = (metric: MetricType) => {
   const entries = metric.entries as (PerformanceEntry & Record<string, unknown>)[];
   if (!entries.length) return;
+  if (metric.name == 'LCP') return entries[entries.length - 1];
+  if (metric.name == 'CLS') return entries.reduce((a, b) => ((b.value as number) > (a.value as number) ? b : a));
+  if (metric.name == 'INP') return entries.find((e) => e.target) || entries[0];
+};
+
+const attribution = (metric: MetricType): VitalAttribution | undefined => {
+  const entry = blamed(metric);
+  if (!entry) return;
   if (metric.name == 'LCP') {
-    const lcp = entries[entries.length - 1] as unknown as LargestContentfulPaint;
+    const lcp = entry as unknown as LargestContentfulPaint;
     const a: VitalAttribution = { target: selector(lcp.element) };
     if (lcp.url) a.url = scrubUrl(lcp.url);
     return a;
   }
   if (metric.name == 'CLS') {
-    const largest = (entries as unknown as LayoutShift[]).reduce((a, b) => (b.value > a.value ? b : a));
-    const source = largest.sources && largest.sources.find((s) => s.node);
+    const sources = (entry as unknown as LayoutShift).sources;
+    const source = sources && sources.find((s) => s.node);
     return source ? { target: selector(source.node) } : undefined;
   }
-  if (metric.name == 'INP') {
-    const event = entries.find((e) => e.target) || entries[0];
-    return {
-      target: selector(event.target as Node),
-      interaction_type: event.name.indexOf('key') == 0 ? 'keyboard' : 'pointer',
-    };
-  }
+  return {
+    target: selector(entry.target as Node),
+    interaction_type: entry.name.indexOf('key') == 0 ? 'keyboard' : 'pointer',
+  };
 };
 
 // CLS is unitless (a score); the others are milliseconds.
@@ -63,8 +69,15 @@ export const vitalData = (metric: MetricType): WebVitalData => {
   return data;
 };
 
-/** Report FCP, LCP, CLS, INP and TTFB as web-vitals finalises each. */
-export const onVitals = (report: (data: WebVitalData) => void): void => {
-  const callback = guard((metric: MetricType) => report(vitalData(metric)));
+/**
+ * Report FCP, LCP, CLS, INP and TTFB as web-vitals finalises each, with the time (on the
+ * `performance.now()` clock) of the entry it blames, if any: LCP, CLS and INP are final only
+ * when the page is hidden, maybe after SPA navigations, and belong to the page shown then.
+ */
+export const onVitals = (report: (data: WebVitalData, at?: number) => void): void => {
+  const callback = guard((metric: MetricType) => {
+    const entry = blamed(metric);
+    report(vitalData(metric), entry && entry.startTime);
+  });
   [onFCP, onLCP, onCLS, onINP, onTTFB].forEach((on) => guard(on as (cb: typeof callback) => void)(callback));
 };
