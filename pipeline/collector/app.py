@@ -37,6 +37,7 @@ from pipeline.collector.projects import ProjectCache, clickhouse_loader
 from pipeline.collector.routes import HEALTH, SENTRY_ENDPOINTS, query_params, query_value, route
 from pipeline.collector.websocket import serve_websocket
 from pipeline.contract import Rejection
+from pipeline.contract.sentry import SegmentPages
 from pipeline.projects import Project
 from pipeline.settings import Settings, redacted
 
@@ -130,6 +131,15 @@ class Collector:
         self.client_address = client_address
         self.max_body = settings.max_body_bytes
         self.max_events = settings.max_events_per_batch
+        # each project's recent Sentry pageload/navigation URLs, for its pages' late INP/CLS spans
+        self._sentry_pages: dict[int, SegmentPages] = {}
+
+    def sentry_pages(self, project_id: int) -> SegmentPages:
+        """The project's recent Sentry segment URLs (see :class:`SegmentPages`)."""
+        pages = self._sentry_pages.get(project_id)
+        if pages is None:
+            pages = self._sentry_pages[project_id] = SegmentPages()
+        return pages
 
     # ── ASGI entry ─────────────────────────────────────────────────────────────────────
 

@@ -20,6 +20,10 @@ ignored, as Sentry's Relay accepts item types it does not process.
   single standalone spans of v8–v10) → ``browser.web_vital.<name>.value`` attributes (or
   ``measurements``) as ``web_vital`` events, the pageload/navigation segment as a ``page_view``.
 
+A page's INP and CLS spans come in a later envelope than its pageload segment (they are final
+only when the page is left), without a URL of their own: :class:`SegmentPages` remembers each
+project's recent pageload/navigation segments' URLs so they name the page they measured.
+
 Every v1 event gets the Sentry event's release, environment, ``user.id``, tags, request URL
 and SDK name/version. The session is the trace (``contexts.trace.trace_id`` on events, the
 span's ``trace_id``): what ties a page's errors and vitals together in Sentry's model. The
@@ -32,6 +36,7 @@ whatever still does not fit is the contract's to reject, event by event.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -202,11 +207,36 @@ def _json_object(raw: bytes, path: str, what: str) -> dict[str, Any]:
 # ── mapping ────────────────────────────────────────────────────────────────────────────
 
 
-def to_events(envelope: SentryEnvelope, now: datetime, client: str | None = None) -> Mapped:
+class SegmentPages:
+    """The page URLs of a project's recent pageload and navigation segments, by segment span id.
+
+    Bounded (the oldest go first): a page's late spans follow its segment within the page's
+    life. One collector process remembers what it saw; with several, a late span whose segment
+    went to another process keeps no URL, as before.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._urls: OrderedDict[str, str] = OrderedDict()
+
+    def remember(self, segment: Any, url: Any) -> None:
+        if isinstance(segment, str) and segment and isinstance(url, str) and url:
+            self._urls[segment] = url
+            self._urls.move_to_end(segment)
+            if len(self._urls) > self.capacity:
+                self._urls.popitem(last=False)
+
+    def url_of(self, segment: Any) -> str | None:
+        return self._urls.get(segment) if isinstance(segment, str) else None
+
+
+def to_events(envelope: SentryEnvelope, now: datetime, client: str | None = None,
+              pages: SegmentPages | None = None) -> Mapped:
     """Each mapped item's v1 events, in order; other item types counted as ignored.
 
     ``client`` is the request's ``sentry_client`` (``sentry.javascript.browser/11.12.0``): the SDK
-    for payloads that do not name theirs (old SDKs' store events).
+    for payloads that do not name theirs (old SDKs' store events). ``pages``: the project's
+    segment URLs from earlier envelopes, for late spans without a URL (and added to).
     """
     mapped = Mapped(sdk=_sdk(envelope.headers.get("sdk")) or client_sdk(client))
     for index, item in enumerate(envelope.items):
@@ -218,9 +248,13 @@ def to_events(envelope: SentryEnvelope, now: datetime, client: str | None = None
             mapped.events.append(error_event(payload, now, mapped.sdk))
         elif item.type == "transaction":
             mapped.events.extend(transaction_events(payload, now, mapped.sdk))
+            if pages is not None:
+                trace = _dict(_dict(payload.get("contexts")).get("trace"))
+                if _NAVIGATION.get(_text(trace.get("op"), 64)) is not None:
+                    pages.remember(trace.get("span_id"), _dict(payload.get("request")).get("url"))
         else:
             spans = payload.get("items") if isinstance(payload.get("items"), list) else [payload]
-            mapped.events.extend(span_events([s for s in spans if isinstance(s, dict)], now, mapped.sdk))
+            mapped.events.extend(span_events([s for s in spans if isinstance(s, dict)], now, mapped.sdk, pages))
     return mapped
 
 
@@ -277,15 +311,20 @@ def transaction_events(payload: dict[str, Any], now: datetime, sdk: dict[str, st
     return events
 
 
-def span_events(spans: list[dict[str, Any]], now: datetime, sdk: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """Streamed (v2) or standalone spans → page views for pageload/navigation segments, and Web Vitals."""
+def span_events(spans: list[dict[str, Any]], now: datetime, sdk: dict[str, str] | None = None,
+                earlier: SegmentPages | None = None) -> list[dict[str, Any]]:
+    """Streamed (v2) or standalone spans → page views for pageload/navigation segments, and Web
+    Vitals; a span without a URL takes its segment's, from these spans or ``earlier`` ones."""
     pages = _segment_urls(spans)
+    if earlier is not None:
+        for segment, page_url in pages.items():
+            earlier.remember(segment, page_url)
     events = []
     for span in spans:
         attributes = _attributes(span)
         trace_id = span.get("trace_id")
         segment = attributes.get("sentry.segment.id") or span.get("segment_id") or span.get("span_id")
-        url = attributes.get("url.full") or pages.get(segment)
+        url = attributes.get("url.full") or pages.get(segment) or (earlier.url_of(segment) if earlier else None)
         context = {
             "release": attributes.get("sentry.release") or span.get("release"),
             "environment": attributes.get("sentry.environment") or span.get("environment"),

@@ -40,7 +40,7 @@ pytestmark = pytest.mark.e2e
 RELEASE = "shop@1.2.3"
 ENVIRONMENT = "staging"
 ARRIVAL_TIMEOUT_S = 45.0
-COLUMNS = ("type", "event_id", "session_id", "user_id", "release", "environment", "url", "sdk_name", "sdk_version",
+COLUMNS = ("type", "event_id", "session_id", "user_id", "release", "environment", "url", "path", "sdk_name", "sdk_version",
            "tags", "error_kind", "error_type", "error_message", "fingerprint", "vital_name", "vital_value", "target",
            "data")
 AMOUNT = "Cannot read properties of undefined (reading 'amount')"
@@ -253,5 +253,9 @@ def test_the_pageload_is_a_page_view_with_its_web_vitals(stack: Stack, visit: Vi
     assert vitals["LCP"]["vital_value"] > 0 and vitals["LCP"]["target"] == "body > p"
     assert vitals["INP"]["target"].startswith("body > button#")
     assert vitals["INP"]["data"]["attribution"]["interaction_type"] == "click"
+    # INP and CLS come after the pageload, in an envelope of their own and without a URL: they
+    # still name the page, which the collector remembered from its pageload segment
+    assert {name: (row["url"], row["path"]) for name, row in vitals.items()} == dict.fromkeys(
+        expected, (stack.site.url + "/", "/"))
     # errors and vitals of the page share its trace as their session
     assert {row["session_id"] for row in rows} == {view["session_id"]}
