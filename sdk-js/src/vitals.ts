@@ -72,7 +72,8 @@ export const vitalData = (metric: MetricType): WebVitalData => {
 /**
  * Report FCP, LCP, CLS, INP and TTFB as web-vitals finalises each, with the time (on the
  * `performance.now()` clock) of the entry it blames, if any: LCP, CLS and INP are final only
- * when the page is hidden, maybe after SPA navigations, and belong to the page shown then.
+ * when the page is hidden, maybe after SPA navigations, yet belong to the page that was shown
+ * when that entry happened.
  */
 export const onVitals = (report: (data: WebVitalData, at?: number) => void): void => {
   const callback = guard((metric: MetricType) => {
