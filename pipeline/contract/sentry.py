@@ -247,11 +247,7 @@ def to_events(envelope: SentryEnvelope, now: datetime, client: str | None = None
         if item.type == "event":
             mapped.events.append(error_event(payload, now, mapped.sdk))
         elif item.type == "transaction":
-            mapped.events.extend(transaction_events(payload, now, mapped.sdk))
-            if pages is not None:
-                trace = _dict(_dict(payload.get("contexts")).get("trace"))
-                if _NAVIGATION.get(_text(trace.get("op"), 64)) is not None:
-                    pages.remember(trace.get("span_id"), _dict(payload.get("request")).get("url"))
+            mapped.events.extend(transaction_events(payload, now, mapped.sdk, pages))
         else:
             spans = payload.get("items") if isinstance(payload.get("items"), list) else [payload]
             mapped.events.extend(span_events([s for s in spans if isinstance(s, dict)], now, mapped.sdk, pages))
@@ -287,13 +283,17 @@ def error_event(payload: dict[str, Any], now: datetime, sdk: dict[str, str] | No
     return event
 
 
-def transaction_events(payload: dict[str, Any], now: datetime, sdk: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """A Sentry transaction (SDKs up to v10) → its page view and Web Vitals."""
+def transaction_events(payload: dict[str, Any], now: datetime, sdk: dict[str, str] | None = None,
+                       pages: SegmentPages | None = None) -> list[dict[str, Any]]:
+    """A Sentry transaction (SDKs up to v10) → its page view and Web Vitals; a pageload or
+    navigation's URL is added to ``pages`` for its late spans."""
     trace = _dict(_dict(payload.get("contexts")).get("trace"))
     base = as_id(payload.get("event_id"), _text(trace.get("span_id"), 64) or "sentry-transaction")[:48]
     events = []
     navigation = _NAVIGATION.get(_text(trace.get("op"), 64))
     if navigation is not None:
+        if pages is not None:
+            pages.remember(trace.get("span_id"), _dict(payload.get("request")).get("url"))
         view = _common(payload, f"{base}-pv", trace.get("trace_id"), _timestamp(payload.get("start_timestamp"), now), sdk)
         view.update(type="page_view", data={"navigation_type": navigation})
         events.append(view)
