@@ -1,0 +1,61 @@
+"""Credentials in URLs are masked in every log line the collector's uvicorn writes."""
+
+from __future__ import annotations
+
+import io
+import logging
+import logging.config
+
+import pytest
+
+from pipeline.collector.logs import RedactSecrets, log_config, redact_query
+
+KEY = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize("url, shown", [
+    (f"/api/1/ws?key={KEY}", "/api/1/ws?key=***"),
+    (f"/api/1/store/?sentry_version=7&sentry_key={KEY}&sentry_client=x", "/api/1/store/?sentry_version=7&sentry_key=***&sentry_client=x"),
+    (f"/x?api_key={KEY}&token={KEY}&password={KEY}&secret={KEY}&auth={KEY}&access_token={KEY}",
+     "/x?api_key=***&token=***&password=***&secret=***&auth=***&access_token=***"),
+    (f'"GET /api/1/pixel.gif?d=%7B%7D&KEY={KEY} HTTP/1.1" 202', '"GET /api/1/pixel.gif?d=%7B%7D&KEY=*** HTTP/1.1" 202'),
+    ("/api/1/events?page=2&sort=name", "/api/1/events?page=2&sort=name"),
+])
+def test_credential_query_values_are_masked_and_nothing_else(url, shown):
+    assert redact_query(url) == shown
+
+
+@pytest.fixture
+def captured():
+    """uvicorn's loggers and the root logger configured as ``vigil collect`` does, into a buffer."""
+    stream = io.StringIO()
+    config = log_config()
+    for handler in config["handlers"].values():
+        handler["stream"] = stream
+    saved = {name: (logging.getLogger(name).handlers[:], logging.getLogger(name).level,
+                    logging.getLogger(name).propagate) for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access")}
+    logging.config.dictConfig(config)
+    yield stream
+    for name, (handlers, level, propagate) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers, logger.level, logger.propagate = handlers, level, propagate
+
+
+def test_uvicorn_websocket_and_access_lines_and_our_own_lines_are_masked(captured):
+    # exactly the calls uvicorn makes (websockets_sansio_impl, httptools_impl)
+    logging.getLogger("uvicorn.error").info('%s - "WebSocket %s" [accepted]', "127.0.0.1:5000",
+                                            f"/api/1/ws?key={KEY}")
+    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST",
+                                             f"/api/1/store/?sentry_key={KEY}", "1.1", 200)
+    logging.getLogger("pipeline.collector.app").warning("refused %s", f"/api/1/pixel.gif?key={KEY}&d=x")
+    text = captured.getvalue()
+    assert KEY not in text
+    assert "/api/1/ws?key=***" in text and "/api/1/store/?sentry_key=***" in text
+    assert "/api/1/pixel.gif?key=***&d=x" in text
+
+
+def test_the_filter_keeps_records_and_their_argument_types():
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:1", "GET", f"/p?token={KEY}", "1.1", 200), None)
+    assert RedactSecrets().filter(record)
+    assert record.args == ("127.0.0.1:1", "GET", "/p?token=***", "1.1", 200)
