@@ -112,10 +112,27 @@ class Settings:
     collector_workers: int = field(default_factory=lambda: _int("VIGIL_COLLECTOR_WORKERS", 1))
     max_body_bytes: int = field(default_factory=lambda: _int("VIGIL_MAX_BODY_BYTES", 1024 * 1024))
     max_events_per_batch: int = field(default_factory=lambda: _int("VIGIL_MAX_EVENTS_PER_BATCH", 1000))
-    # token buckets: sustained events per second, burst = rate * burst_seconds
+    # token buckets (pipeline/collector/limits.py): sustained cost per second, burst = rate * burst_seconds.
+    # The unit is one accepted event; every request also costs REQUEST_COST units plus KIB_COST per KiB
+    # (refused ones too, charged on arrival), and every event the contract refuses REJECTED_EVENT_COST.
+    # An SDK page sends a request of ≤ 20 events every few seconds: ~2 units/s, 1/1000 of the IP's rate
     rate_limit_per_key: float = field(default_factory=lambda: _float("VIGIL_RATE_LIMIT_PER_KEY", 50_000))
-    rate_limit_per_ip: float = field(default_factory=lambda: _float("VIGIL_RATE_LIMIT_PER_IP", 20_000))
+    rate_limit_per_ip: float = field(default_factory=lambda: _float("VIGIL_RATE_LIMIT_PER_IP", 2_000))
     rate_limit_burst_seconds: float = field(default_factory=lambda: _float("VIGIL_RATE_LIMIT_BURST_SECONDS", 2.0))
+    rate_limit_request_cost: float = field(default_factory=lambda: _float("VIGIL_RATE_LIMIT_REQUEST_COST", 10.0))
+    rate_limit_kib_cost: float = field(default_factory=lambda: _float("VIGIL_RATE_LIMIT_KIB_COST", 1.0))
+    rate_limit_rejected_event_cost: float = field(
+        default_factory=lambda: _float("VIGIL_RATE_LIMIT_REJECTED_EVENT_COST", 10.0))
+    # HTTP reading limits (pipeline/collector/protocol.py): request line → 414, all header lines → 431;
+    # a head not complete this many seconds after its first byte → 408; a body must arrive within
+    # VIGIL_BODY_TIMEOUT seconds plus one second per VIGIL_BODY_MIN_RATE bytes of it → else 408
+    max_request_line_bytes: int = field(default_factory=lambda: _int("VIGIL_MAX_REQUEST_LINE_BYTES", 8 * 1024))
+    max_header_bytes: int = field(default_factory=lambda: _int("VIGIL_MAX_HEADER_BYTES", 32 * 1024))
+    header_timeout_s: float = field(default_factory=lambda: _float("VIGIL_HEADER_TIMEOUT", 10.0))
+    body_timeout_s: float = field(default_factory=lambda: _float("VIGIL_BODY_TIMEOUT", 10.0))
+    body_min_rate: float = field(default_factory=lambda: _float("VIGIL_BODY_MIN_RATE", 10 * 1024))
+    # uvicorn's access log (one line per request, credentials in URLs masked); off: it costs throughput
+    access_log: bool = field(default_factory=lambda: _bool("VIGIL_ACCESS_LOG", False))
     kafka_ack_timeout_s: float = field(default_factory=lambda: _float("VIGIL_KAFKA_ACK_TIMEOUT", 5.0))
     projects_refresh_s: float = field(default_factory=lambda: _float("VIGIL_PROJECTS_REFRESH", 5.0))
     # reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the client;

@@ -29,7 +29,7 @@ import orjson
 
 from pipeline import settings as settings_module
 from pipeline.collector import envelope, sentry
-from pipeline.collector.limits import RateLimiter, retry_after
+from pipeline.collector.limits import Costs, RateLimiter, retry_after
 from pipeline.collector.network import ClientAddress, parse_trusted_proxies
 from pipeline.collector.problems import RETRY_AFTER_UNAVAILABLE, Problem, envelope_problem, problem
 from pipeline.collector.producer import EventProducer
@@ -189,6 +189,7 @@ class Collector:
         )
 
     async def dispatch(self, scope: Scope, receive: Receive) -> Reply:
+        self.check_arrival(scope)
         path = scope["path"]
         method = scope["method"]
         if path == HEALTH:
@@ -252,6 +253,21 @@ class Collector:
             ip = self.client_address.resolve(ip, forwarded.decode("latin-1"))
         return {"ip": ip, "user_agent": headers.get(b"user-agent", b"").decode("latin-1")}
 
+    def check_arrival(self, scope: Scope) -> None:
+        """Charge the client IP for this request before any other work (see :mod:`limits`); 429 if it cannot pay."""
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        size = len(scope.get("query_string") or b"") + (int(length) if length is not None and length.isdigit() else 0)
+        wait = self.limiter.arrive(self.client_of(scope, headers)["ip"], size)
+        if wait > 0:
+            raise self.rate_limited(wait)
+
+    def charge_key(self, key: str, ip: str, size: int) -> None:
+        """The request carries the project's (checked) key: the key pays for it too; 429 if it cannot."""
+        wait = self.limiter.admit_key(key, size)
+        if wait > 0:
+            raise self.rate_limited(wait)
+
     def check_not_exhausted(self, key: str, ip: str) -> None:
         wait = self.limiter.exhausted(key, ip)
         if wait > 0:
@@ -260,8 +276,8 @@ class Collector:
     @staticmethod
     def rate_limited(wait: float) -> Problem:
         seconds = retry_after(wait)
-        return problem("rate_limited", f"too many events from this key or address; retry in {seconds}s",
-                       retry_after=seconds)
+        return problem("rate_limited", f"too many requests, bytes or events from this key or address; "
+                                       f"retry in {seconds}s", retry_after=seconds)
 
     async def ingest(self, project: Project, raw: bytes | str, client: dict[str, str]) -> tuple[int, dict[str, Any]]:
         """Envelope bytes → Kafka, acknowledged → (status, answer). Raises Problem otherwise."""
@@ -274,6 +290,7 @@ class Collector:
         if wait > 0:
             raise self.rate_limited(wait)
         batch = envelope.split(document, project.id, client)
+        self.limiter.charge_rejected(project.key, client["ip"], len(batch.rejected))
         if batch.messages:
             await self.producer.send(batch.messages)
         return envelope.outcome(batch)
@@ -292,18 +309,28 @@ class Collector:
         return Reply.json(status, answer, cors_headers(scope))
 
     async def checked_body(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes],
-                           project: Project) -> tuple[bytes, dict[str, str]]:
-        """After project, origin, key and media type: encoding, limits, then the body (gunzipped) and the client stamp."""
+                           project: Project, key_checked: bool = True) -> tuple[bytes, dict[str, str]]:
+        """After project, origin, key and media type: encoding, limits, then the body (gunzipped) and the client stamp.
+
+        ``key_checked`` False: the key is in the body (a Sentry DSN), so the key pays once it is checked.
+        """
         encoding = headers.get(b"content-encoding")
         gzipped = envelope.is_gzip(encoding.decode("latin-1") if encoding is not None else None)
         client = self.client_of(scope, headers)
-        self.check_not_exhausted(project.key, client["ip"])
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body:
+        known = int(length) if length is not None and length.isdigit() else None
+        if known is not None and known > self.max_body:
             raise self.too_large()
+        if key_checked:
+            self.charge_key(project.key, client["ip"], known or 0)
+        self.check_not_exhausted(project.key, client["ip"])
         body = await self.read_body(receive)
+        key = project.key if key_checked else None
+        if known is None:  # chunked: the bytes are known only now
+            self.limiter.charge_bytes(key, client["ip"], len(body))
         if gzipped:
             body = envelope.gunzip(body, self.max_body)
+            self.limiter.charge_bytes(key, client["ip"], len(body))  # inflating and parsing it is the work
         return body, client
 
     async def preflight(self, scope: Scope, project_id: int, allowed: Headers = PREFLIGHT_HEADERS) -> Reply:
@@ -325,6 +352,7 @@ class Collector:
         if len(raw) > self.max_body:
             raise self.too_large()
         client = self.client_of(scope, headers)
+        self.charge_key(project.key, client["ip"], len(raw))
         self.check_not_exhausted(project.key, client["ip"])
         status, answer = await self.ingest(project, raw, client)
         if status != 202:
@@ -406,6 +434,9 @@ def create_app(settings: Settings | None = None) -> Collector:
         producer=EventProducer(settings),
         # each worker meters its share, so the configured limits hold across workers
         limiter=RateLimiter(settings.rate_limit_per_key / workers, settings.rate_limit_per_ip / workers,
-                            settings.rate_limit_burst_seconds),
+                            settings.rate_limit_burst_seconds, costs=Costs(
+                                settings.rate_limit_request_cost, settings.rate_limit_kib_cost,
+                                settings.rate_limit_rejected_event_cost),
+                            max_request_bytes=settings.max_body_bytes),
         client_address=ClientAddress(parse_trusted_proxies(settings.trusted_proxies)),
     )

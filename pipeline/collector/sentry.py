@@ -62,7 +62,7 @@ async def post_sentry(collector: Collector, scope: Scope, receive: Receive, proj
         collector.check_key(project, key)
     content_type = headers.get(b"content-type")
     check_media_type(content_type.decode("latin-1") if content_type is not None else None)
-    body, client = await collector.checked_body(scope, receive, headers, project)
+    body, client = await collector.checked_body(scope, receive, headers, project, key_checked=key is not None)
     try:
         parsed = sentry.parse_envelope(body) if endpoint == "envelope" else sentry.parse_store(body)
         if key is None:
@@ -72,6 +72,7 @@ async def post_sentry(collector: Collector, scope: Scope, receive: Receive, proj
                                              "(sentry_key=…), as ?sentry_key= or in the envelope header's dsn; "
                                              f"use the DSN http://<ingest key>@<collector>/{project_id}")
             collector.check_key(project, key)
+            collector.charge_key(project.key, client["ip"], len(body))
         auth = headers.get(b"x-sentry-auth")
         client_name = query_value(scope, "sentry_client") or sentry.auth_param(
             auth.decode("latin-1") if auth is not None else None, "sentry_client")

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.config
 
 import uvicorn
 
 from pipeline import settings as settings_module
+from pipeline.collector.logs import log_config
 from pipeline.collector.network import parse_trusted_proxies
 from pipeline.settings import Settings, redacted
 
 APP = "pipeline.collector.app:create_app"
+# uvicorn's httptools protocol with request-line/header caps and read timeouts
+HTTP_PROTOCOL = "pipeline.collector.protocol:LimitedHttpToolsProtocol"
 
 
 def uvicorn_config(settings: Settings) -> dict[str, object]:
@@ -28,7 +32,7 @@ def uvicorn_config(settings: Settings) -> dict[str, object]:
         "workers": max(settings.collector_workers, 1),
         "factory": True,
         "loop": "uvloop",
-        "http": "httptools",
+        "http": HTTP_PROTOCOL,
         "ws": "websockets-sansio",
         # a WebSocket message may carry one envelope, a little more than a body (frame overhead);
         # larger ones close the socket with 1009 instead of being read into memory
@@ -37,7 +41,9 @@ def uvicorn_config(settings: Settings) -> dict[str, object]:
         # the collector decides who the client is (VIGIL_TRUSTED_PROXIES), not uvicorn
         "proxy_headers": False,
         "server_header": False,
-        "access_log": False,
+        "access_log": settings.access_log,
+        # every handler masks credentials in URLs (?key=, ?sentry_key=, …)
+        "log_config": log_config(),
         "log_level": "info",
         "timeout_keep_alive": 30,
         "backlog": 4096,
@@ -47,7 +53,7 @@ def uvicorn_config(settings: Settings) -> dict[str, object]:
 def main(args: argparse.Namespace | None = None) -> int:
     settings = settings_module.load()
     parse_trusted_proxies(settings.trusted_proxies)  # fail now on a typo, not in every worker
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.config.dictConfig(log_config())
     logging.getLogger(__name__).info(
         "collector on %s (%d worker(s)) → Kafka %s topic %s; projects from %s",
         settings.collector_url, max(settings.collector_workers, 1), redacted(settings.kafka_brokers),

@@ -26,6 +26,7 @@ async def serve_websocket(collector: Collector, scope: Scope, receive: Receive, 
     headers = dict(scope["headers"])
     origin = headers.get(b"origin")
     try:
+        collector.check_arrival(scope)
         target = route(scope["path"])
         if target is None or target[1] != "ws":
             raise problem("not_found", f"no WebSocket endpoint at {scope['path']}; use /api/<project id>/ws")
@@ -56,6 +57,10 @@ async def serve_websocket(collector: Collector, scope: Scope, receive: Receive, 
 async def answer(collector: Collector, project: Any, raw: str | bytes, client: dict[str, str], scope: Scope) -> str:
     """One message's reply: the POST answer's JSON with its ``status``."""
     try:
+        wait = collector.limiter.arrive(client["ip"], len(raw))  # each message is a request
+        if wait > 0:
+            raise collector.rate_limited(wait)
+        collector.charge_key(project.key, client["ip"], len(raw))
         if len(raw) > collector.max_body:
             raise collector.too_large()
         collector.check_not_exhausted(project.key, client["ip"])
