@@ -187,12 +187,13 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def start_collector(env: dict[str, str], workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+def start_collector(env: dict[str, str], workers: int, log: Path,
+                    rate_limits: bool = False) -> tuple[subprocess.Popen, str]:
     port = free_ports(1)[0]
+    # one address, one key: the throughput runs measure the collector, not its limits
+    limits = {} if rate_limits else {"VIGIL_RATE_LIMIT_PER_KEY": "0", "VIGIL_RATE_LIMIT_PER_IP": "0"}
     process_env = {**os.environ, **env, "VIGIL_COLLECTOR_HOST": "127.0.0.1", "VIGIL_COLLECTOR_PORT": str(port),
-                   "VIGIL_COLLECTOR_WORKERS": str(workers),
-                   # one address, one key: the bench measures the collector, not its limits
-                   "VIGIL_RATE_LIMIT_PER_KEY": "0", "VIGIL_RATE_LIMIT_PER_IP": "0"}
+                   "VIGIL_COLLECTOR_WORKERS": str(workers), **limits}
     with open(log, "ab") as out:
         process = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "collect"], cwd=REPO, env=process_env,
                                    stdout=out, stderr=subprocess.STDOUT)

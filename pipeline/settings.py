@@ -123,6 +123,9 @@ class Settings:
     rate_limit_kib_cost: float = field(default_factory=lambda: _float("VIGIL_RATE_LIMIT_KIB_COST", 1.0))
     rate_limit_rejected_event_cost: float = field(
         default_factory=lambda: _float("VIGIL_RATE_LIMIT_REJECTED_EVENT_COST", 10.0))
+    # seconds a 429 is held back (at most its Retry-After), so a client resending in a tight loop
+    # costs a request per connection per this, not thousands a second; 0 = answer at once
+    rate_limit_delay_s: float = field(default_factory=lambda: _float("VIGIL_RATE_LIMIT_DELAY", 1.0))
     # HTTP reading limits (pipeline/collector/protocol.py): request line → 414, all header lines → 431;
     # a head not complete this many seconds after its first byte → 408; a body must arrive within
     # VIGIL_BODY_TIMEOUT seconds plus one second per VIGIL_BODY_MIN_RATE bytes of it → else 408

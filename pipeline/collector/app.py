@@ -166,6 +166,7 @@ class Collector:
         try:
             return await self.dispatch(scope, receive)
         except Problem as issue:
+            await self.slow_down(issue)
             return problem_reply(issue, cors_headers(scope))
         except ClientGone:
             raise
@@ -272,6 +273,12 @@ class Collector:
         wait = self.limiter.exhausted(key, ip)
         if wait > 0:
             raise self.rate_limited(wait)
+
+    async def slow_down(self, issue: Problem) -> None:
+        """Hold a 429 back a little (at most its Retry-After): a client that resends at once, in a
+        tight loop, then costs the collector a few requests a second per connection, not thousands."""
+        if issue.reason == "rate_limited" and self.settings.rate_limit_delay_s > 0:
+            await asyncio.sleep(min(self.settings.rate_limit_delay_s, issue.retry_after or 0))
 
     @staticmethod
     def rate_limited(wait: float) -> Problem:

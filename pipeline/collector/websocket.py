@@ -33,6 +33,7 @@ async def serve_websocket(collector: Collector, scope: Scope, receive: Receive, 
         project = await collector.project_for(target[0], origin.decode("latin-1") if origin is not None else None)
         collector.check_key(project, headers.get(b"x-vigil-key") or query_value(scope, "key"))
     except Problem as issue:
+        await collector.slow_down(issue)
         await refuse(scope, send, issue)
         return
     except Exception:
@@ -66,6 +67,7 @@ async def answer(collector: Collector, project: Any, raw: str | bytes, client: d
         collector.check_not_exhausted(project.key, client["ip"])
         status, body = await collector.ingest(project, raw, client)
     except Problem as issue:
+        await collector.slow_down(issue)
         status, body = issue.status, issue.as_dict()
         if issue.retry_after is not None:
             body["retry_after"] = issue.retry_after

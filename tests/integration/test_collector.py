@@ -559,11 +559,12 @@ def test_rate_limits_per_client_ip_and_per_key(base_env, open_project, tmp_path,
     # 127.0.0.1 is a trusted proxy here, so X-Forwarded-For names the client: several
     # "clients" from one test. Buckets hold 100 s of burst: 20 events per IP, 50 per key,
     # refilling so slowly (0.2 and 0.5 events/s) that the test's own duration doesn't matter.
-    # Requests and bytes cost nothing here, so the buckets count events alone (their costs:
+    # Requests and bytes cost nothing here, so the buckets count events alone, and 429s are
+    # answered at once, so no time passes but the test's own (costs and the delay:
     # tests/integration/test_collector_abuse.py).
     env = {**base_env, "VIGIL_RATE_LIMIT_PER_IP": "0.2", "VIGIL_RATE_LIMIT_PER_KEY": "0.5",
            "VIGIL_RATE_LIMIT_BURST_SECONDS": "100", "VIGIL_TRUSTED_PROXIES": "127.0.0.1",
-           "VIGIL_RATE_LIMIT_REQUEST_COST": "0", "VIGIL_RATE_LIMIT_KIB_COST": "0"}
+           "VIGIL_RATE_LIMIT_REQUEST_COST": "0", "VIGIL_RATE_LIMIT_KIB_COST": "0", "VIGIL_RATE_LIMIT_DELAY": "0"}
     limited = CollectorProcess(env, tmp_path / "collector.log").start()
     try:
         with httpx.Client(base_url=limited.url, headers={"user-agent": USER_AGENT}, timeout=30) as http:
