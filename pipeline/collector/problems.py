@@ -24,7 +24,11 @@ REASONS: dict[str, int] = {
     "unsupported_encoding": 415,  # a Content-Encoding other than gzip
     "bad_gzip": 400,  # Content-Encoding: gzip, but the body is not (complete) gzip
     "body_too_large": 413,  # over VIGIL_MAX_BODY_BYTES, before or after decompression
-    "rate_limited": 429,  # the key's or the client IP's token bucket is empty
+    "rate_limited": 429,  # the key's or the client IP's token bucket cannot pay for this request
+    # answered by the HTTP protocol (protocol.py) before the request reaches the app
+    "uri_too_long": 414,  # request line over VIGIL_MAX_REQUEST_LINE_BYTES
+    "headers_too_large": 431,  # header lines over VIGIL_MAX_HEADER_BYTES in all
+    "request_timeout": 408,  # head or body slower than VIGIL_HEADER_TIMEOUT / VIGIL_BODY_MIN_RATE
     "no_valid_events": 422,  # the envelope is fine but every event in it was rejected
     "projects_unavailable": 503,  # projects could never be read from ClickHouse
     "kafka_unavailable": 503,  # Kafka refused or failed a delivery, or the local queue is full

@@ -30,6 +30,7 @@ import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from pipeline import settings as settings_module
+from pipeline.collector.problems import problem
 
 # seconds a refused connection keeps draining what the client still sends before closing
 LINGER_S = 2.0
@@ -58,10 +59,11 @@ def configured_limits() -> ReadLimits:
                       settings.body_timeout_s, settings.body_min_rate, settings.max_body_bytes)
 
 
-def refusal(status: int, reason: str, message: str) -> bytes:
-    """A complete HTTP/1.1 answer that closes the connection."""
-    body = orjson.dumps({"error": reason, "message": message, "path": ""})
-    return b"".join([STATUS_LINE[status], b"content-type: application/json\r\ncontent-length: ",
+def refusal(reason: str, message: str) -> bytes:
+    """A complete HTTP/1.1 answer (the collector's JSON reason) that closes the connection."""
+    issue = problem(reason, message)
+    body = orjson.dumps(issue.as_dict())
+    return b"".join([STATUS_LINE[issue.status], b"content-type: application/json\r\ncontent-length: ",
                      str(len(body)).encode(), b"\r\nconnection: close\r\n\r\n", body])
 
 
@@ -110,7 +112,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.line_bytes += len(data) if end < 0 else end
             self.line_done = end >= 0
             if self.line_bytes > limits.max_request_line:
-                self.refuse(414, "uri_too_long",
+                self.refuse("uri_too_long",
                             f"the request line is longer than {limits.max_request_line} bytes; "
                             "send events in the body, not the URL")
                 return True
@@ -123,7 +125,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.head_bytes += len(data) if end < 0 else end + 4
         self.head_tail = data[-3:] if len(data) >= 3 else (self.head_tail + data)[-3:]
         if self.head_bytes - self.line_bytes > limits.max_headers:
-            self.refuse(431, "headers_too_large",
+            self.refuse("headers_too_large",
                         f"the request's headers are larger than {limits.max_headers} bytes in all")
             return True
         return False
@@ -163,7 +165,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def head_timeout(self) -> None:
         self.head_timer = None
         if self.reading_head and not self.transport.is_closing():
-            self.refuse(408, "request_timeout",
+            self.refuse("request_timeout",
                         f"the request's headers did not arrive within {self.read_limits.header_timeout_s:g}s")
 
     def body_timeout(self) -> None:
@@ -173,11 +175,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self.cycle is not None and self.cycle.response_started:
             self.transport.close()  # the answer went out already; the rest of the body is not wanted
             return
-        self.refuse(408, "request_timeout", "the request body arrived slower than "
-                                            f"{self.read_limits.body_min_rate:g} bytes/s; send it faster or smaller")
+        self.refuse("request_timeout", "the request body arrived slower than "
+                                       f"{self.read_limits.body_min_rate:g} bytes/s; send it faster or smaller")
 
-    def refuse(self, status: int, reason: str, message: str) -> None:
-        """Answer ``status`` and close; the ASGI app (if it was waiting for the body) sees a disconnect."""
+    def refuse(self, reason: str, message: str) -> None:
+        """Answer the ``reason``'s status and close; the ASGI app (if it was waiting for the body) sees a disconnect."""
         self.refused = True
         self.cancel_timers()
         self._unset_keepalive_if_required()
@@ -185,7 +187,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.cycle.response_started = self.cycle.response_complete = True  # the app must not answer now
             self.cycle.disconnected = True
             self.cycle.message_event.set()
-        self.transport.write(refusal(status, reason, message))
+        self.transport.write(refusal(reason, message))
         if self.transport.can_write_eof():
             self.transport.write_eof()
             self.loop.call_later(LINGER_S, self.transport.close)
