@@ -247,19 +247,24 @@ class Collector:
 
     def client_of(self, scope: Scope, headers: dict[bytes, bytes]) -> dict[str, str]:
         """The ``client`` stamp: IP (socket peer, or per trusted proxies) and user agent."""
+        return {"ip": self.client_ip(scope, headers), "user_agent": headers.get(b"user-agent", b"").decode("latin-1")}
+
+    def client_ip(self, scope: Scope, headers: dict[bytes, bytes]) -> str:
         peer = scope.get("client")
         ip = peer[0] if peer else ""
         forwarded = headers.get(b"x-forwarded-for")
         if forwarded is not None:
             ip = self.client_address.resolve(ip, forwarded.decode("latin-1"))
-        return {"ip": ip, "user_agent": headers.get(b"user-agent", b"").decode("latin-1")}
+        return ip
 
     def check_arrival(self, scope: Scope) -> None:
         """Charge the client IP for this request before any other work (see :mod:`limits`); 429 if it cannot pay."""
+        if not self.limiter.ips.enabled:
+            return
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
         size = len(scope.get("query_string") or b"") + (int(length) if length is not None and length.isdigit() else 0)
-        wait = self.limiter.arrive(self.client_of(scope, headers)["ip"], size)
+        wait = self.limiter.arrive(self.client_ip(scope, headers), size)
         if wait > 0:
             raise self.rate_limited(wait)
 
