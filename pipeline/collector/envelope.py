@@ -19,6 +19,7 @@ from pipeline.contract import fast, unified
 # the contract's verdicts, with a Rust fast path for valid events (shared with the processor)
 from pipeline.contract.fast import validate_event
 from pipeline.collector.problems import envelope_problem, problem
+from pipeline.collector.refusals import note_unified
 
 # sendBeacon sends a string body as text/plain (no CORS preflight); fetch sends JSON
 ACCEPTED_MEDIA_TYPES = frozenset({"application/json", "text/plain"})
@@ -93,6 +94,7 @@ def parse_envelope(raw: bytes | str, max_events: int) -> dict[str, Any]:
         raise envelope_problem(contract.Rejection(
             "invalid_json", "", f"the body is not valid UTF-8 JSON ({error}); send one JSON object")) from None
     if unified.is_unified(document):
+        note_unified()  # its refusals are counted under the unified transport
         try:
             document = unified.to_envelope(document)
         except (AttributeError, TypeError, KeyError) as error:
