@@ -10,10 +10,12 @@ Endpoints (``{project}`` is the project's numeric id):
 - ``POST /api/{project}/envelope/`` and ``/store/`` — Sentry's endpoints, for apps that keep a
   Sentry SDK (DSN ``http://<key>@<host>/<project>``): :mod:`pipeline.collector.sentry`.
 - ``GET /healthz`` — can this collector reach Kafka (and has it got its projects)?
+- ``GET /metrics`` — every worker's counters in Prometheus' text format (:mod:`~pipeline.collector.metrics`).
 
 No framework on the hot path: a request is a handful of dict reads, the envelope's own
 work, and one await on Kafka's acknowledgement. Every refusal is a
-:class:`~pipeline.collector.problems.Problem`; anything unexpected is logged and answered
+:class:`~pipeline.collector.problems.Problem`, counted where it is answered
+(:mod:`~pipeline.collector.refusals`); anything unexpected is logged and answered
 503 — never 500, and never 2xx for events Kafka did not acknowledge.
 """
 

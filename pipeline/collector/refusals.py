@@ -231,10 +231,7 @@ class RefusalLog:
         """Stop flushing on a timer and save what is counted, giving ClickHouse ``timeout`` seconds."""
         if self._task is not None:
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await asyncio.gather(self._task, return_exceptions=True)  # its CancelledError, returned
             self._task = None
         if self.insert is None:
             return

@@ -8,26 +8,14 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.test_processor import (  # noqa: F401 - make_processor is a fixture
     invalid_messages, make_processor, produce, project_id, valid_messages, wait_for_rows)
 from tests.support.kafka import free_ports
+from tests.support.prometheus import scrape
 
 pytestmark = pytest.mark.integration
-
-
-def scrape(port: int) -> Counter:
-    answer = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
-    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
-    found = Counter()
-    for family in text_string_to_metric_families(answer.text):
-        for sample in family.samples:
-            if sample.name.startswith("vigil_processor_") and sample.name.endswith("_total"):
-                found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return found
 
 
 def test_the_processor_counts_at_metrics(make_processor, kafka, clickhouse):
@@ -35,6 +23,7 @@ def test_the_processor_counts_at_metrics(make_processor, kafka, clickhouse):
     processor = make_processor(clickhouse.url)
     port = free_ports(1)[0]
     processor.env["VIGIL_PROCESSOR_METRICS_PORT"] = str(port)
+    metrics_url = f"http://127.0.0.1:{port}/metrics"
     valid = valid_messages(project, processor.run, 0, 300)
     invalid = invalid_messages(project, processor.run)
     produce(kafka.bootstrap, processor.events_topic, valid + [(key, value) for key, value, _ in invalid])
@@ -50,7 +39,7 @@ def test_the_processor_counts_at_metrics(make_processor, kafka, clickhouse):
     for reason, count in Counter(reason for _, _, reason in invalid).items():
         expected[("vigil_processor_dropped_events_total", (("outcome", "dead_letter"), ("reason", reason)))] = count
     deadline = time.monotonic() + 60
-    while (shown := {key: scrape(port)[key] for key in expected}) != expected and time.monotonic() < deadline:
+    while (shown := {key: scrape(metrics_url).get(key, 0) for key in expected}) != expected and time.monotonic() < deadline:
         assert processor.alive, processor.log_tail()
         time.sleep(0.5)
     assert shown == expected

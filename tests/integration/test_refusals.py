@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as websocket_connect
 
@@ -28,6 +27,7 @@ from tests.integration.test_collector import CollectorProcess
 from tests.support import vectors
 from tests.support.alerts import private_database
 from tests.support.clickhouse import ClickHouseServer
+from tests.support.prometheus import scrape
 
 pytestmark = pytest.mark.integration
 
@@ -81,14 +81,11 @@ def wait_for_counts(client, expected: Counter, timeout: float = 30.0) -> Counter
 
 
 def scraped(url: str) -> Counter:
-    """The collector's refusal counters at /metrics: (metric, transport, reason) → value."""
-    answer = httpx.get(f"{url}/metrics", timeout=10)
-    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    """The collector's counters at /metrics: (metric, transport, reason) → value."""
     found = Counter()
-    for family in text_string_to_metric_families(answer.text):
-        for sample in family.samples:
-            if sample.name.endswith("_total") and sample.name.startswith("vigil_collector_"):
-                found[(sample.name, sample.labels.get("transport"), sample.labels.get("reason"))] += sample.value
+    for (name, labels), value in scrape(f"{url}/metrics").items():
+        if name.startswith("vigil_collector_") and name.endswith("_total"):
+            found[(name, dict(labels).get("transport"), dict(labels).get("reason"))] += value
     return found
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline.collector.metrics import CollectorMetrics
 from pipeline.collector.refusals import RefusalLog, answer_outcome
+from tests.support.prometheus import samples
 from tests.unit.test_collector_app import GOOD, build, request
 
 T0 = 1_800_000_000.0  # a minute boundary (divisible by 60)
@@ -75,8 +75,7 @@ def test_answers_say_what_was_refused():
 def metrics_of(app) -> dict:
     status, headers, body = request(app, "GET", "/metrics")
     assert status == 200 and headers[b"content-type"].startswith(b"text/plain; version=")
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(body.decode()) for s in family.samples}
+    return samples(body.decode())
 
 
 def test_refused_requests_are_counted_where_they_are_answered():

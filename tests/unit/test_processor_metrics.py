@@ -7,13 +7,11 @@ import dataclasses
 import logging
 import socket
 
-import httpx
-from prometheus_client.parser import text_string_to_metric_families
-
 from pipeline import settings as settings_module
 from pipeline.processor.counters import Counters
 from pipeline.processor.metrics import serve_metrics
 from tests.support.kafka import free_ports
+from tests.support.prometheus import scrape
 
 
 def settings(port: int) -> settings_module.Settings:
@@ -29,9 +27,7 @@ def test_the_counters_are_served_in_prometheus_text_format():
         events.consumed, events.kept, events.inserted = 12, 9, 9
         events.drop("invalid_json"), events.drop("invalid_json"), events.drop("bot")
         dead_letters.inserted = 2
-        answer = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
-        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-                   for family in text_string_to_metric_families(answer.text) for s in family.samples}
+        samples = scrape(f"http://127.0.0.1:{port}/metrics")
         assert samples[("vigil_processor_consumed_events_total", ())] == 12
         assert samples[("vigil_processor_inserted_rows_total", ())] == 9
         assert samples[("vigil_processor_dropped_events_total",
