@@ -1,9 +1,12 @@
 /**
  * Getting an envelope to the collector.
  *
- * `send` is for a live page and tells the queue what happened: {@link DELIVERED} (taken,
- * or refused for good with a 4xx: resending cannot fix it), or the milliseconds to wait
- * before retrying (network error, 5xx, 429 and 503 with their `Retry-After`).
+ * `send` is for a live page and tells the queue what happened (an {@link Outcome}):
+ * {@link DELIVERED} (taken, or refused for good with a 4xx: resending cannot fix it), or a
+ * {@link Retry}: how long to wait (the collector's `Retry-After`) and what the failure costs
+ * the batch's attempts — nothing for a busy collector (429, 503 with `Retry-After`), a whole
+ * attempt for one that failed on it (5xx, the collector's own `internal_error`), a quarter
+ * for no answer at all (network error, 502/504 from a gateway): that says little about the batch.
  * `sendNow` is for a page being hidden or closed: `navigator.sendBeacon` survives unload
  * and reports only whether the browser took the data.
  *
@@ -14,6 +17,13 @@ import { warn } from './lib/log';
 
 /** The envelope was taken (or refused for good): do not resend it. */
 export const DELIVERED = -1;
+/** Resend after `wait` ms; `cost` is what this failure takes from the batch's attempts. */
+export type Retry = [wait: number, cost: number];
+export type Outcome = typeof DELIVERED | Retry;
+/** What a failure costs: the collector failed on the batch / nothing came back. */
+export const FAILED = 1;
+export const NO_ANSWER = 0.25;
+const noAnswer: Retry = [0, NO_ANSWER];
 // Pixel GETs carry the envelope in the URL; keep them well under common URL limits.
 const PIXEL_LIMIT = 2000;
 const PIXEL_ATTEMPTS = 3;
@@ -32,7 +42,7 @@ export interface TransportOptions {
 export interface Transport {
   /** Largest envelope (characters of JSON) this transport should be given. */
   limit: number;
-  send(body: string): Promise<number>;
+  send(body: string): Promise<Outcome>;
   sendNow(body: string): boolean;
 }
 
@@ -42,6 +52,19 @@ export const retryAfterMs = (header: string | null | undefined): number => {
   const seconds = +header;
   const ms = seconds >= 0 ? seconds * 1000 : Date.parse(header) - Date.now();
   return ms > 0 ? ms : 0;
+};
+
+/**
+ * What the collector's answer means for the batch: its status, `Retry-After` in ms, and its
+ * body (for the reason). A 503 that names `internal_error` is the collector failing on this
+ * batch, not a busy collector, whatever its `Retry-After` says.
+ */
+export const judge = (status: number, wait: number, body: string): Outcome => {
+  if (status < 300) return DELIVERED;
+  if (status == 429 || (status == 503 && wait && body.indexOf('"internal_error"') < 0)) return [wait, 0];
+  if (status >= 500) return [wait, status == 502 || status == 504 ? NO_ANSWER : FAILED];
+  warn('collector refused a batch:', status, body);
+  return DELIVERED;
 };
 
 export const createTransport = (o: TransportOptions): Transport => {
@@ -61,14 +84,14 @@ export const createTransport = (o: TransportOptions): Transport => {
   // batch up after PIXEL_ATTEMPTS failures in a row rather than resend it forever.
   let pixelFailures = 0;
   const pixel = (body: string) =>
-    new Promise<number>((resolve) => {
+    new Promise<Outcome>((resolve) => {
       const img = new Image();
       img.onload = () => {
         pixelFailures = 0;
         resolve(DELIVERED);
       };
       img.onerror = () => {
-        if (++pixelFailures < PIXEL_ATTEMPTS) return resolve(0);
+        if (++pixelFailures < PIXEL_ATTEMPTS) return resolve(noAnswer);
         pixelFailures = 0;
         warn('pixel failed', PIXEL_ATTEMPTS, 'times; batch dropped');
         resolve(DELIVERED);
@@ -84,38 +107,38 @@ export const createTransport = (o: TransportOptions): Transport => {
       credentials: 'omit',
       headers: { 'Content-Type': 'text/plain' },
     }).then(
-      (r) => {
-        if (r.status < 300) return DELIVERED;
-        if (r.status == 429 || r.status >= 500) return retryAfterMs(r.headers.get('Retry-After'));
-        r.text().then((text) => warn('collector refused a batch:', r.status, text), () => 0);
-        return DELIVERED;
-      },
-      () => 0,
+      (r) =>
+        r.status < 300
+          ? DELIVERED
+          : r
+              .text()
+              .catch(() => '')
+              .then((text) => judge(r.status, retryAfterMs(r.headers.get('Retry-After')), text)),
+      () => noAnswer,
     );
 
   // WebSocket: one JSON envelope per text message, one JSON reply per message, in order.
   let ws: WebSocket | undefined;
-  const replies: ((outcome: number) => void)[] = [];
+  const replies: ((outcome: Outcome) => void)[] = [];
   const closeWs = () => {
     const socket = ws;
     ws = undefined;
-    replies.splice(0).forEach((reply) => reply(0));
+    replies.splice(0).forEach((reply) => reply(noAnswer));
     if (socket) socket.close();
   };
   const overWs = (body: string) =>
-    new Promise<number>((resolve) => {
+    new Promise<Outcome>((resolve) => {
       if (!ws) {
         ws = new WebSocket(base.replace(/^http/, 'ws') + '/ws' + query);
         ws.onmessage = (m) => {
-          let answer: { accepted?: number; error?: string; retry_after?: number } = {};
+          let answer: { status?: number; accepted?: number; retry_after?: number } = {};
           try {
             answer = JSON.parse(m.data);
           } catch {
             /* not JSON: count it as a refusal */
           }
-          if (answer.accepted == null) warn('collector refused a batch:', m.data);
           const reply = replies.shift();
-          if (reply) reply(answer.retry_after! >= 0 ? answer.retry_after! * 1000 : DELIVERED);
+          if (reply) reply(judge(answer.status || (answer.accepted! >= 0 ? 202 : 400), answer.retry_after! * 1000 || 0, m.data));
         };
         ws.onclose = ws.onerror = closeWs;
       }
@@ -136,7 +159,7 @@ export const createTransport = (o: TransportOptions): Transport => {
         : useWs
           ? overWs(body)
           : beacon && (o.transport == 'beacon' || !fetchFn)
-            ? Promise.resolve(beacon!(eventsUrl, body) ? DELIVERED : 0)
+            ? Promise.resolve(beacon!(eventsUrl, body) ? DELIVERED : noAnswer)
             : post(body),
     sendNow(body) {
       if (usePixel) return !!pixel(body);
