@@ -138,10 +138,11 @@ export const createQueue = (
     batch.filter((s) => {
       const before = tries.get(s) || 0;
       let n = before + cost;
-      if ((n / ATTEMPTS) >> 0 > (before / ATTEMPTS) >> 0) while (room(n) >= batch.length) n += ATTEMPTS;
+      // A new round: skip the sizes that would not split this batch.
+      while (room(n) < room(before) && room(n) >= batch.length) n += ATTEMPTS;
       if (room(n)) return tries.set(s, n);
       tries.delete(s);
-      warn('event dropped after', Math.round(n), 'failed attempts (' + ++dropped + ' so far):', s.slice(0, 200));
+      warn('gave up on an event,', ++dropped, 'so far:', s.slice(0, 200));
     });
 
   /** Mirror the unsent events into storage, the batch context folded into each. */

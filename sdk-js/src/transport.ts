@@ -24,9 +24,9 @@ export type Outcome = typeof DELIVERED | Retry;
 export const FAILED = 1;
 export const NO_ANSWER = 0.25;
 const noAnswer: Retry = [0, NO_ANSWER];
+const failed: Retry = [0, FAILED];
 // Pixel GETs carry the envelope in the URL; keep them well under common URL limits.
 const PIXEL_LIMIT = 2000;
-const PIXEL_ATTEMPTS = 3;
 const BODY_LIMIT = 60000; // fetch keepalive and sendBeacon both cap in-flight bodies at 64 KiB
 const WS_REPLY_TIMEOUT_MS = 10000;
 
@@ -80,22 +80,14 @@ export const createTransport = (o: TransportOptions): Transport => {
   const usePixel = o.transport == 'pixel' || (!fetchFn && !beacon);
   const useWs = o.transport == 'websocket' && typeof WebSocket == 'function';
 
-  // An image cannot tell a refusal (bad key, bad batch) from an outage: retry, but give a
-  // batch up after PIXEL_ATTEMPTS failures in a row rather than resend it forever.
-  let pixelFailures = 0;
+  // An image cannot tell a refusal (bad key, bad batch) from an outage: a failed one costs the
+  // batch an attempt, and the queue's bound gives it up (splitting it first, so that one bad
+  // event does not take its batch-mates with it).
   const pixel = (body: string) =>
     new Promise<Outcome>((resolve) => {
       const img = new Image();
-      img.onload = () => {
-        pixelFailures = 0;
-        resolve(DELIVERED);
-      };
-      img.onerror = () => {
-        if (++pixelFailures < PIXEL_ATTEMPTS) return resolve(noAnswer);
-        pixelFailures = 0;
-        warn('pixel failed', PIXEL_ATTEMPTS, 'times; batch dropped');
-        resolve(DELIVERED);
-      };
+      img.onload = () => resolve(DELIVERED);
+      img.onerror = () => resolve(failed);
       img.src = base + '/pixel.gif' + query + '&d=' + enc(body);
     });
 

@@ -95,7 +95,7 @@ describe('a collector that keeps failing', () => {
     expect(c.batches().map((b) => b.length)).toEqual([4, 4, 4, 2, 2, 2, 1, 1, 1, 1, 1, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1]);
     await vi.advanceTimersByTimeAsync(2 * HOUR);
     expect(c.bodies.length).toBe(tried);
-    const drops = warnings.filter((w) => w.startsWith('event dropped'));
+    const drops = warnings.filter((w) => w.startsWith('gave up'));
     expect(drops).toHaveLength(4);
     for (const e of events) expect(drops.join('\n')).toContain(e.event_id);
     expect(drops[3]).toContain('4 so far');
@@ -117,7 +117,7 @@ describe('a collector that keeps failing', () => {
     const good = events.filter((e) => e.data.name != POISON).map((e) => e.event_id);
     expect([...c.accepted].sort()).toEqual([...good].sort());
     expect(c.batches().filter((b) => b.includes(events[6].event_id)).map((b) => b.length).at(-1)).toBe(1);
-    expect(warnings.filter((w) => w.startsWith('event dropped'))).toHaveLength(1);
+    expect(warnings.filter((w) => w.startsWith('gave up'))).toHaveLength(1);
     // The queue has drained: nothing more is sent, later events go at once.
     const tried = c.bodies.length;
     await vi.advanceTimersByTimeAsync(HOUR);
@@ -159,7 +159,7 @@ describe('a busy collector', () => {
     expect(c.bodies).toHaveLength(41);
     expect(new Set(c.batches().map((b) => b.join()))).toEqual(new Set([events.map((e) => e.event_id).join()]));
     expect(c.accepted).toEqual(events.map((e) => e.event_id));
-    expect(warnings.filter((w) => w.startsWith('event dropped'))).toEqual([]);
+    expect(warnings.filter((w) => w.startsWith('gave up'))).toEqual([]);
   });
 });
 
