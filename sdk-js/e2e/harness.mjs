@@ -38,10 +38,11 @@ const close = (server) =>
 
 /**
  * The collector's HTTP API as the SDK sees it: 202 {"accepted": n} for envelopes (POST or
- * pixel GET), CORS for any origin. `requests` keeps each one with its headers, so a test
- * can tell a beacon (Sec-Fetch-Mode: no-cors) from a fetch.
+ * pixel GET), CORS for any origin. `requests` keeps each one with its headers and the status
+ * it got, so a test can tell a beacon (Sec-Fetch-Mode: no-cors) from a fetch. `failWith(body)`
+ * may return a status to answer a POST with instead (a collector failing on some batches).
  */
-export const startReceiver = async () => {
+export const startReceiver = async ({ failWith = () => undefined } = {}) => {
   const requests = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -57,7 +58,9 @@ export const startReceiver = async () => {
       } catch {
         /* recorded as unparsed */
       }
-      requests.push({ method: req.method, path: url.pathname, key: url.searchParams.get('key'), headers: req.headers, envelope: parsed, at: Date.now() });
+      const failure = req.method === 'POST' ? failWith(body) : undefined;
+      requests.push({ method: req.method, path: url.pathname, key: url.searchParams.get('key'), headers: req.headers, envelope: parsed, at: Date.now(), status: failure || 202 });
+      if (failure) return res.writeHead(failure, { 'Content-Type': 'application/json' }).end('{"error":"scripted failure"}');
       if (url.pathname.endsWith('/pixel.gif'))
         return res.writeHead(200, { 'Content-Type': 'image/gif' }).end(Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64'));
       res.writeHead(202, { 'Content-Type': 'application/json' }).end(JSON.stringify({ accepted: parsed?.events?.length ?? 0, rejected: [] }));
@@ -125,7 +128,7 @@ export const startSite = async (collectorUrl) => {
     if (path === '/api/slow') return setTimeout(() => res.writeHead(200).end('late'), 2000);
     if (path === '/hero.png') return res.writeHead(200, { 'Content-Type': 'image/png' }).end(HERO);
     if (path === '/vigil.min.js') return res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(readFileSync(dist + 'vigil.min.js'));
-    const file = { '/': 'index.html', '/cart': 'index.html', '/app.js': 'app.js' }[path];
+    const file = { '/': 'index.html', '/cart': 'index.html', '/app.js': 'app.js', '/stub': 'stub.html' }[path];
     if (!file) return res.writeHead(404).end('not found');
     const type = { html: 'text/html', js: 'text/javascript' }[file.split('.').pop()];
     const transport = new URL(req.url, 'http://site').searchParams.get('transport') || 'auto';
