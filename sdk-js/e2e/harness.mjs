@@ -73,7 +73,7 @@ export const startReceiver = async ({ failWith = () => undefined } = {}) => {
     socket.on('message', (data) => {
       const envelope = JSON.parse(String(data));
       requests.push({ method: 'WS', path: '/api/e2e/ws', key, headers: req.headers, envelope, at: Date.now() });
-      socket.send(JSON.stringify({ accepted: envelope.events.length, rejected: [] }));
+      socket.send(JSON.stringify({ status: 202, accepted: envelope.events.length, rejected: [] }));
     });
   });
   const url = await listen(server);

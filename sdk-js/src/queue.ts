@@ -72,13 +72,9 @@ const claimStored = (store: Store | undefined, tries: Map<string, number>): stri
     store.keys(STORE_PREFIX).forEach((key) => {
       try {
         let n = 0;
-        (JSON.parse(store.get(key)!) as unknown[]).forEach((e) => {
-          if (typeof e == 'number') return (n = e);
-          const s = JSON.stringify(e);
-          events.push(s);
-          if (n) tries.set(s, n);
-          n = 0;
-        });
+        (JSON.parse(store.get(key)!) as unknown[]).forEach((e) =>
+          typeof e == 'number' ? (n = e) : (tries.set(events[events.push(JSON.stringify(e)) - 1], n), (n = 0)),
+        );
       } catch {
         /* unreadable: dropped */
       }
@@ -98,7 +94,7 @@ export const createQueue = (
   initialStore: Store | undefined,
 ): Queue => {
   let store = initialStore;
-  // Failed attempts of the events that have failed (see ATTEMPTS); the others are not in it.
+  // Failed attempts of the events that have been sent or stored (see ATTEMPTS).
   const tries = new Map<string, number>();
   let items = claimStored(store, tries);
   let dropped = 0;
@@ -186,7 +182,7 @@ export const createQueue = (
           return;
         }
         const [retryIn, cost] = outcome;
-        items = (cost ? charge(batch, cost) : batch).concat(items);
+        items = charge(batch, cost).concat(items);
         const wait = Math.max(retryIn, backoffMs(++attempts));
         warn('send failed; retrying in', Math.round(wait), 'ms');
         retryTimer = setTimeout(() => {

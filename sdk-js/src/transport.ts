@@ -123,14 +123,15 @@ export const createTransport = (o: TransportOptions): Transport => {
       if (!ws) {
         ws = new WebSocket(base.replace(/^http/, 'ws') + '/ws' + query);
         ws.onmessage = (m) => {
-          let answer: { status?: number; accepted?: number; retry_after?: number } = {};
+          let answer: { status?: number; retry_after?: number } = {};
           try {
             answer = JSON.parse(m.data);
           } catch {
             /* not JSON: count it as a refusal */
           }
           const reply = replies.shift();
-          if (reply) reply(judge(answer.status || (answer.accepted! >= 0 ? 202 : 400), answer.retry_after! * 1000 || 0, m.data));
+          // The collector's replies carry their status; anything else is a refusal.
+          if (reply) reply(judge(answer.status || 400, answer.retry_after! * 1000 || 0, m.data));
         };
         ws.onclose = ws.onerror = closeWs;
       }

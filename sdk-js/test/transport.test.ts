@@ -184,7 +184,7 @@ describe('WebSocket', () => {
 
   test('one envelope per message, one reply per message, in order', async () => {
     received.length = 0;
-    answer = (socket, message) => socket.send(JSON.stringify({ accepted: JSON.parse(message).events.length }));
+    answer = (socket, message) => socket.send(JSON.stringify({ status: 202, accepted: JSON.parse(message).events.length }));
     const t = transport('websocket', `http://127.0.0.1:${port}`);
     expect(await Promise.all([t.send(body), t.send(body)])).toEqual([DELIVERED, DELIVERED]);
     expect(received).toEqual(['connect /api/p1/ws?key=pk%20live', body, body]);
@@ -196,7 +196,7 @@ describe('WebSocket', () => {
       { status: 503, error: 'kafka_timeout', retry_after: 3 },
       { status: 503, error: 'internal_error', retry_after: 5 },
       { status: 202, accepted: 1, rejected: [] },
-      { error: 'not JSON from an older collector, no status' },
+      { error: 'a reply without its status' },
     ];
     answer = (socket) => socket.send(JSON.stringify(replies.shift()));
     const t = transport('websocket', `http://127.0.0.1:${port}`);
@@ -214,7 +214,7 @@ describe('WebSocket', () => {
       if (first) {
         first = false;
         socket.terminate();
-      } else socket.send('{"accepted":1}');
+      } else socket.send('{"status":202,"accepted":1}');
     };
     const t = transport('websocket', `http://127.0.0.1:${port}`);
     expect(await t.send(body)).toEqual([0, NO_ANSWER]);
