@@ -22,15 +22,13 @@ import { guard } from './lib/guard';
 import { warn } from './lib/log';
 import type { Store } from './lib/storage';
 import { uid } from './lib/uid';
-import { DELIVERED, type Outcome, type Transport } from './transport';
+import { ATTEMPTS, DELIVERED, type Outcome, type Transport } from './transport';
 
 // Each page load keeps its unsent events under its own key, so tabs never overwrite each
 // other; the next page load claims every key with the prefix.
 const STORE_PREFIX = 'vigil.q.';
 const MAX_BACKOFF_MS = 60000;
 const ENVELOPE_OVERHEAD = 400; // room for version, sdk and context around the events
-/** Failed attempts at each batch size before the batch is halved (or its lone event dropped). */
-export const ATTEMPTS = 3;
 
 export interface QueueOptions {
   batchSize: number;

@@ -6,7 +6,8 @@
  * {@link Retry}: how long to wait (the collector's `Retry-After`) and what the failure costs
  * the batch's attempts — nothing for a busy collector (429, 503 with `Retry-After`), a whole
  * attempt for one that failed on it (5xx, the collector's own `internal_error`), a quarter
- * for no answer at all (network error, 502/504 from a gateway): that says little about the batch.
+ * for no answer at all (network error, 502/504 from a gateway): that says little about the
+ * batch; a 413 costs a whole round, so the batch is halved at once.
  * `sendNow` is for a page being hidden or closed: `navigator.sendBeacon` survives unload
  * and reports only whether the browser took the data.
  *
@@ -23,6 +24,8 @@ export type Outcome = typeof DELIVERED | Retry;
 /** What a failure costs: the collector failed on the batch / nothing came back. */
 export const FAILED = 1;
 export const NO_ANSWER = 0.25;
+/** Failed attempts at each batch size before the queue halves the batch (or drops its lone event). */
+export const ATTEMPTS = 3;
 const noAnswer: Retry = [0, NO_ANSWER];
 const failed: Retry = [0, FAILED];
 // Pixel GETs carry the envelope in the URL; keep them well under common URL limits.
@@ -63,6 +66,8 @@ export const judge = (status: number, wait: number, body: string): Outcome => {
   if (status < 300) return DELIVERED;
   if (status == 429 || (status == 503 && wait && body.indexOf('"internal_error"') < 0)) return [wait, 0];
   if (status >= 500) return [wait, status == 502 || status == 504 ? NO_ANSWER : FAILED];
+  // Too large for this collector: a whole round at once, so the batch is halved now.
+  if (status == 413) return [0, ATTEMPTS];
   warn('collector refused a batch:', status, body);
   return DELIVERED;
 };

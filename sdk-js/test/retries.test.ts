@@ -142,6 +142,21 @@ describe('a collector that keeps failing', () => {
   });
 });
 
+describe('a batch too large for the collector', () => {
+  test('413 halves the batch at once until it fits; an event too large alone is dropped', async () => {
+    // A collector whose body limit is below the SDK's 60 KB: it takes 2 events per request, and never the big one.
+    const tooLarge = (body: string) => body.includes('"big"') || (JSON.parse(body) as Envelope).events.length > 2;
+    const c = collector((body) => (tooLarge(body) ? { status: 413, body: '{"error":"body_too_large"}' } : { status: 202 }));
+    const q = createQueue(c.transport, SDK, context, OPTIONS, localStore);
+    const events = [event(), event(), event('big'), event(), event(), event()];
+    events.forEach(q.push);
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(c.batches().map((b) => b.length)).toEqual([4, 2, 2, 1, 1, 2]);
+    expect([...c.accepted].sort()).toEqual(events.filter((_, i) => i != 2).map((e) => e.event_id).sort());
+    expect(warnings.filter((w) => w.startsWith('gave up'))).toHaveLength(1);
+  });
+});
+
 describe('a busy collector', () => {
   test.each([
     ['429', { status: 429, headers: { 'Retry-After': '30' }, body: '{"error":"rate_limited"}' }],

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
-import { createTransport, DELIVERED, FAILED, judge, NO_ANSWER, retryAfterMs, type TransportName } from '../src/transport';
+import { ATTEMPTS, createTransport, DELIVERED, FAILED, judge, NO_ANSWER, retryAfterMs, type TransportName } from '../src/transport';
 import { startServer, waitFor, type LocalServer } from './helpers';
 
 let server: LocalServer;
@@ -48,6 +48,7 @@ describe('fetch', () => {
       { status: 502 },
       { status: 400, body: '{"error":"invalid envelope","reason":"missing_field"}' },
       { status: 413 },
+      { status: 422 },
     );
     const t = transport();
     expect(await t.send(body)).toEqual([7000, 0]);
@@ -56,11 +57,12 @@ describe('fetch', () => {
     expect(await t.send(body)).toEqual([0, FAILED]);
     expect(await t.send(body)).toEqual([0, NO_ANSWER]);
     expect(await t.send(body)).toBe(DELIVERED);
+    expect(await t.send(body)).toEqual([0, ATTEMPTS]);
     expect(await t.send(body)).toBe(DELIVERED);
   });
 
   test('every refusal the collector can answer is final: the batch is dropped, not resent', async () => {
-    const refusals = [401, 403, 404, 413, 415, 422];
+    const refusals = [401, 403, 404, 415, 422];
     server.answerWith(...refusals.map((status) => ({ status, body: '{"error":"refused"}' })));
     const t = transport();
     for (const status of refusals) expect(await t.send(body), `after a ${status}`).toBe(DELIVERED);
@@ -82,7 +84,9 @@ describe('judge', () => {
     expect(judge(503, 5000, '{"error":"internal_error"}')).toEqual([5000, FAILED]);
     expect(judge(500, 0, '')).toEqual([0, FAILED]);
     expect(judge(504, 0, '')).toEqual([0, NO_ANSWER]);
-    for (const status of [400, 401, 403, 404, 413, 415, 422]) expect(judge(status, 0, '')).toBe(DELIVERED);
+    for (const status of [400, 401, 403, 404, 415, 422]) expect(judge(status, 0, '')).toBe(DELIVERED);
+    // Too large for this collector (its VIGIL_MAX_BODY_BYTES may be below the SDK's 60 KB): halved at once.
+    expect(judge(413, 0, '')).toEqual([0, ATTEMPTS]);
   });
 });
 
