@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { crc32, deflateSync } from 'node:zlib';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 import { WebSocketServer } from 'ws';
 
@@ -148,4 +149,23 @@ export const waitFor = async (check, what, ms = 10000) => {
     if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+};
+
+/**
+ * Receiver, site and browser for one test file: started before its tests, closed after them.
+ * `const bench = useBench()`, then `bench.receiver`, `bench.site`, `bench.browser` in the tests.
+ */
+export const useBench = (receiverOptions) => {
+  const bench = {};
+  before(async () => {
+    bench.receiver = await startReceiver(receiverOptions);
+    bench.site = await startSite(bench.receiver.url);
+    bench.browser = await launchChromium();
+  });
+  after(async () => {
+    await bench.browser?.close();
+    await bench.site?.close();
+    await bench.receiver?.close();
+  });
+  return bench;
 };

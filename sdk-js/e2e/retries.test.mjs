@@ -5,33 +5,20 @@
  * output) and drain its queue.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launchChromium, startReceiver, startSite, waitFor } from './harness.mjs';
+import { test } from 'node:test';
+import { useBench, waitFor } from './harness.mjs';
 
 const POISON = 'poison-marker';
-let browser;
-let receiver;
-let site;
+const bench = useBench({ failWith: (body) => (body.includes(POISON) ? 500 : undefined) });
 
-before(async () => {
-  receiver = await startReceiver({ failWith: (body) => (body.includes(POISON) ? 500 : undefined) });
-  site = await startSite(receiver.url);
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await site?.close();
-  await receiver?.close();
-});
-
-const accepted = () => receiver.requests.filter((r) => r.status === 202 && r.envelope).flatMap((r) => r.envelope.events);
-const poisoned = () => receiver.requests.filter((r) => r.status === 500);
+const accepted = () => bench.receiver.requests.filter((r) => r.status === 202 && r.envelope).flatMap((r) => r.envelope.events);
+const poisoned = () => bench.receiver.requests.filter((r) => r.status === 500);
 
 test('a batch with a poison event is split: the others arrive once, the poison is dropped and reported, the queue drains', async () => {
-  const page = await browser.newPage();
+  const page = await bench.browser.newPage();
   const logs = [];
   page.on('console', (m) => logs.push(m.text()));
-  await page.goto(site.url + '/stub', { waitUntil: 'load' });
+  await page.goto(bench.site.url + '/stub', { waitUntil: 'load' });
   await page.waitForFunction(() => window.Vigil && window.Vigil.SDK);
   const names = ['before-1', 'before-2', POISON, 'after-1', 'after-2', 'after-3', 'after-4'];
   await page.evaluate((names) => {
