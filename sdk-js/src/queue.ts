@@ -92,7 +92,7 @@ export const createQueue = (
   initialStore: Store | undefined,
 ): Queue => {
   let store = initialStore;
-  // Failed attempts of the events that have been sent or stored (see ATTEMPTS).
+  // Failed attempts of the events that have failed or were stored (see ATTEMPTS).
   const tries = new Map<string, number>();
   let items = claimStored(store, tries);
   let dropped = 0;
@@ -119,6 +119,7 @@ export const createQueue = (
     let size = 0;
     let n = 0;
     let max = o.batchSize;
+    // (An event stored by a page with a larger batchSize may be past this page's bound: it goes alone.)
     while (n < items.length && n < (max = Math.min(max, room(tries.get(items[n])) || 1)) && (!n || size + items[n].length < limit))
       size += items[n++].length + 1;
     return items.splice(0, n);
@@ -145,7 +146,7 @@ export const createQueue = (
     const ctx = JSON.stringify(context()).slice(1, -1);
     // The context goes in front of the event's own fields: in JSON.parse the last key wins.
     // An event's failed attempts go in front of it (claimStored reads them back).
-    const events = items.slice(-o.maxStored).map((s, n) => ((n = tries.get(s)!) ? n + ',{' : '{') + ctx + ',' + s.slice(1));
+    const events = items.slice(-o.maxStored).map((s) => (tries.get(s) ? tries.get(s) + ',{' : '{') + ctx + ',' + s.slice(1));
     if ((stored = events.length > 0)) store.set(storeKey, '[' + events + ']');
     else store.del(storeKey);
   };
@@ -180,7 +181,7 @@ export const createQueue = (
           return;
         }
         const [retryIn, cost] = outcome;
-        items = charge(batch, cost).concat(items);
+        items = (cost ? charge(batch, cost) : batch).concat(items);
         const wait = Math.max(retryIn, backoffMs(++attempts));
         warn('send failed; retrying in', Math.round(wait), 'ms');
         retryTimer = setTimeout(() => {

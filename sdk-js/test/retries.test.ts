@@ -195,6 +195,18 @@ describe('no answer at all', () => {
 });
 
 describe('attempts survive the page', () => {
+  test('an event stored past this page\'s bound goes once, alone; only a failure drops it, not a busy collector', async () => {
+    const [spent, fresh] = [event(), event()];
+    // Stored by a page with batchSize 1000: 24 failed attempts (this page, batchSize 4, drops at 9).
+    localStorage.setItem('vigil.q.old', JSON.stringify([24, spent, fresh]));
+    let i = 0;
+    const c = collector(() => (++i == 1 ? { status: 429, headers: { 'Retry-After': '1' } } : i == 2 ? { status: 500 } : { status: 202 }));
+    createQueue(c.transport, SDK, context, OPTIONS, localStore);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(c.batches()).toEqual([[spent.event_id], [spent.event_id], [fresh.event_id]]);
+    expect(warnings.filter((w) => w.startsWith('gave up'))).toHaveLength(1);
+  });
+
   test('events stored by a closing page keep their failed attempts: the next page goes on halving', async () => {
     let c = collector(() => ({ status: 500 }));
     const q = createQueue(c.transport, SDK, context, OPTIONS, localStore);
