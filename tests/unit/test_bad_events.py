@@ -8,7 +8,6 @@ from __future__ import annotations
 import gzip
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import orjson
 import pytest
@@ -259,7 +258,6 @@ def test_a_unified_documents_deep_tracking_props_refuse_that_event_alone():
 
 # ── Sentry: the item (or span) is refused, its envelope's other items go on ──────────────
 
-FIXTURES = Path(__file__).parent / "sentry_envelopes"
 SENTRY_NOW = datetime(2026, 11, 26, 22, 53, tzinfo=timezone.utc)  # when the fixtures were captured
 
 
