@@ -75,14 +75,20 @@ def process_many(
         if type(outcome) is not Dropped:
             event = outcome
             try:
-                outcomes.append(Outcome(row=event_row(event)))
-                kept += 1
-                continue
+                row = event_row(event)
             except Exception as exc:  # a mapping bug must not stall the stream either
                 log.error("event_row failed (%s: %s); the event goes to the DLQ as step_failed",
                           type(exc).__name__, str(exc)[:200])
                 outcome = Dropped("step_failed", f"{type(exc).__name__}: {str(exc)[:500]}", step="event_row",
                                   event=event)
+            else:
+                if type(row) is not Dropped:
+                    outcomes.append(Outcome(row=row))
+                    kept += 1
+                    continue
+                # the event cannot be a row (its data cannot be written as JSON): a dead letter, never an insert
+                row.step, row.event = "event_row", event
+                outcome = row
         if counters is not None:
             counters.drop(outcome.reason)
         if outcome.reason in FILTERED_REASONS:  # a bot: counted, nothing to fix or replay
