@@ -141,6 +141,10 @@ class Settings:
     # reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the client;
     # empty = trust none, the client is the socket's peer
     trusted_proxies: str = field(default_factory=lambda: _str("VIGIL_TRUSTED_PROXIES", ""))
+    # refusals (pipeline/collector/refusals.py): seconds between inserts of each worker's counts
+    # into ClickHouse's refusals_minute; and whether GET /metrics answers on the collector's port
+    refusals_flush_s: float = field(default_factory=lambda: _float("VIGIL_REFUSALS_FLUSH", 10.0))
+    collector_metrics: bool = field(default_factory=lambda: _bool("VIGIL_COLLECTOR_METRICS", True))
 
     # processor
     processor_group: str = field(default_factory=lambda: _str("VIGIL_PROCESSOR_GROUP", "vigil-processor"))
@@ -176,6 +180,9 @@ class Settings:
     # and how many parsed maps one processor keeps in memory (least recently used go first)
     sourcemap_ttl_s: float = field(default_factory=lambda: _float("VIGIL_SOURCEMAP_TTL", 60.0))
     sourcemap_cache_size: int = field(default_factory=lambda: _int("VIGIL_SOURCEMAP_CACHE_SIZE", 128))
+    # the processor's Prometheus /metrics (pipeline/processor/metrics.py): port (0 = none) and address
+    processor_metrics_port: int = field(default_factory=lambda: _int("VIGIL_PROCESSOR_METRICS_PORT", 9464))
+    processor_metrics_host: str = field(default_factory=lambda: _str("VIGIL_PROCESSOR_METRICS_HOST", "127.0.0.1"))
 
     # streaming signals (`vigil signals`): 1-minute windows per project → vigil.signals + signals_minute
     signals_group: str = field(default_factory=lambda: _str("VIGIL_SIGNALS_GROUP", "vigil-signals"))

@@ -3,7 +3,8 @@
 Expectation pass rates over time per suite and expectation (the Great Expectations suites in
 ``expectations/``, run by the processor on samples of what it writes and by ``vigil quality
 report``), the rate of each over the range, the latest failing examples with their offending
-values, dead-letter (DLQ) volume by reason, and the GX Data Docs that ``vigil quality report``
+values, dead-letter (DLQ) volume by reason, what the collector refused (by project, transport and
+reason: refused input never reaches Kafka, so it is not in the DLQ), and the GX Data Docs that ``vigil quality report``
 builds. Quality is the pipeline's, not one project's: the sidebar's time range applies, its
 project and dimension filters do not.
 """
@@ -38,6 +39,7 @@ with view_filters.warehouse_errors():
     rates = queries.quality_pass_rates(client, start, end, bucket_minutes=bucket)
     failures = queries.quality_failures(client, start, end, limit=50)
     drops = queries.dead_letters_by_reason(client, start, end, bucket_minutes=bucket)
+    refusals = queries.refusals_by_reason(client, start, end, bucket_minutes=bucket)
 
 per_expectation = (rates.group_by("suite", "expectation")
                    .agg(pl.col("checks").sum(), pl.col("passed").sum(), pl.col("unexpected").sum(),
@@ -46,7 +48,7 @@ per_expectation = (rates.group_by("suite", "expectation")
                    .sort(["pass_rate", "suite", "expectation"]))
 checks, passed = int(per_expectation["checks"].sum() or 0), int(per_expectation["passed"].sum() or 0)
 
-checked_column, rate_column, failing_column, dropped_column = st.columns(4)
+checked_column, rate_column, failing_column, dropped_column, refused_column = st.columns(5)
 checked_column.metric("Expectations checked", f"{checks:,}", border=True,
                       help="Each expectation once per checked batch.")
 rate_column.metric("Pass rate", ui.percent(passed / checks if checks else None), border=True)
@@ -54,6 +56,10 @@ failing_column.metric("Failing expectations", f"{per_expectation.filter(pl.col('
                       border=True, help="Expectations that failed at least once in the range.")
 dropped_column.metric("Dead letters", f"{int(drops['drops'].sum() or 0):,}", border=True,
                       help="Events the pipeline refused, each with its reason.")
+refused_requests = int(refusals.filter(pl.col("unit") == "request")["refusals"].sum() or 0)
+refused_column.metric("Refused requests", f"{refused_requests:,}", border=True,
+                      help="Requests the collector answered with a 4xx/5xx refusal. Events refused one by one "
+                           "inside a batch are counted below.")
 
 # ── pass rates ───────────────────────────────────────────────────────────────────────────
 st.subheader("Expectation pass rates")
@@ -115,6 +121,32 @@ else:
     ui.table(totals, "dead_letter_reasons", {
         "reason": st.column_config.TextColumn("Reason"), "step": st.column_config.TextColumn("Step"),
         "drops": st.column_config.NumberColumn("Drops", format="localized"),
+    })
+
+# ── refusals at the collector ────────────────────────────────────────────────────────────
+st.subheader("Refused at the collector")
+st.caption("Refused input never reaches Kafka, so it is not in the DLQ: each collector worker counts its refusals "
+           "per minute and saves them every VIGIL_REFUSALS_FLUSH seconds (10 by default). A request is one "
+           "refused whole (401, 403, 413, 429, …); an event is one refused inside a batch whose other events "
+           "were taken. Project 0: the path named none.")
+if refusals.is_empty():
+    st.success("The collector refused nothing in this range.", icon=":material/task_alt:")
+else:
+    figure = px.bar(refusals, x="bucket", y="refusals", color="reason", pattern_shape="unit",
+                    hover_data=["project_id", "transport", "unit"])
+    figure.update_layout(barmode="stack", xaxis_title=None, yaxis_title=f"refusals per {bucket} min",
+                         legend_title_text="")
+    ui.chart(ui.compact(figure, height=300), "refusals")
+    refusal_totals = (refusals.group_by("project_id", "project", "transport", "reason", "unit")
+                      .agg(pl.col("refusals").sum())
+                      .sort(["refusals", "project_id", "transport", "reason", "unit"],
+                            descending=[True, False, False, False, False]))
+    ui.table(refusal_totals, "refusal_reasons", {
+        "project_id": st.column_config.NumberColumn("Project id", format="%d"),
+        "project": st.column_config.TextColumn("Project", help="Empty: no such project (unknown_project) or none."),
+        "transport": st.column_config.TextColumn("Transport"), "reason": st.column_config.TextColumn("Reason"),
+        "unit": st.column_config.TextColumn("Refused", help="request: the whole request; event: one event in a batch."),
+        "refusals": st.column_config.NumberColumn("Refusals", format="localized"),
     })
 
 # ── Data Docs ────────────────────────────────────────────────────────────────────────────

@@ -10,10 +10,12 @@ Endpoints (``{project}`` is the project's numeric id):
 - ``POST /api/{project}/envelope/`` and ``/store/`` — Sentry's endpoints, for apps that keep a
   Sentry SDK (DSN ``http://<key>@<host>/<project>``): :mod:`pipeline.collector.sentry`.
 - ``GET /healthz`` — can this collector reach Kafka (and has it got its projects)?
+- ``GET /metrics`` — every worker's counters in Prometheus' text format (:mod:`~pipeline.collector.metrics`).
 
 No framework on the hot path: a request is a handful of dict reads, the envelope's own
 work, and one await on Kafka's acknowledgement. Every refusal is a
-:class:`~pipeline.collector.problems.Problem`; anything unexpected is logged and answered
+:class:`~pipeline.collector.problems.Problem`, counted where it is answered
+(:mod:`~pipeline.collector.refusals`); anything unexpected is logged and answered
 503 — never 500, and never 2xx for events Kafka did not acknowledge.
 """
 
@@ -30,10 +32,12 @@ import orjson
 from pipeline import settings as settings_module
 from pipeline.collector import envelope, sentry
 from pipeline.collector.limits import Costs, RateLimiter, retry_after
+from pipeline.collector.metrics import METRICS_PATH, CollectorMetrics
 from pipeline.collector.network import ClientAddress, parse_trusted_proxies
 from pipeline.collector.problems import RETRY_AFTER_UNAVAILABLE, Problem, envelope_problem, problem
 from pipeline.collector.producer import EventProducer
 from pipeline.collector.projects import ProjectCache, clickhouse_loader
+from pipeline.collector.refusals import RefusalLog, answer_outcome, clickhouse_insert, noting, transport_of
 from pipeline.collector.routes import HEALTH, SENTRY_ENDPOINTS, query_params, query_value, route
 from pipeline.collector.websocket import serve_websocket
 from pipeline.contract import Rejection
@@ -70,18 +74,24 @@ class ClientGone(Exception):
 
 
 class Reply:
-    """An HTTP answer, built completely before a byte is sent (so a failure can still be a 503)."""
+    """An HTTP answer, built completely before a byte is sent (so a failure can still be a 503).
 
-    __slots__ = ("status", "body", "headers")
+    ``answer`` is what the answer says about the events (the JSON body, also when the body is
+    a GIF): the refusal ``reason`` of a 4xx/5xx, the reasons of events refused one by one, and
+    how many were accepted — what :mod:`~pipeline.collector.refusals` counts.
+    """
 
-    def __init__(self, status: int, body: bytes, headers: Headers) -> None:
+    __slots__ = ("status", "body", "headers", "reason", "rejected", "accepted")
+
+    def __init__(self, status: int, body: bytes, headers: Headers, answer: dict[str, Any] | None = None) -> None:
         self.status = status
         self.body = body
         self.headers = headers
+        self.reason, self.rejected, self.accepted = answer_outcome(status, answer)
 
     @classmethod
     def json(cls, status: int, answer: dict[str, Any], extra: Headers = ()) -> Reply:
-        return cls(status, orjson.dumps(answer), [*JSON_HEADERS, *extra])
+        return cls(status, orjson.dumps(answer), [*JSON_HEADERS, *extra], answer)
 
 
 def cors_headers(scope: Scope) -> Headers:
@@ -123,12 +133,15 @@ class Collector:
         producer: EventProducer,
         limiter: RateLimiter,
         client_address: ClientAddress,
+        refusals: RefusalLog | None = None,
     ) -> None:
         self.settings = settings
         self.projects = projects
         self.producer = producer
         self.limiter = limiter
         self.client_address = client_address
+        # every refusal, counted (refusals.py); without a log of its own, counted for /metrics only
+        self.refusals = refusals or RefusalLog(None, 0, CollectorMetrics())
         self.max_body = settings.max_body_bytes
         self.max_events = settings.max_events_per_batch
         # each project's recent Sentry pageload/navigation URLs, for its pages' late INP/CLS spans
@@ -146,12 +159,16 @@ class Collector:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
+            note = noting()
             try:
                 reply = await self.handle_http(scope, receive)
             except ClientGone:
                 return
             except Exception:  # a bug while answering a Problem: still not a 500
                 reply = problem_reply(self.incident(scope), cors_headers(scope))
+            target = route(scope["path"])
+            self.refusals.record(target[0] if target else 0, transport_of(target and target[1], note),
+                                 reply.reason, reply.rejected, reply.accepted)
             headers = reply.headers
             if reply.status != 204:  # a 204 carries no Content-Length (RFC 9110 §8.6)
                 headers.append((b"content-length", str(len(reply.body)).encode()))
@@ -197,6 +214,11 @@ class Collector:
             if method not in ("GET", "HEAD"):
                 raise problem("method_not_allowed", "use GET /healthz", allow="GET, HEAD")
             return await self.health()
+        if path == METRICS_PATH and self.settings.collector_metrics:
+            if method not in ("GET", "HEAD"):
+                raise problem("method_not_allowed", "use GET /metrics", allow="GET, HEAD")
+            body, content_type = self.refusals.metrics.exposition()
+            return Reply(200, body, [(b"content-type", content_type.encode()), (b"cache-control", b"no-store")])
         target = route(path)
         if target is None:
             raise problem("not_found", f"no endpoint at {path}; events go to POST /api/<project id>/events")
@@ -369,7 +391,7 @@ class Collector:
         status, answer = await self.ingest(project, raw, client)
         if status != 202:
             return Reply.json(status, answer)
-        return Reply(202, PIXEL_GIF, list(GIF_HEADERS))
+        return Reply(202, PIXEL_GIF, list(GIF_HEADERS), answer)
 
     async def health(self) -> Reply:
         """200 when Kafka answers and the topic exists and projects are loaded; 503 (with why) otherwise."""
@@ -423,6 +445,7 @@ class Collector:
                 try:
                     self.producer.start(asyncio.get_running_loop())
                     await self.projects.start()
+                    await self.refusals.start()
                 except Exception as error:
                     log.exception("collector failed to start")
                     await send({"type": "lifespan.startup.failed", "message": str(error)})
@@ -430,6 +453,7 @@ class Collector:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.projects.stop()
+                await self.refusals.stop()
                 await self.producer.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -451,4 +475,5 @@ def create_app(settings: Settings | None = None) -> Collector:
                                 settings.rate_limit_rejected_event_cost),
                             max_request_bytes=settings.max_body_bytes),
         client_address=ClientAddress(parse_trusted_proxies(settings.trusted_proxies)),
+        refusals=RefusalLog(clickhouse_insert(settings), settings.refusals_flush_s, CollectorMetrics()),
     )

@@ -86,6 +86,12 @@ async def post_sentry(collector: Collector, scope: Scope, receive: Receive, proj
         status, outcome = await collector.deliver(project, envelope.check_envelope(document, collector.max_events), client)
         status = 200 if status == 202 else status
         answer.update(outcome)
+    if mapped.rejected:  # items refused before mapping: listed first, each by its item number
+        answer["rejected"] = [*mapped.rejected, *answer.get("rejected", [])]
+        if document is None:  # nothing else to deliver: refused like a batch of invalid events
+            status = 422
+            answer.update(error="no_valid_events", path="items", accepted=0, message=(
+                f"all {len(mapped.rejected)} mapped item(s) in the envelope were refused; see `rejected` for why"))
     if mapped.ignored:
         answer["ignored"] = mapped.ignored
     return status, answer

@@ -16,6 +16,7 @@ import uvicorn
 
 from pipeline import settings as settings_module
 from pipeline.collector.logs import log_config
+from pipeline.collector.metrics import use_multiprocess_dir
 from pipeline.collector.network import parse_trusted_proxies
 from pipeline.settings import Settings, redacted
 
@@ -53,6 +54,8 @@ def uvicorn_config(settings: Settings) -> dict[str, object]:
 def main(args: argparse.Namespace | None = None) -> int:
     settings = settings_module.load()
     parse_trusted_proxies(settings.trusted_proxies)  # fail now on a typo, not in every worker
+    # every worker's counters in one directory, so /metrics answers for all of them (metrics.py)
+    use_multiprocess_dir(settings.data_dir / "collector-metrics")
     logging.config.dictConfig(log_config())
     logging.getLogger(__name__).info(
         "collector on %s (%d worker(s)) → Kafka %s topic %s; projects from %s",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from pipeline.collector.problems import Problem, problem
+from pipeline.collector.refusals import answer_outcome, noting, transport_of
 from pipeline.collector.routes import query_value, route
 
 if TYPE_CHECKING:
@@ -34,10 +35,10 @@ async def serve_websocket(collector: Collector, scope: Scope, receive: Receive, 
         collector.check_key(project, headers.get(b"x-vigil-key") or query_value(scope, "key"))
     except Problem as issue:
         await collector.slow_down(issue)
-        await refuse(scope, send, issue)
+        await refuse(collector, scope, send, issue)
         return
     except Exception:
-        await refuse(scope, send, collector.incident(scope))
+        await refuse(collector, scope, send, collector.incident(scope))
         return
     client = collector.client_of(scope, headers)
     await send({"type": "websocket.accept"})
@@ -56,7 +57,8 @@ async def serve_websocket(collector: Collector, scope: Scope, receive: Receive, 
 
 
 async def answer(collector: Collector, project: Any, raw: str | bytes, client: dict[str, str], scope: Scope) -> str:
-    """One message's reply: the POST answer's JSON with its ``status``."""
+    """One message's reply: the POST answer's JSON with its ``status`` (its refusals counted)."""
+    note = noting()
     try:
         wait = collector.limiter.arrive(client["ip"], len(raw))  # each message is a request
         if wait > 0:
@@ -74,11 +76,14 @@ async def answer(collector: Collector, project: Any, raw: str | bytes, client: d
     except Exception:
         issue = collector.incident(scope)
         status, body = issue.status, {**issue.as_dict(), "retry_after": issue.retry_after}
+    collector.refusals.record(project.id, transport_of("ws", note), *answer_outcome(status, body))
     return orjson.dumps({"status": status, **body}).decode()
 
 
-async def refuse(scope: Scope, send: Send, issue: Problem) -> None:
+async def refuse(collector: Collector, scope: Scope, send: Send, issue: Problem) -> None:
     """Deny the handshake with an HTTP answer naming the reason (or a policy close if the server can't)."""
+    target = route(scope["path"])
+    collector.refusals.record(target[0] if target else 0, transport_of(target and target[1]), issue.reason)
     if "websocket.http.response" in (scope.get("extensions") or {}):
         headers = [(b"content-type", b"application/json")]
         if issue.retry_after is not None:

@@ -35,6 +35,7 @@ REASONS = (
     "too_long",  # a string longer than allowed
     "too_few",  # an array with too few items (e.g. an empty batch)
     "too_many",  # an array or object with too many items
+    "too_deep",  # objects and arrays nested deeper than MAX_DEPTH levels (the event counts as one)
     "timestamp_out_of_range",  # timestamp too far in the future or older than retention
     "unsupported_version",  # an envelope version this server does not speak
 )
@@ -55,6 +56,7 @@ _RULE_TO_REASON = {
     "minItems": "too_few",
     "maxItems": "too_many",
     "maxProperties": "too_many",
+    "not": "too_deep",  # the schema's only `not` is $defs/depth_0, the floor of the nesting bound
 }
 
 # context fields an event inherits from its envelope unless it sets its own
@@ -86,6 +88,19 @@ def _bundled_envelope_schema() -> dict[str, Any]:
     return envelope
 
 
+def _max_depth(event_schema: dict[str, Any]) -> int:
+    """N of the event schema's nesting bound, the ``{"$ref": "#/$defs/depth_N"}`` at the top of its ``allOf``."""
+    for clause in event_schema.get("allOf", []):
+        ref = clause.get("$ref", "") if isinstance(clause, dict) else ""
+        if ref.startswith("#/$defs/depth_"):
+            return int(ref.rsplit("_", 1)[1])
+    raise ValueError("event.schema.json has no nesting bound ($ref to $defs/depth_N in its allOf)")
+
+
+# How many levels of objects and arrays an event may nest, the event itself being the first:
+# every value of an event is written by orjson (255 levels at most) to Kafka and the warehouse.
+MAX_DEPTH = _max_depth(load_schema("event"))
+
 _validate_event_schema = fastjsonschema.compile(load_schema("event"))
 _validate_envelope_schema = fastjsonschema.compile(_bundled_envelope_schema())
 
@@ -110,6 +125,9 @@ def _missing_field(message: str) -> str | None:
 def _rejection(error: fastjsonschema.JsonSchemaValueException, prefix: str = "") -> Rejection:
     reason = _RULE_TO_REASON.get(error.rule or "", "wrong_type")
     path = _path(error, prefix)
+    if reason == "too_deep":
+        return Rejection(reason, path, f"{path or 'the event'} is nested more than {MAX_DEPTH} levels of objects and "
+                                       "arrays deep (the event itself counts as one); send flatter data")
     message = error.message.replace("data.", "", 1).replace("data ", "event ", 1)
     return Rejection(reason, path, message)
 
@@ -176,8 +194,10 @@ def merge_context(envelope: dict[str, Any]) -> Iterable[Any]:
             yield event
             continue
         merged = {**shared, **event}
-        if context_tags:
-            merged["tags"] = {**context_tags, **(event.get("tags") or {})}
+        own_tags = event.get("tags")
+        # tags that are not an object stay as sent, for the schema to refuse (wrong_type)
+        if context_tags and (own_tags is None or isinstance(own_tags, dict)):
+            merged["tags"] = {**context_tags, **(own_tags or {})}
         if sdk is not None and "sdk" not in event:
             merged["sdk"] = sdk
         yield merged

@@ -43,7 +43,7 @@ from typing import Any
 
 import orjson
 
-from pipeline.contract import VERSION, Rejection
+from pipeline.contract import VERSION, Rejection, sentry_checks
 from pipeline.contract.unified import as_id, breadcrumb_of, frame_of
 
 # How many items one envelope may hold (Relay's own limits are per type; this bounds the work).
@@ -94,11 +94,13 @@ class SentryEnvelope:
 
 @dataclass(slots=True)
 class Mapped:
-    """What a Sentry request became: v1 events, and how many items of each unmapped type it had."""
+    """What a Sentry request became: v1 events, how many items of each unmapped type it had,
+    and the items (or spans) refused before mapping (:mod:`~pipeline.contract.sentry_checks`)."""
 
     events: list[dict[str, Any]] = field(default_factory=list)
     ignored: dict[str, int] = field(default_factory=dict)
     sdk: dict[str, str] | None = None
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # {"item", "reason", "path", "message"}
 
     def envelope(self) -> dict[str, Any] | None:
         """A v1 envelope of the mapped events, or None when there are none (sessions, reports…)."""
@@ -243,15 +245,36 @@ def to_events(envelope: SentryEnvelope, now: datetime, client: str | None = None
         if item.type not in MAPPED_TYPES:
             mapped.ignored[item.type] = mapped.ignored.get(item.type, 0) + 1
             continue
-        payload = _json_object(item.payload, f"items[{index}]", f"item {index}'s {item.type} payload")
-        if item.type == "event":
+        path = f"items[{index}]"
+        payload = _json_object(item.payload, path, f"item {index}'s {item.type} payload")
+        if item.type == "span":
+            mapped.events.extend(span_events(_mappable_spans(payload, index, mapped), now, mapped.sdk, pages))
+            continue
+        rejection = sentry_checks.event_problem(payload, path)
+        if rejection is not None:
+            mapped.rejected.append(sentry_checks.refused(index, rejection))
+        elif item.type == "event":
             mapped.events.append(error_event(payload, now, mapped.sdk))
-        elif item.type == "transaction":
-            mapped.events.extend(transaction_events(payload, now, mapped.sdk, pages))
         else:
-            spans = payload.get("items") if isinstance(payload.get("items"), list) else [payload]
-            mapped.events.extend(span_events([s for s in spans if isinstance(s, dict)], now, mapped.sdk, pages))
+            mapped.events.extend(transaction_events(payload, now, mapped.sdk, pages))
     return mapped
+
+
+def _mappable_spans(payload: dict[str, Any], index: int, mapped: Mapped) -> list[dict[str, Any]]:
+    """A span item's spans (a v2 container's ``items``, or the one standalone span) that can be
+    mapped; each other one goes to ``mapped.rejected``."""
+    container = isinstance(payload.get("items"), list)
+    spans = payload["items"] if container else [payload]
+    good = []
+    for number, span in enumerate(spans):
+        path = f"items[{index}].items[{number}]" if container else f"items[{index}]"
+        attributes = _attributes(span) if isinstance(span, dict) else {}
+        rejection = sentry_checks.span_problem(span, attributes, path)
+        if rejection is None:
+            good.append(span)
+        else:
+            mapped.rejected.append(sentry_checks.refused(index, rejection))
+    return good
 
 
 def error_event(payload: dict[str, Any], now: datetime, sdk: dict[str, str] | None = None) -> dict[str, Any]:
@@ -455,7 +478,10 @@ def _tags(tags: Any) -> dict[str, Any]:
         if len(cleaned) == MAX_TAGS or value is None:
             continue
         if not isinstance(value, (str, int, float, bool)):
-            value = orjson.dumps(value).decode()
+            try:
+                value = orjson.dumps(value).decode()
+            except orjson.JSONEncodeError:
+                pass  # nested past what JSON can be written with: left as sent, for the contract to refuse
         if isinstance(value, str):
             value = value[:LIMITS["tag_value"]]
         cleaned[str(key)[:LIMITS["tag_key"]]] = value

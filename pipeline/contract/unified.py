@@ -34,9 +34,19 @@ def is_unified(document: Any) -> bool:
 
 
 def as_id(value: Any, fallback: str) -> str:
-    """``value`` as a contract id: itself if it fits the id pattern, else a stable hash of it."""
-    text = str(value) if value not in (None, "") else fallback
+    """``value`` as a contract id: itself if it fits the id pattern, else a stable hash of it.
+
+    An object or array is no id (and may nest too deep to even write out): TypeError.
+    """
+    text = _scalar_text(value, "an id") if value not in (None, "") else fallback
     return text if _ID_OK.match(text) else hashlib.sha1(text.encode()).hexdigest()[:32]
+
+
+def _scalar_text(value: Any, what: str) -> str:
+    """A string, number or boolean as text; an object or array raises TypeError (the document is refused)."""
+    if isinstance(value, (dict, list)):
+        raise TypeError(f"{what} must be a string or a number, not {'an object' if isinstance(value, dict) else 'an array'}")
+    return str(value)
 
 
 def frame_of(frame: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +74,7 @@ def to_envelope(doc: dict[str, Any]) -> dict[str, Any]:
         if doc.get(field):
             context[field] = doc[field]
     if user.get("id"):
-        context["user_id"] = str(user["id"])
+        context["user_id"] = _scalar_text(user["id"], "user.id")
     page_url = (doc.get("request") or {}).get("url") or _first_tracking_url(doc)
     if page_url:
         context["page"] = {"url": page_url}
@@ -102,7 +112,7 @@ def to_envelope(doc: dict[str, Any]) -> dict[str, Any]:
     for item in (doc.get("tracking") or {}).get("events") or []:
         kind = item.get("event")
         if kind not in _TRACKING:
-            add("custom", {"name": str(kind or "unnamed"), "props": item})
+            add("custom", {"name": _scalar_text(kind or "unnamed", "a tracking event's name"), "props": item})
             continue
         data: dict[str, Any] = {}
         if kind == "click":
@@ -113,7 +123,8 @@ def to_envelope(doc: dict[str, Any]) -> dict[str, Any]:
         elif kind == "time_on_page":
             data = {"duration": item.get("timeSpent", 0)}
         add(kind, data, timestamp=item.get("timestamp"), page={"url": item["url"]} if item.get("url") else None)
-    return {"version": VERSION, "sdk": {"name": f"unified.{doc.get('platform') or 'unknown'}", "version": "1"},
+    platform = _scalar_text(doc.get("platform") or "unknown", "platform")
+    return {"version": VERSION, "sdk": {"name": f"unified.{platform}", "version": "1"},
             "context": context, "events": events}
 
 

@@ -31,6 +31,7 @@ from quixstreams import Application, message_context
 from pipeline.processor import user_agents
 from pipeline.processor.counters import Counters
 from pipeline.processor.dead_letters import Source, dead_letter
+from pipeline.processor.metrics import serve_metrics
 from pipeline.processor.outcome import Outcome
 from pipeline.processor.rows import event_row
 from pipeline.processor.sink import ClickHouseSink, EventSink
@@ -74,14 +75,20 @@ def process_many(
         if type(outcome) is not Dropped:
             event = outcome
             try:
-                outcomes.append(Outcome(row=event_row(event)))
-                kept += 1
-                continue
+                row = event_row(event)
             except Exception as exc:  # a mapping bug must not stall the stream either
                 log.error("event_row failed (%s: %s); the event goes to the DLQ as step_failed",
                           type(exc).__name__, str(exc)[:200])
                 outcome = Dropped("step_failed", f"{type(exc).__name__}: {str(exc)[:500]}", step="event_row",
                                   event=event)
+            else:
+                if type(row) is not Dropped:
+                    outcomes.append(Outcome(row=row))
+                    kept += 1
+                    continue
+                # the event cannot be a row (its data cannot be written as JSON): a dead letter, never an insert
+                row.step, row.event = "event_row", event
+                outcome = row
         if counters is not None:
             counters.drop(outcome.reason)
         if outcome.reason in FILTERED_REASONS:  # a bot: counted, nothing to fix or replay
@@ -105,6 +112,7 @@ def build_app(
     counters: Counters | None = None,
     consumer_group: str | None = None,
     quality: QualityMonitor | None = None,
+    dead_letter_counters: Counters | None = None,
 ) -> Application:
     """The processor's Quix Streams application, ready to ``run()``."""
     counters = counters or Counters()
@@ -144,7 +152,8 @@ def build_app(
         return dead_letter_row(record, context.topic, context.partition, context.offset)
 
     app.dataframe(dlq_topic).apply(dead_letter_row_of).sink(
-        ClickHouseSink(settings, table="dead_letters", columns=DEAD_LETTER_COLUMNS, counters=Counters()))
+        ClickHouseSink(settings, table="dead_letters", columns=DEAD_LETTER_COLUMNS,
+                       counters=dead_letter_counters or Counters()))
     return app
 
 
@@ -168,7 +177,8 @@ def main(args: argparse.Namespace) -> int:
         return 1
     user_agents.warm_up()
     tune_gc()
-    counters = Counters()
+    counters, dead_letter_counters = Counters(), Counters()
+    metrics_server = serve_metrics(settings, counters, dead_letter_counters)  # /metrics, VIGIL_PROCESSOR_METRICS_PORT
     quality = QualityMonitor(settings)  # GX loads on its own thread, on the first sampled batch
     log.info(
         "processing %s → ClickHouse %s (database %s), rejects → %s; consumer group %s",
@@ -176,8 +186,11 @@ def main(args: argparse.Namespace) -> int:
         settings.dlq_topic, settings.processor_group,
     )
     try:
-        run_until_stopped(lambda: build_app(settings, counters=counters, quality=quality))
+        run_until_stopped(lambda: build_app(settings, counters=counters, quality=quality,
+                                            dead_letter_counters=dead_letter_counters))
     finally:
         counters.log()
         quality.close()
+        if metrics_server is not None:
+            metrics_server.shutdown()
     return 0

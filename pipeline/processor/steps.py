@@ -37,10 +37,10 @@ from pipeline.processor import bots, fingerprints, geo, pii, referrers, routes, 
 
 log = logging.getLogger(__name__)
 
-# Reasons only the processor can give; the contract's cover everything about the event itself.
+# Reasons only the processor can give; the contract's cover everything about the event itself
+# (``too_deep`` among them: the contract's nesting bound, which parse also gives past orjson's 1024 levels).
 PROCESSOR_REASONS = (
     "missing_project",  # no valid project_id stamp: the message did not come through the collector
-    "too_deep",  # nested deeper than Vigil stores (orjson reads 1024 levels, writes 255)
     "step_failed",  # a step raised: a processor bug; the event waits in the DLQ to be replayed
     "bot",  # a crawler, monitor or (with VIGIL_DROP_HEADLESS) headless browser: filtered by design
 )
@@ -182,7 +182,13 @@ def validate(event: Event) -> Event | Dropped:
     the processor's clock, keeps a replay of old messages from rejecting good events.
     A valid event's ``timestamp`` becomes the time the check parsed (as ``received_at`` is one).
     """
-    verdict = validation.check_event(event, now=event["received_at"])
+    # the contract reads every value (its nesting bound walks them all): not put_received_at's
+    # datetime, which is the processor's own and no JSON
+    received_at = event.pop("received_at")
+    try:
+        verdict = validation.check_event(event, now=received_at)
+    finally:
+        event["received_at"] = received_at
     if type(verdict) is contract.Rejection:
         return Dropped(verdict.reason, verdict.message, verdict.path)
     event["timestamp"] = verdict

@@ -1609,3 +1609,41 @@ def dead_letters_by_reason(client: Client, start: datetime, end: datetime, bucke
     return _frame(client, DEAD_LETTERS_BY_REASON, {
         "start": _clickhouse_time(start), "end": _clickhouse_time(end), "bucket_minutes": bucket_minutes,
         "project_id": project_id}, {"bucket": UTC_MS, "reason": pl.String, "step": pl.String, "drops": pl.UInt64})
+
+
+# ── refusals at the collector (075 refusals_minute, pipeline/collector/refusals.py) ────────
+
+REFUSALS_BY_REASON = """
+SELECT
+    toDateTime64(refused.bucket, 3, 'UTC') AS bucket,
+    refused.project_id AS project_id, names.name AS project,
+    transport, reason, unit, refusals
+FROM
+(
+    SELECT toStartOfInterval(minute, toIntervalMinute({bucket_minutes:UInt32})) AS bucket, project_id,
+           toString(transport) AS transport, toString(reason) AS reason, toString(unit) AS unit,
+           sum(refusals) AS refusals
+    FROM refusals_minute
+    WHERE minute >= {start:DateTime64(3, 'UTC')} AND minute < {end:DateTime64(3, 'UTC')}
+      AND ({project_id:UInt64} = 0 OR project_id = {project_id:UInt64})
+    GROUP BY bucket, project_id, transport, reason, unit
+) AS refused
+LEFT JOIN (SELECT toUInt64(id) AS id, any(name) AS name FROM projects FINAL GROUP BY id) AS names
+    ON names.id = refused.project_id
+ORDER BY bucket, refusals DESC, reason, project_id
+SETTINGS join_use_nulls = 0
+"""
+
+
+def refusals_by_reason(client: Client, start: datetime, end: datetime, bucket_minutes: int = 60,
+                       project_id: int = 0) -> pl.DataFrame:
+    """What the collector refused: per time bucket (by the refusal's minute), ``project_id`` (the URL's,
+    also one that does not exist; 0 = none), ``project`` (its name, '' if unknown), ``transport``,
+    ``reason``, ``unit`` (``request``: the whole request; ``event``: one event inside a batch) and
+    ``refusals``. ``project_id`` 0 = all projects."""
+    _check_bucket(bucket_minutes)
+    return _frame(client, REFUSALS_BY_REASON, {
+        "start": _clickhouse_time(start), "end": _clickhouse_time(end), "bucket_minutes": bucket_minutes,
+        "project_id": project_id}, {"bucket": UTC_MS, "project_id": pl.UInt64, "project": pl.String,
+                                    "transport": pl.String, "reason": pl.String, "unit": pl.String,
+                                    "refusals": pl.UInt64})

@@ -20,6 +20,7 @@ ROLLUP_TABLES: dict[str, str] = {
     "audience_minute": "minute", "audience_hour": "hour", "api_calls_hour": "hour", "page_audience_hour": "hour",
     "signals_minute": "minute",  # vigil signals' windows (060), kept as long as the rollups
     "audience_hour_touched": "hour", "audience_hour_counts": "hour",  # sealed hours (073), as audience_hour
+    "refusals_minute": "minute",  # the collector's refusal counts (075)
 }
 _NO_REWRITE = {"materialize_ttl_after_modify": 0}
 

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { crc32, deflateSync } from 'node:zlib';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 import { WebSocketServer } from 'ws';
 
@@ -38,10 +39,11 @@ const close = (server) =>
 
 /**
  * The collector's HTTP API as the SDK sees it: 202 {"accepted": n} for envelopes (POST or
- * pixel GET), CORS for any origin. `requests` keeps each one with its headers, so a test
- * can tell a beacon (Sec-Fetch-Mode: no-cors) from a fetch.
+ * pixel GET), CORS for any origin. `requests` keeps each one with its headers and the status
+ * it got, so a test can tell a beacon (Sec-Fetch-Mode: no-cors) from a fetch. `failWith(body)`
+ * may return a status to answer a POST with instead (a collector failing on some batches).
  */
-export const startReceiver = async () => {
+export const startReceiver = async ({ failWith = () => undefined } = {}) => {
   const requests = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -57,7 +59,9 @@ export const startReceiver = async () => {
       } catch {
         /* recorded as unparsed */
       }
-      requests.push({ method: req.method, path: url.pathname, key: url.searchParams.get('key'), headers: req.headers, envelope: parsed, at: Date.now() });
+      const failure = req.method === 'POST' ? failWith(body) : undefined;
+      requests.push({ method: req.method, path: url.pathname, key: url.searchParams.get('key'), headers: req.headers, envelope: parsed, at: Date.now(), status: failure || 202 });
+      if (failure) return res.writeHead(failure, { 'Content-Type': 'application/json' }).end('{"error":"scripted failure"}');
       if (url.pathname.endsWith('/pixel.gif'))
         return res.writeHead(200, { 'Content-Type': 'image/gif' }).end(Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64'));
       res.writeHead(202, { 'Content-Type': 'application/json' }).end(JSON.stringify({ accepted: parsed?.events?.length ?? 0, rejected: [] }));
@@ -70,7 +74,7 @@ export const startReceiver = async () => {
     socket.on('message', (data) => {
       const envelope = JSON.parse(String(data));
       requests.push({ method: 'WS', path: '/api/e2e/ws', key, headers: req.headers, envelope, at: Date.now() });
-      socket.send(JSON.stringify({ accepted: envelope.events.length, rejected: [] }));
+      socket.send(JSON.stringify({ status: 202, accepted: envelope.events.length, rejected: [] }));
     });
   });
   const url = await listen(server);
@@ -125,7 +129,7 @@ export const startSite = async (collectorUrl) => {
     if (path === '/api/slow') return setTimeout(() => res.writeHead(200).end('late'), 2000);
     if (path === '/hero.png') return res.writeHead(200, { 'Content-Type': 'image/png' }).end(HERO);
     if (path === '/vigil.min.js') return res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(readFileSync(dist + 'vigil.min.js'));
-    const file = { '/': 'index.html', '/cart': 'index.html', '/app.js': 'app.js' }[path];
+    const file = { '/': 'index.html', '/cart': 'index.html', '/app.js': 'app.js', '/stub': 'stub.html' }[path];
     if (!file) return res.writeHead(404).end('not found');
     const type = { html: 'text/html', js: 'text/javascript' }[file.split('.').pop()];
     const transport = new URL(req.url, 'http://site').searchParams.get('transport') || 'auto';
@@ -145,4 +149,23 @@ export const waitFor = async (check, what, ms = 10000) => {
     if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+};
+
+/**
+ * Receiver, site and browser for one test file: started before its tests, closed after them.
+ * `const bench = useBench()`, then `bench.receiver`, `bench.site`, `bench.browser` in the tests.
+ */
+export const useBench = (receiverOptions) => {
+  const bench = {};
+  before(async () => {
+    bench.receiver = await startReceiver(receiverOptions);
+    bench.site = await startSite(bench.receiver.url);
+    bench.browser = await launchChromium();
+  });
+  after(async () => {
+    await bench.browser?.close();
+    await bench.site?.close();
+    await bench.receiver?.close();
+  });
+  return bench;
 };

@@ -35,7 +35,8 @@ export const bundleIife = async () => {
     { 'vigil.js': js },
     {
       ecma: 2020,
-      compress: { passes: 2 },
+      // inline: 1 inlines only simple functions: 25 B smaller once gzipped than full inlining.
+      compress: { passes: 2, inline: 1 },
       mangle: { toplevel: true },
       sourceMap: { content: map, filename: 'vigil.min.js', url: 'vigil.min.js.map' },
     },

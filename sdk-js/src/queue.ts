@@ -7,6 +7,12 @@
  * are retried with exponential backoff and jitter (at least `Retry-After`); nothing is
  * sent while the browser says it is offline, and the `online` event resumes at once.
  *
+ * Retries are bounded, so one event the collector always fails on never holds the others:
+ * each event counts the attempts it failed in (what each failure costs is the transport's
+ * call: nothing when the collector is only busy). Every {@link ATTEMPTS} attempts its batch
+ * is at least halved (batches are capped at `batchSize >> (attempts / ATTEMPTS)`), down to
+ * the event alone; alone, it gets {@link ATTEMPTS} more, then it is dropped and counted.
+ *
  * What cannot be sent when the page is hidden (offline, collector asking to wait, beacon
  * refused) is written to localStorage, bounded, and sent by the next page load of the site.
  * Retries reuse each event's `event_id`, which is how the warehouse de-duplicates.
@@ -16,7 +22,7 @@ import { guard } from './lib/guard';
 import { warn } from './lib/log';
 import type { Store } from './lib/storage';
 import { uid } from './lib/uid';
-import { DELIVERED, type Transport } from './transport';
+import { ATTEMPTS, DELIVERED, type Outcome, type Transport } from './transport';
 
 // Each page load keeps its unsent events under its own key, so tabs never overwrite each
 // other; the next page load claims every key with the prefix.
@@ -54,13 +60,19 @@ export const envelope = (sdk: Sdk, context: EnvelopeContext, events: string[]): 
   '{"version":1,"sdk":' + JSON.stringify(sdk) + ',"context":' + JSON.stringify(context) +
   ',"events":[' + events.join(',') + ']}';
 
-/** Take the events earlier page loads left in storage (removing them). */
-const claimStored = (store: Store | undefined): string[] => {
-  let events: string[] = [];
+/**
+ * Take the events earlier page loads left in storage (removing them), with their failed
+ * attempts: stored as a number in front of the event.
+ */
+const claimStored = (store: Store | undefined, tries: Map<string, number>): string[] => {
+  const events: string[] = [];
   if (store)
     store.keys(STORE_PREFIX).forEach((key) => {
       try {
-        events = events.concat((JSON.parse(store.get(key)!) as unknown[]).map((e) => JSON.stringify(e)));
+        let n = 0;
+        (JSON.parse(store.get(key)!) as unknown[]).forEach((e) =>
+          typeof e == 'number' ? (n = e) : (tries.set(events[events.push(JSON.stringify(e)) - 1], n), (n = 0)),
+        );
       } catch {
         /* unreadable: dropped */
       }
@@ -80,7 +92,10 @@ export const createQueue = (
   initialStore: Store | undefined,
 ): Queue => {
   let store = initialStore;
-  let items = claimStored(store);
+  // Failed attempts of the events that have failed or were stored (see ATTEMPTS).
+  const tries = new Map<string, number>();
+  let items = claimStored(store, tries);
+  let dropped = 0;
   const storeKey = STORE_PREFIX + uid();
   let stored = false; // storeKey holds events
   let sending = false;
@@ -96,19 +111,42 @@ export const createQueue = (
   const offline = () => typeof navigator != 'undefined' && navigator.onLine === false;
   const wrap = (batch: string[]) => envelope(sdk, context(), batch);
 
+  /** The largest batch an event that failed `n` attempts may go in; 0: give it up. */
+  const room = (n = 0) => o.batchSize >> (n / ATTEMPTS);
+  const forget = (batch: string[]) => batch.forEach((s) => tries.delete(s));
+
   const take = () => {
     let size = 0;
     let n = 0;
-    while (n < items.length && n < o.batchSize && (!n || size + items[n].length < limit)) size += items[n++].length + 1;
+    let max = o.batchSize;
+    // (An event stored by a page with a larger batchSize may be past this page's bound: it goes alone.)
+    while (n < items.length && n < (max = Math.min(max, room(tries.get(items[n])) || 1)) && (!n || size + items[n].length < limit))
+      size += items[n++].length + 1;
     return items.splice(0, n);
   };
+
+  /**
+   * Charge a failed batch's events `cost` attempts each. An event that enters a new round of
+   * ATTEMPTS goes on in a batch smaller than this one; one that failed alone is dropped.
+   */
+  const charge = (batch: string[], cost: number) =>
+    batch.filter((s) => {
+      const before = tries.get(s) || 0;
+      let n = before + cost;
+      // A new round: skip the sizes that would not split this batch.
+      while (room(n) < room(before) && room(n) >= batch.length) n += ATTEMPTS;
+      if (room(n)) return tries.set(s, n);
+      tries.delete(s);
+      warn('gave up on an event,', ++dropped, 'so far:', s.slice(0, 200));
+    });
 
   /** Mirror the unsent events into storage, the batch context folded into each. */
   const persist = () => {
     if (!store || (!items.length && !stored)) return;
     const ctx = JSON.stringify(context()).slice(1, -1);
     // The context goes in front of the event's own fields: in JSON.parse the last key wins.
-    const events = items.slice(-o.maxStored).map((s) => '{' + ctx + ',' + s.slice(1));
+    // An event's failed attempts go in front of it (claimStored reads them back).
+    const events = items.slice(-o.maxStored).map((s) => (tries.get(s) ? tries.get(s) + ',{' : '{') + ctx + ',' + s.slice(1));
     if ((stored = events.length > 0)) store.set(storeKey, '[' + events + ']');
     else store.del(storeKey);
   };
@@ -130,9 +168,10 @@ export const createQueue = (
     const backlog = items.length > 0;
     sending = true;
     transport.send(wrap(batch)).then(
-      guard((retryIn: number) => {
+      guard((outcome: Outcome) => {
         sending = false;
-        if (retryIn == DELIVERED) {
+        if (outcome == DELIVERED) {
+          forget(batch);
           attempts = 0;
           // Storage is only written when sending failed; once it works again, catch it up.
           if (stored) persist();
@@ -141,7 +180,8 @@ export const createQueue = (
           again = false;
           return;
         }
-        items = batch.concat(items);
+        const [retryIn, cost] = outcome;
+        items = (cost ? charge(batch, cost) : batch).concat(items);
         const wait = Math.max(retryIn, backoffMs(++attempts));
         warn('send failed; retrying in', Math.round(wait), 'ms');
         retryTimer = setTimeout(() => {
@@ -163,6 +203,7 @@ export const createQueue = (
           items = batch.concat(items);
           break;
         }
+        forget(batch);
       }
     }
     persist();
@@ -189,7 +230,7 @@ export const createQueue = (
         s = JSON.stringify(event);
       }
       if (s.length > limit) return warn('event too large, dropped:', event.type);
-      if (items.push(s) > o.maxQueue) items.shift();
+      if (items.push(s) > o.maxQueue) tries.delete(items.shift()!);
       schedule();
     }),
     flush,

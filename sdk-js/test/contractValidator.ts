@@ -34,6 +34,7 @@ const REASON: Record<string, string> = {
   minItems: 'too_few',
   maxItems: 'too_many',
   maxProperties: 'too_many',
+  not: 'too_deep', // the schema's only `not` is $defs/depth_0, the floor of its nesting bound
 };
 const CONTEXT_FIELDS = ['session_id', 'visitor_id', 'user_id', 'release', 'environment', 'page'];
 const DAY = 24 * 3600 * 1000;
@@ -61,7 +62,10 @@ export const mergeContext = (envelope: Record<string, unknown>): unknown[] => {
     const merged: Record<string, unknown> = {};
     for (const k of CONTEXT_FIELDS) if (k in context) merged[k] = context[k];
     Object.assign(merged, event);
-    if (context.tags) merged.tags = { ...(context.tags as object), ...((event as { tags?: object }).tags || {}) };
+    // tags that are not an object stay as sent, for the schema to refuse (wrong_type)
+    const own = (event as { tags?: unknown }).tags;
+    if (context.tags && (own === undefined || own === null || (typeof own == 'object' && !Array.isArray(own))))
+      merged.tags = { ...(context.tags as object), ...((own as object) || {}) };
     if (!('sdk' in merged)) merged.sdk = envelope.sdk;
     return merged;
   });

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { Envelope, VigilEvent } from '../src/contract';
 import { localStore } from '../src/lib/storage';
 import { backoffMs, createQueue, type QueueOptions } from '../src/queue';
-import { DELIVERED, type Transport } from '../src/transport';
+import { DELIVERED, FAILED, type Outcome, type Transport } from '../src/transport';
 
 const SDK = { name: 'vigil-browser', version: '0.1.0' };
 const OPTIONS: QueueOptions = { batchSize: 3, flushInterval: 5000, maxQueue: 500, maxStored: 100 };
@@ -11,9 +11,9 @@ const OPTIONS: QueueOptions = { batchSize: 3, flushInterval: 5000, maxQueue: 500
 const scriptedTransport = (limit = 60000) => {
   const sent: Envelope[] = [];
   const beaconed: Envelope[] = [];
-  const outcomes: number[] = [];
+  const outcomes: Outcome[] = [];
   let beaconWorks = true;
-  const t: Transport & { sent: Envelope[]; beaconed: Envelope[]; outcomes: number[]; refuseBeacons(): void } = {
+  const t: Transport & { sent: Envelope[]; beaconed: Envelope[]; outcomes: Outcome[]; refuseBeacons(): void } = {
     limit,
     sent,
     beaconed,
@@ -119,7 +119,7 @@ describe('batching', () => {
 describe('retries', () => {
   test('a failed batch is retried with backoff, in order, with the same event ids', async () => {
     const t = scriptedTransport();
-    t.outcomes.push(0, 0);
+    t.outcomes.push([0, FAILED], [0, FAILED]);
     const q = createQueue(t, SDK, context, OPTIONS, localStore);
     const events = [event(), event(), event()];
     events.forEach(q.push);
@@ -136,7 +136,7 @@ describe('retries', () => {
 
   test('Retry-After is honoured when longer than the backoff', async () => {
     const t = scriptedTransport();
-    t.outcomes.push(30_000);
+    t.outcomes.push([30_000, 0]);
     const q = createQueue(t, SDK, context, OPTIONS, localStore);
     q.push(event());
     q.flush();
@@ -196,7 +196,7 @@ describe('offline and hidden pages', () => {
 
   test('hidden while the collector asked to wait: events are stored, not beaconed', async () => {
     const t = scriptedTransport();
-    t.outcomes.push(60_000);
+    t.outcomes.push([60_000, 0]);
     const q = createQueue(t, SDK, context, OPTIONS, localStore);
     q.push(event());
     q.flush();

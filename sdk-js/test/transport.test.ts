@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
-import { createTransport, DELIVERED, retryAfterMs, type TransportName } from '../src/transport';
+import { ATTEMPTS, createTransport, DELIVERED, FAILED, judge, NO_ANSWER, retryAfterMs, type TransportName } from '../src/transport';
 import { startServer, waitFor, type LocalServer } from './helpers';
 
 let server: LocalServer;
@@ -39,32 +39,54 @@ describe('fetch', () => {
     expect(request.body).toBe(body);
   });
 
-  test('429 and 503 wait for Retry-After; other 5xx retry; 4xx is final', async () => {
+  test('429 and 503 wait for Retry-After at no cost; other 5xx cost an attempt; 4xx is final', async () => {
     server.answerWith(
-      { status: 503, headers: { 'Retry-After': '7' } },
+      { status: 503, headers: { 'Retry-After': '7' }, body: '{"error":"kafka_timeout"}' },
       { status: 429, headers: { 'Retry-After': '2' } },
+      { status: 503, headers: { 'Retry-After': '5' }, body: '{"error":"internal_error","message":"…","path":""}' },
       { status: 500 },
+      { status: 502 },
       { status: 400, body: '{"error":"invalid envelope","reason":"missing_field"}' },
       { status: 413 },
+      { status: 422 },
     );
     const t = transport();
-    expect(await t.send(body)).toBe(7000);
-    expect(await t.send(body)).toBe(2000);
-    expect(await t.send(body)).toBe(0);
+    expect(await t.send(body)).toEqual([7000, 0]);
+    expect(await t.send(body)).toEqual([2000, 0]);
+    expect(await t.send(body)).toEqual([5000, FAILED]);
+    expect(await t.send(body)).toEqual([0, FAILED]);
+    expect(await t.send(body)).toEqual([0, NO_ANSWER]);
     expect(await t.send(body)).toBe(DELIVERED);
+    expect(await t.send(body)).toEqual([0, ATTEMPTS]);
     expect(await t.send(body)).toBe(DELIVERED);
   });
 
   test('every refusal the collector can answer is final: the batch is dropped, not resent', async () => {
-    const refusals = [401, 403, 404, 413, 415, 422];
+    const refusals = [401, 403, 404, 415, 422];
     server.answerWith(...refusals.map((status) => ({ status, body: '{"error":"refused"}' })));
     const t = transport();
     for (const status of refusals) expect(await t.send(body), `after a ${status}`).toBe(DELIVERED);
     expect(server.requests.length).toBe(refusals.length);
   });
 
-  test('a network error is retried', async () => {
-    expect(await transport('auto', 'http://127.0.0.1:1').send(body)).toBe(0);
+  test('a network error is retried at a quarter of an attempt', async () => {
+    expect(await transport('auto', 'http://127.0.0.1:1').send(body)).toEqual([0, NO_ANSWER]);
+  });
+});
+
+describe('judge', () => {
+  test('busy, failing, no answer, refused', () => {
+    expect(judge(202, 0, '')).toBe(DELIVERED);
+    expect(judge(429, 0, '')).toEqual([0, 0]);
+    expect(judge(503, 3000, '{"error":"kafka_unavailable"}')).toEqual([3000, 0]);
+    // A 503 without Retry-After is no promise of recovery; the collector's own bug is a failure.
+    expect(judge(503, 0, '')).toEqual([0, FAILED]);
+    expect(judge(503, 5000, '{"error":"internal_error"}')).toEqual([5000, FAILED]);
+    expect(judge(500, 0, '')).toEqual([0, FAILED]);
+    expect(judge(504, 0, '')).toEqual([0, NO_ANSWER]);
+    for (const status of [400, 401, 403, 404, 415, 422]) expect(judge(status, 0, '')).toBe(DELIVERED);
+    // Too large for this collector (its VIGIL_MAX_BODY_BYTES may be below the SDK's 60 KB): halved at once.
+    expect(judge(413, 0, '')).toEqual([0, ATTEMPTS]);
   });
 });
 
@@ -111,13 +133,11 @@ describe('image pixel', () => {
       expect(url.pathname).toBe('/api/p1/pixel.gif');
       expect(url.searchParams.get('key')).toBe('pk live');
       expect(url.searchParams.get('d')).toBe(body);
-      // A failed image is retried, but a batch is given up after three failures in a row.
-      server.answerWith({ status: 503 }, { status: 400 }, { status: 400 });
-      expect(await t.send(body)).toBe(0);
-      expect(await t.send(body)).toBe(0);
+      // A failed image cannot say why: it costs the batch an attempt (the queue bounds them).
+      server.answerWith({ status: 503 }, { status: 400 });
+      expect(await t.send(body)).toEqual([0, FAILED]);
+      expect(await t.send(body)).toEqual([0, FAILED]);
       expect(await t.send(body)).toBe(DELIVERED);
-      server.answerWith({ status: 503 });
-      expect(await t.send(body)).toBe(0);
     } finally {
       vi.unstubAllGlobals();
     }
@@ -168,18 +188,27 @@ describe('WebSocket', () => {
 
   test('one envelope per message, one reply per message, in order', async () => {
     received.length = 0;
-    answer = (socket, message) => socket.send(JSON.stringify({ accepted: JSON.parse(message).events.length }));
+    answer = (socket, message) => socket.send(JSON.stringify({ status: 202, accepted: JSON.parse(message).events.length }));
     const t = transport('websocket', `http://127.0.0.1:${port}`);
     expect(await Promise.all([t.send(body), t.send(body)])).toEqual([DELIVERED, DELIVERED]);
     expect(received).toEqual(['connect /api/p1/ws?key=pk%20live', body, body]);
   });
 
-  test('an error reply is final unless it says when to retry', async () => {
-    const replies = [{ error: 'invalid envelope', reason: 'missing_field' }, { error: 'busy', retry_after: 3 }];
+  test("a reply is judged by its status like a POST's answer", async () => {
+    const replies = [
+      { status: 400, error: 'invalid_json', path: '' },
+      { status: 503, error: 'kafka_timeout', retry_after: 3 },
+      { status: 503, error: 'internal_error', retry_after: 5 },
+      { status: 202, accepted: 1, rejected: [] },
+      { error: 'a reply without its status' },
+    ];
     answer = (socket) => socket.send(JSON.stringify(replies.shift()));
     const t = transport('websocket', `http://127.0.0.1:${port}`);
     expect(await t.send(body)).toBe(DELIVERED);
-    expect(await t.send(body)).toBe(3000);
+    expect(await t.send(body)).toEqual([3000, 0]);
+    expect(await t.send(body)).toEqual([5000, FAILED]);
+    expect(await t.send(body)).toBe(DELIVERED);
+    expect(await t.send(body)).toBe(DELIVERED);
   });
 
   test('a socket closed before replying fails its sends; the next send reconnects', async () => {
@@ -189,15 +218,15 @@ describe('WebSocket', () => {
       if (first) {
         first = false;
         socket.terminate();
-      } else socket.send('{"accepted":1}');
+      } else socket.send('{"status":202,"accepted":1}');
     };
     const t = transport('websocket', `http://127.0.0.1:${port}`);
-    expect(await t.send(body)).toBe(0);
+    expect(await t.send(body)).toEqual([0, NO_ANSWER]);
     expect(await t.send(body)).toBe(DELIVERED);
     expect(received.filter((r) => r.startsWith('connect'))).toHaveLength(2);
   });
 
   test('no server: retried', async () => {
-    expect(await transport('websocket', 'http://127.0.0.1:1').send(body)).toBe(0);
+    expect(await transport('websocket', 'http://127.0.0.1:1').send(body)).toEqual([0, NO_ANSWER]);
   });
 });

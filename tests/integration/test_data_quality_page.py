@@ -1,7 +1,8 @@
 """The Data Quality page, run by Streamlit's AppTest in the app's frame against the real
 warehouse (a private database): the pass rates it shows are the stored results', the failing
 examples and the DLQ volume by reason are the stored ones, and the Data Docs are offered
-once `vigil quality report` has built them."""
+once `vigil quality report` has built them; the collector's refusals are shown by project,
+transport and reason next to the DLQ."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ APP_DIR = REPO_ROOT / "app"
 RESULT_COLUMNS = ["run_id", "run_at", "source", "suite", "suite_version", "expectation", "expectation_type",
                   "column", "row_condition", "success", "batch_rows", "element_count", "unexpected_count",
                   "unexpected_percent", "observed_value", "unexpected_sample", "exception"]
+REFUSAL_COLUMNS = ["minute", "project_id", "transport", "reason", "unit", "refusals"]
 DEAD_LETTER_COLUMNS = ["failed_at", "reason", "step", "path", "message", "project_id", "event_type", "event_id",
                        "source_topic", "source_partition", "source_offset", "record"]
 
@@ -33,10 +35,11 @@ def database(clickhouse):
 @pytest.fixture
 def warehouse(database):
     """Four checked batches in the last hour — three expectations each, four failures among them —
-    a check from two days ago, and five dead letters (one recorded twice)."""
+    a check from two days ago, five dead letters (one recorded twice), and the collector's
+    refusals: in the last hour, and two days ago."""
     _, client = database
     empty(client)
-    create(client, "shop")
+    shop = create(client, "shop")
     now = datetime.now(timezone.utc)
     results = []
     outcomes = {  # expectation → success per batch, oldest first
@@ -60,6 +63,14 @@ def warehouse(database):
                for offset, (reason, step) in enumerate([("invalid_json", "parse")] * 3 + [("contract", "validate")] * 2)]
     letters.append(letters[0])  # the processor is at-least-once: a drop may be recorded twice
     client.insert("dead_letters", letters, column_names=DEAD_LETTER_COLUMNS)
+    minute = (now - timedelta(minutes=30)).replace(second=0, microsecond=0)
+    client.insert("refusals_minute", [
+        [minute, shop.id, "events", "wrong_key", "request", 2],
+        [minute, shop.id, "events", "wrong_key", "request", 2],  # another worker's (or flush's) count
+        [minute, shop.id, "events", "unknown_value", "event", 3],
+        [minute + timedelta(minutes=1), 424242, "events", "unknown_project", "request", 1],
+        [minute - timedelta(days=2), shop.id, "pixel", "rate_limited", "request", 50],
+    ], column_names=REFUSAL_COLUMNS)
     return client
 
 
@@ -103,7 +114,7 @@ def test_pass_rates_match_the_stored_results(database, warehouse, monkeypatch, t
     assert list(rates["expectation"]) == ["lcp_plausible", "type_in_contract", "event_id_unique_in_batch"]
     metrics = {metric.label: metric.value for metric in app.metric}
     assert metrics == {"Expectations checked": "12", "Pass rate": "66.7 %", "Failing expectations": "2",
-                       "Dead letters": "5"}
+                       "Dead letters": "5", "Refused requests": "5"}
     (chart,) = [c for c in app.get("plotly_chart") if "pass rate" in c.proto.spec]
     assert "events · lcp_plausible" in chart.proto.spec
 
@@ -121,6 +132,24 @@ def test_dead_letters_are_counted_by_reason_once_each(database, warehouse, monke
     reasons = table(app, "drops")
     assert reasons[["reason", "step", "drops"]].to_dict("records") == [
         {"reason": "invalid_json", "step": "parse", "drops": 3}, {"reason": "contract", "step": "validate", "drops": 2}]
+
+
+def test_the_collectors_refusals_are_shown_by_project_transport_and_reason(database, warehouse, monkeypatch,
+                                                                          tmp_path):
+    app = quality_page(database, monkeypatch, tmp_path)
+    (shop,) = warehouse.query("SELECT id FROM projects FINAL").result_rows[0]
+    assert table(app, "refusals").to_dict("records") == [
+        {"project_id": shop, "project": "shop", "transport": "events", "reason": "wrong_key", "unit": "request",
+         "refusals": 4},
+        {"project_id": shop, "project": "shop", "transport": "events", "reason": "unknown_value", "unit": "event",
+         "refusals": 3},
+        {"project_id": 424242, "project": "", "transport": "events", "reason": "unknown_project",
+         "unit": "request", "refusals": 1}]
+    assert any(c for c in app.get("plotly_chart") if "refusals per" in c.proto.spec)
+
+    app = quality_page(database, monkeypatch, tmp_path, range="7d")
+    assert table(app, "refusals")["refusals"].tolist() == [50, 4, 3, 1]
+    assert {metric.label: metric.value for metric in app.metric}["Refused requests"] == "55"
 
 
 def test_a_longer_range_takes_in_the_older_check(database, warehouse, monkeypatch, tmp_path):

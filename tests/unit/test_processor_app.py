@@ -50,6 +50,23 @@ def test_a_failing_row_mapping_parks_the_event_instead_of_stopping_the_stream():
     assert record["event"]["event_id"] == "01J0ZK4T0001XQ5M8R2B7C9D"
 
 
+def test_an_event_whose_data_cannot_be_a_row_is_a_dead_letter_with_its_reason_not_an_insert():
+    # with only `parse` (as another producer's message would be if a step let it through), data
+    # nested 300 deep reaches the row mapping, which cannot write it as JSON (orjson: 255 levels)
+    event = orjson.loads(stamped_page_view())
+    event["data"] = {"deep": "DEEP"}
+    raw = orjson.dumps(event).replace(b'"DEEP"', b'{"n":' * 300 + b"{}" + b"}" * 300)  # orjson writes 255 levels
+    counters = Counters()
+    outcome = app.process(raw, steps=(steps.parse,), counters=counters,
+                          source=lambda: Source("vigil.events", 0, 7))
+    assert outcome.row is None
+    record = orjson.loads(outcome.dead_letter.record)
+    assert (record["reason"], record["path"], record["step"]) == ("too_deep", "data", "event_row")
+    assert record["source"] == {"topic": "vigil.events", "partition": 0, "offset": 7}
+    assert "raw" in record  # the event itself is too deep to write: its bytes are kept
+    assert (counters.kept, dict(counters.dropped)) == (0, {"too_deep": 1})
+
+
 
 def test_a_batch_becomes_one_outcome_per_message_with_each_drop_traced_to_its_own_offset():
     counters = Counters()

@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from pipeline import contract
 from pipeline.processor import app, bots, fingerprints, pii, routes, steps, visitors
 from pipeline.processor.counters import Counters
 from pipeline.processor.steps import Dropped, Options
@@ -352,10 +353,10 @@ def test_scrub_pii_survives_malformed_data(data):
     assert steps.scrub_pii({"type": "error", "page": None, "data": data})["data"]["message"] == "m"
 
 
-def test_deeply_nested_props_pass_every_step():
+def test_props_nested_as_deep_as_the_contract_allows_pass_every_step():
     deep: dict = {}
     cursor = deep
-    for _ in range(200):
+    for _ in range(contract.MAX_DEPTH - 3):  # event → data → props → … (the contract refuses deeper)
         cursor["next"] = {"email": "ann@example.com"}
         cursor = cursor["next"]
     event = steps.run(orjson.dumps(message(type="custom", data={"name": "deep", "props": deep})))

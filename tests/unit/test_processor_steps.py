@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import orjson
 import pytest
 
+from pipeline import contract
 from pipeline.processor import steps
 from pipeline.processor.steps import Dropped
 
@@ -137,14 +138,21 @@ def test_validate_checks_the_clock_window_around_the_receive_time():
     assert dropped.reason == "timestamp_out_of_range"
 
 
-def test_validate_accepts_deeply_nested_custom_props_within_the_contract():
-    deep: dict = {}
-    cursor = deep
-    for _ in range(200):
-        cursor["next"] = {}
-        cursor = cursor["next"]
-    event = message(type="custom", data={"name": "deep", "props": deep})
-    assert isinstance(validated(event), dict)
+def nested(levels: int) -> dict:
+    """``levels`` objects, each inside the one before."""
+    value: dict = {}
+    for _ in range(levels - 1):
+        value = {"next": value}
+    return value
+
+
+def test_validate_accepts_custom_props_nested_up_to_the_contracts_bound_and_refuses_deeper():
+    # event → data → props: props' own objects may take the rest of contract.MAX_DEPTH
+    within = message(type="custom", data={"name": "deep", "props": nested(contract.MAX_DEPTH - 2)})
+    assert isinstance(validated(within), dict)
+    beyond = validated(message(type="custom", data={"name": "deep", "props": nested(contract.MAX_DEPTH - 1)}))
+    assert isinstance(beyond, Dropped) and beyond.reason == "too_deep"
+    assert beyond.path == "data.props" + ".next" * (contract.MAX_DEPTH - 2)
 
 
 # ── put_client_ip ────────────────────────────────────────────────────────────────────────
