@@ -176,11 +176,14 @@ def test_every_kind_of_refusal_is_counted_by_project_transport_and_reason(env, w
 
 
 def test_rate_limited_requests_are_counted(env, warehouse, tmp_path):
-    """A key's bucket of five events (refilling at 0.01/s): the sixth event and the next request are 429."""
+    """A key's bucket of five events (refilling at 0.01/s): the sixth event and the next request are 429.
+
+    Requests and bytes cost nothing here, so the bucket counts events alone."""
     _, client = warehouse
     limited = projects.create(client, f"refusals-limited-{uuid.uuid4().hex[:6]}")
     collector = CollectorProcess({**env, "VIGIL_RATE_LIMIT_PER_KEY": "0.01", "VIGIL_RATE_LIMIT_BURST_SECONDS": "500",
-                                  "VIGIL_RATE_LIMIT_PER_IP": "0"}, tmp_path / "collector.log").start()
+                                  "VIGIL_RATE_LIMIT_PER_IP": "0", "VIGIL_RATE_LIMIT_REQUEST_COST": "0",
+                                  "VIGIL_RATE_LIMIT_KIB_COST": "0"}, tmp_path / "collector.log").start()
     try:
         headers = {"content-type": "application/json", "x-vigil-key": limited.key}
         with httpx.Client(base_url=collector.url, timeout=30) as http:
