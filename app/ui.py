@@ -30,6 +30,17 @@ VITAL_TITLES = {
 }
 
 
+# Two ways to count sessions, side by side on the Overview and Traffic pages: a card says which
+ACTIVE_SESSIONS = "Active sessions"
+ACTIVE_SESSIONS_HELP = ("Sessions with an event in the range, also those that started before it. Bounce rate, "
+                        "error rate and the other per-session figures count only the sessions that started in it.")
+
+
+def of_started_sessions(sessions: int, what: str) -> str:
+    """A per-session figure's help text, naming the sessions it is over (those that started in the range)."""
+    return f"Of the {sessions:,} sessions that started in the range (with a page view): {what}"
+
+
 def count(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 

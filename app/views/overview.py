@@ -96,12 +96,12 @@ def live_overview() -> None:
     page_views, visitors, visits, bounce, error_rate, errors = st.columns(6)
     count_metric(page_views, "Page views", traffic, traffic_before, "page_views")
     count_metric(visitors, "Unique visitors", traffic, traffic_before, "unique_visitors")
-    count_metric(visits, "Sessions", traffic, traffic_before, "sessions")
-    rate_metric(bounce, "Bounce rate", sessions, sessions_before, "bounce_rate",
-                "Sessions that started in the range and saw one page only; change in percentage points.")
-    rate_metric(error_rate, "Error rate", sessions, sessions_before, "error_rate",
-                "Sessions that started in the range and met an error (JS, promise, resource or API); "
-                "change in percentage points.")
+    count_metric(visits, ui.ACTIVE_SESSIONS, traffic, traffic_before, "sessions",
+                 help=f"{ui.ACTIVE_SESSIONS_HELP} Change against the previous period of the same length.")
+    rate_metric(bounce, "Bounce rate", sessions, sessions_before, "bounce_rate", ui.of_started_sessions(
+        sessions["sessions"], "the share that saw one page only; change in percentage points."))
+    rate_metric(error_rate, "Error rate", sessions, sessions_before, "error_rate", ui.of_started_sessions(
+        sessions["sessions"], "the share that met an error (JS, promise, resource or API); change in percentage points."))
     count_metric(errors, "Errors", traffic, traffic_before, "errors", more_is_better=False)
 
     st.subheader("Web Vitals at the 75th percentile")
