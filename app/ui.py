@@ -63,10 +63,10 @@ def vital_value(name: str, value: float | None) -> str:
     return "—" if value is None else vitals.format_value(name, value)
 
 
-def vital_delta(name: str, now: float, before: float) -> str:
+def vital_delta(name: str, change: float) -> str:
     """The change of a vital's value as a metric delta: ``-1,750 ms``, ``+0.02``."""
     unitless = vitals.THRESHOLDS[name].unit == ""
-    change = round(now - before, 2 if unitless else 0) + 0.0  # + 0.0: never "-0"
+    change = round(change, 2 if unitless else 0) + 0.0  # + 0.0: never "-0"
     return f"{change:+.2f}" if unitless else f"{change:+,.0f} ms"
 
 

@@ -128,6 +128,22 @@ def test_each_session_card_says_which_sessions_it_counts(clickhouse, monkeypatch
     assert helps["Error rate"].startswith("Of the 4 sessions that started in the range")
 
 
+def test_a_web_vital_change_is_exact_even_inside_one_histogram_bucket(clickhouse, monkeypatch):
+    """LCP 2500–2540 ms this hour, 2500–2520 ms the hour before: one rollup bucket, so the rollup's
+    p75 is the same for both (a change of +0 ms); the exact p75s are 2530 and 2515 ms."""
+    client = clickhouse.client()
+    project = create(client, f"vital-change-{uuid.uuid4().hex[:6]}")
+    now = datetime.now(timezone.utc)
+    rows = [row for i in range(101)
+            for row in events(project.id, now, 5 + i * 0.5, f"s-{i}", f"v-{i}", LCP=[2500 + i * 0.4])
+            + events(project.id, now, 65 + i * 0.5, f"t-{i}", f"w-{i}", LCP=[2500 + i * 0.2])]
+    client.insert("events", rows, column_names=COLUMNS)
+    app = overview(clickhouse, monkeypatch, project=str(project.id))
+    assert shown(app)["LCP p75"][1] == "+15 ms"
+    help_text = next(metric.proto.help for metric in app.metric if metric.label == "LCP p75")
+    assert "The change is exact" in help_text
+
+
 def test_the_chart_counts_every_event_of_the_hour_by_type(clickhouse, monkeypatch, shop):
     app = overview(clickhouse, monkeypatch, project=str(shop.id))
     assert chart_totals(app) == {"page_view": 8, "web_vital": 6, "error": 4, "click": 1}
