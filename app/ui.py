@@ -30,6 +30,17 @@ VITAL_TITLES = {
 }
 
 
+# Two ways to count sessions, side by side on the Overview and Traffic pages: a card says which
+ACTIVE_SESSIONS = "Active sessions"
+ACTIVE_SESSIONS_HELP = ("Sessions with an event in the range, also those that started before it. Bounce rate, "
+                        "error rate and the other per-session figures count only the sessions that started in it.")
+
+
+def of_started_sessions(sessions: int, what: str) -> str:
+    """A per-session figure's help text, naming the sessions it is over (those that started in the range)."""
+    return f"Of the {sessions:,} sessions that started in the range (with a page view): {what}"
+
+
 def count(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
@@ -52,10 +63,10 @@ def vital_value(name: str, value: float | None) -> str:
     return "—" if value is None else vitals.format_value(name, value)
 
 
-def vital_delta(name: str, now: float, before: float) -> str:
+def vital_delta(name: str, change: float) -> str:
     """The change of a vital's value as a metric delta: ``-1,750 ms``, ``+0.02``."""
     unitless = vitals.THRESHOLDS[name].unit == ""
-    change = round(now - before, 2 if unitless else 0) + 0.0  # + 0.0: never "-0"
+    change = round(change, 2 if unitless else 0) + 0.0  # + 0.0: never "-0"
     return f"{change:+.2f}" if unitless else f"{change:+,.0f} ms"
 
 

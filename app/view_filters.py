@@ -6,11 +6,16 @@ The entry point (``main.py``) draws them once in the sidebar; pages read the cho
 (``?project=1&range=6h&device=mobile&route=/p/*``), so a view can be shared as a link.
 Pages get data only through ``pipeline.warehouse.queries``; nothing here renders event data
 as markdown or HTML.
+
+A link is input like any other: a parameter the page cannot use (``?range=5y``, an unknown
+project, ``?group=' OR 1=1 --``) is named in one line (:func:`refuse_parameter`), dropped from
+the URL, and the page goes on with its default — never a traceback, never a silent substitute.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -51,6 +56,8 @@ DIMENSION_LABELS: dict[str, str] = {
     "browser": "Browser", "country": "Country",
 }
 OPTIONS_SPAN = timedelta(days=7)  # the filters offer the values seen in this long
+MAX_FILTER_CHARS = 8192  # the longest value any dimension can hold (a URL's path; the contract's limit)
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,31 @@ def warehouse_errors() -> Iterator[None]:
         st.stop()
 
 
+def refuse_parameter(name: str, expected: str) -> None:
+    """Say that the link's ``?name=`` is unusable and what it should be, then drop it from the URL
+    (a bound widget then shows its default). The value itself is not repeated: it is markdown here."""
+    st.error(f"The link's `{name}` parameter is not {expected}; showing the default instead.",
+             icon=":material/link_off:")
+    del st.query_params[name]
+    st.session_state.pop(name, None)
+
+
+def check_choice(name: str, choices: Collection[str], what: str, list_choices: bool = True) -> None:
+    """Refuse ``?name=`` unless it is one of ``choices`` (a picker bound to the URL under ``name``);
+    the message lists them unless they are people's own words (``list_choices=False``)."""
+    value = st.query_params.get(name)
+    if value is not None and value not in choices:
+        refuse_parameter(name, f"{what}: use one of {', '.join(choices)}" if list_choices else what)
+
+
+def _check_filter_values() -> None:
+    for name in DIMENSION_LABELS:
+        value = st.query_params.get(name, "")
+        if len(value) > MAX_FILTER_CHARS or _CONTROL_CHARACTERS.search(value):
+            refuse_parameter(name, f"a {DIMENSION_LABELS[name].lower()} (at most {MAX_FILTER_CHARS:,} characters, "
+                                   "no control characters)")
+
+
 def sidebar() -> Selection | None:
     """Draw the project and time-range pickers; None (and a hint) when there is no project yet."""
     with warehouse_errors():
@@ -115,9 +147,13 @@ def sidebar() -> Selection | None:
     default = next((i for i, project_id in enumerate(ids) if names[project_id] == DEFAULT_PROJECT), 0)
     if requested.isdigit() and int(requested) in ids:
         default = ids.index(int(requested))
+    elif requested:
+        refuse_parameter(PROJECT_KEY, "the id of a project here (see `vigil project list`)")
     project_id = st.sidebar.selectbox("Project", ids, index=default, key=PROJECT_KEY,
                                       format_func=lambda option: f"{names[option]} · #{option}")
     st.query_params[PROJECT_KEY] = str(project_id)
+    check_choice(RANGE_KEY, TIME_RANGES, "a time range")
+    _check_filter_values()
     st.sidebar.segmented_control("Time range", list(TIME_RANGES), default=DEFAULT_RANGE, required=True,
                                  key=RANGE_KEY, bind="query-params", help="Events whose own timestamp is in this range.")
     dimension_filters(int(project_id))

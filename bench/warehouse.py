@@ -526,7 +526,7 @@ def page_queries(client: Any, filters: Filters, bucket: int) -> dict[str, list[t
             ("session_summary", ROLLUP, lambda: q.session_summary(client, filters)),
             ("session_summary (previous)", ROLLUP, lambda: q.session_summary(client, before)),
             ("vital_summary", ROLLUP, lambda: q.vital_summary(client, filters)),
-            ("vital_summary (previous)", ROLLUP, lambda: q.vital_summary(client, before)),
+            ("vital_p75_change (both periods, exact)", RAW, lambda: q.vital_p75_change(client, filters)),
             ("events_by_type", ROLLUP, lambda: q.events_by_type(client, filters, bucket)),
         ],
         "Web Vitals": [  # as it opens: LCP, breakdown by route, the Attribution details (see page_totals)

@@ -9,6 +9,7 @@ with latency percentiles. Everything from event data is shown as plain text.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -25,6 +26,7 @@ STATUSES = {"All": "", "Unresolved": "unresolved", "Regressed": "regressed", "Re
 STATUS_LABELS = {status: label for label, status in STATUSES.items() if status}
 TAGS = (("browser", "Browser"), ("os", "OS"), ("release", "Release"), ("route", "Route"))
 GROUP_KEY = "group"
+GROUP_ID = re.compile(r"[0-9a-f]{1,16}", re.IGNORECASE)  # a fingerprint (UInt64) in hex
 
 selection = view_filters.current()
 assert selection is not None
@@ -32,6 +34,9 @@ filters = selection.filters()
 client = view_filters.warehouse()
 
 st.title("Errors")
+view_filters.check_choice("status", STATUSES, "an error status")
+if not GROUP_ID.fullmatch(st.query_params.get(GROUP_KEY) or "0"):
+    view_filters.refuse_parameter(GROUP_KEY, "an error group id (up to 16 hex digits, as in the Group id column)")
 status = st.segmented_control("Status", list(STATUSES), default="All", required=True, key="status",
                               bind="query-params")
 with view_filters.warehouse_errors():

@@ -76,6 +76,11 @@ def load_saved() -> None:
         st.session_state["unit"] = next(label for label, unit in UNITS.items() if unit == funnel.unit)
 
 
+view_filters.check_choice("funnel", [NEW_FUNNEL, *saved], "the name of a funnel saved for this project",
+                          list_choices=False)
+view_filters.check_choice("window", WINDOWS, "a conversion window")
+view_filters.check_choice("unit", UNITS, "a unit to count")
+view_filters.check_choice("funnel_breakdown", BREAKDOWNS, "a breakdown")
 definition_column, options_column = st.columns([3, 2])
 with options_column:
     st.selectbox("Saved funnel", [NEW_FUNNEL, *saved], key="funnel", bind="query-params", on_change=load_saved,

@@ -1,6 +1,8 @@
 """Overview: is the site healthy right now? Traffic, bounce and error rates, and every Web
 Vital's p75 rated good / needs improvement / poor — each against the period before it — and
-events per minute, refreshed live. All from the rollups, so it stays fast on any range."""
+events per minute, refreshed live. From the rollups, so it stays fast on any range — except the
+Web Vitals' changes: the difference of two rollup percentiles carries both their errors, so it
+is taken between both periods' exact p75 over the raw measurements, in one pass."""
 
 from __future__ import annotations
 
@@ -46,17 +48,19 @@ def rate_metric(column: Any, label: str, now: dict[str, Any], before: dict[str, 
     column.metric(label, ui.percent(now[key]), delta=delta, delta_color="inverse", border=True, help=help)
 
 
-def vital_metric(column: Any, name: str, now: pl.DataFrame, before: pl.DataFrame) -> None:
+def vital_metric(column: Any, name: str, now: pl.DataFrame, changes: pl.DataFrame) -> None:
     row = _vital_row(now, name)
     label = f"{name} p75"
     if row is None:
         column.metric(label, "—", border=True, help=f"No {name} measurements in this range.")
         return
-    previous = _vital_row(before, name)
-    delta = ui.vital_delta(name, row["p75"], previous["p75"]) if previous is not None else None
-    column.metric(label, vitals.format_value(name, row["p75"]), delta=delta, delta_color="inverse", border=True,
-                  help=f"{ui.VITAL_TITLES[name]}: 75th percentile of {row['samples']:,} measurements; lower is "
-                       f"better. {ui.percent(row['good'], 0)} of them good.")
+    exact = _vital_row(changes, name)
+    change = exact["change"] if exact is not None else None
+    column.metric(label, vitals.format_value(name, row["p75"]), border=True, delta_color="inverse",
+                  delta=None if change is None else ui.vital_delta(name, change),
+                  help=f"{ui.VITAL_TITLES[name]}: 75th percentile of {row['samples']:,} measurements (within 1 %); "
+                       f"lower is better. {ui.percent(row['good'], 0)} of them good. The change is exact: the "
+                       "difference between this period's and the previous one's exact 75th percentiles.")
     ui.rating_badge(column, row["rating"])
 
 
@@ -90,25 +94,25 @@ def live_overview() -> None:
         sessions = queries.session_summary(client, filters).row(0, named=True)
         sessions_before = queries.session_summary(client, filters.previous()).row(0, named=True)
         vitals_now = queries.vital_summary(client, filters)
-        vitals_before = queries.vital_summary(client, filters.previous())
+        vital_changes = queries.vital_p75_change(client, filters)
         per_minute = queries.events_by_type(client, filters, selection.bucket_minutes)
 
     page_views, visitors, visits, bounce, error_rate, errors = st.columns(6)
     count_metric(page_views, "Page views", traffic, traffic_before, "page_views")
     count_metric(visitors, "Unique visitors", traffic, traffic_before, "unique_visitors")
-    count_metric(visits, "Sessions", traffic, traffic_before, "sessions")
-    rate_metric(bounce, "Bounce rate", sessions, sessions_before, "bounce_rate",
-                "Sessions that started in the range and saw one page only; change in percentage points.")
-    rate_metric(error_rate, "Error rate", sessions, sessions_before, "error_rate",
-                "Sessions that started in the range and met an error (JS, promise, resource or API); "
-                "change in percentage points.")
+    count_metric(visits, ui.ACTIVE_SESSIONS, traffic, traffic_before, "sessions",
+                 help=f"{ui.ACTIVE_SESSIONS_HELP} Change against the previous period of the same length.")
+    rate_metric(bounce, "Bounce rate", sessions, sessions_before, "bounce_rate", ui.of_started_sessions(
+        sessions["sessions"], "the share that saw one page only; change in percentage points."))
+    rate_metric(error_rate, "Error rate", sessions, sessions_before, "error_rate", ui.of_started_sessions(
+        sessions["sessions"], "the share that met an error (JS, promise, resource or API); change in percentage points."))
     count_metric(errors, "Errors", traffic, traffic_before, "errors", more_is_better=False)
 
     st.subheader("Web Vitals at the 75th percentile")
     core, more = vitals.VITAL_NAMES[:4], vitals.VITAL_NAMES[4:]  # LCP, INP, CLS, FCP · TTFB, LOAD, TTI
     for row in (core, more):
         for column, name in zip(st.columns(4), row):
-            vital_metric(column, name, vitals_now, vitals_before)
+            vital_metric(column, name, vitals_now, vital_changes)
 
     st.subheader("Events per minute")
     if per_minute.is_empty():

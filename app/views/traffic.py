@@ -27,14 +27,14 @@ with view_filters.warehouse_errors():
 page_views, visitors, sessions = st.columns(3)
 page_views.metric("Page views", ui.count(totals["page_views"]), border=True)
 visitors.metric("Unique visitors", ui.count(totals["unique_visitors"]), border=True)
-sessions.metric("Sessions", ui.count(totals["sessions"]), border=True)
+sessions.metric(ui.ACTIVE_SESSIONS, ui.count(totals["sessions"]), border=True, help=ui.ACTIVE_SESSIONS_HELP)
 pages, duration, bounce = st.columns(3)
 pages.metric("Pages per session", "—" if visits["pages_per_session"] is None else f"{visits['pages_per_session']:.2f}",
-             border=True, help="Page views per session that started in the range.")
+             border=True, help=ui.of_started_sessions(visits["sessions"], "page views per session."))
 duration.metric("Median session", ui.seconds(visits["median_duration_s"]), border=True,
-                help="First to last event of the sessions that started in the range.")
+                help=ui.of_started_sessions(visits["sessions"], "the median time from first to last event."))
 bounce.metric("Bounce rate", ui.percent(visits["bounce_rate"]), border=True,
-              help="Sessions that saw one page only.")
+              help=ui.of_started_sessions(visits["sessions"], "the share that saw one page only."))
 
 st.subheader("Over time")
 if trend.is_empty():

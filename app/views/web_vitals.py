@@ -23,6 +23,7 @@ from pipeline.warehouse import queries
 # the breakdown picker's options (also its URL values, ?breakdown=Country) → the query's dimension
 BREAKDOWNS = {"Route": "route", "Device": "device", "Browser": "browser", "Country": "country",
               "Release": "release", "Connection": "connection"}
+DETAILS = ("Attribution", "Navigation timing", "Slowest resources")  # one drill-down at a time
 WORST_ROUTES_MIN_SAMPLES = 5
 HISTOGRAM_BARS = 40
 
@@ -30,6 +31,9 @@ selection = view_filters.current()
 assert selection is not None
 
 st.title("Web Vitals")
+view_filters.check_choice("vital", vitals.VITAL_NAMES, "a Web Vital")
+view_filters.check_choice("breakdown", BREAKDOWNS, "a breakdown")
+view_filters.check_choice("details", DETAILS, "a drill-down")
 vital = st.segmented_control("Metric", list(vitals.VITAL_NAMES), default="LCP", required=True, key="vital",
                              bind="query-params", help="Core Web Vitals first: LCP, INP, CLS.")
 unitless = vitals.THRESHOLDS[vital].unit == ""
@@ -129,7 +133,6 @@ else:
     st.caption(f"The routes with the highest p75, among those with at least {WORST_ROUTES_MIN_SAMPLES} measurements.")
 
 # ── one drill-down at a time (raw events, exact): each reads millions of rows over a week ──
-DETAILS = ("Attribution", "Navigation timing", "Slowest resources")
 details = st.segmented_control("Details", DETAILS, default="Attribution" if vital in ("LCP", "INP") else
                                "Navigation timing", required=True, key="details", bind="query-params")
 if details == "Attribution" and vital not in ("LCP", "INP"):

@@ -36,7 +36,7 @@ REASONS = (
     "too_few",  # an array with too few items (e.g. an empty batch)
     "too_many",  # an array or object with too many items
     "too_deep",  # objects and arrays nested deeper than MAX_DEPTH levels (the event counts as one)
-    "timestamp_out_of_range",  # timestamp too far in the future or older than retention
+    "timestamp_out_of_range",  # timestamp more than 30 days old or more than 24 hours ahead
     "unsupported_version",  # an envelope version this server does not speak
 )
 
@@ -166,13 +166,19 @@ def validate_event(
     except ValueError:
         return Rejection("bad_format", "timestamp", f"timestamp {event['timestamp']!r} is not an RFC 3339 date-time")
     now = now or datetime.now(timezone.utc)
-    if when > now + max_future:
-        return Rejection("timestamp_out_of_range", "timestamp",
-                         f"timestamp {event['timestamp']} is more than {max_future} in the future; check the client clock")
-    if when < now - max_age:
-        return Rejection("timestamp_out_of_range", "timestamp",
-                         f"timestamp {event['timestamp']} is older than the {max_age.days}-day retention")
+    if when > now + max_future or when < now - max_age:
+        return Rejection("timestamp_out_of_range", "timestamp", _clock_rule_broken(event["timestamp"], when > now,
+                                                                                  max_age, max_future))
     return None
+
+
+def _clock_rule_broken(timestamp: str, ahead: bool, max_age: timedelta, max_future: timedelta) -> str:
+    """Why a timestamp is refused, with the rule: ``… is more than 30 days old; …``."""
+    old, future = f"{max_age.days} days", f"{max_future // timedelta(hours=1)} hours"
+    rule = f"the collector accepts events up to {old} old and {future} ahead"
+    if ahead:
+        return f"timestamp {timestamp} is more than {future} ahead; {rule}: check the client clock"
+    return f"timestamp {timestamp} is more than {old} old; {rule}"
 
 
 def parse_timestamp(value: str) -> datetime:

@@ -7,8 +7,11 @@ an app's own error messages quote whatever they like. :func:`scrub` replaces
 * the values of query parameters named like a secret (:data:`SECRET_NAMES`: ``token``,
   ``api_key``, ``password``, ``session``, ``auth`` …, also as a suffix: ``access_token``)
   with ``[redacted]`` — a value that is already a marker (``[Filtered]``) stays;
-* card-like numbers (13–19 digits, spaces or dashes allowed) that pass the Luhn check with
-  ``[card]``; order numbers and timestamps fail it and stay.
+* card-like numbers (13–19 digits, spaces or dashes allowed — in a URL or form value also
+  ``+`` and ``%20``) that pass the Luhn check with ``[card]``; order numbers and timestamps
+  fail it and stay. A card number stands alone: a digit run touching a letter, a digit or a
+  dash is part of something else (a UUID, a hex id, a dashed reference) and is never changed —
+  ``/orders/f0979095-2164-41d6-8db3-adc23fe98801`` holds 13 digits in a row that pass Luhn.
 
 Results are cached: the same URLs and messages repeat across events.
 """
@@ -32,7 +35,15 @@ _SECRET_PARAM = re.compile(
     re.IGNORECASE,
 )
 _MARKER = re.compile(r"\[[A-Za-z ]+\]|%5B[A-Za-z%20]+%5D", re.IGNORECASE)
-_CARD = re.compile(r"(?<![\d-])\d(?:[ \-]?\d){12,18}(?![\d-])")
+# A digit that follows a non-alphanumeric other than "-", or a %XX escape (never one inside an
+# escape), then 12–18 more, and no letter, digit or "-" after. The lookbehinds sit after the
+# first digit (they see it too) so that the search only stops at digits: faster than leading ones.
+_CARD = re.compile(
+    r"[0-9](?:(?<=%[0-9A-Fa-f]{2}[0-9])|(?<![^\W_][0-9])(?<![-%][0-9])(?<!%[0-9A-Fa-f][0-9]))"
+    r"(?:(?:[ +\-]|%20)?[0-9]){12,18}"
+    r"(?![^\W_])(?!-)"
+)
+_CARD_SEPARATORS = str.maketrans("", "", " +-")
 
 
 def _luhn(digits: str) -> bool:
@@ -55,7 +66,7 @@ def _secret_value(match: re.Match[str]) -> str:
 
 
 def _card(match: re.Match[str]) -> str:
-    digits = match.group(0).replace(" ", "").replace("-", "")
+    digits = match.group(0).replace("%20", "").translate(_CARD_SEPARATORS)
     return CARD if 13 <= len(digits) <= 19 and _luhn(digits) else match.group(0)
 
 

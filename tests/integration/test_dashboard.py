@@ -105,7 +105,7 @@ def test_the_last_hour_shows_the_fixture_numbers_against_the_hour_before(clickho
     metrics = shown(app)
     assert metrics["Page views"] == ("8", "+4")
     assert metrics["Unique visitors"] == ("3", "+2")
-    assert metrics["Sessions"] == ("4", "+3")
+    assert metrics["Active sessions"] == ("4", "+3")
     assert metrics["Errors"] == ("4", "+4")
     # sessions started in the hour: s-a, s-b, s-c, s-d; only s-d saw one page; s-a, s-c, s-d met errors
     assert metrics["Bounce rate"] == ("25.0 %", "+25.0 pp")
@@ -119,6 +119,31 @@ def test_the_last_hour_shows_the_fixture_numbers_against_the_hour_before(clickho
                            ":green-badge[:material/check_circle: Good]", ":green-badge[:material/check_circle: Good]"]
 
 
+def test_each_session_card_says_which_sessions_it_counts(clickhouse, monkeypatch, shop):
+    """Active sessions: any event in the range; bounce and error rates: sessions that started in it."""
+    app = overview(clickhouse, monkeypatch, project=str(shop.id))
+    helps = {metric.label: metric.proto.help for metric in app.metric}
+    assert "also those that started before it" in helps["Active sessions"]
+    assert helps["Bounce rate"].startswith("Of the 4 sessions that started in the range")
+    assert helps["Error rate"].startswith("Of the 4 sessions that started in the range")
+
+
+def test_a_web_vital_change_is_exact_even_inside_one_histogram_bucket(clickhouse, monkeypatch):
+    """LCP 2500–2540 ms this hour, 2500–2520 ms the hour before: one rollup bucket, so the rollup's
+    p75 is the same for both (a change of +0 ms); the exact p75s are 2530 and 2515 ms."""
+    client = clickhouse.client()
+    project = create(client, f"vital-change-{uuid.uuid4().hex[:6]}")
+    now = datetime.now(timezone.utc)
+    rows = [row for i in range(101)
+            for row in events(project.id, now, 5 + i * 0.5, f"s-{i}", f"v-{i}", LCP=[2500 + i * 0.4])
+            + events(project.id, now, 65 + i * 0.5, f"t-{i}", f"w-{i}", LCP=[2500 + i * 0.2])]
+    client.insert("events", rows, column_names=COLUMNS)
+    app = overview(clickhouse, monkeypatch, project=str(project.id))
+    assert shown(app)["LCP p75"][1] == "+15 ms"
+    help_text = next(metric.proto.help for metric in app.metric if metric.label == "LCP p75")
+    assert "The change is exact" in help_text
+
+
 def test_the_chart_counts_every_event_of_the_hour_by_type(clickhouse, monkeypatch, shop):
     app = overview(clickhouse, monkeypatch, project=str(shop.id))
     assert chart_totals(app) == {"page_view": 8, "web_vital": 6, "error": 4, "click": 1}
@@ -129,7 +154,7 @@ def test_a_shorter_time_range_changes_the_numbers(clickhouse, monkeypatch, shop)
     metrics = shown(app)
     assert metrics["Page views"] == ("5", "+3")
     assert metrics["Unique visitors"] == ("2", "+1")
-    assert metrics["Sessions"] == ("2", "+1")
+    assert metrics["Active sessions"] == ("2", "+1")
     assert metrics["Errors"] == ("1", "+0")
     # s-a (3 pages, an error) and s-b (2 pages); the 15 minutes before: s-c (2 pages, an error)
     assert metrics["Bounce rate"] == ("0.0 %", "+0.0 pp")

@@ -306,7 +306,7 @@ def test_traffic_shows_the_fixture_visits(clickhouse, monkeypatch, shop):
     app = run_page(clickhouse, monkeypatch, "traffic", project=str(shop.id))
     # 8 page views in 4 sessions of 4 visitors; s3 bounced; pages per session 2.0
     shown = metrics(app)
-    assert (shown["Page views"], shown["Unique visitors"], shown["Sessions"]) == ("8", "4", "4")
+    assert (shown["Page views"], shown["Unique visitors"], shown["Active sessions"]) == ("8", "4", "4")
     assert (shown["Pages per session"], shown["Bounce rate"]) == ("2.00", "25.0 %")
     top = frame_with(app, "page_views")
     assert top.iloc[0].to_dict() == {"path": "/", "page_views": 3, "visitors": 3}
@@ -328,7 +328,7 @@ def test_a_country_filter_changes_the_traffic(clickhouse, monkeypatch, shop):
     app = run_page(clickhouse, monkeypatch, "traffic", project=str(shop.id), country="unknown")
     shown = metrics(app)
     # the desktop visitors have no country: s3 and s4, 3 page views, s3 bounced
-    assert (shown["Page views"], shown["Sessions"], shown["Bounce rate"]) == ("3", "2", "50.0 %")
+    assert (shown["Page views"], shown["Active sessions"], shown["Bounce rate"]) == ("3", "2", "50.0 %")
     app = run_page(clickhouse, monkeypatch, "traffic", project=str(shop.id), route="/p/*")
     assert metrics(app)["Page views"] == "3"
 

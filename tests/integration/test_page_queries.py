@@ -257,6 +257,26 @@ def test_vital_summary_is_within_one_percent_of_exact_percentiles(client, shop, 
             assert row[rating.replace("-", "_")] == pytest.approx(share, abs=1e-12), rating
 
 
+@pytest.mark.parametrize("dimensions", DIMENSION_FILTERS, ids=lambda d: ",".join(f"{k}={v}" for k, v in d.items()) or "all")
+def test_the_p75_change_equals_the_difference_of_exact_percentiles(client, shop, dimensions):
+    """The Overview's "vs previous period" of a Web Vital: exact, recomputed in polars from both periods."""
+    filters = Filters(PROJECT, ANCHOR + timedelta(minutes=45), ANCHOR + timedelta(minutes=90), **dimensions)
+    answer = {row["vital"]: row for row in queries.vital_p75_change(client, filters).iter_rows(named=True)}
+
+    def exact_p75(period: Filters) -> dict[str, float]:
+        measured = matching(shop, period).filter(pl.col("type") == "web_vital")
+        return {name: values["vital_value"].quantile(0.75, interpolation="linear")
+                for (name,), values in measured.group_by("vital_name")}
+
+    now, before = exact_p75(filters), exact_p75(filters.previous())
+    assert set(answer) == set(now) | set(before)
+    assert {name for name, row in answer.items() if row["change"] is not None} == set(now) & set(before)
+    for name in set(now) & set(before):
+        assert answer[name]["p75"] == pytest.approx(now[name], abs=1e-9)
+        assert answer[name]["p75_before"] == pytest.approx(before[name], abs=1e-9)
+        assert answer[name]["change"] == pytest.approx(now[name] - before[name], abs=1e-9)
+
+
 def test_vital_trend_per_bucket_is_within_one_percent(client, shop):
     values = matching(shop, WINDOW).filter((pl.col("type") == "web_vital") & (pl.col("vital_name") == "LCP"))
     answer = queries.vital_trend(client, WINDOW, "LCP", bucket_minutes=10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime, timezone
 
 import pytest
 
@@ -51,3 +52,32 @@ def test_origin_allow_list():
     assert shop.allows_origin("https://shop.example.com")
     assert not shop.allows_origin("https://evil.example")
     assert shop.allows_origin(None)  # server-to-server senders have no Origin
+
+
+def test_twenty_concurrent_creates_get_twenty_ids_and_every_key_works(clickhouse):
+    """Twenty `create`s at one instant (each with its own connection, as twenty hosts would)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    start = Barrier(20)
+
+    def create_at_once(n: int) -> projects.Project:
+        client = clickhouse.client()
+        start.wait()
+        return projects.create(client, f"race-{n}")
+
+    with ThreadPoolExecutor(20) as pool:
+        created = list(pool.map(create_at_once, range(20)))
+    assert len({p.id for p in created}) == 20
+    stored = {p.id: p for p in projects.list_projects(clickhouse.client())}
+    assert all(stored[p.id].key == p.key and stored[p.id].name == p.name for p in created)
+
+
+def test_an_id_claimed_elsewhere_is_never_given_out_again(clickhouse):
+    """Another host claimed the next id but has not written its project yet: ours takes the one after."""
+    client = clickhouse.client()
+    taken = projects.next_free_id(client)
+    client.insert("project_id_claims", [[taken, "another-host", datetime.now(timezone.utc)]],
+                  column_names=["id", "claim", "claimed_at"])
+    created = projects.create(client, "after-a-claim")
+    assert created.id > taken
