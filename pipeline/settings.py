@@ -105,6 +105,11 @@ class Settings:
     )
     clickhouse_database: str = field(default_factory=lambda: _str("VIGIL_CLICKHOUSE_DATABASE", "vigil"))
     clickhouse_port: int = field(default_factory=lambda: _int("VIGIL_CLICKHOUSE_PORT", 8123))
+    # ClickHouse users (pipeline/warehouse/access.py): `vigil` writes, `vigil_reader` serves the
+    # dashboard, notebooks and alerts. Credentials inside VIGIL_CLICKHOUSE_URL win; else these
+    # passwords; else the ones `vigil clickhouse` generated in data_dir (clickhouse-*.password, 0600)
+    clickhouse_password: str = field(default_factory=lambda: _str("VIGIL_CLICKHOUSE_PASSWORD", ""))
+    clickhouse_reader_password: str = field(default_factory=lambda: _str("VIGIL_CLICKHOUSE_READER_PASSWORD", ""))
 
     # collector
     collector_host: str = field(default_factory=lambda: _str("VIGIL_COLLECTOR_HOST", "127.0.0.1"))
@@ -202,7 +207,7 @@ class Settings:
         value = getattr(self, name)
         if name in ("clickhouse_url", "kafka_brokers"):
             return redacted(value)
-        if name in ("secret", "smtp_password") and value:
+        if name in ("secret", "smtp_password", "clickhouse_password", "clickhouse_reader_password") and value:
             return MASK
         return value
 
