@@ -215,12 +215,12 @@ def main(args: argparse.Namespace) -> int:
     if getattr(args, "healthcheck", False):
         return healthcheck(config)
 
-    from pipeline.warehouse.client import WarehouseUnavailable, connect, wait_until_ready
+    from pipeline.warehouse.client import WarehouseUnavailable, connect_reader, wait_until_ready
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         wait_until_ready(config.clickhouse_url, timeout=30.0)
-        client = connect(config)
+        client = connect_reader(config)  # vigil_reader: reads, and writes only the alert tables
     except WarehouseUnavailable as error:
         print(f"vigil alerts: {error}", file=sys.stderr)
         return 1

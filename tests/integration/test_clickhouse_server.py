@@ -15,7 +15,7 @@ import time
 import uuid
 import zlib
 from decimal import Decimal
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import lz4.frame
 import pytest
@@ -46,13 +46,14 @@ def table(client):
 
 def http_request(server, method: str, params: dict | None = None, body=None, headers: dict | None = None,
                  path: str = "/") -> tuple[int, dict, bytes]:
-    """A raw HTTP request (for what clickhouse-connect does not send on its own)."""
+    """A raw HTTP request (for what clickhouse-connect does not send on its own), as user vigil."""
     url = urlsplit(server.url)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     try:
         target = path + ("?" + urlencode(params) if params else "")
         encode_chunked = headers is not None and headers.get("Transfer-Encoding") == "chunked"
-        connection.request(method, target, body=body, headers=headers or {}, encode_chunked=encode_chunked)
+        headers = {"X-ClickHouse-User": url.username, "X-ClickHouse-Key": unquote(url.password), **(headers or {})}
+        connection.request(method, target, body=body, headers=headers, encode_chunked=encode_chunked)
         response = connection.getresponse()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
