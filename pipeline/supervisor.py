@@ -110,13 +110,15 @@ def _kafka_ready(s: Settings) -> Callable[[], bool]:
     def probe() -> bool:
         from confluent_kafka.admin import AdminClient
 
+        from pipeline.broker.connection import kafka_config
+
         # a plain TCP probe first: librdkafka would log every refused connection while the JVM starts
         try:
             socket.create_connection((host or "127.0.0.1", int(port)), timeout=1).close()
         except OSError:
             return False
         try:
-            topics = AdminClient({"bootstrap.servers": s.kafka_brokers}).list_topics(timeout=2).topics
+            topics = AdminClient(kafka_config(s)).list_topics(timeout=2).topics
         except Exception:
             return False
         return s.events_topic in topics and s.dlq_topic in topics

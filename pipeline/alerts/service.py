@@ -103,8 +103,10 @@ class AlertService:
         if self._consumer is None:
             from confluent_kafka import Consumer
 
+            from pipeline.broker.connection import kafka_config
+
             self._consumer = Consumer({
-                "bootstrap.servers": self.settings.kafka_brokers,
+                **kafka_config(self.settings),  # bootstrap list and the cluster's TLS/SASL
                 "group.id": self.settings.alerts_group,
                 # a signal is only worth acting on while it is fresh; the schedule covers the rest
                 "auto.offset.reset": "latest",
