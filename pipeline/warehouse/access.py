@@ -14,7 +14,11 @@ AZURE, …), so every table function and table engine that reaches outside the d
 by ClickHouse itself, nor ``CREATE DICTIONARY`` / ``CREATE FUNCTION``, ``SYSTEM`` beyond merges and
 view refreshes, or access management. The same grants are in the compose deployment's
 ``deploy/clickhouse/users.xml`` (a unit test keeps the two equal) and, for the embedded server,
-in the users file :func:`embedded_config` writes for chDB.
+in the users file :func:`embedded_config` writes for chDB. A grant names one database; the
+embedded server, whose one engine may hold several Vigil databases (the tests make one per
+test), runs a reader's ``INSERT`` into a table named like a state table in
+``vigil_reader_state`` (SELECT and INSERT, nothing else) — the server reads the target table
+from the statement.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ READER = "vigil_reader"
 WRITER_ROLE = "vigil_writer"
 READER_ROLE = "vigil_reader_role"
 ROLE_OF_USER = {WRITER: WRITER_ROLE, READER: READER_ROLE}
+# embedded server only: the role a reader's INSERT into a state table runs in, whatever the
+# database (Vigil's tests and side-by-side installs use several; a grant names one)
+READER_STATE_ROLE = "vigil_reader_state"
 
 # the tables the dashboard and the alert evaluator write (their own state, never telemetry)
 READER_STATE_TABLES = (
@@ -55,10 +62,21 @@ def role_grants(database: str) -> dict[str, list[str]]:
     }
 
 
-def roles_xml(database: str, indent: str = "  ") -> str:
-    """The ``<roles>`` section of a ClickHouse users file for :func:`role_grants`."""
+def embedded_role_grants(database: str) -> dict[str, list[str]]:
+    """:func:`role_grants` and the embedded server's state-table role (SELECT and INSERT only;
+    the server uses it for nothing but a reader's INSERT into one of READER_STATE_TABLES)."""
+    return {**role_grants(database), READER_STATE_ROLE: ["GRANT SELECT, INSERT ON *.*"]}
+
+
+def reader_role_for_insert(table: str | None) -> str:
+    """The role a reader's INSERT into ``table`` (None: not a plain table) runs in."""
+    return READER_STATE_ROLE if table in READER_STATE_TABLES else READER_ROLE
+
+
+def roles_xml(grants_by_role: dict[str, list[str]], indent: str = "  ") -> str:
+    """The ``<roles>`` section of a ClickHouse users file."""
     lines = [f"{indent}<roles>"]
-    for role, grants in role_grants(database).items():
+    for role, grants in grants_by_role.items():
         lines.append(f"{indent}  <{role}>")
         lines.append(f"{indent}    <grants>")
         lines += [f"{indent}      <query>{escape(grant)}</query>" for grant in grants]
@@ -153,14 +171,14 @@ def embedded_config(directory: Path, database: str) -> Path:
         "<clickhouse>\n"
         "  <profiles><default/></profiles>\n"
         "  <quotas><default/></quotas>\n"
-        f"{roles_xml(database)}\n"
+        f"{roles_xml(embedded_role_grants(database))}\n"
         "  <users>\n"
         "    <default>\n"
         "      <password></password>\n"
         "      <profile>default</profile>\n"
         "      <quota>default</quota>\n"
         "      <grants>\n"
-        f"        <query>GRANT {WRITER_ROLE}, {READER_ROLE}</query>\n"
+        f"        <query>GRANT {WRITER_ROLE}, {READER_ROLE}, {READER_STATE_ROLE}</query>\n"
         "      </grants>\n"
         "    </default>\n"
         "  </users>\n"

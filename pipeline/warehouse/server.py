@@ -375,6 +375,23 @@ def refusal(sql: bytes) -> ClickHouseError | None:
     return None
 
 
+def insert_target(sql: bytes) -> str | None:
+    """The table an ``INSERT INTO [TABLE] [db.]table …`` writes to; None for ``INSERT INTO
+    FUNCTION …`` or anything else."""
+    tokens = list(_tokens(sql))
+    names = [_name(t) if t.kind in ("word", "bquoted", "dquoted") else None for t in tokens[:6]]
+    if names[:2] != ["insert", "into"]:
+        return None
+    position = 3 if len(names) > 2 and names[2] == "table" and tokens[2].kind == "word" else 2
+    if position >= len(tokens) or names[position] is None or (names[position] == "function" and tokens[position].kind == "word"):
+        return None
+    table = position
+    if position + 2 < len(tokens) and tokens[position + 1].text == b"." and names[position + 2] is not None:
+        table = position + 2
+    text = tokens[table].text.decode("utf-8", "replace")
+    return text[1:-1].replace(text[0] * 2, text[0]) if tokens[table].kind in ("bquoted", "dquoted") else text
+
+
 # --------------------------------------------------------------------------------------------
 # Request bodies: Content-Length or chunked, optionally compressed. Bytes stay bytes.
 # --------------------------------------------------------------------------------------------
@@ -960,6 +977,9 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _send_error(self, error: ClickHouseError, query_id: str | None) -> None:
+        if self._user and error.name == "ACCESS_DENIED":  # the engine names its one built-in user
+            error = ClickHouseError(error.code, error.name, str(error).replace(
+                "DB::Exception: default: ", f"DB::Exception: {self._user}: ", 1))
         body = error.body()
         self.send_response(error.http_status)
         self._common_headers(query_id)
@@ -971,9 +991,11 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     _timezone: str | None = None
+    _user: str | None = None  # who the request authenticated as
 
     def _dispatch(self) -> None:
         self._timezone = None
+        self._user = None
         with self.server.busy():
             self._route()
 
@@ -1068,11 +1090,13 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         )
         expected = self.server.passwords.get(user)
         if expected is None or not hmac.compare_digest(secret.encode("utf-8", "replace"), expected.encode()):
+            self._user = None
             raise ClickHouseError(
                 516, "AUTHENTICATION_FAILED",
                 f"Code: 516. DB::Exception: {user[:64]}: Authentication failed: password is incorrect, or there is no "
                 "user with such name. (AUTHENTICATION_FAILED)",
             )
+        self._user = user
         return access.ROLE_OF_USER[user]
 
     def _run(self, request: QueryRequest, body: RequestBody, role: str) -> None:
@@ -1081,6 +1105,8 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         refused = refusal(statement.sql)
         if refused is not None:
             raise refused
+        if role == access.READER_ROLE and statement.keyword == "INSERT":
+            role = access.reader_role_for_insert(insert_target(statement.sql))
         settings = engine.engine_settings(request.params)
         started = time.perf_counter()
         if request.session_id and settings.get("readonly", "0") != "1":

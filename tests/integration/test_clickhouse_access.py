@@ -16,6 +16,7 @@ import clickhouse_connect
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 
+from pipeline.warehouse.server import insert_target
 from tests.support.clickhouse import ClickHouseServer
 
 WRITER, READER = "vigil", "vigil_reader"
@@ -167,3 +168,33 @@ def test_vigil_clickhouse_password_is_honoured(tmp_path, monkeypatch):
         assert _post(server.port, "SELECT 1", _basic(WRITER, "chosen p@ss:word/")) == (200, "1\n")
         assert _post(server.port, "SELECT 1", _basic(WRITER, os.environ.get("VIGIL_CLICKHOUSE_READER_PASSWORD", "x")))[0] == 403
         assert not (tmp_path / "vigil" / "clickhouse-vigil.password").exists()
+
+
+@pytest.mark.parametrize(
+    ("sql", "table"),
+    [
+        (b"INSERT INTO funnels (a) VALUES", "funnels"),
+        (b"insert into vigil.alert_rules FORMAT Native", "alert_rules"),
+        (b"INSERT INTO TABLE `other db`.`alert_mutes` (a)", "alert_mutes"),
+        (b"INSERT /* c */ INTO \"error_group_states\" SELECT 1", "error_group_states"),
+        (b"INSERT INTO FUNCTION file('x') VALUES", None),
+        (b"INSERT INTO events VALUES", "events"),
+        (b"SELECT 1", None),
+    ],
+)
+def test_the_server_reads_an_inserts_target_table(sql, table):
+    assert insert_target(sql) == table
+
+
+def test_the_reader_writes_its_state_tables_in_any_database(clickhouse):
+    writer = _client(clickhouse.port, WRITER)
+    writer.command("CREATE DATABASE IF NOT EXISTS access_other")
+    writer.command("CREATE TABLE IF NOT EXISTS access_other.alert_mutes (n UInt8) ENGINE = MergeTree ORDER BY n")
+    writer.command("CREATE TABLE IF NOT EXISTS access_other.events (n UInt8) ENGINE = MergeTree ORDER BY n")
+    reader = _client(clickhouse.port, READER, database="access_other")
+    reader.command("INSERT INTO alert_mutes VALUES (1)")
+    assert reader.command("SELECT count() FROM alert_mutes") == 1
+    with pytest.raises(DatabaseError, match="ACCESS_DENIED"):
+        reader.command("INSERT INTO events VALUES (1)")
+    with pytest.raises(DatabaseError, match="ACCESS_DENIED"):
+        reader.command("ALTER TABLE alert_mutes DELETE WHERE 1")
