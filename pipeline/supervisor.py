@@ -145,6 +145,17 @@ def _wait_ready(child: Child) -> None:
     raise RuntimeError(f"{child.name} was not ready after {child.ready_timeout:.0f}s; its log says:\n{child.tail()}")
 
 
+def _clickhouse_credentials(s: Settings) -> str:
+    """Where the ClickHouse users' passwords are, for the summary (never the passwords)."""
+    from pipeline.warehouse import access
+
+    if access.url_user(s.clickhouse_url) is not None:
+        return "credentials from VIGIL_CLICKHOUSE_URL"
+    if s.clickhouse_password:
+        return "user vigil, password VIGIL_CLICKHOUSE_PASSWORD"
+    return f"user vigil, password in {access.password_file(s.data_dir, access.WRITER)}"
+
+
 def _prepare_warehouse(s: Settings):
     from pipeline.projects import ensure
     from pipeline.warehouse.client import connect, ensure_database
@@ -213,7 +224,7 @@ def main(args) -> int:
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_row("dashboard", f"[bold cyan]{dashboard_url}[/]")
     table.add_row("collector", f"{s.collector_url}/api/{demo.id}/events  (key {demo.key})")
-    table.add_row("clickhouse", redacted(s.clickhouse_url))
+    table.add_row("clickhouse", f"{redacted(s.clickhouse_url)}  ({_clickhouse_credentials(s)})")
     table.add_row("kafka", redacted(s.kafka_brokers))
     table.add_row("logs", str(log_dir))
     console.print(table)
