@@ -8,7 +8,14 @@ against a real ClickHouse server (``VIGIL_CLICKHOUSE_URL`` switches to one).
 
 What is implemented (see docs/clickhouse.md for the full list):
 
+* users ``vigil`` and ``vigil_reader`` (:mod:`pipeline.warehouse.access`), signed in the ways
+  ClickHouse takes credentials (Basic auth, ``X-ClickHouse-User``/``-Key``, ``user``/``password``
+  parameters), anything else ``516 AUTHENTICATION_FAILED``; each query runs in the user's role
+  under ClickHouse's own grants (no table function or engine reaches outside the database), and
+  what chDB runs outside its access control (``INTO OUTFILE``, ``FROM INFILE``, scalar
+  ``file()``, ``executable()``, ``SET ROLE``) is refused before the engine sees it
 * ``GET /ping`` and ``GET /replicas_status`` → ``Ok.``; ``GET /`` without a query → ``Ok.``
+  (no credentials needed, as on ClickHouse)
 * queries in the ``query`` URL parameter, in the body, or both (``query + "\\n" + body``,
   as ClickHouse concatenates them); ``multipart/form-data`` bodies (query and parameters as fields)
 * ``database``, ``default_format``, ``query_id``, ``session_id``/``session_timeout``/
