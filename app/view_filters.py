@@ -26,7 +26,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from pipeline import settings
 from pipeline.warehouse import queries
-from pipeline.warehouse.client import WarehouseUnavailable, connect
+from pipeline.warehouse.client import WarehouseUnavailable, connect_reader
 
 @dataclass(frozen=True)
 class TimeRange:
@@ -83,14 +83,15 @@ class Selection:
 
 
 def warehouse() -> Client:
-    """The shared ClickHouse client for ``VIGIL_CLICKHOUSE_URL`` (one per address, across sessions)."""
+    """The shared ClickHouse client for ``VIGIL_CLICKHOUSE_URL`` (one per address, across sessions),
+    signed in as ``vigil_reader``: the dashboard reads, and writes only its own state tables."""
     config = settings.load()
     return _client(config.clickhouse_url, config.clickhouse_database)
 
 
 @st.cache_resource(show_spinner=False)
 def _client(url: str, database: str) -> Client:
-    return connect(replace(settings.load(), clickhouse_url=url, clickhouse_database=database))
+    return connect_reader(replace(settings.load(), clickhouse_url=url, clickhouse_database=database))
 
 
 @contextmanager

@@ -32,12 +32,15 @@ def check_http(url: str) -> str | None:
         return f"{url} did not answer: {getattr(error, 'reason', error)}"
 
 
-def check_consumer_group(brokers: str, group: str) -> str | None:
-    """None if ``group`` is a stable consumer group with at least one member, else why not."""
+def check_consumer_group(brokers: str, group: str, config: settings.Settings | None = None) -> str | None:
+    """None if ``group`` is a stable consumer group with at least one member, else why not.
+    TLS/SASL options come from ``config`` (default: the environment's settings)."""
     from confluent_kafka import ConsumerGroupState, KafkaException
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": brokers})
+    from pipeline.broker.connection import security_config
+
+    admin = AdminClient({**security_config(config or settings.load()), "bootstrap.servers": brokers})
     try:
         description = admin.describe_consumer_groups([group], request_timeout=TIMEOUT_S)[group].result()
     except KafkaException as error:
@@ -53,7 +56,7 @@ def main(argv: list[str]) -> int:
     elif argv in (["consumer-group"], ["consumer-group", "signals"]):
         config = settings.load()
         group = config.signals_group if argv[1:] == ["signals"] else config.processor_group
-        problem = check_consumer_group(config.kafka_brokers, group)
+        problem = check_consumer_group(config.kafka_brokers, group, config)
     else:
         print("usage: python -m pipeline.healthcheck http URL | consumer-group [signals]", file=sys.stderr)
         return 2

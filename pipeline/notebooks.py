@@ -62,9 +62,9 @@ def open_project(project: str | int = "demo", days: float = 7.0, end: str | date
     (an ISO 8601 time or datetime, UTC if no zone; default: the end of the current minute),
     optionally narrowed by dimensions (``environment=``, ``release=``, ``route=``, ``device=``, …)."""
     from pipeline.projects import list_projects
-    from pipeline.warehouse.client import connect
+    from pipeline.warehouse.client import connect_reader
 
-    client = connect()
+    client = connect_reader()
     known = list_projects(client)
     match = next((p for p in known if p.name == str(project) or str(p.id) == str(project)), None)
     if match is None:

@@ -97,6 +97,20 @@ class Settings:
     events_topic: str = field(default_factory=lambda: _str("VIGIL_EVENTS_TOPIC", "vigil.events"))
     dlq_topic: str = field(default_factory=lambda: _str("VIGIL_DLQ_TOPIC", "vigil.events.dlq"))
     topic_partitions: int = field(default_factory=lambda: _int("VIGIL_TOPIC_PARTITIONS", 4))
+    # a production cluster's TLS/SASL: librdkafka's security.protocol, sasl.mechanism, sasl.username,
+    # sasl.password, ssl.ca.location, ssl.certificate.location, ssl.key.location, ssl.key.password,
+    # ssl.endpoint.identification.algorithm, for every Kafka client Vigil makes
+    # (pipeline/broker/connection.py); unset: plaintext, as the embedded loopback broker wants
+    kafka_security_protocol: str = field(default_factory=lambda: _str("VIGIL_KAFKA_SECURITY_PROTOCOL", ""))
+    kafka_sasl_mechanism: str = field(default_factory=lambda: _str("VIGIL_KAFKA_SASL_MECHANISM", ""))
+    kafka_sasl_username: str = field(default_factory=lambda: _str("VIGIL_KAFKA_SASL_USERNAME", ""))
+    kafka_sasl_password: str = field(default_factory=lambda: _str("VIGIL_KAFKA_SASL_PASSWORD", ""))
+    kafka_ssl_ca_location: str = field(default_factory=lambda: _str("VIGIL_KAFKA_SSL_CA_LOCATION", ""))
+    kafka_ssl_certificate_location: str = field(default_factory=lambda: _str("VIGIL_KAFKA_SSL_CERTIFICATE_LOCATION", ""))
+    kafka_ssl_key_location: str = field(default_factory=lambda: _str("VIGIL_KAFKA_SSL_KEY_LOCATION", ""))
+    kafka_ssl_key_password: str = field(default_factory=lambda: _str("VIGIL_KAFKA_SSL_KEY_PASSWORD", ""))
+    kafka_ssl_endpoint_identification: str = field(
+        default_factory=lambda: _str("VIGIL_KAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM", ""))
 
     # ClickHouse (a real server, or the embedded chDB one)
     # unset: the embedded server's address (127.0.0.1, so no IPv6 attempt first)
@@ -105,6 +119,11 @@ class Settings:
     )
     clickhouse_database: str = field(default_factory=lambda: _str("VIGIL_CLICKHOUSE_DATABASE", "vigil"))
     clickhouse_port: int = field(default_factory=lambda: _int("VIGIL_CLICKHOUSE_PORT", 8123))
+    # ClickHouse users (pipeline/warehouse/access.py): `vigil` writes, `vigil_reader` serves the
+    # dashboard, notebooks and alerts. Credentials inside VIGIL_CLICKHOUSE_URL win; else these
+    # passwords; else the ones `vigil clickhouse` generated in data_dir (clickhouse-*.password, 0600)
+    clickhouse_password: str = field(default_factory=lambda: _str("VIGIL_CLICKHOUSE_PASSWORD", ""))
+    clickhouse_reader_password: str = field(default_factory=lambda: _str("VIGIL_CLICKHOUSE_READER_PASSWORD", ""))
 
     # collector
     collector_host: str = field(default_factory=lambda: _str("VIGIL_COLLECTOR_HOST", "127.0.0.1"))
@@ -229,7 +248,8 @@ class Settings:
         value = getattr(self, name)
         if name in ("clickhouse_url", "kafka_brokers"):
             return redacted(value)
-        if name in ("secret", "smtp_password") and value:
+        if name in ("secret", "smtp_password", "clickhouse_password", "clickhouse_reader_password",
+                    "kafka_sasl_password", "kafka_ssl_key_password") and value:
             return MASK
         return value
 

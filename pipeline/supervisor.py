@@ -110,13 +110,15 @@ def _kafka_ready(s: Settings) -> Callable[[], bool]:
     def probe() -> bool:
         from confluent_kafka.admin import AdminClient
 
+        from pipeline.broker.connection import kafka_config
+
         # a plain TCP probe first: librdkafka would log every refused connection while the JVM starts
         try:
             socket.create_connection((host or "127.0.0.1", int(port)), timeout=1).close()
         except OSError:
             return False
         try:
-            topics = AdminClient({"bootstrap.servers": s.kafka_brokers}).list_topics(timeout=2).topics
+            topics = AdminClient(kafka_config(s)).list_topics(timeout=2).topics
         except Exception:
             return False
         return s.events_topic in topics and s.dlq_topic in topics
@@ -141,6 +143,17 @@ def _wait_ready(child: Child) -> None:
                 return
             time.sleep(0.5)
     raise RuntimeError(f"{child.name} was not ready after {child.ready_timeout:.0f}s; its log says:\n{child.tail()}")
+
+
+def _clickhouse_credentials(s: Settings) -> str:
+    """Where the ClickHouse users' passwords are, for the summary (never the passwords)."""
+    from pipeline.warehouse import access
+
+    if access.url_user(s.clickhouse_url) is not None:
+        return "credentials from VIGIL_CLICKHOUSE_URL"
+    if s.clickhouse_password:
+        return "user vigil, password VIGIL_CLICKHOUSE_PASSWORD"
+    return f"user vigil, password in {access.password_file(s.data_dir, access.WRITER)}"
 
 
 def _prepare_warehouse(s: Settings):
@@ -211,7 +224,7 @@ def main(args) -> int:
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_row("dashboard", f"[bold cyan]{dashboard_url}[/]")
     table.add_row("collector", f"{s.collector_url}/api/{demo.id}/events  (key {demo.key})")
-    table.add_row("clickhouse", redacted(s.clickhouse_url))
+    table.add_row("clickhouse", f"{redacted(s.clickhouse_url)}  ({_clickhouse_credentials(s)})")
     table.add_row("kafka", redacted(s.kafka_brokers))
     table.add_row("logs", str(log_dir))
     console.print(table)

@@ -9,9 +9,15 @@ break a service on purpose (kill -9, restart) start their own instance instead.
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import pytest
+
+# the embedded ClickHouse requires passwords: one pair for the whole test session, inherited by
+# every server (tests/support/clickhouse.py) and every `vigil …` subprocess a test starts
+os.environ.setdefault("VIGIL_CLICKHOUSE_PASSWORD", secrets.token_urlsafe(16))
+os.environ.setdefault("VIGIL_CLICKHOUSE_READER_PASSWORD", secrets.token_urlsafe(16))
 
 
 @pytest.fixture(scope="session")

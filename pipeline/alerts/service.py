@@ -103,8 +103,10 @@ class AlertService:
         if self._consumer is None:
             from confluent_kafka import Consumer
 
+            from pipeline.broker.connection import kafka_config
+
             self._consumer = Consumer({
-                "bootstrap.servers": self.settings.kafka_brokers,
+                **kafka_config(self.settings),  # bootstrap list and the cluster's TLS/SASL
                 "group.id": self.settings.alerts_group,
                 # a signal is only worth acting on while it is fresh; the schedule covers the rest
                 "auto.offset.reset": "latest",
@@ -215,12 +217,12 @@ def main(args: argparse.Namespace) -> int:
     if getattr(args, "healthcheck", False):
         return healthcheck(config)
 
-    from pipeline.warehouse.client import WarehouseUnavailable, connect, wait_until_ready
+    from pipeline.warehouse.client import WarehouseUnavailable, connect_reader, wait_until_ready
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         wait_until_ready(config.clickhouse_url, timeout=30.0)
-        client = connect(config)
+        client = connect_reader(config)  # vigil_reader: reads, and writes only the alert tables
     except WarehouseUnavailable as error:
         print(f"vigil alerts: {error}", file=sys.stderr)
         return 1

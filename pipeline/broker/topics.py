@@ -14,6 +14,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from pipeline import settings as settings_module
+from pipeline.broker.connection import security_config
 from pipeline.settings import Settings, redacted
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ def ensure_topics(
         if partitions < 1:
             raise ValueError(f"topic {name!r}: partitions must be at least 1, got {partitions}")
 
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    # the bootstrap list given; TLS/SASL from settings (none for the embedded broker)
+    admin = AdminClient({**(security_config(settings) if settings is not None else {}), "bootstrap.servers": bootstrap})
     deadline = time.monotonic() + timeout
     outcome: dict[str, str] = {}
     last_error: KafkaError | None = None

@@ -31,6 +31,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from pipeline.broker.connection import kafka_config
 from pipeline.collector.problems import RETRY_AFTER_UNAVAILABLE, Problem, problem
 from pipeline.settings import Settings, redacted
 
@@ -47,7 +48,7 @@ FAILURE_LOG_INTERVAL_S = 10.0
 def producer_config(settings: Settings) -> dict[str, Any]:
     """librdkafka settings: durable (idempotent, acks=all) yet batched across requests."""
     return {
-        "bootstrap.servers": settings.kafka_brokers,
+        **kafka_config(settings),  # bootstrap list and the cluster's TLS/SASL
         "client.id": "vigil-collector",
         "enable.idempotence": True,
         "acks": "all",

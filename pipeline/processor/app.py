@@ -28,6 +28,7 @@ from typing import Callable, Sequence
 
 from quixstreams import Application, message_context
 
+from pipeline.broker.connection import quix_connection
 from pipeline.processor import user_agents
 from pipeline.processor.counters import Counters
 from pipeline.processor.dead_letters import Source, dead_letter
@@ -118,7 +119,7 @@ def build_app(
     counters = counters or Counters()
     configure(Options.from_settings(settings))  # the steps' settings, read once
     app = Application(
-        broker_address=settings.kafka_brokers,
+        broker_address=quix_connection(settings),  # bootstrap list and the cluster's TLS/SASL
         consumer_group=consumer_group or settings.processor_group,
         auto_offset_reset="earliest",
         commit_interval=settings.processor_commit_interval_s,

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import secrets
 from datetime import date
 from pathlib import Path
+
+from pipeline.secretfile import read_or_create
 
 ANONYMOUS_PREFIX = "anon_"
 COOKIELESS_PREFIX = "c_"
@@ -38,21 +39,7 @@ def load_secret(configured: str, data_dir: Path) -> bytes:
     """``VIGIL_SECRET`` as bytes, else the persisted random secret (created when missing)."""
     if configured:
         return configured.encode()
-    path = data_dir / SECRET_FILE
-    try:
-        return path.read_text().strip().encode()
-    except FileNotFoundError:
-        pass
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_hex(32)
-    # O_EXCL: when two processors start at once, the second reads the first one's secret
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip().encode()
-    with os.fdopen(descriptor, "w") as file:
-        file.write(secret + "\n")
-    return secret.encode()
+    return read_or_create(data_dir / SECRET_FILE, lambda: secrets.token_hex(32)).encode()
 
 
 @functools.lru_cache(maxsize=8)

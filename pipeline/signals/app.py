@@ -35,6 +35,7 @@ from typing import Any
 
 from quixstreams import Application
 
+from pipeline.broker.connection import quix_connection
 from pipeline.broker.topics import SIGNALS_TOPIC
 from pipeline.processor.counters import Counters
 from pipeline.processor.sink import ClickHouseSink
@@ -124,7 +125,7 @@ def build_app(settings: Settings, *, counters: SignalCounters | None = None,
     # only drop_headless matters to these steps; the visitor-id secret is not read here
     configure(Options(drop_headless=settings.drop_headless, keep_full_ip=settings.keep_full_ip))
     app = Application(
-        broker_address=settings.kafka_brokers,
+        broker_address=quix_connection(settings),  # bootstrap list and the cluster's TLS/SASL
         consumer_group=consumer_group or settings.signals_group,
         auto_offset_reset="earliest",
         commit_interval=settings.commit_interval_s,

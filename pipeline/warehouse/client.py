@@ -2,10 +2,12 @@
 
 The same client serves a real ClickHouse server and the embedded one (``vigil clickhouse``,
 chDB behind ClickHouse's HTTP interface); ``VIGIL_CLICKHOUSE_URL`` chooses, and
-``VIGIL_CLICKHOUSE_DATABASE`` names Vigil's database.
+``VIGIL_CLICKHOUSE_DATABASE`` names Vigil's database. :func:`connect` signs in as ``vigil``
+(the pipeline), :func:`connect_reader` as ``vigil_reader`` (dashboard, notebooks, alerts); see
+:mod:`pipeline.warehouse.access` for their grants and passwords.
 
-    from pipeline.warehouse.client import connect
-    client = connect()
+    from pipeline.warehouse.client import connect_reader
+    client = connect_reader()
     client.query_df("SELECT type, count() FROM events GROUP BY type")
 """
 
@@ -24,6 +26,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 from pipeline import settings as vigil_settings
 from pipeline.settings import Settings, redacted
+from pipeline.warehouse import access
 
 UNKNOWN_DATABASE = 81  # ClickHouse error code
 
@@ -68,20 +71,29 @@ def connect(settings: Settings | None = None, **overrides: Any) -> Client:
     """
     config = settings or vigil_settings.load()
     database = overrides.pop("database", config.clickhouse_database)
+    url = access.writer_url(config)
     try:
-        return _client(config.clickhouse_url, database, overrides)
+        return _client(url, database, overrides)
     except DatabaseError as exc:
         if getattr(exc, "code", None) != UNKNOWN_DATABASE or not database:
             raise
     ensure_database(config, database)
-    return _client(config.clickhouse_url, database, overrides)
+    return _client(url, database, overrides)
+
+
+def connect_reader(settings: Settings | None = None, **overrides: Any) -> Client:
+    """Like :func:`connect`, signed in as ``vigil_reader``: reads everything, writes only the
+    dashboard's and the alerts' own state tables, never creates the database."""
+    config = settings or vigil_settings.load()
+    database = overrides.pop("database", config.clickhouse_database)
+    return _client(access.reader_url(config), database, overrides)
 
 
 def ensure_database(settings: Settings | None = None, database: str | None = None) -> None:
     """Create Vigil's database if it does not exist yet (idempotent)."""
     config = settings or vigil_settings.load()
     name = database or config.clickhouse_database
-    bootstrap = _client(config.clickhouse_url, None, {})
+    bootstrap = _client(access.writer_url(config), None, {})
     try:
         bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(name)}")
     finally:

@@ -8,7 +8,14 @@ against a real ClickHouse server (``VIGIL_CLICKHOUSE_URL`` switches to one).
 
 What is implemented (see docs/clickhouse.md for the full list):
 
+* users ``vigil`` and ``vigil_reader`` (:mod:`pipeline.warehouse.access`), signed in the ways
+  ClickHouse takes credentials (Basic auth, ``X-ClickHouse-User``/``-Key``, ``user``/``password``
+  parameters), anything else ``516 AUTHENTICATION_FAILED``; each query runs in the user's role
+  under ClickHouse's own grants (no table function or engine reaches outside the database), and
+  what chDB runs outside its access control (``INTO OUTFILE``, ``FROM INFILE``, scalar
+  ``file()``, ``executable()``, ``SET ROLE``) is refused before the engine sees it
 * ``GET /ping`` and ``GET /replicas_status`` → ``Ok.``; ``GET /`` without a query → ``Ok.``
+  (no credentials needed, as on ClickHouse)
 * queries in the ``query`` URL parameter, in the body, or both (``query + "\\n" + body``,
   as ClickHouse concatenates them); ``multipart/form-data`` bodies (query and parameters as fields)
 * ``database``, ``default_format``, ``query_id``, ``session_id``/``session_timeout``/
@@ -39,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import hmac
 import json
 import logging
 import os
@@ -61,6 +69,7 @@ from urllib.parse import parse_qsl, urlsplit
 import chdb
 
 from pipeline import settings as vigil_settings
+from pipeline.warehouse import access
 
 log = logging.getLogger("vigil.clickhouse")
 
@@ -331,6 +340,63 @@ def _query_statement(text: bytes | bytearray, keyword: str) -> Statement:
             output_format = name.text.decode("ascii")
     temporary = any(t.kind == "word" and t.depth == 0 and t.text.upper() == b"TEMPORARY" for t in tokens[:4])
     return Statement(bytes(text), keyword, output_format=output_format, temporary=temporary)
+
+
+# functions that read files or run programs outside the access control of table functions
+# (ClickHouse's scalar file() reads any path in chDB; executable() runs scripts)
+OUTSIDE_FUNCTIONS = frozenset({"file", "executable", "executablepool"})
+
+
+def _access_denied(message: str) -> ClickHouseError:
+    return ClickHouseError(497, "ACCESS_DENIED", f"Code: 497. DB::Exception: {message}. (ACCESS_DENIED)")
+
+
+def _name(token: _Token) -> str:
+    """A word or quoted identifier as the name it stands for (lower-cased)."""
+    text = token.text.decode("utf-8", "replace")
+    if token.kind in ("bquoted", "dquoted"):
+        text = text[1:-1].replace(text[0] * 2, text[0]).replace("\\" + text[0], text[0])
+    return text.lower()
+
+
+def refusal(sql: bytes) -> ClickHouseError | None:
+    """Why the embedded server refuses ``sql`` for every user, or None.
+
+    ClickHouse's grants refuse table functions and engines that reach outside the database;
+    these are the parts chDB runs outside them: ``INTO OUTFILE`` and ``FROM INFILE`` (done by
+    chDB's client side, as root of the server's files), the scalar ``file()``, ``executable()``,
+    and ``SET ROLE`` (the server sets the authenticated user's role; a query may not change it).
+    """
+    tokens = [t for t in _tokens(sql) if t.kind != "semicolon"]
+    names = [_name(t) if t.kind in ("word", "bquoted", "dquoted") else "" for t in tokens]
+    if names[:2] == ["set", "role"] or names[:3] == ["set", "default", "role"]:
+        return _access_denied("SET ROLE is not allowed: the server sets the role of the user who authenticated")
+    for i, token in enumerate(tokens[:-1]):
+        pair = (names[i], names[i + 1]) if token.kind == "word" and tokens[i + 1].kind == "word" else None
+        if pair == ("into", "outfile"):
+            return _access_denied("INTO OUTFILE is not allowed: the server writes no files; read the result from the response")
+        if pair == ("from", "infile"):
+            return _access_denied("FROM INFILE is not allowed: the server reads no files; send the data in the request body")
+        if names[i] in OUTSIDE_FUNCTIONS and tokens[i + 1].kind == "open" and tokens[i + 1].text == b"(":
+            return _access_denied(f"The function {names[i]}() is not allowed: it reaches outside the database")
+    return None
+
+
+def insert_target(sql: bytes) -> str | None:
+    """The table an ``INSERT INTO [TABLE] [db.]table …`` writes to; None for ``INSERT INTO
+    FUNCTION …`` or anything else."""
+    tokens = list(_tokens(sql))
+    names = [_name(t) if t.kind in ("word", "bquoted", "dquoted") else None for t in tokens[:6]]
+    if names[:2] != ["insert", "into"]:
+        return None
+    position = 3 if len(names) > 2 and names[2] == "table" and tokens[2].kind == "word" else 2
+    if position >= len(tokens) or names[position] is None or (names[position] == "function" and tokens[position].kind == "word"):
+        return None
+    table = position
+    if position + 2 < len(tokens) and tokens[position + 1].text == b"." and names[position + 2] is not None:
+        table = position + 2
+    text = tokens[table].text.decode("utf-8", "replace")
+    return text[1:-1].replace(text[0] * 2, text[0]) if tokens[table].kind in ("bquoted", "dquoted") else text
 
 
 # --------------------------------------------------------------------------------------------
@@ -613,12 +679,14 @@ def _refuse_if_in_use(path: Path) -> None:
 class Engine:
     """One chDB engine on one data directory, shared by all requests of this process."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, database: str = "vigil"):
         self.path = str(path)
         path.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         _refuse_if_in_use(path)
-        self._keeper = chdb.connect(self.path)  # keeps the engine open between requests
+        # users, roles and grants (pipeline/warehouse/access.py) from a config file next to the data
+        config = access.embedded_config(path.with_name(path.name + "-config"), database)
+        self._keeper = chdb.connect(f"file:{self.path}?config-file={config}")  # keeps the engine open between requests
         version, tz = self._keeper.query("SELECT version(), timezone()", "TabSeparated").bytes().decode().strip().split("\t")
         self.version, self.timezone = version, tz
         names = self._keeper.query("SELECT name FROM system.settings", "TabSeparated").bytes().decode().split("\n")
@@ -644,12 +712,13 @@ class Engine:
 
     # -- connections ----------------------------------------------------------------------
 
-    def _open(self, database: str | None, settings: dict[str, str]):
+    def _open(self, role: str, database: str | None, settings: dict[str, str]):
         if self._closed:
             raise ClickHouseError(210, "NETWORK_ERROR", "Code: 210. DB::Exception: The server is shutting down. (NETWORK_ERROR)")
         with self._lock:
             connection = chdb.connect(self.path)
         try:
+            connection.query(f"SET ROLE {_quote_identifier(role)}")  # the authenticated user's grants only
             if database:
                 connection.query(f"USE {_quote_identifier(database)}")
             if settings:
@@ -660,9 +729,9 @@ class Engine:
         return connection
 
     @contextmanager
-    def pooled(self, database: str | None, settings: dict[str, str], reusable: Callable[[], bool]):
-        """A connection with ``database`` selected and ``settings`` set, for one request."""
-        key = (database or "", tuple(sorted(settings.items())))
+    def pooled(self, role: str, database: str | None, settings: dict[str, str], reusable: Callable[[], bool]):
+        """A connection in ``role`` with ``database`` selected and ``settings`` set, for one request."""
+        key = (role, database or "", tuple(sorted(settings.items())))
         with self._slots:
             with self._lock:
                 idle = self._idle.get(key)
@@ -670,7 +739,7 @@ class Engine:
                 if connection is not None:
                     self._idle_count -= 1
             if connection is None:
-                connection = self._open(database, settings)
+                connection = self._open(role, database, settings)
             healthy = False
             try:
                 yield connection
@@ -686,15 +755,17 @@ class Engine:
                     connection.close()
 
     @contextmanager
-    def session(self, session_id: str, timeout: float, must_exist: bool):
-        """The session's connection, locked for this request (ClickHouse: one query per session at a time)."""
+    def session(self, role: str, session_id: str, timeout: float, must_exist: bool):
+        """The session's connection, locked for this request (ClickHouse: one query per session at a
+        time). Sessions are per role: one user cannot continue another's session."""
+        shown, session_id = session_id, f"{role}/{session_id}"
         with self._lock:
             current = self._sessions.get(session_id)
             if current is None:
                 if must_exist:
                     raise ClickHouseError(
                         372, "SESSION_NOT_FOUND",
-                        f"Code: 372. DB::Exception: Session {session_id} not found. (SESSION_NOT_FOUND)",
+                        f"Code: 372. DB::Exception: Session {shown} not found. (SESSION_NOT_FOUND)",
                     )
                 if self._closed:
                     raise ClickHouseError(210, "NETWORK_ERROR", "Code: 210. DB::Exception: The server is shutting down. (NETWORK_ERROR)")
@@ -704,7 +775,7 @@ class Engine:
         if not current.lock.acquire(timeout=SESSION_LOCK_WAIT_S):
             raise ClickHouseError(
                 373, "SESSION_IS_LOCKED",
-                f"Code: 373. DB::Exception: Session {session_id} is locked by a concurrent client. (SESSION_IS_LOCKED)",
+                f"Code: 373. DB::Exception: Session {shown} is locked by a concurrent client. (SESSION_IS_LOCKED)",
             )
         try:
             while current.closed:  # expired or evicted while we waited: continue in its successor
@@ -717,7 +788,7 @@ class Engine:
                 current = successor
                 current.lock.acquire()
             if current.connection is None:
-                current.connection = self._open(None, {})
+                current.connection = self._open(role, None, {})
             current.timeout = timeout
             with self._slots:
                 yield current
@@ -913,6 +984,9 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _send_error(self, error: ClickHouseError, query_id: str | None) -> None:
+        if self._user and error.name == "ACCESS_DENIED":  # the engine names its one built-in user
+            error = ClickHouseError(error.code, error.name, str(error).replace(
+                "DB::Exception: default: ", f"DB::Exception: {self._user}: ", 1))
         body = error.body()
         self.send_response(error.http_status)
         self._common_headers(query_id)
@@ -924,9 +998,11 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     _timezone: str | None = None
+    _user: str | None = None  # who the request authenticated as
 
     def _dispatch(self) -> None:
         self._timezone = None
+        self._user = None
         with self.server.busy():
             self._route()
 
@@ -950,19 +1026,20 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         try:
             params = dict(parse_qsl(url.query, keep_blank_values=True))
             body = RequestBody(self.rfile, self.headers)
+            if self.command in ("GET", "HEAD") and not params.get("query") and body.exhausted:
+                self._send_simple(200, b"Ok.\n")
+                return
+            role = self._authenticate(params)
             content_type = (self.headers.get("Content-Type") or "").lower()
             # only multipart bodies are forms: like ClickHouse, a url-encoded one (curl -d) is the query
             if self.command == "POST" and content_type.startswith("multipart/form-data"):
                 params.update(parse_form(self.headers.get("Content-Type") or "", body.read_all(MAX_QUERY_BYTES)))
-            if self.command in ("GET", "HEAD") and not params.get("query") and body.exhausted:
-                self._send_simple(200, b"Ok.\n")
-                return
             if self.command in ("GET", "HEAD") and params.get("readonly", "0") in ("0", ""):
                 params["readonly"] = "2"  # ClickHouse: GET requests cannot change data
             request = QueryRequest.parse(params, self.command, self.headers.get("Accept-Encoding") or "")
             query_id = request.query_id
             self._timezone = params.get("session_timezone") or None
-            self._run(request, body)
+            self._run(request, body, role)
         except ClickHouseError as error:
             self._abandon_body_if_unread(body)
             self._send_error(error, query_id)
@@ -1013,13 +1090,34 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             statement = analyze_statement(text, complete=piece is None)
         return statement, text, chunks
 
-    def _run(self, request: QueryRequest, body: RequestBody) -> None:
+    def _authenticate(self, params: dict[str, str]) -> str:
+        """The role of the user the request authenticates as; 516 AUTHENTICATION_FAILED otherwise."""
+        user, secret = access.request_credentials(
+            self.headers.get("Authorization"), self.headers.get("X-ClickHouse-User"), self.headers.get("X-ClickHouse-Key"), params,
+        )
+        expected = self.server.passwords.get(user)
+        if expected is None or not hmac.compare_digest(secret.encode("utf-8", "replace"), expected.encode()):
+            self._user = None
+            raise ClickHouseError(
+                516, "AUTHENTICATION_FAILED",
+                f"Code: 516. DB::Exception: {user[:64]}: Authentication failed: password is incorrect, or there is no "
+                "user with such name. (AUTHENTICATION_FAILED)",
+            )
+        self._user = user
+        return access.ROLE_OF_USER[user]
+
+    def _run(self, request: QueryRequest, body: RequestBody, role: str) -> None:
         engine = self.server.engine
         statement, text, rest = self._read_statement(request, body)
+        refused = refusal(statement.sql)
+        if refused is not None:
+            raise refused
+        if role == access.READER_ROLE and statement.keyword == "INSERT":
+            role = access.reader_role_for_insert(insert_target(statement.sql))
         settings = engine.engine_settings(request.params)
         started = time.perf_counter()
         if request.session_id and settings.get("readonly", "0") != "1":
-            with engine.session(request.session_id, request.session_timeout, request.session_check) as session:
+            with engine.session(role, request.session_id, request.session_timeout, request.session_check) as session:
                 engine.prepare_session(session, request.database, settings)
                 try:
                     self._execute(session.connection, request, statement, text, rest, started)
@@ -1029,7 +1127,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         else:
             # outside a session a SET/USE/temporary table lasts for this request only
             reusable = lambda: statement.keyword not in STATEFUL_STATEMENTS and not statement.temporary  # noqa: E731
-            with engine.pooled(request.database, settings, reusable) as connection:
+            with engine.pooled(role, request.database, settings, reusable) as connection:
                 self._execute(connection, request, statement, text, rest, started)
 
     def _execute(self, connection, request: QueryRequest, statement: Statement, text: bytearray, rest: Iterator[bytes],
@@ -1202,6 +1300,7 @@ class ClickHouseHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     engine: Engine  # set before serving starts
+    passwords: dict[str, str]  # user → password (access.WRITER, access.READER)
 
     def __init__(self, address: tuple[str, int]):
         super().__init__(address, ClickHouseHandler)
@@ -1233,8 +1332,12 @@ class ClickHouseHTTPServer(ThreadingHTTPServer):
         return True
 
 
-def serve(data_dir: Path, port: int, ready: Callable[[str], None] | None = None, stop: threading.Event | None = None) -> None:
-    """Run the server until ``stop`` is set; closes chDB cleanly before returning."""
+def serve(data_dir: Path, port: int, passwords: dict[str, str], database: str = "vigil",
+          ready: Callable[[str], None] | None = None, stop: threading.Event | None = None) -> None:
+    """Run the server until ``stop`` is set; closes chDB cleanly before returning.
+
+    ``passwords`` maps each user (``vigil``, ``vigil_reader``) to its password; ``database`` is
+    the one whose state tables the reader may insert into."""
     try:  # the port first: a busy port must not cost opening (and locking) the data directory
         httpd = ClickHouseHTTPServer((HOST, port))
     except OSError as exc:
@@ -1243,11 +1346,12 @@ def serve(data_dir: Path, port: int, ready: Callable[[str], None] | None = None,
             "ClickHouse server running there? Stop it, or set VIGIL_CLICKHOUSE_PORT to a free port."
         ) from None
     try:
-        engine = Engine(data_dir)
+        engine = Engine(data_dir, database)
     except BaseException:
         httpd.server_close()
         raise
     httpd.engine = engine
+    httpd.passwords = dict(passwords)
     stop = stop or threading.Event()
     serving = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="http", daemon=True)
     serving.start()
@@ -1280,7 +1384,11 @@ def main(args: argparse.Namespace) -> int:
 
     def ready(line: str) -> None:
         print(line, flush=True)
+        for user, variable in ((access.WRITER, "VIGIL_CLICKHOUSE_PASSWORD"), (access.READER, "VIGIL_CLICKHOUSE_READER_PASSWORD")):
+            source = variable if os.environ.get(variable) else str(access.password_file(config.data_dir, user))
+            print(f"vigil clickhouse: user {user}, password from {source}", flush=True)
 
-    serve(config.data_dir / "clickhouse", config.clickhouse_port, ready=ready, stop=stop)
+    passwords = {user: access.password(config, user) for user in (access.WRITER, access.READER)}
+    serve(config.data_dir / "clickhouse", config.clickhouse_port, passwords, config.clickhouse_database, ready=ready, stop=stop)
     print("vigil clickhouse: stopped, data saved", flush=True)
     return 0

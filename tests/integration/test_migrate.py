@@ -108,14 +108,16 @@ def test_vigil_migrate_command(clickhouse):
 
 
 def test_vigil_migrate_with_a_password_in_the_url_never_prints_it(clickhouse):
-    # docker-compose's way: the password inside VIGIL_CLICKHOUSE_URL (the embedded server ignores it)
-    url = clickhouse.url.replace("http://", f"http://vigil:{PASSWORD}@")
-    env = dict(clickhouse.env, VIGIL_CLICKHOUSE_URL=url, VIGIL_CLICKHOUSE_DATABASE=f"cli_{uuid.uuid4().hex[:10]}")
+    # docker-compose's way: the password inside VIGIL_CLICKHOUSE_URL (the embedded server checks it)
+    url, password = clickhouse.url, clickhouse.password()
+    assert f"vigil:{password}@" in url
+    env = dict(clickhouse.env, VIGIL_CLICKHOUSE_URL=url, VIGIL_CLICKHOUSE_DATABASE=f"cli_{uuid.uuid4().hex[:10]}",
+               VIGIL_CLICKHOUSE_PASSWORD="")
     done = subprocess.run([sys.executable, "-m", "pipeline.cli", "migrate"], cwd=REPO_ROOT, env={**_base_env(), **env},
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert f"{redacted(url)} database {env['VIGIL_CLICKHOUSE_DATABASE']}" in done.stdout  # where, but not the password
-    assert PASSWORD not in done.stdout + done.stderr
+    assert password not in done.stdout + done.stderr
     clickhouse.client().command(f"DROP DATABASE IF EXISTS {env['VIGIL_CLICKHOUSE_DATABASE']}")
 
 

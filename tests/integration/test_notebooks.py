@@ -18,7 +18,7 @@ import pytest
 
 from pipeline.notebooks import execute, notebooks, open_project
 from pipeline.projects import create
-from pipeline.settings import REPO_ROOT
+from pipeline.settings import REPO_ROOT, redacted
 from pipeline.warehouse import queries
 from pipeline.warehouse.queries import Filters
 from tests.support import shop_data
@@ -166,7 +166,8 @@ def test_vigil_notebooks_serves_jupyterlab_on_the_notebooks(shop, tmp_path):
         assert names == list(CHARTS)
         assert httpx.get(f"http://127.0.0.1:{port}/lab?token=vigil-test", timeout=5).status_code == 200
         banner = (tmp_path / "jupyterlab.log").read_text()
-        assert f"vigil notebooks: JupyterLab on {REPO_ROOT / 'notebooks'} (warehouse {settings.clickhouse_url}" in banner
+        shown = redacted(settings.clickhouse_url)  # the URL carries vigil's password; the banner masks it
+        assert f"vigil notebooks: JupyterLab on {REPO_ROOT / 'notebooks'} (warehouse {shown}" in banner
     finally:
         process.terminate()
         process.wait(30)

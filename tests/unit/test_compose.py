@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import pytest
 import yaml
 
 from pipeline import cli
 from pipeline.settings import REPO_ROOT
+from pipeline.warehouse import access
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -62,21 +64,75 @@ def test_kafka_runs_kraft_on_one_node_and_advertises_the_address_vigil_uses():
         assert SERVICES[service]["environment"]["VIGIL_KAFKA_BROKERS"] == "kafka:9092"
 
 
-def test_clickhouse_is_the_official_server_image_with_vigils_database_and_user():
+READER_SERVICES = {"dashboard", "alerts"}  # sign in as vigil_reader
+USERS_FILE = REPO_ROOT / "deploy" / "clickhouse" / "users.xml"
+USERS = ElementTree.parse(USERS_FILE).getroot()
+
+
+def test_clickhouse_is_the_official_server_image_with_vigils_users_mounted():
     clickhouse = SERVICES["clickhouse"]
     assert clickhouse["image"].startswith("clickhouse/clickhouse-server:")
     env = clickhouse["environment"]
-    assert (env["CLICKHOUSE_DB"], env["CLICKHOUSE_USER"]) == ("vigil", "vigil")
+    assert env["CLICKHOUSE_SKIP_USER_SETUP"] == 1  # no user made by the image's entrypoint
+    assert not {"CLICKHOUSE_USER", "CLICKHOUSE_PASSWORD", "CLICKHOUSE_DB"} & set(env)
+    assert "./deploy/clickhouse/users.xml:/etc/clickhouse-server/users.d/vigil.xml:ro" in clickhouse["volumes"]
+    passwords = {access.WRITER: env["VIGIL_CLICKHOUSE_PASSWORD"], access.READER: env["VIGIL_CLICKHOUSE_READER_PASSWORD"]}
     for service in VIGIL_SERVICES:
         url = urlsplit(SERVICES[service]["environment"]["VIGIL_CLICKHOUSE_URL"])
-        assert (url.hostname, url.port, url.username) == ("clickhouse", 8123, env["CLICKHOUSE_USER"])
-        assert url.password == env["CLICKHOUSE_PASSWORD"]  # the very same substitution
-        assert SERVICES[service]["environment"]["VIGIL_CLICKHOUSE_DATABASE"] == env["CLICKHOUSE_DB"]
+        user = access.READER if service in READER_SERVICES else access.WRITER
+        assert (url.hostname, url.port, url.username) == ("clickhouse", 8123, user), service
+        assert url.password == passwords[user]  # the very same substitution
+        assert SERVICES[service]["environment"]["VIGIL_CLICKHOUSE_DATABASE"] == "vigil"
 
 
 def test_no_secret_is_written_in_the_file():
-    password = SERVICES["clickhouse"]["environment"]["CLICKHOUSE_PASSWORD"]
-    assert re.fullmatch(r"\$\{VIGIL_CLICKHOUSE_PASSWORD(:-[^}]*)?\}", password), password
+    env = SERVICES["clickhouse"]["environment"]
+    for variable in ("VIGIL_CLICKHOUSE_PASSWORD", "VIGIL_CLICKHOUSE_READER_PASSWORD"):
+        assert re.fullmatch(r"\$\{" + variable + r"(:-[^}]*)?\}", env[variable]), env[variable]
+
+
+def _user(name: str) -> ElementTree.Element:
+    user = USERS.find(f"users/{name}")
+    assert user is not None, f"{USERS_FILE} has no user {name}"
+    return user
+
+
+def test_the_users_file_removes_default_and_takes_passwords_from_the_environment():
+    assert USERS.find("users/default").get("remove") == "remove"
+    assert set(child.tag for child in USERS.find("users")) == {"default", access.WRITER, access.READER}
+    assert _user(access.WRITER).find("password").get("from_env") == "VIGIL_CLICKHOUSE_PASSWORD"
+    assert _user(access.READER).find("password").get("from_env") == "VIGIL_CLICKHOUSE_READER_PASSWORD"
+    for name in (access.WRITER, access.READER):
+        assert not (_user(name).find("password").text or "").strip()  # no password written here
+        assert _user(name).find("access_management") is None
+
+
+def test_each_user_holds_only_its_role_and_the_roles_grant_what_the_embedded_server_grants():
+    assert [q.text for q in _user(access.WRITER).findall("grants/query")] == [f"GRANT {access.WRITER_ROLE}"]
+    assert [q.text for q in _user(access.READER).findall("grants/query")] == [f"GRANT {access.READER_ROLE}"]
+    roles = {role.tag: [q.text for q in role.findall("grants/query")] for role in USERS.find("roles")}
+    assert roles == access.role_grants("vigil")
+
+
+def test_the_reader_is_read_only_but_for_its_own_state_tables():
+    grants = " ".join(q.text for q in USERS.findall(f"roles/{access.READER_ROLE}/grants/query"))
+    privileges = re.findall(r"GRANT (.+?) ON (\S+)", grants)
+    assert ("SELECT, SHOW", "*.*") in privileges
+    written = {target for privilege, target in privileges if privilege != "SELECT, SHOW"}
+    assert {privilege for privilege, _ in privileges} == {"SELECT, SHOW", "INSERT"}
+    assert written == {f"`vigil`.{table}" for table in access.READER_STATE_TABLES}
+    assert "events" not in " ".join(written) and "projects" not in " ".join(written)
+
+
+@pytest.mark.parametrize("grant", [q.text for q in USERS.iter("query")])
+def test_no_grant_reaches_outside_the_database(grant):
+    privileges = {p.strip() for p in re.match(r"GRANT (.+?)(?: ON \S+)?$", grant).group(1).split(",")}
+    outside = {"ALL", "SOURCES", "FILE", "URL", "REMOTE", "MONGO", "REDIS", "MYSQL", "POSTGRES", "SQLITE", "ODBC", "JDBC",
+               "HDFS", "S3", "HIVE", "AZURE", "KAFKA", "NATS", "RABBITMQ", "READ", "WRITE", "SYSTEM", "CREATE DICTIONARY",
+               "CREATE FUNCTION", "CREATE NAMED COLLECTION", "ACCESS MANAGEMENT", "CREATE USER", "ROLE ADMIN",
+               "TABLE ENGINE", "BACKUP", "INTROSPECTION", "dictGet", "CLUSTER", "IMPERSONATE"}
+    assert not privileges & outside, grant
+    assert "WITH GRANT OPTION" not in grant
 
 
 @pytest.mark.parametrize(("service", "command"), VIGIL_SERVICES.items())
@@ -144,7 +200,8 @@ def test_services_start_in_order_and_only_once_what_they_need_is_ready():
 def test_kafka_and_clickhouse_keep_their_data_in_named_volumes():
     assert set(COMPOSE["volumes"]) == {"kafka-data", "clickhouse-data"}
     assert SERVICES["kafka"]["volumes"] == [f"kafka-data:{SERVICES['kafka']['environment']['KAFKA_LOG_DIRS']}"]
-    assert SERVICES["clickhouse"]["volumes"] == ["clickhouse-data:/var/lib/clickhouse"]
+    assert SERVICES["clickhouse"]["volumes"][0] == "clickhouse-data:/var/lib/clickhouse"
+    assert all(volume.endswith(":ro") for volume in SERVICES["clickhouse"]["volumes"][1:])  # configuration only
 
 
 def test_the_image_runs_vigil_as_an_unprivileged_user():
