@@ -31,6 +31,22 @@ def redacted(address: str) -> str:
     return _redacted_url(address)
 
 
+# the same words in free text: a query parameter whose name says it holds a credential
+_SECRET_QUERY_VALUE = re.compile(
+    r"(?P<name>[?&;][^=&;#\s\"']*(?:pass|secret|key|token|auth|credential|signature)[^=&;#\s\"']*=)"
+    r"(?P<value>[^&;#\s\"']+)",
+    re.IGNORECASE,
+)
+
+
+def redact_query(text: str) -> str:
+    """``GET /api/1/ws?key=abc&x=1 HTTP/1.1`` → ``GET /api/1/ws?key=***&x=1 HTTP/1.1``: for log lines
+    that hold a URL among other words (request lines, uvicorn's messages); other text is returned as is."""
+    if "=" not in text:
+        return text
+    return _SECRET_QUERY_VALUE.sub(lambda match: match["name"] + MASK, text)
+
+
 def _redacted_url(url: str) -> str:
     parts = urlsplit(url)
     userinfo, at, host = parts.netloc.rpartition("@")  # the last @: a raw @ in a password stays hidden

@@ -13,28 +13,11 @@ from __future__ import annotations
 
 import copy
 import logging
-import re
 from typing import Any
 
 from uvicorn.config import LOGGING_CONFIG
 
-from pipeline.settings import MASK
-
-# a query parameter whose name says it holds a credential: key, sentry_key, api_key, token,
-# access_token, password, secret, auth, signature, … (the same words settings.redacted masks)
-SECRET_QUERY_VALUE = re.compile(
-    r"(?P<name>[?&;][^=&;#\s\"']*(?:pass|secret|key|token|auth|credential|signature)[^=&;#\s\"']*=)"
-    r"(?P<value>[^&;#\s\"']+)",
-    re.IGNORECASE,
-)
-
-
-def redact_query(text: str) -> str:
-    """``/api/1/ws?key=abc&x=1`` → ``/api/1/ws?key=***&x=1``; text without such a parameter is returned as is."""
-    if "=" not in text:
-        return text
-    return SECRET_QUERY_VALUE.sub(lambda match: match["name"] + MASK, text)
-
+from pipeline.settings import redact_query
 
 def _redacted(value: object) -> object:
     if isinstance(value, str):

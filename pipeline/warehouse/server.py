@@ -951,7 +951,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         return f"vigil-clickhouse (chDB {chdb.__version__})"
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's signature
-        log.debug("%s " + format, self.address_string(), *args)
+        log.debug("%s %s", self.address_string(), vigil_settings.redact_query(format % args))
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -1046,7 +1046,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, socket.timeout):
             self.close_connection = True
         except Exception as exc:  # a bug here, not a query error: answer it like ClickHouse would, and log it
-            log.exception("unexpected error while handling %s %s", self.command, self.path[:200])
+            log.exception("unexpected error while handling %s %s", self.command, vigil_settings.redact_query(self.path[:200]))
             self._abandon_body_if_unread(body)
             self._send_error(
                 ClickHouseError(1001, "STD_EXCEPTION", f"Code: 1001. DB::Exception: {type(exc).__name__}: {exc}. (STD_EXCEPTION)"),

@@ -8,7 +8,8 @@ import logging.config
 
 import pytest
 
-from pipeline.collector.logs import RedactSecrets, log_config, redact_query
+from pipeline.collector.logs import RedactSecrets, log_config
+from pipeline.settings import redact_query
 
 KEY = "0123456789abcdef0123456789abcdef"
 
@@ -59,3 +60,4 @@ def test_the_filter_keeps_records_and_their_argument_types():
                                ("127.0.0.1:1", "GET", f"/p?token={KEY}", "1.1", 200), None)
     assert RedactSecrets().filter(record)
     assert record.args == ("127.0.0.1:1", "GET", "/p?token=***", "1.1", 200)
+

@@ -62,3 +62,17 @@ def test_the_ping_sends_url_credentials_as_basic_auth():
     assert request.get_header("Authorization") == "Basic " + base64.b64encode(b"vigil:p@ss").decode()
     plain = ping_request("http://127.0.0.1:8123")
     assert plain.full_url == "http://127.0.0.1:8123/ping" and not plain.has_header("Authorization")
+
+
+def test_the_embedded_clickhouse_logs_requests_without_their_password(caplog):
+    """ClickHouse clients may send ``?user=…&password=…``; the server's request log masks it."""
+    import logging
+
+    from pipeline.warehouse.server import ClickHouseHandler
+
+    handler = ClickHouseHandler.__new__(ClickHouseHandler)
+    handler.client_address = ("127.0.0.1", 50000)
+    with caplog.at_level(logging.DEBUG, logger="vigil.clickhouse"):
+        handler.log_message('"%s" %s %s', "POST /?user=vigil&password=s3cret&database=vigil HTTP/1.1", "200", "-")
+    assert "s3cret" not in caplog.text
+    assert "password=***&database=vigil" in caplog.text
