@@ -3,7 +3,7 @@
 Endpoints (``{project}`` is the project's numeric id):
 
 - ``POST /api/{project}/events`` — a batch envelope (``application/json``, or ``text/plain`` as
-  sendBeacon sends it; optionally gzip), or a unified Sentry-like document. Key in
+  sendBeacon sends it; optionally gzip, deflate, br or zstd), or a unified Sentry-like document. Key in
   ``X-Vigil-Key`` or ``?key=``. ``OPTIONS`` answers CORS preflights.
 - ``GET /api/{project}/pixel.gif?key=…&d=<url-encoded envelope>`` — the image transport.
 - ``/api/{project}/ws?key=…`` — WebSocket; each message is an envelope, each reply the answer.
@@ -30,7 +30,7 @@ from typing import Any, Awaitable, Callable
 import orjson
 
 from pipeline import settings as settings_module
-from pipeline.collector import envelope, sentry
+from pipeline.collector import encodings, envelope, sentry
 from pipeline.collector.limits import Costs, RateLimiter, retry_after
 from pipeline.collector.metrics import METRICS_PATH, CollectorMetrics
 from pipeline.collector.network import ClientAddress, parse_trusted_proxies
@@ -344,12 +344,12 @@ class Collector:
 
     async def checked_body(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes],
                            project: Project, key_checked: bool = True) -> tuple[bytes, dict[str, str]]:
-        """After project, origin, key and media type: encoding, limits, then the body (gunzipped) and the client stamp.
+        """After project, origin, key and media type: encoding, limits, then the body (decompressed) and the client stamp.
 
         ``key_checked`` False: the key is in the body (a Sentry DSN), so the key pays once it is checked.
         """
         encoding = headers.get(b"content-encoding")
-        gzipped = envelope.is_gzip(encoding.decode("latin-1") if encoding is not None else None)
+        coding = encodings.coding_of(encoding.decode("latin-1") if encoding is not None else None)
         client = self.client_of(scope, headers)
         length = headers.get(b"content-length")
         known = int(length) if length is not None and length.isdigit() else None
@@ -362,8 +362,8 @@ class Collector:
         key = project.key if key_checked else None
         if known is None:  # chunked: the bytes are known only now
             self.limiter.charge_bytes(key, client["ip"], len(body))
-        if gzipped:
-            body = envelope.gunzip(body, self.max_body)
+        if coding is not None:
+            body = encodings.decode(body, coding, self.max_body)
             self.limiter.charge_bytes(key, client["ip"], len(body))  # inflating and parsing it is the work
         return body, client
 

@@ -7,7 +7,6 @@ a bad *event* never sinks its batch — it is listed in :attr:`Batch.rejected` w
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -23,8 +22,6 @@ from pipeline.collector.refusals import note_unified
 
 # sendBeacon sends a string body as text/plain (no CORS preflight); fetch sends JSON
 ACCEPTED_MEDIA_TYPES = frozenset({"application/json", "text/plain"})
-# gzip members one body may hold (clients send one; `cat a.gz b.gz` makes a few)
-MAX_GZIP_MEMBERS = 16
 
 # The envelope's own shape on the same Rust fast path as events (contract.fast): it can only
 # say "valid"; whatever it doubts gets the contract's own verdict. Compiled from the very
@@ -60,51 +57,6 @@ def check_media_type(content_type: str | None) -> None:
             "unsupported_media_type",
             f"{shown} is not accepted; send the envelope as application/json (fetch) or text/plain (sendBeacon)",
         )
-
-
-def is_gzip(content_encoding: str | None) -> bool:
-    """True for ``gzip``; no encoding or ``identity`` is plain; anything else is refused."""
-    encoding = (content_encoding or "identity").strip().lower()
-    if encoding in ("gzip", "x-gzip"):
-        return True
-    if encoding == "identity":
-        return False
-    raise problem("unsupported_encoding",
-                  f"Content-Encoding {content_encoding!r} is not accepted; send the body plain or gzip-compressed")
-
-
-def gunzip(body: bytes, limit: int) -> bytes:
-    """Decompress a gzip body, refusing to produce more than ``limit`` bytes (a gzip bomb → 413).
-
-    A body of several gzip members (``cat a.gz b.gz``, RFC 1952 §2.2) is decompressed whole,
-    as gzip(1) does, the limit counting every member together; bytes after the last member
-    that are not gzip are refused, never ignored, and so is a body of more than
-    :data:`MAX_GZIP_MEMBERS` members (each costs a new decompressor: a megabyte of empty
-    members would cost half a second of CPU).
-    """
-    parts: list[bytes] = []
-    size = 0
-    rest = body
-    while True:
-        decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            plain = decompressor.decompress(rest, limit - size + 1)
-        except zlib.error as error:
-            where = "the body" if not parts else f"what follows gzip member {len(parts)}"
-            raise problem("bad_gzip", f"Content-Encoding is gzip but {where} is not valid gzip ({error}); "
-                                      "compress the whole body, or drop the header") from None
-        size += len(plain)
-        if size > limit or decompressor.unconsumed_tail:
-            raise problem("body_too_large", f"the body decompresses to more than {limit} bytes; send smaller batches")
-        if not decompressor.eof:
-            raise problem("bad_gzip", "the gzip body is truncated; send the complete compressed body")
-        parts.append(plain)
-        rest = decompressor.unused_data
-        if not rest:
-            return b"".join(parts)
-        if len(parts) == MAX_GZIP_MEMBERS:
-            raise problem("bad_gzip", f"the body has more than {MAX_GZIP_MEMBERS} gzip members; "
-                                      "compress the whole body as one")
 
 
 def parse_envelope(raw: bytes | str, max_events: int) -> dict[str, Any]:

@@ -21,8 +21,11 @@ REASONS: dict[str, int] = {
     "wrong_key": 403,  # a key, but not this project's
     "origin_not_allowed": 403,  # the browser's Origin is not on the project's allow-list
     "unsupported_media_type": 415,  # not application/json or text/plain
-    "unsupported_encoding": 415,  # a Content-Encoding other than gzip
+    "unsupported_encoding": 415,  # a Content-Encoding other than gzip, deflate, br or zstd (or a list of them)
     "bad_gzip": 400,  # Content-Encoding: gzip, but the body is not (complete) gzip
+    "bad_deflate": 400,  # Content-Encoding: deflate, but the body is not one complete zlib stream
+    "bad_brotli": 400,  # Content-Encoding: br, but the body is not one complete brotli stream
+    "bad_zstd": 400,  # Content-Encoding: zstd, but the body is not (complete) zstd
     "body_too_large": 413,  # over VIGIL_MAX_BODY_BYTES, before or after decompression
     "rate_limited": 429,  # the key's or the client IP's token bucket cannot pay for this request
     # answered by the HTTP protocol (protocol.py) before the request reaches the app

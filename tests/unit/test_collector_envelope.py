@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import orjson
 import pytest
 
-from pipeline.collector import envelope
+from pipeline.collector import encodings, envelope
 from pipeline.collector.problems import Problem
 from tests.support import vectors
 
@@ -47,28 +47,31 @@ def test_other_media_types_are_refused_with_415(content_type):
     assert "application/json" in issue.message
 
 
-def test_gzip_and_identity_encodings_are_known_and_others_refused():
-    assert envelope.is_gzip("gzip") and envelope.is_gzip("GZIP")
-    assert not envelope.is_gzip(None) and not envelope.is_gzip("identity")
-    issue = refusal(envelope.is_gzip, "br")
-    assert (issue.status, issue.reason) == (415, "unsupported_encoding")
+def test_the_four_codings_and_identity_are_known_and_others_refused():
+    assert [encodings.coding_of(c) for c in ("gzip", "GZIP", "x-gzip", "deflate", "br", " zstd ")] == [
+        "gzip", "gzip", "gzip", "deflate", "br", "zstd"]
+    assert {encodings.coding_of(c) for c in (None, "", "identity", "UTF-8")} == {None}  # as Relay reads them
+    for other in ("compress", "lz4", "gzip, br"):
+        issue = refusal(encodings.coding_of, other)
+        assert (issue.status, issue.reason) == (415, "unsupported_encoding")
+        assert "gzip, deflate, br, zstd" in issue.message
 
 
 def test_gzip_body_is_decompressed():
     plain = body_of("mixed_batch")
-    assert envelope.gunzip(gzip.compress(plain), limit=len(plain)) == plain
+    assert encodings.gunzip(gzip.compress(plain), limit=len(plain)) == plain
 
 
 def test_gzip_bomb_is_refused_by_its_decompressed_size():
     bomb = gzip.compress(b" " * 50_000_000)  # ~50 KB on the wire, 50 MB inflated
     assert len(bomb) < 100_000
-    issue = refusal(envelope.gunzip, bomb, 1024 * 1024)
+    issue = refusal(encodings.gunzip, bomb, 1024 * 1024)
     assert (issue.status, issue.reason) == (413, "body_too_large")
 
 
 @pytest.mark.parametrize("broken", [b"not gzip at all", gzip.compress(b'{"version": 1}')[:-6]])
 def test_broken_gzip_is_a_bad_request(broken):
-    issue = refusal(envelope.gunzip, broken, 1024)
+    issue = refusal(encodings.gunzip, broken, 1024)
     assert (issue.status, issue.reason) == (400, "bad_gzip")
 
 
