@@ -251,6 +251,8 @@ def to_events(envelope: SentryEnvelope, now: datetime, client: str | None = None
             mapped.events.extend(span_events(_mappable_spans(payload, index, mapped), now, mapped.sdk, pages))
             continue
         rejection = sentry_checks.event_problem(payload, path)
+        if rejection is None and item.type == "transaction":
+            rejection = sentry_checks.backend_transaction_problem(payload, path)
         if rejection is not None:
             mapped.rejected.append(sentry_checks.refused(index, rejection))
         elif item.type == "event":

@@ -19,6 +19,10 @@ EVENT_FIELDS = ("event_id",)
 TRACE_FIELDS = ("trace_id", "span_id", "op")  # an event's or transaction's contexts.trace
 SPAN_FIELDS = ("span_id", "trace_id", "segment_id", "parent_span_id", "op")
 SPAN_ATTRIBUTES = ("sentry.op", "sentry.segment.id")
+# a transaction from a server SDK (platform python, node, java, …): server-side tracing, which
+# Vigil does not store — refused by name, so the answer lists it and refusals_minute counts it
+UNSUPPORTED_ITEM = "unsupported_item"
+BROWSER_PLATFORMS = frozenset({"javascript"})
 
 
 def refused(item: int, rejection: Rejection) -> dict[str, Any]:
@@ -33,6 +37,24 @@ def event_problem(payload: dict[str, Any], path: str) -> Rejection | None:
     return (_fields_problem(payload, EVENT_FIELDS, path)
             or (_fields_problem(trace, TRACE_FIELDS, f"{path}.contexts.trace") if isinstance(trace, dict) else None)
             or _tags_problem(payload.get("tags"), f"{path}.tags"))
+
+
+def backend_transaction_problem(payload: dict[str, Any], path: str) -> Rejection | None:
+    """A transaction whose ``platform`` is not the browser's: why it is refused, or None.
+
+    Vigil keeps the browser's page loads and Web Vitals from transactions; a server SDK's
+    transaction (an HTTP handler's or a task's spans and durations) has neither, and no page.
+    """
+    platform = payload.get("platform")
+    if not isinstance(platform, str) or platform in BROWSER_PLATFORMS:
+        return None
+    trace = payload.get("contexts", {}).get("trace") if isinstance(payload.get("contexts"), dict) else None
+    op = trace.get("op") if isinstance(trace, dict) and isinstance(trace.get("op"), str) else "?"
+    name = payload.get("transaction") if isinstance(payload.get("transaction"), str) else "?"
+    return Rejection(UNSUPPORTED_ITEM, f"{path}.platform",
+                     f"a {platform[:64]} transaction ({name[:200]!r}, op {op[:64]!r}) is server-side tracing, which "
+                     "Vigil does not store (it keeps browser page loads and Web Vitals); the item is refused and "
+                     "counted — set traces_sample_rate=0 in the server's Sentry SDK to stop sending them")
 
 
 def span_problem(span: Any, attributes: dict[str, Any], path: str) -> Rejection | None:

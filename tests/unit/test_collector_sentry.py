@@ -162,3 +162,35 @@ def test_every_sentry_refusal_to_a_browser_is_readable_by_the_page(status, reaso
     got, answer_headers, answer = request(app(GOOD), method, path, body, {**headers, "origin": origin}, query)
     assert (got, orjson.loads(answer)["error"]) == (status, reason)
     assert_readable_by(answer_headers, origin, SENTRY_EXPOSE)
+
+
+# ── transactions from server SDKs: refused by name and counted, never a bare {"id"} ──────
+
+PYTHON_TRANSACTION = {"event_id": "b" * 32, "type": "transaction", "platform": "python", "transaction": "nightly-job",
+                      "start_timestamp": 1795734570.0, "timestamp": 1795734570.5,
+                      "contexts": {"trace": {"trace_id": "c" * 32, "span_id": "d" * 16, "op": "task"}},
+                      "spans": [{"span_id": "e" * 16, "op": "db", "description": "SELECT 1"}]}
+
+
+def test_a_server_sdks_transaction_is_refused_with_its_reason_and_counted():
+    app = build(GOOD)
+    body = (b'{"event_id":"' + b"b" * 32 + b'"}\n{"type":"transaction"}\n' + orjson.dumps(PYTHON_TRANSACTION)
+            + b"\n" + SESSION.split(b"\n", 1)[1])
+    status, _, answer = request(app, "POST", "/api/1/envelope/", body,
+                                {"content-type": "application/x-sentry-envelope"}, QUERY)
+    answer = orjson.loads(answer)
+    assert (status, answer["error"], answer["id"]) == (422, "no_valid_events", "b" * 32)
+    [refused] = answer["rejected"]
+    assert (refused["item"], refused["reason"], refused["path"]) == (0, "unsupported_item", "items[0].platform")
+    assert "python transaction ('nightly-job', op 'task')" in refused["message"]
+    assert answer["ignored"] == {"session": 1}
+    counted = {key[1:]: count for key, count in app.refusals.counts.items()}
+    assert counted[(1, "sentry_envelope", "unsupported_item", "event")] == 1, counted
+
+
+def test_a_browser_transaction_is_still_mapped_not_refused():
+    browser = {**PYTHON_TRANSACTION, "platform": "javascript"}
+    body = b'{}\n{"type":"transaction"}\n' + orjson.dumps(browser)
+    status, _, answer = request(build(GOOD), "POST", "/api/1/envelope/", body,
+                                {"content-type": "application/x-sentry-envelope"}, QUERY)
+    assert (status, orjson.loads(answer)) == (200, {})
