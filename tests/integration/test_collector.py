@@ -28,6 +28,7 @@ from pipeline.contract import unified
 from pipeline.settings import REPO_ROOT
 from tests.support import vectors
 from tests.support.kafka import KafkaBroker, free_ports
+from tests.unit.test_collector_encodings import COMPRESS
 
 pytestmark = pytest.mark.integration
 
@@ -346,9 +347,10 @@ def test_oversized_chunked_body_is_413(http, open_project):
     assert answer.json()["error"] == "body_too_large"
 
 
-def test_gzip_body_is_accepted(http, open_project, reader):
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "zstd"])
+def test_a_compressed_body_is_accepted_in_each_coding(coding, http, open_project, reader):
     mark = reader.mark()
-    answer = post(http, open_project, gzip.compress(page_view()), headers={"content-encoding": "gzip"})
+    answer = post(http, open_project, COMPRESS[coding](page_view()), headers={"content-encoding": coding})
     assert answer.status_code == 202, answer.text
     assert reader.count_since(mark) == 1
 
@@ -361,7 +363,7 @@ def test_gzip_bomb_is_413(http, open_project):
 
 
 def test_unsupported_content_encoding_is_415(http, open_project):
-    answer = post(http, open_project, page_view(), headers={"content-encoding": "br"})
+    answer = post(http, open_project, page_view(), headers={"content-encoding": "compress"})
     assert answer.status_code == 415
     assert answer.json()["error"] == "unsupported_encoding"
 
