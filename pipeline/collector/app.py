@@ -120,6 +120,8 @@ def problem_reply(issue: Problem, extra: Headers = ()) -> Reply:
         headers.append((b"retry-after", str(issue.retry_after).encode()))
     if issue.allow is not None:
         headers.append((b"allow", issue.allow.encode()))
+    if issue.reason == "unsupported_encoding":  # the codings this server takes (RFC 9110 §12.5.3)
+        headers.append((b"accept-encoding", encodings.ACCEPT_ENCODING.encode()))
     return Reply.json(issue.status, issue.as_dict(), headers)
 
 

@@ -107,9 +107,12 @@ def test_concatenated_members_or_frames_are_decoded_whole(coding):
 @pytest.mark.parametrize("header", ["compress", "lz4", "gzip, br", "br;q=1"])
 @pytest.mark.parametrize("path", ["/api/1/events", "/api/1/envelope/", "/api/1/store/"])
 def test_other_encodings_and_lists_are_415_naming_the_four(header, path):
-    status, answer = post(path, OLD, header)
+    status, headers, body = request(build(GOOD), "POST", path, OLD, {
+        "content-type": "application/json", "x-vigil-key": GOOD.key, "content-encoding": header}, SENTRY_QUERY)
+    answer = orjson.loads(body)
     assert (status, answer["error"]) == (415, "unsupported_encoding"), answer
     assert "gzip, deflate, br, zstd" in answer["message"]
+    assert headers[b"accept-encoding"] == b"gzip, deflate, br, zstd"  # RFC 9110 §12.5.3
 
 
 def test_the_rate_limit_charges_the_inflated_size_in_every_coding():
