@@ -118,7 +118,7 @@ class Tally:
             for violation in found:
                 self.violations[f"{request.endpoint}: {violation.split(':', 1)[0][:60]}"] += 1
             if found and len(self.examples) < 10:
-                self.examples.append(f"{request!r}\n  → {found}")
+                self.examples.append(f"{request!r:.500}\n  → {found!r:.300}")
 
 
 def sender(requests: queue.Queue, base_url: str, timeout: float, tally: Tally) -> None:

@@ -49,6 +49,7 @@ class Answer:
     seconds: float = 0.0
     hang: str | None = None  # what did not answer in time
     dropped: str | None = None  # the connection broke without an answer
+    client_error: str | None = None  # the fuzzer itself could not send the request (its own bug)
 
     @property
     def labels(self) -> list[str]:
@@ -57,6 +58,8 @@ class Answer:
             return ["hang"]
         if self.dropped is not None:
             return ["dropped"]
+        if self.client_error is not None:
+            return ["client-error"]
         replies = [f"ws:{(_json(raw) or {}).get('status', '?')}" for raw in self.replies]
         return [str(self.status), *replies, *([f"ws-close:{self.close_code}"] if self.close_code else [])]
 
@@ -67,6 +70,15 @@ class Answer:
 def send(request: FuzzRequest, base_url: str, http: httpx.Client, timeout: float) -> Answer:
     """Send ``request`` (``http`` carries the base URL and keep-alive); a timeout is an ``Answer.hang``."""
     started = time.monotonic()
+    try:
+        answer = _send(request, base_url, http, timeout)
+    except Exception as error:  # noqa: BLE001 — reported as the fuzzer's own failure, never hidden
+        answer = Answer(0, client_error=repr(error))
+    answer.seconds = time.monotonic() - started
+    return answer
+
+
+def _send(request: FuzzRequest, base_url: str, http: httpx.Client, timeout: float) -> Answer:
     if request.endpoint == "ws" and request.method == "GET":
         answer = _send_ws(request, base_url, timeout)
     else:
@@ -79,13 +91,14 @@ def send(request: FuzzRequest, base_url: str, http: httpx.Client, timeout: float
             answer = Answer(0, hang=f"no HTTP answer within {timeout:g} s ({type(error).__name__})")
         except httpx.TransportError as error:
             answer = Answer(0, dropped=f"the connection broke without an answer: {error!r}")
-    answer.seconds = time.monotonic() - started
     return answer
 
 
 def _send_ws(request: FuzzRequest, base_url: str, timeout: float) -> Answer:
     url = base_url.replace("http://", "ws://", 1) + request.path
-    headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers]
+    # the handshake client takes one of each header (it sets User-Agent itself)
+    headers = list({name.lower(): (name.decode("latin-1"), value.decode("latin-1"))
+                    for name, value in reversed(request.headers)}.values())
     try:
         socket = websocket_connect(url, additional_headers=headers, open_timeout=timeout, close_timeout=1,
                                    max_size=None)
@@ -180,6 +193,8 @@ def violations(request: FuzzRequest, answer: Answer) -> list[str]:
         return [f"hang: {answer.hang}"]
     if answer.dropped is not None:
         return [f"dropped: {answer.dropped}"]
+    if answer.client_error is not None:
+        return [f"client error (the fuzzer's own, fix it): {answer.client_error}"]
     if request.endpoint == "ws" and answer.status == 101:
         return _ws_violations(request, answer)
     status = answer.status
