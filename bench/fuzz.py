@@ -191,7 +191,8 @@ Violations (kind: count):
 
 {found}
 
-`ws` counts the handshake (`101` accepted) and then `ws:<status>` for each message's reply;
+`ws` counts the handshake (`101` accepted) and then `ws:<status>` for each message's reply
+(`ws-close:1009`: a message over the size limit closes the socket, as designed);
 `hang` is no answer within {args.timeout:g} s, `dropped` a connection closed without an answer.
 Re-run with `.venv/bin/python bench/fuzz.py --write-docs`.
 """
