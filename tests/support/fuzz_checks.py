@@ -161,14 +161,16 @@ def events_in_envelope(raw: bytes | str | None) -> int | None:
 
 
 def events_in_sentry(raw: bytes | None, store: bool) -> int | None:
-    """How many v1 events a Sentry envelope (or store event) maps to; None if it is not one."""
+    """How many v1 events a Sentry envelope (or store event) maps to, plus the items or spans
+    refused before mapping (they are listed in ``rejected`` too); None if it is not one."""
     if raw is None:
         return None
     try:
         parsed = sentry.parse_store(raw) if store else sentry.parse_envelope(raw)
-        return len(sentry.to_events(parsed, datetime.now(timezone.utc)).events)
+        mapped = sentry.to_events(parsed, datetime.now(timezone.utc))
     except Exception:
         return None
+    return len(mapped.events) + len(getattr(mapped, "rejected", ()))  # a mapping that refuses nothing has none
 
 
 def events_sent(request: FuzzRequest, message: bytes | str | None = None) -> int | None:
@@ -237,8 +239,10 @@ def _answer_violations(request: FuzzRequest, status: int, body: dict[str, Any], 
             return [f"{status} without accepted/rejected counts: {body!r:.300}"]
         if accepted + len(rejected) != sent:
             return [f"{status} says {accepted} accepted + {len(rejected)} rejected, but {sent} events were sent"]
-        return [f"rejected entry without index/reason/message: {entry!r:.200}" for entry in rejected
-                if not (isinstance(entry, dict) and {"index", "reason", "message"} <= entry.keys())]
+        # an event is named by its index in the batch; a Sentry item refused before mapping, by its item number
+        return [f"rejected entry without index (or item)/reason/message: {entry!r:.200}" for entry in rejected
+                if not (isinstance(entry, dict) and {"reason", "message"} <= entry.keys()
+                        and ("index" in entry or "item" in entry))]
     problems = _problem_violations(status, body, retry_after)
     if not problems and body.get("error") == "no_valid_events":
         rejected = body.get("rejected")

@@ -32,6 +32,8 @@ REJECTED = {"index": 0, "reason": "missing_field", "path": "event_id", "message"
 
 @pytest.mark.parametrize("status, body, headers", [
     (202, {"accepted": 2, "rejected": [REJECTED]}, {}),
+    # a Sentry item refused before mapping is named by its item number
+    (202, {"accepted": 2, "rejected": [{"item": 0, "reason": "wrong_type", "path": "items[0].op", "message": "m"}]}, {}),
     (422, {**problem("no_valid_events"), "accepted": 0, "rejected": [REJECTED] * 3}, {}),
     (400, problem("invalid_json"), {}),
     (415, problem("unsupported_media_type"), {}),
