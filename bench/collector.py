@@ -522,11 +522,11 @@ compares process with process. "server CPU" is the server's processes only (not 
 """
 
 
-def write_docs(section: str) -> None:
-    """Replace (or add) the ``## Collector`` section of docs/benchmarks.md, leaving the others alone."""
+def write_docs(section: str, heading: str = "## Collector") -> None:
+    """Replace (or add) the ``heading`` section of docs/benchmarks.md, leaving the others alone."""
     text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n\nMeasured on the machine each section names.\n"
     lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == "## Collector"), None)
+    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
     if start is None:
         text = text.rstrip("\n") + "\n\n" + section
     else:

@@ -27,6 +27,7 @@ from pipeline.broker.topics import ensure_topics
 from pipeline.contract import unified
 from pipeline.settings import REPO_ROOT
 from tests.support import vectors
+from tests.support.vectors import fresh_sentry_envelope
 from tests.support.kafka import KafkaBroker, free_ports
 from tests.unit.test_collector_encodings import COMPRESS
 
@@ -259,27 +260,6 @@ def test_unified_document_is_accepted_as_v1_events(http, open_project, reader):
     assert answer.json() == {"accepted": count, "rejected": []}
     produced = reader.read_since(mark, count)
     assert {e["event_id"] for _, e in produced} == {e["event_id"] for e in unified.to_envelope(document)["events"]}
-
-
-SENTRY_FIXTURES = REPO_ROOT / "tests" / "unit" / "sentry_envelopes"
-SENTRY_CAPTURED_AT = 1795733553.0  # about when the fixtures were captured (Unix seconds)
-
-
-def fresh_sentry_envelope(name: str) -> bytes:
-    """A captured @sentry/browser envelope with its times moved to now (the contract refuses old events)."""
-    shift = time.time() - SENTRY_CAPTURED_AT
-
-    def moved(value, key=""):
-        if isinstance(value, dict):
-            return {k: moved(v, k) for k, v in value.items()}
-        if isinstance(value, list):
-            return [moved(v, key) for v in value]
-        if key.endswith("timestamp") and isinstance(value, float):
-            return value + shift
-        return value
-
-    lines = (SENTRY_FIXTURES / f"{name}.envelope").read_bytes().split(b"\n")
-    return b"\n".join(orjson.dumps(moved(orjson.loads(line))) for line in lines if line.strip())
 
 
 def post_sentry(http, project, body: bytes) -> httpx.Response:
