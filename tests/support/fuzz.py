@@ -18,18 +18,25 @@ from __future__ import annotations
 
 import functools
 import gzip
+import sys
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import brotli
 import orjson
 from hypothesis import strategies as st
 
 from tests.support import vectors
 from tests.support.fuzz_values import (DEEP, KEYS, NASTY, clone, deep_values, dumps, free_form_nested, json_number,
                                       mutated)
+
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd  # the library the collector decodes with; the checks decode independently of its code
 
 # ── what is fuzzed ─────────────────────────────────────────────────────────────────────
 
@@ -136,7 +143,8 @@ def encoded(draw: st.DrawFn, body: bytes, hostile: bool) -> tuple[bytes | None, 
             pieces = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)])]
             return b"gzip", b"".join(gzipped(piece) for piece in pieces)
         return how.encode(), gzipped(body)
-    how = draw(st.sampled_from(("truncated", "trailing-member", "deflate", "plain", "twice", "br", "bogus")))
+    how = draw(st.sampled_from(("truncated", "trailing-member", "deflate", "plain", "twice", "br", "bogus",
+                                "brotli", "zstd", "zstd-cut")))
     if how == "truncated":
         compressed = gzipped(body)
         return b"gzip", compressed[:draw(st.integers(0, len(compressed) - 1))]
@@ -150,6 +158,16 @@ def encoded(draw: st.DrawFn, body: bytes, hostile: bool) -> tuple[bytes | None, 
         return b"gzip, gzip", gzipped(gzipped(body))
     if how == "bogus":
         return draw(header_values()), body
+    if how == "brotli":
+        return b"br", brotli.compress(body)
+    if how == "zstd":  # one frame or, like `cat a.zst b.zst`, the body cut into frames
+        cuts = sorted(draw(st.lists(st.integers(0, len(body)), max_size=3)))
+        pieces = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)])]
+        return b"zstd", b"".join(zstd.ZstdCompressor().compress(piece, zstd.ZstdCompressor.FLUSH_FRAME)
+                                 for piece in pieces)
+    if how == "zstd-cut":
+        compressed = zstd.ZstdCompressor().compress(body, zstd.ZstdCompressor.FLUSH_FRAME)
+        return b"zstd", compressed[:draw(st.integers(0, len(compressed) - 1))]
     return how.encode(), body
 
 

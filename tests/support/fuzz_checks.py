@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import brotli
 import httpx
 import orjson
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -31,7 +32,7 @@ from websockets.sync.client import connect as websocket_connect
 from pipeline import contract
 from pipeline.collector.problems import REASONS
 from pipeline.contract import sentry, unified
-from tests.support.fuzz import FuzzRequest
+from tests.support.fuzz import FuzzRequest, zstd
 
 PIXEL_MAGIC = b"GIF89a"
 WS_MESSAGE_TOO_BIG = 1009  # the collector's WebSocket closes on a frame over its size limit
@@ -129,17 +130,33 @@ def _send_ws(request: FuzzRequest, base_url: str, timeout: float) -> Answer:
 
 def decoded(request: FuzzRequest) -> bytes | None:
     """The body as the collector should read it (every gzip member), or None if it can't be read."""
-    encoding = (request.header(b"content-encoding") or b"identity").strip().lower()
-    if encoding == b"identity":
+    encoding = (request.header(b"content-encoding") or b"").strip().lower()
+    if encoding in (b"", b"identity", b"utf-8"):  # plain, as Relay reads an empty or UTF-8 header
         return request.body
     try:
         if encoding in (b"gzip", b"x-gzip"):
             return gzip.decompress(request.body)
         if encoding == b"deflate":
             return zlib.decompress(request.body)
-    except (OSError, EOFError, zlib.error):
+        if encoding == b"br":
+            return brotli.decompress(request.body)
+        if encoding == b"zstd":
+            return zstandard_frames(request.body)
+    except (OSError, EOFError, zlib.error, brotli.error, zstd.ZstdError):
         return None
     return None
+
+
+def zstandard_frames(body: bytes) -> bytes:
+    """Every concatenated zstd frame decompressed (RFC 8878 §3); a broken or cut one raises."""
+    parts = []
+    while body:
+        decompressor = zstd.ZstdDecompressor()
+        parts.append(decompressor.decompress(body))
+        if not decompressor.eof:
+            raise zstd.ZstdError("truncated frame")
+        body = decompressor.unused_data
+    return b"".join(parts)
 
 
 def events_in_envelope(raw: bytes | str | None) -> int | None:
