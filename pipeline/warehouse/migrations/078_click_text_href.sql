@@ -6,5 +6,5 @@
 -- it); they never had an href. Other event types leave both empty.
 ALTER TABLE events ADD COLUMN IF NOT EXISTS click_text String
     DEFAULT if(type = 'click', JSONExtractString(data, 'text'), '');
-ALTER TABLE events ADD COLUMN IF NOT EXISTS click_href String CODEC(ZSTD(1))
-    DEFAULT if(type = 'click', JSONExtractString(data, 'href'), '');
+ALTER TABLE events ADD COLUMN IF NOT EXISTS click_href String
+    DEFAULT if(type = 'click', JSONExtractString(data, 'href'), '') CODEC(ZSTD(1));
