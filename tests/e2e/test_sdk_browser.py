@@ -548,7 +548,8 @@ def test_nav_links_are_rows_of_their_own_and_a_placeholder_is_no_page_view(stack
     assert clicks == [("a#more", "More", f"{site}/#!")] * 2 + [
         (NAV, "About", f"{site}/about"), (NAV, "Contact", f"{site}/contact"), (NAV, "Home", f"{site}/")]
     # "Most clicked" on the Traffic page: three rows for the three links, each with its text and href
-    filters = Filters(stack.project.id, datetime.now(timezone.utc) - timedelta(hours=1), datetime.now(timezone.utc) + timedelta(minutes=1))
+    now = datetime.now(timezone.utc)
+    filters = Filters(stack.project.id, now - timedelta(hours=1), now + timedelta(minutes=1))
     most = queries.top_clicks(stack.warehouse, filters)
     assert sorted(r for r in most.rows() if r[0] in (NAV, "a#more")) == [
         ("a#more", "More", f"{site}/#!", 2, 1), (NAV, "About", f"{site}/about", 1, 1),

@@ -459,9 +459,10 @@ def test_time_on_page_equals_ground_truth(client, shop):
 def test_clicks_and_form_submits_equal_ground_truth(client, shop):
     events = matching(shop, WINDOW)
     # the element's text and href from each click's own JSON, not from the columns the query reads
-    clicks = (events.filter(pl.col("type") == "click")
-              .with_columns(pl.col("data").map_elements(lambda d: shop_data.data_of(d).get("text", ""), return_dtype=pl.String).alias("text"),
-                            pl.col("data").map_elements(lambda d: shop_data.data_of(d).get("href", ""), return_dtype=pl.String).alias("href"))
+    def field(name: str) -> pl.Expr:
+        return pl.col("data").map_elements(lambda d: shop_data.data_of(d).get(name, ""), return_dtype=pl.String).alias(name)
+
+    clicks = (events.filter(pl.col("type") == "click").with_columns(field("text"), field("href"))
               .group_by("target", "text", "href")
               .agg(pl.len().cast(pl.UInt64).alias("clicks"), pl.col("visitor_id").n_unique().cast(pl.UInt64).alias("visitors"))
               .sort(["clicks", "target", "text", "href"], descending=[True, False, False, False]).head(5))
