@@ -86,14 +86,18 @@ REFERRERS = (("", 0.33), ("https://www.google.com/", 0.36), ("https://www.bing.c
 SOURCE_OF = {referrer: referrers.traffic_source(
     "https://shop.example.com/?utm_source=newsletter" if referrer == "newsletter" else "https://shop.example.com/",
     "" if referrer == "newsletter" else referrer).referrer_source for referrer, _share in REFERRERS}
-CLICK_TARGETS = {
-    "home": ("main section.hero button.carousel-next", "header nav a.category"),
-    "search": ("main ul.results > li > a",),
-    "category": ("main aside select#sort", "main ul.grid > li > a.product-card"),
-    "product": ("main div.gallery button.next", "main button#add-to-cart.btn-primary"),
-    "cart": ("main table.cart input.qty", "main button#checkout.btn-primary"),
-    "checkout": ("main form#checkout button[type=submit]",),
-    "confirmation": ("main a.continue",),
+# step → (selector, text, href): a nav bar's links share one selector (issue 14: "Most clicked"
+# groups by selector, text and href)
+_NAV = tuple(("header nav a.category", name, f"{synthetic.SITE}/c/{slug}") for slug, name in synthetic.CATEGORIES.items())
+CLICK_TARGETS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "home": (("main section.hero button.carousel-next", "›", ""),) + _NAV,
+    "search": (("main ul.results > li > a", "View product", f"{synthetic.SITE}/p/1-kettle"),),
+    "category": (("main aside select#sort", "Sort by", ""),
+                 ("main ul.grid > li > a.product-card", "View product", f"{synthetic.SITE}/p/1-kettle")),
+    "product": (("main div.gallery button.next", "Next image", ""), ("main button#add-to-cart.btn-primary", "Add to cart", "")),
+    "cart": (("main table.cart input.qty", "", ""), ("main button#checkout.btn-primary", "Checkout", "")),
+    "checkout": (("main form#checkout button[type=submit]", "Pay now", ""),),
+    "confirmation": (("main a.continue", "Continue shopping", f"{synthetic.SITE}/"),),
 }
 API = {  # step → (method, path, median ms)
     "home": ("GET", "/api/recommendations?slot=home", 140), "search": ("GET", "/api/search", 180),
@@ -400,10 +404,12 @@ def _clicks(rng: np.random.Generator, pages: pl.DataFrame, common: list[str]) ->
     index = np.repeat(np.arange(pages.height), count)
     steps = pages["step_name"].to_numpy()[index]
     choice = rng.random(index.size)
-    target = np.asarray([CLICK_TARGETS[s][int(c * len(CLICK_TARGETS[s]))] for s, c in zip(steps, choice)], dtype=object)
+    picked = [CLICK_TARGETS[s][int(c * len(CLICK_TARGETS[s]))] for s, c in zip(steps, choice)]
+    target, text, href = (pl.Series(column, [p[i] for p in picked], dtype=pl.String)
+                          for i, column in enumerate(("target", "click_text", "click_href")))
     frame = pages[index].select(*common, (pl.col("at") + pl.col("load") + pl.col("dwell") * 0.5).cast(pl.Int64).alias("ts"))
-    return frame.with_columns(pl.lit("click").alias("type"), pl.Series("target", target.astype(str)),
-                              _json('{"selector":"{}","text":"Go"}', pl.Series(target.astype(str))).alias("data"))
+    return frame.with_columns(pl.lit("click").alias("type"), target, text, href,
+                              _json('{"selector":"{}","text":"{}","href":"{}"}', target, text, href).alias("data"))
 
 
 def _time_on_page(pages: pl.DataFrame, common: list[str]) -> pl.DataFrame:

@@ -101,7 +101,9 @@ with left:
                                      "p75_s": st.column_config.NumberColumn("p75", format="%.0f s")})
 with middle:
     st.subheader("Most clicked")
-    ui.table(clicks, "top_clicks", {"target": st.column_config.TextColumn("Element"),
+    ui.table(clicks, "top_clicks", {"text": st.column_config.TextColumn("Text"),
+                                    "target": st.column_config.TextColumn("Element"),
+                                    "href": st.column_config.TextColumn("Link"),
                                     "clicks": st.column_config.NumberColumn("Clicks", **COUNT),
                                     "visitors": st.column_config.NumberColumn("Visitors", **COUNT)})
 with right:

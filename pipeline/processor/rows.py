@@ -14,7 +14,7 @@ error         error_kind, error_type, error_message; kind=api also duration_ms a
 api_call      duration_ms, http_method, http_url, http_status
 resource      duration_ms, http_url (the fetched URL)
 time_on_page  duration_ms
-click         target (CSS selector, else element id)
+click         target (CSS selector, else element id), click_text, click_href
 form_submit   target (form id, else name), name (form name)
 custom        name
 identify      user_id (the event's, else data.user_id)
@@ -52,6 +52,7 @@ COLUMNS: tuple[str, ...] = (
     "region", "city",  # 040_geo_and_traffic_source.sql; steps.put_geo
     "referrer_source", "referrer_domain",  # 040; steps.put_traffic_source
     "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+    "click_text", "click_href",  # 078_click_text_href.sql
 )
 
 Row = tuple  # one value per COLUMNS entry, in that order
@@ -92,7 +93,7 @@ def event_row(event: Event) -> Row | Dropped:
     user_id = event.get("user_id", "")
 
     vital_name = vital_rating = error_kind = error_type = error_message = ""
-    http_method = http_url = target = name = ""
+    http_method = http_url = target = name = click_text = click_href = ""
     vital_value = duration_ms = 0.0
     http_status = 0
 
@@ -111,6 +112,8 @@ def event_row(event: Event) -> Row | Dropped:
         duration_ms = float(data.get("duration", 0.0))
     elif event_type == "click":
         target = data.get("selector") or data.get("element_id", "")
+        click_text = data.get("text", "")
+        click_href = data.get("href", "")
     elif event_type == "time_on_page":
         duration_ms = float(data["duration"])
     elif event_type == "error":
@@ -182,6 +185,8 @@ def event_row(event: Event) -> Row | Dropped:
         event["utm_campaign"],
         event["utm_term"],
         event["utm_content"],
+        click_text,
+        click_href,
     )
 
 

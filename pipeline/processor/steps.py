@@ -288,7 +288,7 @@ def _network_of(ip: str) -> str:
 
 # where URLs and free text live in an event (``data``'s keys by the contract's types)
 _PAGE_TEXT = ("url", "referrer")
-_DATA_TEXT = ("message", "stack", "source", "url", "name", "action")
+_DATA_TEXT = ("message", "stack", "source", "url", "name", "action", "text", "href")
 
 
 def _scrub_keys(holder: Any, keys: tuple[str, ...]) -> None:
@@ -303,8 +303,8 @@ def scrub_pii(event: Event) -> Event:
     """E-mail addresses, secrets in query strings and card numbers out of URLs and error text.
 
     Covers the page's URL and referrer, and in ``data`` the message, stack, source, URLs (API
-    calls, resources, form actions, an API error's request), frames' file names and
-    breadcrumbs' messages (``pii``). Runs before :func:`put_page`, so the route is scrubbed too.
+    calls, resources, form actions, an API error's request), a click's text and href, frames'
+    file names and breadcrumbs' messages (``pii``). Runs before :func:`put_page`, so the route is scrubbed too.
     """
     _scrub_keys(event.get("page"), _PAGE_TEXT)
     data = event.get("data")

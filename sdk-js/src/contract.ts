@@ -128,6 +128,8 @@ export interface ClickData {
   selector?: string;
   element_id?: string;
   text?: string;
+  /** A link's URL (secrets filtered); only the scheme (`mailto:`) when it is not http(s). */
+  href?: string;
   x?: number;
   y?: number;
   attributes?: Tags;

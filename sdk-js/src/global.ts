@@ -4,7 +4,8 @@
  * Starts itself from the tag's data attributes:
  *   <script async src="vigil.min.js" data-endpoint="https://vigil.example.com"
  *           data-project-id="shop" data-key="pk_…" data-release="shop@2.4.1"></script>
- * and replays the calls a page made before the async script arrived through the stub
+ * (the flags `data-cookieless`, `data-hash-routing`, `data-debug`: present = on) and replays
+ * the calls a page made before the async script arrived through the stub
  * `window.Vigil = { q: [["init", [{…}]], ["track", ["signup"]]] }` (docs/sdk.md has the snippet).
  */
 import {
@@ -41,6 +42,7 @@ guard(() => {
       environment: d.environment,
       transport: d.transport as never,
       cookieless: d.cookieless != null,
+      hashRouting: d.hashRouting != null,
       debug: d.debug != null,
     });
   if (stub && stub.q)

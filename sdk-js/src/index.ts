@@ -200,7 +200,7 @@ export const init = guard((options: Options): void => {
             if (visits.length > MAX_VISITS) visits.splice(1, 1);
           }
           emit(type, data as never, page);
-        }),
+        }, opts.hashRouting),
       );
       setTimeout(() => {
         start(opts.vitals, () =>

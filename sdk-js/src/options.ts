@@ -44,6 +44,8 @@ export interface Options {
   maxStored?: number;
   /** Session inactivity timeout in ms. Default 30 minutes. */
   sessionTimeout?: number;
+  /** A new `#hash` alone is a page view (the site routes by hash). Default false. */
+  hashRouting?: boolean;
   /** Automatic collection switches, each default true. */
   vitals?: boolean;
   errors?: boolean;
@@ -73,6 +75,7 @@ export const DEFAULTS = {
   maxQueue: 500,
   maxStored: 100,
   sessionTimeout: 30 * 60 * 1000,
+  hashRouting: false,
   vitals: true,
   errors: true,
   api: true,

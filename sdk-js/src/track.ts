@@ -3,7 +3,7 @@
  * page, clicks and form submits.
  *
  * Nothing typed by the user is ever read: clicks keep a selector, a text snippet of
- * buttons and links, coordinates and `data-vigil-*` attributes; form submits keep the
+ * buttons and links, a link's `href`, coordinates and `data-vigil-*` attributes; form submits keep the
  * form's id, name, action and method. Any element inside `[data-vigil-ignore]` is skipped.
  */
 import type { ClickData, FormSubmitData, NavigationType, Page, PageViewData, TimeOnPageData, Tags } from './contract';
@@ -40,14 +40,16 @@ const navigationType = (): NavigationType => {
 };
 
 /**
- * Report a page view now and on every SPA navigation, and time_on_page: the page's visible
+ * Report a page view now and on every SPA navigation (a new URL by `pushState`,
+ * `replaceState`, `popstate` or `hashchange`; a new hash alone only with `hashRouting`, since
+ * `#!`/`#` placeholder links and in-page anchors change it too), and time_on_page: the page's visible
  * time since its last report, sent when it is hidden or left. Returns the function that
  * reports the pending time (index.ts calls it right before the hidden-page flush); the
  * clock then stays stopped until the page is visible again. On unload `pagehide` comes
  * before `visibilitychange` (https://html.spec.whatwg.org/#unload-a-document), so the
  * second call finds nothing left to report.
  */
-export const onPageViews = (report: PageReport): (() => void) => {
+export const onPageViews = (report: PageReport, hashRouting?: boolean): (() => void) => {
   let url = location.href;
   let visibleMs = 0;
   let visibleSince = document.visibilityState == 'hidden' ? -1 : performance.now();
@@ -67,8 +69,9 @@ export const onPageViews = (report: PageReport): (() => void) => {
 
   report('page_view', { navigation_type: navigationType() }, currentPage(document.referrer));
 
+  const route = (href: string) => (hashRouting ? href : href.split('#')[0]);
   const onNavigate = guard(() => {
-    if (location.href == url) return;
+    if (route(location.href) == route(url)) return;
     reportTime(url, true);
     const previous = url;
     url = location.href;
@@ -133,6 +136,9 @@ export const onClicks = (report: (data: ClickData) => void): void => {
         const text = cut(el.textContent || '', TEXT_SNIPPET);
         if (text) data.text = text;
       }
+      // A link's target; an address (mailto:, tel:) or script (javascript:) keeps only its scheme.
+      const href = (el as HTMLAnchorElement).href;
+      if (typeof href == 'string' && href) data.href = /^https?:/.test(href) ? scrubUrl(href) : href.split(':')[0] + ':';
       const attributes = vigilAttributes(el);
       if (attributes) data.attributes = attributes;
       report(data);

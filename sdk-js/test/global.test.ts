@@ -13,7 +13,7 @@ afterAll(() => server.close());
 
 test('starts from data attributes and replays calls the page queued before it loaded', async () => {
   const script = document.createElement('script');
-  Object.assign(script.dataset, { endpoint: server.url, projectId: 'shop', key: 'pk_tag', release: 'shop@3' });
+  Object.assign(script.dataset, { endpoint: server.url, projectId: 'shop', key: 'pk_tag', release: 'shop@3', hashRouting: '' });
   Object.defineProperty(document, 'currentScript', { value: script, configurable: true });
   // The stub from docs/sdk.md, as a page runs it before the async script arrives.
   const stub = { q: [] as unknown[] } as Record<string, unknown> & { q: unknown[] };
@@ -33,6 +33,14 @@ test('starts from data attributes and replays calls the page queued before it lo
   expect(envelope.context).toMatchObject({ release: 'shop@3' });
   const custom = server.envelopes().flatMap((e) => e.events).find((e) => e.type == 'custom')!;
   expect(custom.data).toEqual({ name: 'clicked-before-load', props: { early: true } });
+  // data-hash-routing: a new hash is a page view of its own
+  const views = () => server.envelopes().flatMap((e) => e.events).filter((ev) => ev.type == 'page_view');
+  await waitFor(() => views().length > 0);
+  location.hash = '#/account';
+  dispatchEvent(new HashChangeEvent('hashchange'));
+  w.Vigil.flush();
+  await waitFor(() => views().some((ev) => ev.page!.url!.endsWith('#/account')));
+  expect(views().map((ev) => (ev.data as { navigation_type: string }).navigation_type)).toEqual(['navigate', 'spa']);
 });
 
 test('a second copy of the bundle keeps the first one running', async () => {

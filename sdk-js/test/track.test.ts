@@ -61,18 +61,43 @@ describe('page views', () => {
     expect(pages[0].data.duration).toBe(12_000);
   });
 
-  test('replaceState to the same URL is not a page view; hashchange and popstate are', () => {
+  test('replaceState to the same URL is not a page view; a new path by popstate is', () => {
     history.replaceState({ step: 2 }, '', location.href);
     expect(pages).toEqual([]);
     history.replaceState({}, '', '/checkout');
-    location.hash = '#/payment';
-    dispatchEvent(new HashChangeEvent('hashchange'));
-    history.replaceState({}, '', '/checkout#/shipping');
+    history.replaceState({}, '', '/checkout/shipping');
     dispatchEvent(new PopStateEvent('popstate'));
     const urls = pages.filter((p) => p.type == 'page_view').map((p) => p.page.url);
-    expect(urls[0]).toBe('http://shop.example.com/checkout');
-    expect(urls).toContain('http://shop.example.com/checkout#/payment');
-    expect(urls[urls.length - 1]).toBe('http://shop.example.com/checkout#/shipping');
+    expect(urls).toEqual(['http://shop.example.com/checkout', 'http://shop.example.com/checkout/shipping']);
+  });
+
+  test('a change of the hash alone (a `#!` placeholder link) is not a page view', () => {
+    document.body.innerHTML = '<a href="#!">More</a><a href="#">Top</a>';
+    settleTime();
+    document.querySelectorAll('a').forEach((a) => {
+      location.hash = a.getAttribute('href')!;
+      dispatchEvent(new HashChangeEvent('hashchange'));
+      dispatchEvent(new PopStateEvent('popstate'));
+    });
+    history.pushState({}, '', '#section-2');
+    expect(pages).toEqual([]);
+    history.pushState({}, '', '/products/43#!');
+    expect(pages.filter((p) => p.type == 'page_view').map((p) => p.page.url)).toEqual(['http://shop.example.com/products/43#!']);
+  });
+
+  test('with hashRouting, a new hash is a page view', () => {
+    const routed: Seen[] = [];
+    onPageViews((type, data, page) => routed.push({ type, data: data as never, page }), true);
+    routed.length = 0;
+    location.hash = '#/payment';
+    dispatchEvent(new HashChangeEvent('hashchange'));
+    history.replaceState({}, '', location.pathname + '#/shipping');
+    const views = routed.filter((p) => p.type == 'page_view');
+    expect(views.map((p) => [p.data.navigation_type, p.page.url!.replace(/^.*#/, '#')])).toEqual([
+      ['spa', '#/payment'],
+      ['spa', '#/shipping'],
+    ]);
+    history.replaceState({}, '', '/products/43#!'); // back to the URL of the other subscriptions' last view
   });
 
   test('a page restored from the back/forward cache is a new view', () => {
@@ -123,6 +148,27 @@ describe('clicks', () => {
     expect(clicks).toEqual([
       { selector: 'button#buy.btn-primary', element_id: 'buy', text: 'Add to cart', x: expect.any(Number), y: expect.any(Number), attributes: { 'data-vigil-product': '42' } },
     ]);
+  });
+
+  test('links of one nav bar: the same selector, each with its own text and href (secrets filtered)', () => {
+    document.body.innerHTML =
+      '<nav class="menu"><a class="nav-link" href="/">Home</a><a class="nav-link" href="/about?token=t1">  About\n us </a>' +
+      '<a class="nav-link" href="mailto:ann@example.com">Contact</a></nav>';
+    document.querySelector('nav')!.addEventListener('click', (e) => e.preventDefault()); // stay on this page
+    document.querySelectorAll('a').forEach((a) => click(a, { cancelable: true }));
+    expect(clicks.map((c) => [c.selector, c.text, c.href])).toEqual([
+      ['body > nav.menu > a.nav-link', 'Home', 'http://shop.example.com/'],
+      ['body > nav.menu > a.nav-link', 'About us', 'http://shop.example.com/about?token=[Filtered]'],
+      // an address (mailto:, tel:, javascript:) keeps only its scheme
+      ['body > nav.menu > a.nav-link', 'Contact', 'mailto:'],
+    ]);
+  });
+
+  test('no href for buttons; a long text is cut', () => {
+    document.body.innerHTML = `<button>${'Buy '.repeat(40)}</button>`;
+    click(document.querySelector('button')!);
+    expect(clicks[0].href).toBeUndefined();
+    expect(clicks[0].text).toHaveLength(64);
   });
 
   test('seen even when the page stops propagation', () => {

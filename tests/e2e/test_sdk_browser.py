@@ -22,12 +22,15 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from pipeline import projects
 from pipeline.broker.topics import ensure_topics
+from pipeline.warehouse import queries
+from pipeline.warehouse.queries import Filters
 from tests.support import processes
 from tests.support.kafka import free_ports
 from tests.support.sdk_site import CHROMIUM, CHROMIUM_ARGS, FixtureSite
@@ -262,6 +265,22 @@ def visits(stack: Stack, browser: Any) -> dict[str, Visitor]:
     close(page)
     shopper.beacon_ids = until(keeper, lambda: shopper.beaconed(keeper), "the shopper's last beacon")
     shopper.notes["keeper"] = keeper
+
+    # A nav bar: a "#!" placeholder clicked twice (no page view), then Home → About → Contact →
+    # Home by real links, one selector shape for all three.
+    navbar = visitor("navbar")
+    page = navbar.open(site)
+    page.click("#more")
+    page.click("#more")
+    page.wait_for_timeout(200)
+    navbar.notes["placeholder_url"] = page.url
+    for name in ("About", "Contact", "Home"):
+        with page.expect_navigation(wait_until="load"):
+            page.click(f"nav.menu a.nav-link:text-is('{name}')")
+        page.wait_for_function("window.Vigil && window.Vigil.SDK")
+    keeper = navbar.blank(site)
+    close(page)
+    navbar.beacon_ids = until(keeper, lambda: navbar.beaconed(keeper), "the nav bar visit's last beacon")
 
     # A glance: the page is hidden before any input, so LCP is final only then.
     glance = visitor("glance")
@@ -514,6 +533,27 @@ def test_clicks_form_submit_and_time_on_page(shopper_rows, stack):
     assert [r["path"] for r in times] == ["/", "/cart"]
     assert times[0]["duration_ms"] > 2000  # the clicks and the 1.5 s wait before the SPA navigation
     assert 0 < times[1]["duration_ms"] < times[0]["duration_ms"]
+
+
+NAV = "body > nav.menu > a.nav-link"
+
+
+def test_nav_links_are_rows_of_their_own_and_a_placeholder_is_no_page_view(stack, visits):
+    site, navbar = stack.site.url, visits["navbar"]
+    assert navbar.notes["placeholder_url"] == f"{site}/#!"  # the click did change the hash
+    rows = stack.wait_for(navbar.id, has(Counter({("page_view", ""): 4, ("click", ""): 5})), "the nav bar visit")
+    views = [(r["data"]["navigation_type"], r["path"]) for r in by_type(rows, "page_view")]
+    assert views == [("navigate", "/"), ("navigate", "/about"), ("navigate", "/contact"), ("navigate", "/")]
+    clicks = [(r["target"], r["data"]["text"], r["data"]["href"]) for r in by_type(rows, "click")]
+    assert clicks == [("a#more", "More", f"{site}/#!")] * 2 + [
+        (NAV, "About", f"{site}/about"), (NAV, "Contact", f"{site}/contact"), (NAV, "Home", f"{site}/")]
+    # "Most clicked" on the Traffic page: three rows for the three links, each with its text and href
+    now = datetime.now(timezone.utc)
+    filters = Filters(stack.project.id, now - timedelta(hours=1), now + timedelta(minutes=1))
+    most = queries.top_clicks(stack.warehouse, filters)
+    assert sorted(r for r in most.rows() if r[0] in (NAV, "a#more")) == [
+        ("a#more", "More", f"{site}/#!", 2, 1), (NAV, "About", f"{site}/about", 1, 1),
+        (NAV, "Contact", f"{site}/contact", 1, 1), (NAV, "Home", f"{site}/", 1, 1)]
 
 
 def test_a_page_hidden_before_any_input_reports_lcp_by_beacon(stack, visits):

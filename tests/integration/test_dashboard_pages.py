@@ -114,7 +114,7 @@ def shop(clickhouse):
     for session, path, seconds in (("s1", "/", 30), ("s2", "/", 50), ("s3", "/", 10), ("s1", "/cart", 20)):
         rows.add(11, session, "time_on_page", path=path, duration_ms=seconds * 1000.0, **profile[session])
     for session in ("s1", "s2", "s1"):
-        rows.add(13, session, "click", path="/p/1-kettle", target="button#add-to-cart",
+        rows.add(13, session, "click", path="/p/1-kettle", target="button#add-to-cart", click_text="Add to cart",
                  data={"selector": "button#add-to-cart", "text": "Add to cart"}, **mobile)
     rows.add(8, "s4", "form_submit", path="/cart", target="coupon", **desktop)
     client.insert("events", rows.rows, column_names=FIXTURE_COLUMNS)
@@ -319,7 +319,8 @@ def test_traffic_shows_the_fixture_visits(clickhouse, monkeypatch, shop):
     dwell = frame_with(app, "median_s")
     assert dwell.iloc[0].to_dict() == {"path": "/", "views": 3, "median_s": 30.0, "p75_s": 40.0}
     clicks = frame_with(app, "clicks")
-    assert clicks.to_dict("records") == [{"target": "button#add-to-cart", "clicks": 3, "visitors": 2}]
+    assert clicks.to_dict("records") == [{"target": "button#add-to-cart", "text": "Add to cart", "href": "", "clicks": 3,
+                                          "visitors": 2}]
     assert frame_with(app, "submits").to_dict("records") == [{"form": "coupon", "submits": 1, "sessions": 1,
                                                               "visitors": 1}]
 

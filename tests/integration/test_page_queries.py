@@ -458,9 +458,14 @@ def test_time_on_page_equals_ground_truth(client, shop):
 
 def test_clicks_and_form_submits_equal_ground_truth(client, shop):
     events = matching(shop, WINDOW)
-    clicks = (events.filter(pl.col("type") == "click").group_by("target")
+    # the element's text and href from each click's own JSON, not from the columns the query reads
+    def field(name: str) -> pl.Expr:
+        return pl.col("data").map_elements(lambda d: shop_data.data_of(d).get(name, ""), return_dtype=pl.String).alias(name)
+
+    clicks = (events.filter(pl.col("type") == "click").with_columns(field("text"), field("href"))
+              .group_by("target", "text", "href")
               .agg(pl.len().cast(pl.UInt64).alias("clicks"), pl.col("visitor_id").n_unique().cast(pl.UInt64).alias("visitors"))
-              .sort(["clicks", "target"], descending=[True, False]).head(5))
+              .sort(["clicks", "target", "text", "href"], descending=[True, False, False, False]).head(5))
     assert queries.top_clicks(client, WINDOW, limit=5).equals(clicks)
     forms = (events.filter(pl.col("type") == "form_submit").group_by(pl.col("target").alias("form"))
              .agg(pl.len().cast(pl.UInt64).alias("submits"))

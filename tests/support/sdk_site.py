@@ -126,7 +126,7 @@ class FixtureSite:
             return self.send(request, 200, "text/javascript; charset=utf-8", (FIXTURES / "app.js").read_bytes())
         if path == "/blank":  # a page of the site without the SDK
             return self.send(request, 200, "text/html; charset=utf-8", b"<!doctype html><title>blank</title>")
-        if path in ("/", "/cart"):
+        if path in ("/", "/cart", "/about", "/contact"):
             page = (FIXTURES / "index.html").read_text()
             for name, value in (("COLLECTOR", self.collector), ("PROJECT", self.project),
                                 ("KEY", query.get("key", self.key)), ("TRANSPORT", query.get("transport", "auto"))):

@@ -341,6 +341,13 @@ def test_scrub_pii_cleans_api_and_resource_urls():
     assert failed["data"]["request"]["url"] == "https://x.example/a?password=[redacted]"
 
 
+def test_scrub_pii_cleans_a_clicks_text_and_href():
+    click = steps.scrub_pii(enriched(type="click", data={
+        "selector": "a.mail", "text": "Write to ann@example.com", "href": "https://x.example/reset?token=t&to=ann@example.com"}))
+    assert (click["data"]["text"], click["data"]["href"]) == (
+        "Write to [email]", "https://x.example/reset?token=[redacted]&to=[email]")
+
+
 @pytest.mark.parametrize("text", ["@" * 100_000, "a@" * 50_000 + "b.cc", "=" * 100_000, "?token=" * 20_000,
                                   "4" * 100_000, "1 " * 50_000, "\udcff@\x00.com", "x" * 1_000_000])
 def test_scrub_survives_hostile_text(text):

@@ -108,12 +108,22 @@ def test_resource():
 
 
 def test_click_form_time_custom_identify():
-    assert row_of("01J0ZK4T0010XQ5M8R2B7C9D")["target"] == "main > button#buy.btn-primary"
+    click = row_of("01J0ZK4T0010XQ5M8R2B7C9D")
+    assert (click["target"], click["click_text"], click["click_href"]) == ("main > button#buy.btn-primary", "Add to cart", "")
     form = row_of("01J0ZK4T0011XQ5M8R2B7C9D")
     assert (form["target"], form["name"]) == ("checkout", "checkout")
     assert row_of("01J0ZK4T0012XQ5M8R2B7C9D")["duration_ms"] == 120000.0
     assert row_of("01J0ZK4T0013XQ5M8R2B7C9D")["name"] == "coupon_applied"
     assert row_of("01J0ZK4T0014XQ5M8R2B7C9D")["user_id"] == "user-1234"
+
+
+def test_a_links_click_keeps_its_text_and_href():
+    event = dict(EVENTS["01J0ZK4T0010XQ5M8R2B7C9D"], data={
+        "selector": "nav.menu > a.nav-link", "text": "About", "href": "https://shop.example.com/about"})
+    row = dict(zip(rows.COLUMNS, rows.event_row(event)))
+    assert (row["target"], row["click_text"], row["click_href"]) == ("nav.menu > a.nav-link", "About", "https://shop.example.com/about")
+    form = row_of("01J0ZK4T0011XQ5M8R2B7C9D")
+    assert (form["click_text"], form["click_href"]) == ("", "")  # only clicks fill them
 
 
 def test_tags_become_strings():
