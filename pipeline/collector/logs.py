@@ -54,5 +54,8 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
     config["handlers"]["root"] = {"formatter": "plain", "class": "logging.StreamHandler",
                                   "stream": "ext://sys.stderr", "filters": ["redact_secrets"]}
     config["root"] = {"handlers": ["root"], "level": level}
+    # said outright, not left to the logger's state: a library imported earlier in the process
+    # (Streamlit does) may have turned uvicorn.error's propagation off, losing its lines
+    config["loggers"]["uvicorn.error"]["propagate"] = True
     return config
 

@@ -55,6 +55,24 @@ def test_uvicorn_websocket_and_access_lines_and_our_own_lines_are_masked(capture
     assert "/api/1/pixel.gif?key=***&d=x" in text
 
 
+@pytest.fixture
+def uvicorn_error_not_propagating():
+    """uvicorn.error as Streamlit leaves it once its config is read (propagation off): the
+    dashboard tests import Streamlit into the same process before the collector's are run."""
+    logger = logging.getLogger("uvicorn.error")
+    saved = logger.propagate
+    logger.propagate = False
+    yield
+    logger.propagate = saved
+
+
+def test_the_websocket_line_is_kept_whatever_an_earlier_library_did_to_its_logger(uvicorn_error_not_propagating,
+                                                                                   captured):
+    logging.getLogger("uvicorn.error").info('%s - "WebSocket %s" [accepted]', "127.0.0.1:5000",
+                                            f"/api/1/ws?key={KEY}")
+    assert "/api/1/ws?key=***" in captured.getvalue()
+
+
 def test_the_filter_keeps_records_and_their_argument_types():
     record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
                                ("127.0.0.1:1", "GET", f"/p?token={KEY}", "1.1", 200), None)
