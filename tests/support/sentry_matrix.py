@@ -9,18 +9,19 @@ docs/sentry.md. Nothing in the table is written by hand.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 
-from pipeline.contract import sentry
+from pipeline.contract import merge_context, sentry, validate_event
 
 # why what was accepted is not stored (the collector counts those items in its answer's ``ignored``)
 WHY = {
     "session": "release health, not a Vigil event; counted in the answer's `ignored`",
     "client_report": "the SDK's count of what it dropped itself; counted in `ignored`",
 }
-NO_VITAL_NAME = "no v1 name (FID was replaced by INP; first paint, connection and request timings are not vitals)"
+NO_VITAL_NAME = "no v1 name: INP replaced FID; first paint, connection and request timings are not vitals"
 
 
 def measure(sent: list[str], rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -30,8 +31,10 @@ def measure(sent: list[str], rows: list[dict[str, Any]]) -> dict[str, Any]:
     items: Counter[str] = Counter()
     unnamed: set[str] = set()
     other_spans = 0
+    refused: Counter[str] = Counter()
     for body in sent:
         envelope = sentry.parse_envelope(body.encode())
+        refused.update(_refusals(envelope))
         version = version or (envelope.headers.get("sdk") or {}).get("version", "")
         for item in envelope.items:
             items[item.type] += 1
@@ -60,16 +63,20 @@ def measure(sent: list[str], rows: list[dict[str, Any]]) -> dict[str, Any]:
         "ignored": {name: count for name, count in items.items() if name not in sentry.MAPPED_TYPES},
         "unnamed_measurements": sorted(unnamed),
         "other_spans": other_spans,
+        "refused": dict(refused),
     }
 
 
 def table(rows: dict[str, dict[str, Any]]) -> str:
     """The measured rows as a Markdown table, one line per major (oldest first)."""
-    lines = ["| SDK | version | stored | with page, release, environment | with target | accepted, not stored (why) |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| SDK | version | stored | vitals with page, release, environment | vitals with target "
+             "| accepted, not stored (why) | refused |",
+             "|---|---|---|---|---|---|---|"]
     for major in sorted(rows, key=int):
         row = rows[major]
-        stored = ", ".join(f"{count} {kind}" for kind, count in sorted(row["stored"].items()))
+        stored = ", ".join(f"{count} {kind}" + (f" ({', '.join(row['errors'])})" if kind == "error" else "")
+                           for kind, count in sorted(row["stored"].items()))
+        refused = ", ".join(f"{reason} ×{count}" for reason, count in sorted(row["refused"].items())) or "none"
         kept = [f"{name} ×{count} ({WHY.get(name, 'not mapped')})" for name, count in sorted(row["ignored"].items())]
         if row["unnamed_measurements"]:
             kept.append(f"measurements {', '.join(row['unnamed_measurements'])} ({NO_VITAL_NAME})")
@@ -77,8 +84,21 @@ def table(rows: dict[str, dict[str, Any]]) -> str:
             kept.append(f"{row['other_spans']} spans without a vital (resource, http.client, browser timings: "
                         "Vigil keeps page views and vitals)")
         lines.append(f"| `@sentry/browser` {major}.x | {row['version']} | {stored}; vitals {', '.join(row['vitals'])} "
-                     f"| {', '.join(row['vitals_with_page'])} | {', '.join(row['targets'])} | {'; '.join(kept)} |")
+                     f"| {', '.join(row['vitals_with_page'])} | {', '.join(row['targets'])} | {'; '.join(kept)} | {refused} |")
     return "\n".join(lines) + "\n"
+
+
+def _refusals(envelope: sentry.SentryEnvelope) -> list[str]:
+    """The reasons the mapping or the contract refuses any of an envelope's items or events."""
+    now = datetime.now(timezone.utc)
+    mapped = sentry.to_events(envelope, now)
+    reasons = [refusal["reason"] for refusal in mapped.rejected]
+    document = mapped.envelope()
+    for event in merge_context(document) if document else []:
+        rejection = validate_event(event, now=now)
+        if rejection is not None:
+            reasons.append(rejection.reason)
+    return reasons
 
 
 def _vital_keys(span: dict[str, Any]) -> set[str]:
