@@ -3,7 +3,9 @@
 The fixtures in ``sentry_envelopes/`` were captured from @sentry/browser 11.12 in Chromium
 (``tests/e2e/sentry_app``): a thrown error, an unhandled rejection, a captured exception with
 user, tags and breadcrumbs, the pageload's streamed spans (LCP, FCP, TTFB) and the spans sent
-at page hide (INP, CLS), and a session update. Hostile inputs come after them.
+at page hide (INP, CLS), and a session update; ``sentry{8,9,10,11}_*`` from the latest 8.x–11.x
+(the e2e matrix, ``VIGIL_SENTRY_CAPTURE``): v8–v10 pageload transactions and standalone INP
+spans, v11.17's pageload spans. Hostile inputs come after them.
 """
 
 from __future__ import annotations
