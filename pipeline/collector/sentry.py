@@ -76,7 +76,8 @@ async def post_sentry(collector: Collector, scope: Scope, receive: Receive, proj
         auth = headers.get(b"x-sentry-auth")
         client_name = query_value(scope, "sentry_client") or sentry.auth_param(
             auth.decode("latin-1") if auth is not None else None, "sentry_client")
-        mapped = sentry.to_events(parsed, datetime.now(timezone.utc), client_name, collector.sentry_pages(project.id))
+        mapped = sentry.to_events(parsed, datetime.now(timezone.utc), client_name, collector.sentry_pages(project.id),
+                                  origin.decode("latin-1") if origin is not None else None)
     except sentry.SentryFormatError as error:
         raise envelope_problem(error.rejection) from None
     answer: dict[str, Any] = {"id": parsed.event_id} if parsed.event_id else {}

@@ -233,12 +233,14 @@ class SegmentPages:
 
 
 def to_events(envelope: SentryEnvelope, now: datetime, client: str | None = None,
-              pages: SegmentPages | None = None) -> Mapped:
+              pages: SegmentPages | None = None, origin: str | None = None) -> Mapped:
     """Each mapped item's v1 events, in order; other item types counted as ignored.
 
     ``client`` is the request's ``sentry_client`` (``sentry.javascript.browser/11.12.0``): the SDK
     for payloads that do not name theirs (old SDKs' store events). ``pages``: the project's
     segment URLs from earlier envelopes, for late spans without a URL (and added to).
+    ``origin``: the request's ``Origin`` (``https://shop.example.com``), which makes a
+    standalone span's route (``data.transaction``, v8–v10) a page URL.
     """
     mapped = Mapped(sdk=_sdk(envelope.headers.get("sdk")) or client_sdk(client))
     for index, item in enumerate(envelope.items):
@@ -248,7 +250,7 @@ def to_events(envelope: SentryEnvelope, now: datetime, client: str | None = None
         path = f"items[{index}]"
         payload = _json_object(item.payload, path, f"item {index}'s {item.type} payload")
         if item.type == "span":
-            mapped.events.extend(span_events(_mappable_spans(payload, index, mapped), now, mapped.sdk, pages))
+            mapped.events.extend(span_events(_mappable_spans(payload, index, mapped), now, mapped.sdk, pages, origin))
             continue
         rejection = sentry_checks.event_problem(payload, path)
         if rejection is None and item.type == "transaction":
@@ -330,16 +332,21 @@ def transaction_events(payload: dict[str, Any], now: datetime, sdk: dict[str, st
             continue
         if measurement.get("unit") == "second":
             value *= 1000
+        data: dict[str, Any] = {"name": name, "value": value}
+        attribution = _transaction_attribution(payload, trace, key)
+        if attribution:
+            data["attribution"] = attribution
         vital = _common(payload, f"{base}-{key}", trace.get("trace_id"), when, sdk)
-        vital.update(type="web_vital", data={"name": name, "value": value})
+        vital.update(type="web_vital", data=data)
         events.append(vital)
     return events
 
 
 def span_events(spans: list[dict[str, Any]], now: datetime, sdk: dict[str, str] | None = None,
-                earlier: SegmentPages | None = None) -> list[dict[str, Any]]:
+                earlier: SegmentPages | None = None, origin: str | None = None) -> list[dict[str, Any]]:
     """Streamed (v2) or standalone spans → page views for pageload/navigation segments, and Web
-    Vitals; a span without a URL takes its segment's, from these spans or ``earlier`` ones."""
+    Vitals; a span without a URL takes its segment's, from these spans or ``earlier`` ones, else
+    its route (v8–v10 standalone spans' ``data.transaction``) on the request's ``origin``."""
     pages = _segment_urls(spans)
     if earlier is not None:
         for segment, page_url in pages.items():
@@ -349,11 +356,14 @@ def span_events(spans: list[dict[str, Any]], now: datetime, sdk: dict[str, str] 
         attributes = _attributes(span)
         trace_id = span.get("trace_id")
         segment = attributes.get("sentry.segment.id") or span.get("segment_id") or span.get("span_id")
-        url = attributes.get("url.full") or pages.get(segment) or (earlier.url_of(segment) if earlier else None)
+        url = (attributes.get("url.full") or pages.get(segment) or (earlier.url_of(segment) if earlier else None)
+               or _route_url(attributes.get("transaction"), origin))
+        # v11 names them sentry.release, …; v8–v10 standalone spans (INP) carry release,
+        # environment and the user's display (e-mail, id or IP) in data
         context = {
-            "release": attributes.get("sentry.release") or span.get("release"),
-            "environment": attributes.get("sentry.environment") or span.get("environment"),
-            "user": {"id": attributes.get("user.id")},
+            "release": attributes.get("sentry.release") or span.get("release") or attributes.get("release"),
+            "environment": attributes.get("sentry.environment") or span.get("environment") or attributes.get("environment"),
+            "user": {"id": attributes.get("user.id") or attributes.get("user")},
             "request": {"url": url},
             "tags": span.get("tags"),
             "sdk": {"name": attributes.get("sentry.sdk.name"), "version": attributes.get("sentry.sdk.version")},
@@ -375,7 +385,7 @@ def span_events(spans: list[dict[str, Any]], now: datetime, sdk: dict[str, str] 
             if value is None:
                 continue
             data: dict[str, Any] = {"name": name, "value": value}
-            attribution = _attribution(attributes, key)
+            attribution = _attribution(span, attributes, key)
             if attribution:
                 data["attribution"] = attribution
             if isinstance(attributes.get("browser.navigation.type"), str):
@@ -510,9 +520,12 @@ def _segment_urls(spans: list[dict[str, Any]]) -> dict[Any, str]:
     return urls
 
 
-def _attribution(attributes: dict[str, Any], key: str) -> dict[str, str]:
-    """What to blame, as Sentry's SDK names it: the LCP element, the INP target and interaction."""
-    names = {"target": (f"browser.web_vital.{key}.element", f"browser.web_vital.{key}.target"),
+def _attribution(span: dict[str, Any], attributes: dict[str, Any], key: str) -> dict[str, str]:
+    """What to blame, as Sentry's SDK names it: the LCP element, the largest layout shift's
+    source, the INP target and interaction — v11's attributes, or a v8–v10 standalone INP span's
+    description (its target) and op (``ui.interaction.click``)."""
+    names = {"target": (f"browser.web_vital.{key}.element", f"browser.web_vital.{key}.target",
+                        f"browser.web_vital.{key}.source.1"),
              "interaction_type": (f"browser.web_vital.{key}.interaction_type",)}
     attribution = {}
     for name, sources in names.items():
@@ -520,7 +533,37 @@ def _attribution(attributes: dict[str, Any], key: str) -> dict[str, str]:
             if isinstance(attributes.get(source), str):
                 attribution[name] = attributes[source][:LIMITS["text"] if name == "target" else 32]
                 break
+    op = _text(span.get("op") or attributes.get("sentry.op"), 64)
+    if key == "inp" and op.startswith(_INTERACTION):
+        if "target" not in attribution and isinstance(span.get("description"), str) and span["description"]:
+            attribution["target"] = span["description"][:LIMITS["text"]]
+        attribution.setdefault("interaction_type", op.removeprefix(_INTERACTION)[:32])
     return attribution
+
+
+_INTERACTION = "ui.interaction."
+# v8–v10 pageload transactions: what to blame, in ``contexts.trace.data`` (older SDKs: in ``tags``)
+_TRANSACTION_ATTRIBUTION = {"lcp": {"target": "lcp.element", "url": "lcp.url"}, "cls": {"target": "cls.source.1"}}
+
+
+def _transaction_attribution(payload: dict[str, Any], trace: dict[str, Any], key: str) -> dict[str, str]:
+    """A transaction's LCP element (and image URL) and largest layout shift's source, kept as
+    the vital's attribution as Vigil's SDK reports them."""
+    places = (_dict(trace.get("data")), _dict(payload.get("tags")))
+    attribution = {}
+    for name, source in _TRANSACTION_ATTRIBUTION.get(key, {}).items():
+        value = next((place[source] for place in places if isinstance(place.get(source), str) and place[source]), None)
+        if value is not None:
+            attribution[name] = value[:LIMITS["text"] if name == "target" else LIMITS["url"]]
+    return attribution
+
+
+def _route_url(route: Any, origin: str | None) -> str | None:
+    """A standalone span's route (``/cart``, the pageload's transaction name) as a page URL on
+    the request's origin — the route alone when the origin is unknown."""
+    if not isinstance(route, str) or not route.startswith("/"):
+        return None
+    return f"{origin.rstrip('/')}{route}" if origin and origin != "null" else route
 
 
 def _timestamp(value: Any, now: datetime) -> str:

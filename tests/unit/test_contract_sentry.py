@@ -3,7 +3,9 @@
 The fixtures in ``sentry_envelopes/`` were captured from @sentry/browser 11.12 in Chromium
 (``tests/e2e/sentry_app``): a thrown error, an unhandled rejection, a captured exception with
 user, tags and breadcrumbs, the pageload's streamed spans (LCP, FCP, TTFB) and the spans sent
-at page hide (INP, CLS), and a session update. Hostile inputs come after them.
+at page hide (INP, CLS), and a session update; ``sentry{8,9,10,11}_*`` from the latest 8.x–11.x
+(the e2e matrix, ``VIGIL_SENTRY_CAPTURE``): v8–v10 pageload transactions and standalone INP
+spans, v11.17's pageload spans. Hostile inputs come after them.
 """
 
 from __future__ import annotations
@@ -238,3 +240,62 @@ def test_the_key_is_found_where_sentry_sdks_put_it():
     assert sentry.dsn_key("https://abc123:secret@vigil.example.com/path/42", 42) == "abc123"
     assert sentry.dsn_key("http://abc123@127.0.0.1:8080/42", 7) is None  # another project's DSN
     assert sentry.dsn_key("not a dsn", 42) is None and sentry.dsn_key(None, 42) is None
+
+
+# ── SDKs 8–11, captured by tests/e2e/test_sentry_browser.py (VIGIL_SENTRY_CAPTURE) ──────────
+MATRIX_NOW = datetime(2026, 12, 7, 1, 12, tzinfo=timezone.utc)  # when sentry{8,9,10,11}_* were captured
+MATRIX_ORIGINS = {"8": "http://127.0.0.2:34073", "9": "http://127.0.0.2:39411", "10": "http://127.0.0.2:35835",
+                  "11": "http://127.0.0.2:43611"}  # the page each major was served from
+
+
+def mapped_from(body: bytes, origin: str | None = None, client: str | None = None) -> list[dict]:
+    """As :func:`mapped`, for the matrix fixtures, with the ``Origin`` the browser sent them with
+    and the ``?sentry_client=`` of the SDK's request URL."""
+    document = sentry.to_events(sentry.parse_envelope(body), MATRIX_NOW, client, origin=origin).envelope()
+    events = list(merge_context(document)) if document else []
+    for event in events:
+        assert validate_event(event, now=MATRIX_NOW) is None, event
+    return events
+
+
+@pytest.mark.parametrize("major", ["8", "9", "10"])
+def test_a_standalone_inp_span_keeps_its_page_release_environment_and_target(major):
+    # v8–v10 send INP alone, when the page is hidden: no URL, the route in data.transaction,
+    # the release and environment in data, the interaction's target as the description
+    version = {"8": "8.55.2", "9": "9.47.2", "10": "10.78.0"}[major]
+    [inp] = mapped_from(fixture(f"sentry{major}_inp_span"), MATRIX_ORIGINS[major], f"sentry.javascript.browser/{version}")
+    assert inp["type"] == "web_vital" and inp["data"]["name"] == "INP" and inp["data"]["value"] > 0
+    assert inp["page"] == {"url": MATRIX_ORIGINS[major] + "/"}
+    assert (inp["release"], inp["environment"]) == ("shop@1.2.3", "staging")
+    assert inp["data"]["attribution"] == {"target": "body > button#add", "interaction_type": "click"}
+    assert inp["sdk"] == {"name": "sentry.javascript.browser", "version": version}  # named only in the URL
+    # its trace is the pageload's: the same session as the page's other vitals
+    [pageload_trace] = {e["session_id"] for e in mapped_from(fixture(f"sentry{major}_pageload_transaction"))}
+    assert inp["session_id"] == pageload_trace
+
+
+def test_a_standalone_inp_span_without_an_origin_keeps_its_route_and_its_user():
+    body = fixture("sentry8_inp_span").split(b"\n")
+    span = orjson.loads(body[2])
+    span["data"]["user"] = "user-42"  # the SDK's user display (e-mail, id or IP) when the scope has one
+    [inp] = mapped_from(b"\n".join([*body[:2], orjson.dumps(span)]))
+    assert inp["page"] == {"url": "/"} and inp["user_id"] == "user-42"
+
+
+@pytest.mark.parametrize("major", ["8", "9", "10"])
+def test_a_pageload_transaction_keeps_the_lcp_element_and_the_cls_source_as_targets(major):
+    events = mapped_from(fixture(f"sentry{major}_pageload_transaction"))
+    vitals = {e["data"]["name"]: e for e in events if e["type"] == "web_vital"}
+    assert sorted(vitals) == ["CLS", "FCP", "LCP", "TTFB"]
+    assert vitals["LCP"]["data"]["attribution"] == {"target": "body > p"}
+    assert vitals["CLS"]["data"]["attribution"] == {"target": "body"}
+    assert all(e["page"]["url"] == MATRIX_ORIGINS[major] + "/" and e["release"] == "shop@1.2.3"
+               and e["environment"] == "staging" for e in events)
+
+
+def test_streamed_pageload_spans_of_v11_keep_the_lcp_element():
+    events = mapped_from(fixture("sentry11_pageload_spans"))
+    vitals = {e["data"]["name"]: e for e in events if e["type"] == "web_vital"}
+    assert sorted(vitals) == ["FCP", "LCP", "TTFB"]
+    assert vitals["LCP"]["data"]["attribution"] == {"target": "body > p"}
+    assert all(e["page"]["url"] == MATRIX_ORIGINS["11"] + "/" for e in events)

@@ -7,7 +7,7 @@ Sentry.init({
   dsn: window.SENTRY_DSN,
   release: window.SENTRY_RELEASE,
   environment: window.SENTRY_ENVIRONMENT,
-  integrations: [Sentry.browserTracingIntegration()],
+  integrations: [Sentry.browserTracingIntegration(), Sentry.httpClientIntegration()],
   tracesSampleRate: 1.0,
 });
 
@@ -36,8 +36,40 @@ function checkout() {
   }
 }
 
+function greet() {
+  Sentry.captureMessage('cart viewed', 'info');
+}
+
+function pay() {
+  // the payment API answers 503: httpClientIntegration reports the failed request
+  fetch('/api/pay', { method: 'POST' });
+}
+
+function sync() {
+  // nothing listens there: the fetch itself fails, and nobody handles its rejection
+  fetch('http://127.0.0.1:9/sync');
+}
+
+function openCart() {
+  // a single-page navigation: browserTracingIntegration starts a navigation span
+  history.pushState({}, '', '/cart');
+  document.querySelector('h1').textContent = 'Cart';
+}
+
+document.querySelector('#message').addEventListener('click', greet);
+document.querySelector('#pay').addEventListener('click', pay);
+document.querySelector('#sync').addEventListener('click', sync);
+document.querySelector('#cart').addEventListener('click', openCart);
 document.querySelector('#add').addEventListener('click', addToCart);
 document.querySelector('#recommend').addEventListener('click', () => {
   loadRecommendations();
 });
 document.querySelector('#checkout').addEventListener('click', checkout);
+
+// A banner shown a moment after the page painted pushes it down: a layout shift for CLS.
+setTimeout(() => {
+  const banner = document.createElement('div');
+  banner.textContent = 'Free shipping this week';
+  banner.style.height = '120px';
+  document.body.prepend(banner);
+}, 100);
