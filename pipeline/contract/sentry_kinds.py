@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-URL_LIMIT = 8192  # the contract's url maxLength
+URL_LIMIT = TEXT_LIMIT = 8192  # the contract's url and text maxLength
 METHOD_LIMIT = 16
 HTTP_CLIENT_MECHANISMS = ("http.client", "auto.http.client.")  # 8.x–9.x, 10.x–11.x (a prefix)
 FAILURE_TYPES = {"status": "HttpError", "network": "NetworkError"}  # as Vigil's SDK names them
@@ -67,7 +67,8 @@ def _as_api_failure(event: dict[str, Any], payload: dict[str, Any], origin: str 
     status = response.get("status_code")
     status = status if type(status) is int and 0 <= status <= 999 else 0
     failure = "status" if status else "network"
-    method = request.get("method") if isinstance(request.get("method"), str) and request["method"] else "GET"
+    method = (request["method"] if isinstance(request.get("method"), str) and request["method"] else "GET").upper()
+    method = method[:METHOD_LIMIT]
     url = request.get("url").split("#", 1)[0][:URL_LIMIT] if isinstance(request.get("url"), str) else ""
     page = page_url(payload, origin)
     if page:
@@ -75,10 +76,9 @@ def _as_api_failure(event: dict[str, Any], payload: dict[str, Any], origin: str 
     else:
         event["page"].pop("url", None)
     shown = _same_origin_path(url, page or origin)
-    event["data"].update(kind="api", type=FAILURE_TYPES[failure],
-                         message=f"{method.upper()[:METHOD_LIMIT]} {shown.split('?', 1)[0]} → {status or failure}",
-                         request={"method": method.upper()[:METHOD_LIMIT], "url": url, "status": status,
-                                  "ok": False, "failure": failure})
+    summary = f"{method} {shown.split('?', 1)[0]} → {status or failure}"
+    event["data"].update(kind="api", type=FAILURE_TYPES[failure], message=summary[:TEXT_LIMIT],
+                         request={"method": method, "url": url, "status": status, "ok": False, "failure": failure})
 
 
 def _same_origin_path(url: str, page: str | None) -> str:

@@ -145,3 +145,13 @@ def test_a_parameterised_message_is_titled_by_its_formatted_text():
         event["logentry"] = {"message": "cart of %s viewed", "params": ["ann"], "formatted": "cart of ann viewed"}
     [message] = mapped(with_payload("sentry11_message", parameterised))
     assert (message["data"]["type"], message["data"]["message"]) == ("Message", "cart of ann viewed")
+
+
+def test_a_huge_api_url_is_cut_to_the_contracts_limits():
+    def huge(event: dict) -> None:
+        event["request"]["url"] = "https://api.example.com/" + "a" * 20_000
+        event["request"]["method"] = "M" * 100
+    [failure] = mapped(with_payload("sentry11_http_client_error", huge), ORIGINS["11"])  # valid: mapped() checks
+    data = failure["data"]
+    assert len(data["request"]["url"]) == 8192 and data["request"]["method"] == "M" * 16
+    assert len(data["message"]) == 8192 and data["message"].startswith("M" * 16 + " https://api.example.com/aaa")
