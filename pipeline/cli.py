@@ -12,7 +12,7 @@ import sys
 
 # subcommand → "module:function"; each function takes the parsed argparse namespace
 COMMANDS = {
-    "kafka": "pipeline.broker.server:main",
+    "kafka": "pipeline.embedded.kafka_broker:main",
     "clickhouse": "pipeline.warehouse.server:main",
     "migrate": "pipeline.warehouse.migrate:main",
     "project": "pipeline.projects:main",
