@@ -45,13 +45,13 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from processor import collector_messages, machine, process_cpu_seconds  # noqa: E402
-from pipeline.processor import rows as processor_rows  # noqa: E402
-from pipeline.processor.app import process_many  # noqa: E402
-from pipeline.processor.sink import EVENT_INSERT_SETTINGS  # noqa: E402
-from pipeline.processor.steps import Options, configure  # noqa: E402
+from pipeline.stream import rows as processor_rows  # noqa: E402
+from pipeline.stream.processor import process_many  # noqa: E402
+from pipeline.stream.sink import EVENT_INSERT_SETTINGS  # noqa: E402
+from pipeline.stream.steps import Options, configure  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 from pipeline.warehouse.client import connect  # noqa: E402
-from pipeline.warehouse.migrate import apply_migrations  # noqa: E402
+from pipeline.warehouse.migrator import apply_migrations  # noqa: E402
 from tests.support.clickhouse import ClickHouseServer  # noqa: E402
 
 console = Console(highlight=False)

@@ -57,11 +57,12 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipeline import contract, projects  # noqa: E402
+from pipeline import contract
+from pipeline.warehouse import projects  # noqa: E402
 from pipeline.simulation import shop_sessions  # noqa: E402
 from pipeline.broker.topics import ensure_topics  # noqa: E402
 from pipeline.warehouse.client import connect  # noqa: E402
-from pipeline.warehouse.migrate import apply_migrations  # noqa: E402
+from pipeline.warehouse.migrator import apply_migrations  # noqa: E402
 from tests.support.clickhouse import ClickHouseServer  # noqa: E402
 from tests.support.kafka import KafkaBroker, free_ports  # noqa: E402
 
@@ -196,7 +197,7 @@ def start_collector(env: dict[str, str], workers: int, log: Path,
     process_env = {**os.environ, **env, "VIGIL_COLLECTOR_HOST": "127.0.0.1", "VIGIL_COLLECTOR_PORT": str(port),
                    "VIGIL_COLLECTOR_WORKERS": str(workers), **limits}
     with open(log, "ab") as out:
-        process = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "collect"], cwd=REPO, env=process_env,
+        process = subprocess.Popen([sys.executable, "-m", "pipeline.commands.cli", "collect"], cwd=REPO, env=process_env,
                                    stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -44,10 +44,10 @@ sys.path.insert(0, str(REPO))
 from bench.collector import (  # noqa: E402
     _settings_from, console, cpu_seconds, machine, run_wrk, single_event_bodies, start_collector, stop, write_bodies,
 )
-from pipeline import projects  # noqa: E402
+from pipeline.warehouse import projects  # noqa: E402
 from pipeline.broker.topics import ensure_topics  # noqa: E402
 from pipeline.warehouse.client import connect  # noqa: E402
-from pipeline.warehouse.migrate import apply_migrations  # noqa: E402
+from pipeline.warehouse.migrator import apply_migrations  # noqa: E402
 from tests.support.clickhouse import ClickHouseServer  # noqa: E402
 from tests.support.kafka import KafkaBroker  # noqa: E402
 

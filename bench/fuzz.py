@@ -43,10 +43,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.collector import _settings_from, machine, start_collector, stop, write_docs  # noqa: E402
-from pipeline import projects  # noqa: E402
+from pipeline.warehouse import projects  # noqa: E402
 from pipeline.broker.topics import ensure_topics  # noqa: E402
 from pipeline.warehouse.client import connect  # noqa: E402
-from pipeline.warehouse.migrate import apply_migrations  # noqa: E402
+from pipeline.warehouse.migrator import apply_migrations  # noqa: E402
 from tests.support.clickhouse import ClickHouseServer  # noqa: E402
 from tests.support.fuzz import ENDPOINTS, FuzzRequest, Target  # noqa: E402
 from tests.support.fuzz_checks import Answer, send, violations  # noqa: E402

@@ -11,7 +11,7 @@ as the collector stamps them), then in the same run measures:
 
 1. **baseline** — a consume-only Quix Streams application on the same topic: the most any
    Quix Streams processor can do on this machine;
-2. **processor** — Vigil's processor (``pipeline.processor.app.build_app``, every step on)
+2. **processor** — Vigil's processor (``pipeline.stream.processor.build_app``, every step on)
    draining the topic until ClickHouse has every row (``count() FROM events FINAL``).
 
 Both clocks start at the first consumed message (group join and imports excluded). Prints
@@ -46,11 +46,11 @@ sys.path.insert(0, str(REPO))
 
 from pipeline import contract, settings as settings_module  # noqa: E402
 from pipeline.simulation import shop_sessions  # noqa: E402
-from pipeline.processor import user_agents  # noqa: E402
-from pipeline.processor.app import build_app, tune_gc  # noqa: E402
-from pipeline.processor.counters import Counters  # noqa: E402
-from pipeline.streaming import close_sinks  # noqa: E402
-from pipeline.warehouse.migrate import apply_migrations  # noqa: E402
+from pipeline.stream import user_agents  # noqa: E402
+from pipeline.stream.processor import build_app, tune_gc  # noqa: E402
+from pipeline.stream.counters import Counters  # noqa: E402
+from pipeline.stream.service import close_sinks  # noqa: E402
+from pipeline.warehouse.migrator import apply_migrations  # noqa: E402
 from tests.support.clickhouse import ClickHouseServer  # noqa: E402
 from tests.support.kafka import KafkaBroker  # noqa: E402
 

@@ -26,8 +26,8 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.processor import collector_messages  # noqa: E402
-from pipeline.processor import geo, rows, steps, symbolication  # noqa: E402
-from pipeline.processor.app import tune_gc  # noqa: E402
+from pipeline.stream import geo, rows, steps, symbolication  # noqa: E402
+from pipeline.stream.processor import tune_gc  # noqa: E402
 
 
 def one_pass(messages: list[bytes]) -> dict[str, float]:

@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO / "bench"))
 import warehouse as bench  # noqa: E402  (bench/warehouse.py)
 
 from pipeline import settings as settings_module  # noqa: E402
-from pipeline.projects import ensure  # noqa: E402
+from pipeline.warehouse.projects import ensure  # noqa: E402
 from pipeline.warehouse import queries  # noqa: E402
 from pipeline.warehouse.client import connect, wait_until_ready  # noqa: E402
 from tests.support.clickhouse import free_port  # noqa: E402
@@ -101,7 +101,7 @@ def main() -> int:
     log = open(scratch / "vigil-up.log", "wb")
     console.print(f"vigil up in {scratch} (dashboard on port {ports['VIGIL_DASHBOARD_PORT']})")
     # the live rate of the week's history (~300 events/min), so the newest minutes look like the rest
-    up = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "up", "--rate", "5"], cwd=REPO, env=env,
+    up = subprocess.Popen([sys.executable, "-m", "pipeline.commands.cli", "up", "--rate", "5"], cwd=REPO, env=env,
                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         dashboard = f"http://127.0.0.1:{ports['VIGIL_DASHBOARD_PORT']}"

@@ -56,11 +56,11 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipeline import vitals  # noqa: E402
+from pipeline.contract import vitals  # noqa: E402
 from pipeline.simulation import shop_catalog  # noqa: E402
-from pipeline.processor import referrers, user_agents  # noqa: E402
+from pipeline.stream import referrers, user_agents  # noqa: E402
 from pipeline.warehouse import dashboard_state, queries  # noqa: E402
-from pipeline.warehouse.migrate import apply_migrations  # noqa: E402
+from pipeline.warehouse.migrator import apply_migrations  # noqa: E402
 from pipeline.warehouse.queries import Filters, FunnelStep  # noqa: E402
 from pipeline.warehouse.sealing import SEAL_MARGIN, seal_now  # noqa: E402
 from tests.support.clickhouse import ClickHouseServer  # noqa: E402

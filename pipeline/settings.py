@@ -147,7 +147,7 @@ class Settings:
     collector_workers: int = field(default_factory=lambda: _int("VIGIL_COLLECTOR_WORKERS", 1))
     max_body_bytes: int = field(default_factory=lambda: _int("VIGIL_MAX_BODY_BYTES", 1024 * 1024))
     max_events_per_batch: int = field(default_factory=lambda: _int("VIGIL_MAX_EVENTS_PER_BATCH", 1000))
-    # token buckets (pipeline/collector/limits.py): sustained cost per second, burst = rate * burst_seconds.
+    # token buckets (pipeline/ingest/limits.py): sustained cost per second, burst = rate * burst_seconds.
     # The unit is one accepted event; every request also costs REQUEST_COST units plus KIB_COST per KiB
     # (refused ones too, charged on arrival), and every event the contract refuses REJECTED_EVENT_COST.
     # An SDK page sends a request of ≤ 20 events every few seconds: ~2 units/s, 1/1000 of the IP's rate
@@ -161,7 +161,7 @@ class Settings:
     # seconds a 429 is held back (at most its Retry-After), so a client resending in a tight loop
     # costs a request per connection per this, not thousands a second; 0 = answer at once
     rate_limit_delay_s: float = field(default_factory=lambda: _float("VIGIL_RATE_LIMIT_DELAY", 1.0))
-    # HTTP reading limits (pipeline/collector/protocol.py): request line → 414, all header lines → 431;
+    # HTTP reading limits (pipeline/ingest/protocol.py): request line → 414, all header lines → 431;
     # a head not complete this many seconds after its first byte → 408; a body must arrive within
     # VIGIL_BODY_TIMEOUT seconds plus one second per VIGIL_BODY_MIN_RATE bytes of it → else 408
     max_request_line_bytes: int = field(default_factory=lambda: _int("VIGIL_MAX_REQUEST_LINE_BYTES", 8 * 1024))
@@ -176,7 +176,7 @@ class Settings:
     # reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the client;
     # empty = trust none, the client is the socket's peer
     trusted_proxies: str = field(default_factory=lambda: _str("VIGIL_TRUSTED_PROXIES", ""))
-    # refusals (pipeline/collector/refusals.py): seconds between inserts of each worker's counts
+    # refusals (pipeline/ingest/refusals.py): seconds between inserts of each worker's counts
     # into ClickHouse's refusals_minute; and whether GET /metrics answers on the collector's port
     refusals_flush_s: float = field(default_factory=lambda: _float("VIGIL_REFUSALS_FLUSH", 10.0))
     collector_metrics: bool = field(default_factory=lambda: _bool("VIGIL_COLLECTOR_METRICS", True))
@@ -215,7 +215,7 @@ class Settings:
     # and how many parsed maps one processor keeps in memory (least recently used go first)
     sourcemap_ttl_s: float = field(default_factory=lambda: _float("VIGIL_SOURCEMAP_TTL", 60.0))
     sourcemap_cache_size: int = field(default_factory=lambda: _int("VIGIL_SOURCEMAP_CACHE_SIZE", 128))
-    # the processor's Prometheus /metrics (pipeline/processor/metrics.py): port (0 = none) and address
+    # the processor's Prometheus /metrics (pipeline/stream/processor_metrics.py): port (0 = none) and address
     processor_metrics_port: int = field(default_factory=lambda: _int("VIGIL_PROCESSOR_METRICS_PORT", 9464))
     processor_metrics_host: str = field(default_factory=lambda: _str("VIGIL_PROCESSOR_METRICS_HOST", "127.0.0.1"))
 

@@ -32,7 +32,7 @@ def kafka(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def clickhouse(tmp_path_factory):
-    from pipeline.warehouse.migrate import apply_migrations
+    from pipeline.warehouse.migrator import apply_migrations
     from tests.support.clickhouse import ClickHouseServer
 
     server = ClickHouseServer(tmp_path_factory.mktemp("clickhouse"))

@@ -20,14 +20,15 @@ import polars as pl
 import streamlit as st
 
 import view_filters
-from pipeline import settings, vitals
+from pipeline import settings
+from pipeline.contract import vitals
 from pipeline.alerts.evaluator import send_test
 from pipeline.alerts.notify import Delivery, Sender
 from pipeline.alerts.rules import (
     CHANNEL_TYPES, COMPARATORS, METRICS, SEVERITIES, Channel, Rule, RuleError, dump_config, format_duration,
     parse_channel, parse_rule, slugify,
 )
-from pipeline.alerts.store import AlertStore
+from pipeline.alerts.rule_store import AlertStore
 from pipeline.warehouse import queries
 
 FLASH_KEY = "alerts_flash"

@@ -17,7 +17,7 @@ import streamlit as st
 
 import ui
 import view_filters
-from pipeline import vitals
+from pipeline.contract import vitals
 from pipeline.warehouse import queries
 
 # the breakdown picker's options (also its URL values, ?breakdown=Country) → the query's dimension

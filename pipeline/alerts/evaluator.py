@@ -36,13 +36,13 @@ from datetime import datetime, timedelta
 from clickhouse_connect.driver import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from pipeline.alerts import metrics
-from pipeline.alerts.metrics import Observation
+from pipeline.alerts import alert_metrics
+from pipeline.alerts.alert_metrics import Observation
 from pipeline.alerts.notify import Delivery, Notification, Sender
 from pipeline.alerts.rules import Channel, Rule, format_duration
-from pipeline.alerts.signals import Signal, SignalWindows
-from pipeline.alerts.store import AlertStore, HistoryRow, Mute, utc_now
-from pipeline.projects import list_projects
+from pipeline.alerts.signal_rules import Signal, SignalWindows
+from pipeline.alerts.rule_store import AlertStore, HistoryRow, Mute, utc_now
+from pipeline.warehouse.projects import list_projects
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class Evaluator:
                                              "project")
                 continue
             try:
-                observations = metrics.observe(self.client, rule, project_id, now - self.lag)
+                observations = alert_metrics.observe(self.client, rule, project_id, now - self.lag)
             except ClickHouseError as error:
                 outcome.problems[rule.id] = f"the warehouse refused the rule's query: {str(error).splitlines()[0]}"
                 log.warning("rule %s: %s", rule.id, outcome.problems[rule.id])
@@ -141,7 +141,7 @@ class Evaluator:
         return outcome
 
     def on_signal(self, signal: Signal) -> Outcome:
-        """Judge the rules a streaming signal can measure (see :mod:`pipeline.alerts.signals`)."""
+        """Judge the rules a streaming signal can measure (see :mod:`pipeline.alerts.signal_rules`)."""
         self.windows.add(signal)
         outcome = Outcome()
         now = signal.window_end

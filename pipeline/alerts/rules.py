@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from pipeline import vitals
+from pipeline.contract import vitals
 
 # ── the vocabulary ───────────────────────────────────────────────────────────────────────
 

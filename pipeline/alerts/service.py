@@ -31,8 +31,8 @@ from pathlib import Path
 from pipeline import settings as settings_module
 from pipeline.alerts.evaluator import Evaluator, Outcome
 from pipeline.alerts.rules import RuleError, load_file
-from pipeline.alerts.signals import parse_signal
-from pipeline.alerts.store import AlertStore
+from pipeline.alerts.signal_rules import parse_signal
+from pipeline.alerts.rule_store import AlertStore
 from pipeline.broker.topics import SIGNALS_TOPIC
 from pipeline.settings import Settings, redacted
 

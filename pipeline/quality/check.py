@@ -5,7 +5,7 @@ is bumped whenever an expectation changes, and a ``meta.name`` per expectation: 
 key results are stored and charted under (the same type and column appear several times,
 e.g. one range per Web Vital, told apart by their ``row_condition``).
 
-The frame is the processor's rows (:data:`pipeline.processor.rows.COLUMNS`, timestamps in
+The frame is the processor's rows (:data:`pipeline.stream.rows.COLUMNS`, timestamps in
 epoch milliseconds) or the same columns read back from ClickHouse; :func:`prepare` adds
 the derived columns the suites use (``clock_skew_s``).
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.processor import rows as processor_rows
+from pipeline.stream import rows as processor_rows
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ class QualityMonitor:
 
     def _defaults(self) -> tuple[Callable, Callable]:
         from pipeline.quality.check import Checker, rows_frame
-        from pipeline.quality.store import write_results
+        from pipeline.quality.result_store import write_results
         from pipeline.warehouse.client import connect
 
         started = time.monotonic()

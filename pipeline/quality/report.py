@@ -27,7 +27,7 @@ def run_report(settings: Settings, *, hours: float = 24.0, limit: int = 100_000,
     Raises ``LookupError`` when there are no events in the window.
     """
     from pipeline.quality.check import Checker
-    from pipeline.quality.store import write_results
+    from pipeline.quality.result_store import write_results
     from pipeline.warehouse import queries
     from pipeline.warehouse.client import connect
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pipeline import vitals
+from pipeline.contract import vitals
 from pipeline.simulation.shop_catalog import (
     BUGGY_RELEASE, BUG_CHANCE_DURING_INCIDENT, BUG_CHANCE_OTHERWISE, BUG_MESSAGE, CATEGORIES, CDN,
     CHECKOUT_ABANDON, CLS_MODEL, DWELL_MEDIAN_MS, ENTRY_STEP, ENVIRONMENT, EXIT, FLUSH_AFTER_MS,

@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from xml.sax.saxutils import escape
 
-from pipeline.secretfile import read_or_create
+from pipeline.warehouse.secretfile import read_or_create
 from pipeline.settings import Settings
 
 WRITER = "vigil"

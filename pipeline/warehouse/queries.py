@@ -33,9 +33,9 @@ import numpy as np
 import polars as pl
 from clickhouse_connect.driver import Client
 
-from pipeline import vitals
-from pipeline.processor.referrers import DIRECT
-from pipeline.projects import list_projects
+from pipeline.contract import vitals
+from pipeline.stream.referrers import DIRECT
+from pipeline.warehouse.projects import list_projects
 
 UTC_MS = pl.Datetime("ms", "UTC")
 
@@ -220,7 +220,7 @@ ORDER BY vital
 
 def vital_percentiles(client: Client, filters: Filters) -> pl.DataFrame:
     """Per Web Vital measured in the range: ``vital``, ``samples``, ``p50``, ``p75``, ``p95``
-    (ms; CLS unitless) and ``rating`` — the p75 rated against :mod:`pipeline.vitals`' thresholds,
+    (ms; CLS unitless) and ``rating`` — the p75 rated against :mod:`pipeline.contract.vitals`' thresholds,
     the way Google assesses a page. Vitals nobody measured are absent."""
     frame = _frame(client, VITAL_PERCENTILES, filters.parameters(), {
         "vital": pl.String, "samples": pl.UInt64, "p50": pl.Float64, "p75": pl.Float64, "p95": pl.Float64,
@@ -420,7 +420,7 @@ def _vital_histogram(client: Client, filters: Filters, vital: str, group: str, k
 
 
 def _rated(frame: pl.DataFrame, vital_of: str | None = None, vital: str = "") -> pl.DataFrame:
-    """``frame`` with ``rating``: its p75 rated with pipeline.vitals' thresholds (the vital named
+    """``frame`` with ``rating``: its p75 rated with pipeline.contract.vitals' thresholds (the vital named
     in column ``vital_of``, or ``vital`` for every row)."""
     names = frame[vital_of].to_list() if vital_of else [vital] * frame.height
     ratings = [vitals.rate(name, p75) if name in vitals.THRESHOLDS else None for name, p75 in zip(names, frame["p75"])]
@@ -428,7 +428,7 @@ def _rated(frame: pl.DataFrame, vital_of: str | None = None, vital: str = "") ->
 
 
 def vital_summary(client: Client, filters: Filters) -> pl.DataFrame:
-    """Per Web Vital measured in the range, in :data:`pipeline.vitals.VITAL_NAMES` order: ``vital``,
+    """Per Web Vital measured in the range, in :data:`pipeline.contract.vitals.VITAL_NAMES` order: ``vital``,
     ``samples``, ``p50``, ``p75``, ``p95``, ``rating`` (of the p75, as Google assesses a page) and
     the shares of samples rated ``good``, ``needs_improvement`` and ``poor`` (0–1). From the rollup:
     whole minutes, percentiles within 1 %."""
@@ -1655,7 +1655,7 @@ def dead_letters_by_reason(client: Client, start: datetime, end: datetime, bucke
         "project_id": project_id}, {"bucket": UTC_MS, "reason": pl.String, "step": pl.String, "drops": pl.UInt64})
 
 
-# ── refusals at the collector (075 refusals_minute, pipeline/collector/refusals.py) ────────
+# ── refusals at the collector (075 refusals_minute, pipeline/ingest/refusals.py) ────────
 
 REFUSALS_BY_REASON = """
 SELECT

@@ -21,7 +21,7 @@ import orjson
 import pytest
 from confluent_kafka import Consumer
 
-from pipeline import projects
+from pipeline.warehouse import projects
 from pipeline.simulation import shop_sessions
 from pipeline.broker.topics import ensure_topics
 from tests.support import processes

@@ -37,11 +37,11 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from bench.processor import collector_messages
-from pipeline import projects
+from pipeline.warehouse import projects
 from pipeline.simulation import shop_sessions
 from pipeline.broker.topics import ensure_topics
-from pipeline.simulate import retry_after_seconds
-from pipeline.warehouse.migrate import apply_migrations
+from pipeline.commands.simulate import retry_after_seconds
+from pipeline.warehouse.migrator import apply_migrations
 from tests.integration.test_processor import Processor, counts, produce, project_id, wait_for_rows
 from tests.support import processes
 from tests.support.clickhouse import ClickHouseServer

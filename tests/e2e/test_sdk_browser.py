@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from pipeline import projects
+from pipeline.warehouse import projects
 from pipeline.broker.topics import ensure_topics
 from pipeline.warehouse import queries
 from pipeline.warehouse.queries import Filters

@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline import projects
+from pipeline.warehouse import projects
 from pipeline.broker.topics import ensure_topics
 from pipeline.settings import REPO_ROOT
 from tests.support import processes, sentry_matrix
@@ -159,7 +159,7 @@ def run(request, stack: Stack) -> Iterator[Run]:
     site = SentrySite(major)
     project = projects.create(stack.warehouse, f"sentry{major}-browser-{uuid.uuid4().hex[:8]}", origins=[site.url])
     # As a Sentry user's build step would: the release's source maps, uploaded before it is live.
-    upload = subprocess.run([sys.executable, "-m", "pipeline.cli", "sourcemaps", "upload", "--project", str(project.id),
+    upload = subprocess.run([sys.executable, "-m", "pipeline.commands.cli", "sourcemaps", "upload", "--project", str(project.id),
                              "--release", RELEASE, "--url-prefix", "~/", str(DIST / major)], cwd=REPO_ROOT,
                             env={**os.environ, **stack.env}, capture_output=True, text=True, timeout=120)
     assert upload.returncode == 0, upload.stdout + upload.stderr

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import pytest
 
-from pipeline import projects
+from pipeline.warehouse import projects
 from pipeline.broker.topics import ensure_topics
 from pipeline.settings import REPO_ROOT
 from pipeline.warehouse import queries
@@ -50,7 +50,7 @@ def stack(kafka, clickhouse, vigil_env, tmp_path):
 def simulate(env: dict[str, str], url: str, project, *args: str) -> dict[str, int]:
     """Run `vigil simulate` to the end; return the summary's numbers by row name."""
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "simulate", "--url", url, "--project", str(project.id),
+        [sys.executable, "-m", "pipeline.commands.cli", "simulate", "--url", url, "--project", str(project.id),
          "--key", project.key, "--quiet", *args],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
     )

@@ -21,9 +21,9 @@ from pipeline.alerts.evaluator import Evaluator
 from pipeline.alerts.notify import Sender
 from pipeline.alerts.rules import RuleError, parse_channel, parse_rule
 from pipeline.alerts.service import AlertService
-from pipeline.alerts.store import AlertStore
+from pipeline.alerts.rule_store import AlertStore
 from pipeline.broker.topics import SIGNALS_TOPIC
-from pipeline.projects import create
+from pipeline.warehouse.projects import create
 from pipeline.settings import REPO_ROOT
 from tests.support.alerts import WebhookReceiver, private_database
 
@@ -148,7 +148,7 @@ def test_a_file_rule_may_not_take_the_id_of_a_rule_made_on_the_page(clickhouse, 
 
 
 def vigil(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "pipeline.commands.cli", *args], capture_output=True, text=True, env=env,
                           cwd=REPO_ROOT, timeout=120)
 
 

@@ -17,8 +17,8 @@ import pytest
 from pipeline.alerts.evaluator import Evaluator, send_test
 from pipeline.alerts.notify import Sender
 from pipeline.alerts.rules import parse_channel, parse_rule
-from pipeline.alerts.store import AlertStore
-from pipeline.projects import create
+from pipeline.alerts.rule_store import AlertStore
+from pipeline.warehouse.projects import create
 from tests.support.alerts import SmtpReceiver, WebhookReceiver, empty, private_database
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ from streamlit.testing.v1 import AppTest
 from pipeline.alerts.evaluator import Evaluator
 from pipeline.alerts.notify import Sender
 from pipeline.alerts.rules import parse_channel, parse_rule
-from pipeline.alerts.store import AlertStore
-from pipeline.projects import create
+from pipeline.alerts.rule_store import AlertStore
+from pipeline.warehouse.projects import create
 from pipeline.settings import REPO_ROOT
 from tests.support.alerts import WebhookReceiver, empty, private_database
 

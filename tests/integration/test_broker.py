@@ -208,7 +208,7 @@ def test_vigil_kafka_prints_ready_creates_topics_and_stops_cleanly_on_sigterm(tm
         VIGIL_TOPIC_PARTITIONS="2",
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "kafka"], env=env, text=True,
+        [sys.executable, "-m", "pipeline.commands.cli", "kafka"], env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:

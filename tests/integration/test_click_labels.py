@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 import orjson
 import pytest
 
-from pipeline.processor import rows, steps
+from pipeline.stream import rows, steps
 from pipeline.warehouse import queries
 from pipeline.warehouse.queries import Filters
 

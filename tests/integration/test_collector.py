@@ -22,7 +22,8 @@ from confluent_kafka import Consumer, TopicPartition
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as websocket_connect
 
-from pipeline import contract, projects
+from pipeline import contract
+from pipeline.warehouse import projects
 from pipeline.broker.topics import ensure_topics
 from pipeline.contract import unified
 from pipeline.settings import REPO_ROOT
@@ -43,7 +44,7 @@ SHOP_ORIGIN = "https://shop.example.com"
 
 
 class CollectorProcess:
-    """``python -m pipeline.cli collect`` on a free port, configured by ``env``."""
+    """``python -m pipeline.commands.cli collect`` on a free port, configured by ``env``."""
 
     def __init__(self, env: dict[str, str], log_file: Path) -> None:
         self.port = free_ports(1)[0]
@@ -58,7 +59,7 @@ class CollectorProcess:
 
     def start(self, healthy: bool = True, timeout: float = 30.0) -> CollectorProcess:
         with open(self.log_file, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "collect"], cwd=REPO_ROOT,
+            self.process = subprocess.Popen([sys.executable, "-m", "pipeline.commands.cli", "collect"], cwd=REPO_ROOT,
                                             env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while True:

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect as websocket_connect
 
-from pipeline import projects
+from pipeline.warehouse import projects
 from pipeline.broker.topics import ensure_topics
 from tests.integration.test_collector import USER_AGENT, CollectorProcess, page_view, post
 

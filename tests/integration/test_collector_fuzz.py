@@ -15,7 +15,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, note, settings
 
-from pipeline import projects
+from pipeline.warehouse import projects
 from pipeline.broker.topics import ensure_topics
 from tests.support import processes
 from tests.support.fuzz import ENDPOINTS, Target, requests_for

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline.projects import create
+from pipeline.warehouse.projects import create
 from pipeline.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -223,7 +223,7 @@ def vigil_dashboard(clickhouse, tmp_path) -> Iterator[tuple[str, subprocess.Pope
     env.pop("VIGIL_DASHBOARD_USERS", None)
     log_path = tmp_path / "dashboard.log"
     log = open(log_path, "wb")
-    process = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "dashboard"], env=env, stdout=log,
+    process = subprocess.Popen([sys.executable, "-m", "pipeline.commands.cli", "dashboard"], env=env, stdout=log,
                                stderr=subprocess.STDOUT, cwd=REPO_ROOT)
     try:
         deadline = time.monotonic() + 60

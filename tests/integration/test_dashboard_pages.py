@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipeline import dashboard_users
-from pipeline.projects import create
+from pipeline.warehouse.projects import create
 from pipeline.settings import REPO_ROOT
 from pipeline.warehouse import dashboard_state, queries
 from tests.support.shop_data import COLUMNS

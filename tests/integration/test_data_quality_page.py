@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline.projects import create
+from pipeline.warehouse.projects import create
 from pipeline.settings import REPO_ROOT
 from tests.support.alerts import empty, private_database
 

@@ -1,4 +1,4 @@
-"""The containers' healthchecks (pipeline/healthcheck.py) tell healthy from unhealthy, checked
+"""The containers' healthchecks (pipeline/commands/healthcheck.py) tell healthy from unhealthy, checked
 against a real HTTP server and a real Kafka broker's consumer groups."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from confluent_kafka import Consumer
 
-from pipeline import healthcheck
+from pipeline.commands import healthcheck
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from pipeline.settings import REPO_ROOT, redacted
-from pipeline.warehouse.migrate import MIGRATIONS_DIR, MigrationError, apply_migrations, discover, split_statements
+from pipeline.warehouse.migrator import MIGRATIONS_DIR, MigrationError, apply_migrations, discover, split_statements
 
 pytestmark = pytest.mark.integration
 PASSWORD = "s3cret-pw"
@@ -97,11 +97,11 @@ def test_split_statements_respects_strings_and_comments():
 
 def test_vigil_migrate_command(clickhouse):
     env = dict(clickhouse.env, VIGIL_CLICKHOUSE_DATABASE=f"cli_{uuid.uuid4().hex[:10]}")
-    first = subprocess.run([sys.executable, "-m", "pipeline.cli", "migrate"], cwd=REPO_ROOT, env={**_base_env(), **env},
+    first = subprocess.run([sys.executable, "-m", "pipeline.commands.cli", "migrate"], cwd=REPO_ROOT, env={**_base_env(), **env},
                            capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
     assert "applied 001_events.sql" in first.stdout
-    again = subprocess.run([sys.executable, "-m", "pipeline.cli", "migrate"], cwd=REPO_ROOT, env={**_base_env(), **env},
+    again = subprocess.run([sys.executable, "-m", "pipeline.commands.cli", "migrate"], cwd=REPO_ROOT, env={**_base_env(), **env},
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "schema up to date" in again.stdout
     clickhouse.client().command(f"DROP DATABASE IF EXISTS {env['VIGIL_CLICKHOUSE_DATABASE']}")
@@ -113,7 +113,7 @@ def test_vigil_migrate_with_a_password_in_the_url_never_prints_it(clickhouse):
     assert f"vigil:{password}@" in url
     env = dict(clickhouse.env, VIGIL_CLICKHOUSE_URL=url, VIGIL_CLICKHOUSE_DATABASE=f"cli_{uuid.uuid4().hex[:10]}",
                VIGIL_CLICKHOUSE_PASSWORD="")
-    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "migrate"], cwd=REPO_ROOT, env={**_base_env(), **env},
+    done = subprocess.run([sys.executable, "-m", "pipeline.commands.cli", "migrate"], cwd=REPO_ROOT, env={**_base_env(), **env},
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert f"{redacted(url)} database {env['VIGIL_CLICKHOUSE_DATABASE']}" in done.stdout  # where, but not the password
@@ -125,7 +125,7 @@ def test_vigil_migrate_explains_an_unreachable_server(tmp_path):
     from tests.support.clickhouse import free_port
 
     env = {**_base_env(), "VIGIL_CLICKHOUSE_URL": f"http://vigil:{PASSWORD}@127.0.0.1:{free_port()}"}
-    script = "import sys; from pipeline.warehouse import migrate; migrate.READY_TIMEOUT_S = 1; sys.exit(migrate.main(None))"
+    script = "import sys; from pipeline.warehouse import migrator as migrate; migrate.READY_TIMEOUT_S = 1; sys.exit(migrate.main(None))"
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "Is `vigil clickhouse` running?" in done.stderr and "VIGIL_CLICKHOUSE_URL" in done.stderr

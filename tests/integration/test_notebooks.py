@@ -16,8 +16,8 @@ import httpx
 import polars as pl
 import pytest
 
-from pipeline.notebooks import execute, notebooks, open_project
-from pipeline.projects import create
+from pipeline.commands.notebooks import execute, notebooks, open_project
+from pipeline.warehouse.projects import create
 from pipeline.settings import REPO_ROOT, redacted
 from pipeline.warehouse import queries
 from pipeline.warehouse.queries import Filters
@@ -148,7 +148,7 @@ def test_vigil_notebooks_serves_jupyterlab_on_the_notebooks(shop, tmp_path):
            "VIGIL_CLICKHOUSE_DATABASE": settings.clickhouse_database, "JUPYTER_TOKEN": "vigil-test",
            "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
     log = open(tmp_path / "jupyterlab.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "notebooks", "--port", str(port), "--no-browser"],
+    process = subprocess.Popen([sys.executable, "-m", "pipeline.commands.cli", "notebooks", "--port", str(port), "--no-browser"],
                                env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline.projects import create
+from pipeline.warehouse.projects import create
 from pipeline.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration

@@ -21,7 +21,7 @@ import orjson
 import polars as pl
 import pytest
 
-from pipeline import vitals
+from pipeline.contract import vitals
 from pipeline.warehouse import dashboard_state, queries
 from pipeline.warehouse.queries import RELATIVE_ACCURACY, Filters, FunnelStep
 from tests.support import shop_data

@@ -24,7 +24,7 @@ from confluent_kafka import Consumer, Producer
 
 from pipeline.broker.topics import ensure_topics
 from pipeline.settings import REPO_ROOT
-from pipeline.warehouse.migrate import apply_migrations
+from pipeline.warehouse.migrator import apply_migrations
 from tests.support.clickhouse import ClickHouseServer
 
 pytestmark = pytest.mark.integration
@@ -114,7 +114,7 @@ def valid_messages(project_id: int, run: str, start: int, stop: int) -> list[tup
 
 
 class Processor:
-    """``python -m pipeline.cli process`` wired to one test's topics, group and warehouse."""
+    """``python -m pipeline.commands.cli process`` wired to one test's topics, group and warehouse."""
 
     def __init__(self, tmp_path: Path, bootstrap: str, clickhouse_url: str, *, batch_size: int = 2000) -> None:
         run = uuid.uuid4().hex[:8]
@@ -146,7 +146,7 @@ class Processor:
             log.write(f"\n===== start {self.starts} =====\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "pipeline.cli", "process"], cwd=REPO_ROOT, env=self.env,
+                [sys.executable, "-m", "pipeline.commands.cli", "process"], cwd=REPO_ROOT, env=self.env,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )
 

@@ -9,14 +9,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from pipeline import projects
+from pipeline.warehouse import projects
 from pipeline.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
 
 def vigil(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=REPO_ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "pipeline.commands.cli", *args], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
 
 

@@ -21,12 +21,12 @@ import pytest
 
 from pipeline import contract  # noqa: F401  (the contract's schema is the reference for the type set)
 from pipeline.broker.topics import ensure_topics
-from pipeline.processor import rows as processor_rows
-from pipeline.processor.app import build_app
-from pipeline.streaming import close_sinks
+from pipeline.stream import rows as processor_rows
+from pipeline.stream.processor import build_app
+from pipeline.stream.service import close_sinks
 from pipeline.quality.check import EXPECTATIONS_DIR, Checker, read_suite, rows_frame
 from pipeline.quality.monitor import QualityMonitor
-from pipeline.quality.store import write_results
+from pipeline.quality.result_store import write_results
 from pipeline.settings import REPO_ROOT, Settings
 from pipeline.warehouse import queries
 from tests.integration.test_processor import invalid_messages, produce, valid_messages
@@ -159,7 +159,7 @@ def test_vigil_quality_report_builds_data_docs_that_show_the_failures(checker, c
 
     monkeypatch.setenv("VIGIL_CLICKHOUSE_URL", clickhouse.url)
     monkeypatch.setenv("VIGIL_DATA_DIR", str(tmp_path / "vigil"))
-    from pipeline import cli
+    from pipeline.commands import cli
     status = cli.main(["quality", "report", "--hours", "0.25"])
     captured = capsys.readouterr()
     out = captured.out

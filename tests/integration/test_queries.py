@@ -175,7 +175,7 @@ def test_an_empty_range_gives_empty_frames_with_the_same_columns(clickhouse, dat
 
 
 def test_projects_lists_created_projects(clickhouse):
-    from pipeline.projects import create
+    from pipeline.warehouse.projects import create
 
     client = clickhouse.client()
     made = create(client, "queries-test-shop")

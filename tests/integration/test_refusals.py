@@ -18,11 +18,11 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as websocket_connect
 
-from pipeline import projects
+from pipeline.warehouse import projects
 from pipeline.broker.topics import ensure_topics
-from pipeline.collector.metrics import CollectorMetrics
-from pipeline.collector.refusals import Batch, RefusalLog, clickhouse_insert
-from pipeline.warehouse.migrate import apply_migrations
+from pipeline.ingest.collector_metrics import CollectorMetrics
+from pipeline.ingest.refusals import Batch, RefusalLog, clickhouse_insert
+from pipeline.warehouse.migrator import apply_migrations
 from tests.integration.test_collector import CollectorProcess
 from tests.support import vectors
 from tests.support.alerts import private_database

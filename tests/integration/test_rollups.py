@@ -1,4 +1,4 @@
-"""The rollup migrations themselves: their ratings are pipeline.vitals' thresholds, a backfill
+"""The rollup migrations themselves: their ratings are pipeline.contract.vitals' thresholds, a backfill
 over events stored before them builds exactly what their views build on insert, inserting
 the same batch twice changes no answer, and retention sets (and removes) the tables' TTLs."""
 
@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 import polars as pl
 import pytest
 
-from pipeline import vitals
+from pipeline.contract import vitals
 from pipeline.warehouse import queries
-from pipeline.warehouse.migrate import MIGRATIONS_DIR, apply_migrations
+from pipeline.warehouse.migrator import MIGRATIONS_DIR, apply_migrations
 from pipeline.warehouse.queries import Filters
 from pipeline.warehouse.retention import ROLLUP_TABLES, apply_retention
 from tests.support import shop_data

@@ -25,9 +25,9 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from pipeline.alerts.rules import parse_rule
-from pipeline.alerts.signals import SignalWindows, parse_signal
+from pipeline.alerts.signal_rules import SignalWindows, parse_signal
 from pipeline.broker.topics import SIGNALS_TOPIC, ensure_topics
-from pipeline.signals.windows import COLUMNS, SIGNAL_VITALS
+from pipeline.stream.signal_windows import COLUMNS, SIGNAL_VITALS
 from tests.support.processes import VigilProcess
 
 pytestmark = pytest.mark.integration

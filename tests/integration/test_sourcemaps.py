@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import orjson
 import pytest
 
-from pipeline import projects
+from pipeline.warehouse import projects
 from pipeline.settings import REPO_ROOT
 from pipeline.warehouse import dashboard_state, queries
 from tests.integration.test_dashboard_pages import frame_with, run_page
@@ -26,7 +26,7 @@ UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like 
 
 
 def vigil(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=REPO_ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "pipeline.commands.cli", *args], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

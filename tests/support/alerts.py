@@ -25,7 +25,7 @@ from clickhouse_connect.driver import Client
 
 from pipeline.settings import Settings
 from pipeline.warehouse.client import connect
-from pipeline.warehouse.migrate import apply_migrations
+from pipeline.warehouse.migrator import apply_migrations
 from tests.support.clickhouse import ClickHouseServer, free_port
 
 

@@ -5,7 +5,7 @@ Its users' passwords are ``VIGIL_CLICKHOUSE_PASSWORD`` / ``VIGIL_CLICKHOUSE_READ
 starts signs in), or with ``generate_passwords=True`` the ones the server generates in its data
 directory, as on a fresh install.
 
-It runs exactly what users run (``python -m pipeline.cli clickhouse``: chDB behind
+It runs exactly what users run (``python -m pipeline.commands.cli clickhouse``: chDB behind
 ClickHouse's HTTP interface) on a free loopback port with its own data directory, and
 tests talk to it with the real ``clickhouse-connect`` client.
 
@@ -126,7 +126,7 @@ class ClickHouseServer:
                 env.pop(variable, None)
         with open(self.log_file, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "pipeline.cli", "clickhouse"],
+                [sys.executable, "-m", "pipeline.commands.cli", "clickhouse"],
                 cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )
         deadline = time.monotonic() + self.ready_timeout

@@ -30,7 +30,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.sync.client import connect as websocket_connect
 
 from pipeline import contract
-from pipeline.collector.problems import REASONS
+from pipeline.ingest.problems import REASONS
 from pipeline.contract import sentry, unified
 from tests.support.fuzz import FuzzRequest, zstd
 

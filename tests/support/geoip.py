@@ -14,7 +14,7 @@ from typing import Any
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
-from pipeline.processor.geo import Location
+from pipeline.stream.geo import Location
 
 
 def _city_record(country: str, region_code: str, region: str, city: str) -> dict[str, Any]:

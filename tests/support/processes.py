@@ -21,7 +21,7 @@ from tests.support.kafka import free_ports
 
 
 class VigilProcess:
-    """``python -m pipeline.cli <args>`` with ``env`` added to this process's environment."""
+    """``python -m pipeline.commands.cli <args>`` with ``env`` added to this process's environment."""
 
     def __init__(self, args: list[str], env: dict[str, str], log_file: Path) -> None:
         self.args = args
@@ -39,7 +39,7 @@ class VigilProcess:
         with open(self.log_file, "ab") as log:
             log.write(f"\n===== start {self.starts} =====\n".encode())
             log.flush()
-            self.process = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *self.args], cwd=REPO_ROOT,
+            self.process = subprocess.Popen([sys.executable, "-m", "pipeline.commands.cli", *self.args], cwd=REPO_ROOT,
                                             env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while ready is not None and not ready():

@@ -22,9 +22,9 @@ import polars as pl
 from clickhouse_connect.driver import Client
 
 from pipeline.simulation import shop_catalog, shop_sessions
-from pipeline.collector import envelope
-from pipeline.processor import rows as processor_rows
-from pipeline.processor import steps
+from pipeline.ingest import envelope
+from pipeline.stream import rows as processor_rows
+from pipeline.stream import steps
 
 COLUMNS: tuple[str, ...] = processor_rows.COLUMNS + ("connection_type",)
 # a GeoIP lookup's answer per visitor; "" = no match (shown as unknown)

@@ -13,8 +13,8 @@ import orjson
 import pytest
 
 from pipeline import contract
-from pipeline.collector import encodings, envelope
-from pipeline.collector.problems import Problem
+from pipeline.ingest import encodings, envelope
+from pipeline.ingest.problems import Problem
 from pipeline.contract import fast, sentry
 from pipeline.settings import REPO_ROOT
 from tests.support import vectors

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from pipeline.cli import COMMANDS, build_parser
+from pipeline.commands.cli import COMMANDS, build_parser
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
@@ -16,7 +16,7 @@ def test_subcommand_points_at_a_function(command):
 
 
 def test_help_lists_every_process():
-    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "--help"], capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-m", "pipeline.commands.cli", "--help"], capture_output=True, text=True, check=True)
     for command in COMMANDS:
         assert command in result.stdout
 

@@ -12,12 +12,12 @@ import orjson
 import pytest
 
 from pipeline import settings as settings_module
-from pipeline.collector.app import PIXEL_GIF, Collector
-from pipeline.collector.limits import RateLimiter
-from pipeline.collector.network import ClientAddress
-from pipeline.collector.producer import EventProducer
-from pipeline.collector.projects import ProjectCache
-from pipeline.projects import Project
+from pipeline.ingest.collector import PIXEL_GIF, Collector
+from pipeline.ingest.limits import RateLimiter
+from pipeline.ingest.network import ClientAddress
+from pipeline.ingest.producer import EventProducer
+from pipeline.ingest.project_cache import ProjectCache
+from pipeline.warehouse.projects import Project
 from tests.support import vectors
 from tests.support.kafka import free_ports
 
@@ -70,7 +70,7 @@ def test_wrong_methods_are_405_with_allow():
 
 
 def test_a_bug_is_answered_503_saying_nothing_was_acknowledged(caplog):
-    with caplog.at_level(logging.ERROR, logger="pipeline.collector.funnel"):
+    with caplog.at_level(logging.ERROR, logger="pipeline.ingest.funnel"):
         status, headers, body = request(build(GOOD, BROKEN), "POST", "/api/2/events", b"{}",
                                         {"content-type": "application/json", "x-vigil-key": "x" * 32})
     answer = orjson.loads(body)
@@ -163,7 +163,7 @@ REFUSALS = [
                          ids=[f"{r[2]}-{r[0]}-{r[1]}" for r in REFUSALS])
 def test_every_refusal_to_a_browser_is_readable_by_the_page(status, reason, method, path, body, headers, origin, app,
                                                             caplog):
-    with caplog.at_level(logging.CRITICAL, logger="pipeline.collector.funnel"):  # the 503 logs its incident
+    with caplog.at_level(logging.CRITICAL, logger="pipeline.ingest.funnel"):  # the 503 logs its incident
         got, answer_headers, answer = request(app(GOOD, BROKEN), method, path, body, {**headers, "origin": origin})
     assert (got, orjson.loads(answer)["error"]) == (status, reason)
     assert_readable_by(answer_headers, origin)

@@ -10,11 +10,11 @@ import orjson
 import pytest
 
 from pipeline import settings as settings_module
-from pipeline.collector.app import Collector
-from pipeline.collector.limits import Costs, RateLimiter
-from pipeline.collector.network import ClientAddress
-from pipeline.collector.producer import EventProducer
-from pipeline.collector.projects import ProjectCache
+from pipeline.ingest.collector import Collector
+from pipeline.ingest.limits import Costs, RateLimiter
+from pipeline.ingest.network import ClientAddress
+from pipeline.ingest.producer import EventProducer
+from pipeline.ingest.project_cache import ProjectCache
 from tests.support.kafka import free_ports
 from tests.unit.test_collector_app import GOOD, request
 

@@ -14,9 +14,9 @@ import brotli
 import orjson
 import pytest
 
-from pipeline.collector import encodings
-from pipeline.collector.limits import RateLimiter
-from pipeline.collector.problems import Problem
+from pipeline.ingest import encodings
+from pipeline.ingest.limits import RateLimiter
+from pipeline.ingest.problems import Problem
 from tests.unit.test_collector_app import GOOD, build, request
 
 try:

@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 import orjson
 import pytest
 
-from pipeline.collector import encodings, envelope
-from pipeline.collector.problems import Problem
+from pipeline.ingest import encodings, envelope
+from pipeline.ingest.problems import Problem
 from tests.support import vectors
 
 VALID = vectors.load("valid")

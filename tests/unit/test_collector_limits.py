@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.collector.limits import BucketMap, Costs, RateLimiter, TokenBucket, retry_after
+from pipeline.ingest.limits import BucketMap, Costs, RateLimiter, TokenBucket, retry_after
 
 
 class Clock:

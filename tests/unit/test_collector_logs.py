@@ -8,7 +8,7 @@ import logging.config
 
 import pytest
 
-from pipeline.collector.logs import RedactSecrets, log_config
+from pipeline.ingest.logs import RedactSecrets, log_config
 from pipeline.settings import redact_query
 
 KEY = "0123456789abcdef0123456789abcdef"
@@ -48,7 +48,7 @@ def test_uvicorn_websocket_and_access_lines_and_our_own_lines_are_masked(capture
                                             f"/api/1/ws?key={KEY}")
     logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST",
                                              f"/api/1/store/?sentry_key={KEY}", "1.1", 200)
-    logging.getLogger("pipeline.collector.app").warning("refused %s", f"/api/1/pixel.gif?key={KEY}&d=x")
+    logging.getLogger("pipeline.ingest.collector").warning("refused %s", f"/api/1/pixel.gif?key={KEY}&d=x")
     text = captured.getvalue()
     assert KEY not in text
     assert "/api/1/ws?key=***" in text and "/api/1/store/?sentry_key=***" in text

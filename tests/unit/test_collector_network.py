@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.collector.network import ClientAddress, parse_trusted_proxies
+from pipeline.ingest.network import ClientAddress, parse_trusted_proxies
 
 
 def test_without_trusted_proxies_forwarded_for_is_ignored():

@@ -11,8 +11,8 @@ import pytest
 from confluent_kafka import KafkaException
 
 from pipeline import settings as settings_module
-from pipeline.collector.problems import Problem
-from pipeline.collector.producer import EventProducer
+from pipeline.ingest.problems import Problem
+from pipeline.ingest.producer import EventProducer
 from tests.support.kafka import free_ports
 
 

@@ -9,9 +9,9 @@ import asyncio
 
 import pytest
 
-from pipeline.collector.problems import Problem
-from pipeline.collector.projects import ProjectCache
-from pipeline.projects import Project
+from pipeline.ingest.problems import Problem
+from pipeline.ingest.project_cache import ProjectCache
+from pipeline.warehouse.projects import Project
 
 SHOP = Project(1, "shop", "a" * 32, ("https://shop.example.com",))
 BLOG = Project(2, "blog", "b" * 32)

@@ -9,7 +9,7 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from pipeline.collector.protocol import LimitedHttpToolsProtocol, ReadLimits
+from pipeline.ingest.protocol import LimitedHttpToolsProtocol, ReadLimits
 
 LIMITS = ReadLimits(max_request_line=100, max_headers=200, header_timeout_s=60, body_timeout_s=60)
 

@@ -1,4 +1,4 @@
-"""How the collector counts its refusals (pipeline/collector/refusals.py): per minute, project,
+"""How the collector counts its refusals (pipeline/ingest/refusals.py): per minute, project,
 transport, reason and unit, with bounded memory; and what ``/metrics`` shows of them. The
 ClickHouse side (inserts, outages, retries) is in tests/integration/test_refusals.py."""
 
@@ -8,8 +8,8 @@ import asyncio
 import dataclasses
 
 
-from pipeline.collector.metrics import CollectorMetrics
-from pipeline.collector.refusals import RefusalLog, answer_outcome
+from pipeline.ingest.collector_metrics import CollectorMetrics
+from pipeline.ingest.refusals import RefusalLog, answer_outcome
 from tests.support.prometheus import samples
 from tests.unit.test_collector_app import GOOD, build, request
 

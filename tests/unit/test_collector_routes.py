@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.collector.routes import query_value, route
+from pipeline.ingest.urls import query_value, route
 
 
 @pytest.mark.parametrize("path, expected", [

@@ -9,9 +9,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pipeline.collector.limits import RateLimiter
-from pipeline.collector.routes import route
-from pipeline.projects import Project
+from pipeline.ingest.limits import RateLimiter
+from pipeline.ingest.urls import route
+from pipeline.warehouse.projects import Project
 from tests.unit.test_collector_app import GOOD, STRANGER, assert_readable_by, build, exhausted, request
 
 SESSION = (Path(__file__).parent / "sentry_envelopes" / "session.envelope").read_bytes()

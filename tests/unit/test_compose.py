@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 import pytest
 import yaml
 
-from pipeline import cli
+from pipeline.commands import cli
 from pipeline.settings import REPO_ROOT
 from pipeline.warehouse import access
 
@@ -163,8 +163,8 @@ def test_healthchecks_probe_the_port_each_service_listens_on():
     assert collector["healthcheck"]["test"][-1] == f"http://127.0.0.1:{port}/healthz"
     port = dashboard["environment"]["VIGIL_DASHBOARD_PORT"]
     assert dashboard["healthcheck"]["test"][-1] == f"http://127.0.0.1:{port}/_stcore/health"
-    assert SERVICES["processor"]["healthcheck"]["test"][-3:] == ["-m", "pipeline.healthcheck", "consumer-group"]
-    assert SERVICES["signals"]["healthcheck"]["test"][-4:] == ["-m", "pipeline.healthcheck", "consumer-group", "signals"]
+    assert SERVICES["processor"]["healthcheck"]["test"][-3:] == ["-m", "pipeline.commands.healthcheck", "consumer-group"]
+    assert SERVICES["signals"]["healthcheck"]["test"][-4:] == ["-m", "pipeline.commands.healthcheck", "consumer-group", "signals"]
     assert "8123/ping" in SERVICES["clickhouse"]["healthcheck"]["test"][-1]
     assert "kafka-broker-api-versions.sh --bootstrap-server kafka:9092" in SERVICES["kafka"]["healthcheck"]["test"][-1]
     assert SERVICES["alerts"]["healthcheck"]["test"] == ["CMD", "vigil", "alerts", "--healthcheck"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from pipeline import dashboard, settings
+from pipeline.commands import dashboard
+from pipeline import settings
 
 
 def option(argv: list[str], name: str) -> str:

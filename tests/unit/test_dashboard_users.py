@@ -45,11 +45,11 @@ def test_the_users_file_skips_comments_and_names_the_bad_line(tmp_path):
 
 
 def test_vigil_dashboard_hash_password_prints_a_users_line():
-    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "dashboard", "--hash-password", "ana"],
+    done = subprocess.run([sys.executable, "-m", "pipeline.commands.cli", "dashboard", "--hash-password", "ana"],
                           input="open sesame\n", capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
     assert done.returncode == 0, done.stderr
     users = dashboard_users.parse_users(done.stdout)
     assert dashboard_users.check_login(users, "ana", "open sesame")
-    refused = subprocess.run([sys.executable, "-m", "pipeline.cli", "dashboard", "--hash-password", "ana smith"],
+    refused = subprocess.run([sys.executable, "-m", "pipeline.commands.cli", "dashboard", "--hash-password", "ana smith"],
                              input="x\n", capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
     assert refused.returncode == 2 and "cannot be a user name" in refused.stderr

@@ -69,13 +69,13 @@ def _carries(config: dict) -> None:
 
 
 def test_the_collector_producer(secured):
-    from pipeline.collector.producer import producer_config
+    from pipeline.ingest.producer import producer_config
 
     _carries(producer_config(secured))
 
 
 def test_the_processor_dlq_producer(secured, monkeypatch):
-    from pipeline.processor import sink
+    from pipeline.stream import sink
 
     monkeypatch.setattr(sink, "Producer", Recorder)
     with pytest.raises(Recorded):
@@ -84,7 +84,7 @@ def test_the_processor_dlq_producer(secured, monkeypatch):
     assert Recorder.configs[-1]["client.id"] == "vigil-processor-dlq"
 
 
-@pytest.mark.parametrize("module", ["pipeline.processor.app", "pipeline.signals.app"])
+@pytest.mark.parametrize("module", ["pipeline.stream.processor", "pipeline.stream.signal_stream"])
 def test_the_quix_streams_applications(secured, module, monkeypatch):
     import importlib
 
@@ -111,7 +111,7 @@ def test_the_alert_evaluators_signals_consumer(secured, monkeypatch):
 def test_topic_admin_healthcheck_and_the_supervisors_probe(secured, monkeypatch):
     import confluent_kafka.admin
 
-    from pipeline import healthcheck, supervisor
+    from pipeline.commands import healthcheck, up as supervisor
     from pipeline.broker import topics
 
     monkeypatch.setattr(topics, "AdminClient", Recorder)

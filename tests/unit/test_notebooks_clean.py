@@ -7,7 +7,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from pipeline.notebooks import PARAMETERS_TAG, notebooks, with_parameters
+from pipeline.commands.notebooks import PARAMETERS_TAG, notebooks, with_parameters
 
 NOTEBOOKS = notebooks()
 

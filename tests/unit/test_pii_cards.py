@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from pipeline.processor import pii
+from pipeline.stream import pii
 
 SEED = 20261206
 IDS, CARDS = 3000, 3000

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 
-from pipeline.processor import app, rows, steps
-from pipeline.processor.counters import Counters
-from pipeline.processor.dead_letters import Source
+from pipeline.stream import processor as app
+from pipeline.stream import rows, steps
+from pipeline.stream.counters import Counters
+from pipeline.stream.dead_letters import Source
 
 
 def stamped_page_view() -> bytes:

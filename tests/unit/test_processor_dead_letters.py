@@ -6,8 +6,8 @@ import base64
 
 import orjson
 
-from pipeline.processor import steps
-from pipeline.processor.dead_letters import Source, dead_letter
+from pipeline.stream import steps
+from pipeline.stream.dead_letters import Source, dead_letter
 
 SOURCE = Source("vigil.events", 2, 81723)
 
@@ -57,7 +57,7 @@ def test_record_of_an_empty_message():
 
 
 def test_a_huge_message_leaves_a_bounded_record_kafka_will_take():
-    from pipeline.processor.dead_letters import MAX_RECORD_BYTES, PREVIEW_CHARS
+    from pipeline.stream.dead_letters import MAX_RECORD_BYTES, PREVIEW_CHARS
 
     raw = b"\xff" * 900_000  # not UTF-8: as text and base64 it would be ~4.8 MB
     letter = dead_letter(steps.run(raw), raw, SOURCE)

@@ -11,9 +11,10 @@ import orjson
 import pytest
 
 from pipeline import contract
-from pipeline.processor import app, bots, fingerprints, pii, routes, steps, visitors
-from pipeline.processor.counters import Counters
-from pipeline.processor.steps import Dropped, Options
+from pipeline.stream import processor as app, route_patterns as routes
+from pipeline.stream import bots, fingerprints, pii, steps, visitors
+from pipeline.stream.counters import Counters
+from pipeline.stream.steps import Dropped, Options
 from tests.unit.test_processor_steps import CHROME_WINDOWS, message
 
 HEADLESS = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/138.0.0.0 "

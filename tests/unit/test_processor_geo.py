@@ -9,9 +9,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pipeline.processor import geo, steps
-from pipeline.processor.geo import Location
-from pipeline.processor.steps import Options
+from pipeline.stream import geo, steps
+from pipeline.stream.geo import Location
+from pipeline.stream.steps import Options
 from pipeline.settings import Settings
 from tests.support import geoip
 from tests.unit.test_processor_steps import message

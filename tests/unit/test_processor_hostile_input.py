@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 import pytest
 
-from pipeline.processor import geo, rows, steps
-from pipeline.processor.steps import Dropped, Options
+from pipeline.stream import geo, rows, steps
+from pipeline.stream.steps import Dropped, Options
 from tests.support import geoip
 from tests.unit.test_processor_enrichment import js_error
 from tests.unit.test_processor_steps import CHROME_WINDOWS, message

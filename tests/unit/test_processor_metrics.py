@@ -8,8 +8,8 @@ import logging
 import socket
 
 from pipeline import settings as settings_module
-from pipeline.processor.counters import Counters
-from pipeline.processor.metrics import serve_metrics
+from pipeline.stream.counters import Counters
+from pipeline.stream.processor_metrics import serve_metrics
 from tests.support.kafka import free_ports
 from tests.support.prometheus import scrape
 
@@ -48,6 +48,6 @@ def test_a_taken_port_is_logged_and_the_processor_runs_on(caplog):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        with caplog.at_level(logging.WARNING, logger="pipeline.processor"):
+        with caplog.at_level(logging.WARNING, logger="pipeline.stream"):
             assert serve_metrics(settings(port), Counters(), Counters()) is None
     assert f"cannot listen on 127.0.0.1:{port}" in caplog.text and "VIGIL_PROCESSOR_METRICS_PORT" in caplog.text

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.processor.app import FILTERED
-from pipeline.processor.dead_letters import DeadLetter
-from pipeline.processor.outcome import Outcome
+from pipeline.stream.processor import FILTERED
+from pipeline.stream.dead_letters import DeadLetter
+from pipeline.stream.outcome import Outcome
 
 
 def test_an_outcome_carries_a_row_or_a_dead_letter():

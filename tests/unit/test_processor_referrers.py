@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.processor import referrers, steps
-from pipeline.processor.referrers import DIRECT, TrafficSource
+from pipeline.stream import referrers, steps
+from pipeline.stream.referrers import DIRECT, TrafficSource
 from tests.unit.test_processor_steps import message
 
 PAGE = "https://shop.example.com/products/42"

@@ -10,9 +10,9 @@ import orjson
 import pytest
 
 from pipeline import contract
-from pipeline.processor import fingerprints, rows, steps
-from pipeline.processor.steps import Dropped
-from pipeline.warehouse.migrate import MIGRATIONS_DIR
+from pipeline.stream import fingerprints, rows, steps
+from pipeline.stream.steps import Dropped
+from pipeline.warehouse.migrator import MIGRATIONS_DIR
 from tests.support import vectors
 
 MIXED = next(v for v in vectors.load("valid") if v.name == "mixed_batch")

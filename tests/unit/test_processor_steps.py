@@ -8,8 +8,8 @@ import orjson
 import pytest
 
 from pipeline import contract
-from pipeline.processor import steps
-from pipeline.processor.steps import Dropped
+from pipeline.stream import steps
+from pipeline.stream.steps import Dropped
 
 NOW = datetime.now(timezone.utc)
 CHROME_WINDOWS = (

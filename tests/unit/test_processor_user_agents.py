@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.processor import user_agents
-from pipeline.processor.user_agents import UserAgentInfo
+from pipeline.stream import user_agents
+from pipeline.stream.user_agents import UserAgentInfo
 
 
 @pytest.mark.parametrize("ua, expected", [

@@ -13,9 +13,9 @@ import inspect
 import orjson
 import pytest
 
-from pipeline.processor import steps
-from pipeline.processor.steps import STEPS, Dropped, Options
-from pipeline.signals.app import SIGNAL_STEPS
+from pipeline.stream import steps
+from pipeline.stream.steps import STEPS, Dropped, Options
+from pipeline.stream.signal_stream import SIGNAL_STEPS
 from tests.integration.test_processor import invalid_messages, valid_event, valid_messages
 
 HEADLESS = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/126.0.0.0 Safari/537.36"
@@ -31,7 +31,7 @@ def test_every_step_the_signals_leave_out_only_adds_to_the_event_and_never_drops
                 if step not in SIGNAL_STEPS and "Dropped" in inspect.getsource(step)]
     assert not dropping, (
         f"{dropping} can drop events but `vigil signals` does not run them, so signals would count events "
-        "the processor does not store: add them (and what they need) to pipeline.signals.app.SIGNAL_STEPS"
+        "the processor does not store: add them (and what they need) to pipeline.stream.signal_stream.SIGNAL_STEPS"
     )
 
 

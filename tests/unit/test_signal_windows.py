@@ -1,4 +1,4 @@
-"""The signals' aggregation logic (pipeline/signals/windows.py) without Kafka: what an event
+"""The signals' aggregation logic (pipeline/stream/signal_windows.py) without Kafka: what an event
 counts as, what a minute of samples adds up to, and the p75 against numpy and polars."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import orjson
 import polars as pl
 import pytest
 
-from pipeline.alerts.signals import parse_signal
-from pipeline.signals.app import SignalCounters, to_sample
-from pipeline.signals.windows import (
+from pipeline.alerts.signal_rules import parse_signal
+from pipeline.stream.signal_stream import SignalCounters, to_sample
+from pipeline.stream.signal_windows import (
     COLUMNS, SIGNAL_VITALS, VitalPercentiles, aggregations, p75, sample_of, signal_of, signal_row,
 )
 

@@ -7,7 +7,7 @@ from email.utils import format_datetime
 
 import httpx
 
-from pipeline import simulate
+from pipeline.commands import simulate
 
 
 def answer(retry_after: str | None) -> httpx.Response:

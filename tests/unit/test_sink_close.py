@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from pipeline.processor.sink import EventSink
+from pipeline.stream.sink import EventSink
 from pipeline.settings import Settings
 from tests.support.clickhouse import free_port
 

@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 
-from pipeline import supervisor
+from pipeline.commands import up as supervisor
 from pipeline.settings import REPO_ROOT
 
 
@@ -24,7 +24,7 @@ def test_vigil_up_names_the_taken_port_and_the_setting_to_change(tmp_path):
         squatter.listen()
         port = squatter.getsockname()[1]
         env = {**os.environ, "VIGIL_KAFKA_PORT": str(port), "VIGIL_DATA_DIR": str(tmp_path)}
-        result = subprocess.run([sys.executable, "-m", "pipeline.cli", "up", "--no-simulate"], cwd=REPO_ROOT,
+        result = subprocess.run([sys.executable, "-m", "pipeline.commands.cli", "up", "--no-simulate"], cwd=REPO_ROOT,
                                 env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert f"port {port} is already in use" in result.stdout

@@ -10,10 +10,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pipeline import sourcemaps
-from pipeline.processor import fingerprints, steps
-from pipeline.processor.steps import Options
-from pipeline.processor.symbolication import RETRY_AFTER_FAILURE, SourceMaps, candidate_urls
+from pipeline.stream import sourcemap_store as sourcemaps
+from pipeline.stream import fingerprints, steps
+from pipeline.stream.steps import Options
+from pipeline.stream.symbolication import RETRY_AFTER_FAILURE, SourceMaps, candidate_urls
 from tests.unit.test_processor_steps import message
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "sourcemaps"

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from ua_parser import parse as parse_user_agent
 
-from pipeline import contract, vitals
+from pipeline import contract
+from pipeline.contract import vitals
 from pipeline.simulation import shop_catalog, shop_sessions
 
 START = datetime(2026, 6, 15, 12, 0, tzinfo=timezone.utc)

@@ -1,0 +1,1 @@
+"""One module per ``vigil`` subcommand (:mod:`pipeline.commands.cli` dispatches)."""
