@@ -19,22 +19,19 @@ says so and tries again next minute. SIGTERM / Ctrl-C stop it between two steps.
 
 from __future__ import annotations
 
-import argparse
 import logging
-import signal
 import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline import settings as settings_module
 from pipeline.alerts.evaluator import Evaluator, Outcome
 from pipeline.alerts.rules import RuleError, load_file
 from pipeline.alerts.signal_rules import parse_signal
 from pipeline.alerts.rule_store import AlertStore
 from pipeline.broker.topics import SIGNALS_TOPIC
-from pipeline.settings import Settings, redacted
+from pipeline.settings import Settings
 
 log = logging.getLogger("vigil.alerts")
 
@@ -207,59 +204,4 @@ def healthcheck(settings: Settings) -> int:
     if age > HEALTHY_INTERVALS * settings.alerts_interval_s:
         print(f"unhealthy: the last evaluation was {age:.0f} s ago", file=sys.stderr)
         return 1
-    return 0
-
-
-def main(args: argparse.Namespace) -> int:
-    config = settings_module.load()
-    if getattr(args, "check", None) is not None:
-        return check(args.check or config.alerts_file)
-    if getattr(args, "healthcheck", False):
-        return healthcheck(config)
-
-    from pipeline.warehouse.client import WarehouseUnavailable, connect_reader, wait_until_ready
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        wait_until_ready(config.clickhouse_url, timeout=30.0)
-        client = connect_reader(config)  # vigil_reader: reads, and writes only the alert tables
-    except WarehouseUnavailable as error:
-        print(f"vigil alerts: {error}", file=sys.stderr)
-        return 1
-    try:
-        service = AlertService(config, Evaluator(client))
-        service.sync_file(force=True)
-    except RuleError as error:
-        print(f"vigil alerts: {config.alerts_file} has problems; fix them (check with `vigil alerts --check`):",
-              file=sys.stderr)
-        for problem in error.problems:
-            print(f"  ✗ {problem}", file=sys.stderr)
-        return 1
-    except Exception as error:
-        if "alert_" in str(error):
-            print(f"vigil alerts: the alert tables are missing ({str(error).splitlines()[0]}); run `vigil migrate`",
-                  file=sys.stderr)
-            return 1
-        raise
-    if getattr(args, "once", False):
-        service.evaluate()
-        return 0
-
-    stopping = False
-
-    def stop(signum, frame):  # noqa: ARG001 - signal handler signature
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    rules = len(service.store.rules())
-    log.info("evaluating %d rule(s) every %g s on %s; signals from %s on %s", rules, config.alerts_interval_s,
-             redacted(config.clickhouse_url), SIGNALS_TOPIC, redacted(config.kafka_brokers))
-    try:
-        while not stopping:
-            service.step()
-    finally:
-        service.close()
-        client.close()
     return 0

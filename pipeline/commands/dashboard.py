@@ -8,12 +8,21 @@ in front of it for TLS and auth.
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import os
 import sys
 
 from pipeline import settings as settings_module
 from pipeline.settings import REPO_ROOT, redacted
+
+HELP = "run the Streamlit dashboards"
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hash-password", metavar="NAME", default=None,
+                        help="read NAME's password and print their line for the VIGIL_DASHBOARD_USERS file, then exit")
+
 
 APP_ENTRY = REPO_ROOT / "app" / "main.py"
 
@@ -53,7 +62,7 @@ def print_users_line(name: str) -> int:
     return 0
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
     """Serve the dashboards (configured by VIGIL_*), or with ``--hash-password NAME`` print a users-file line."""
     if getattr(args, "hash_password", None):
         return print_users_line(args.hash_password)

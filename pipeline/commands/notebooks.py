@@ -27,6 +27,14 @@ from pipeline import settings as settings_module
 from pipeline.settings import REPO_ROOT, redacted
 from pipeline.warehouse.queries import Filters
 
+HELP = "open JupyterLab on the curated notebooks, against the warehouse"
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
+
+
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 PARAMETERS_TAG = "parameters"
 

@@ -14,6 +14,7 @@ are for.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import random
 import signal
@@ -38,6 +39,20 @@ from pipeline.simulation.shop_sessions import LiveTraffic
 
 # an incident (buggy release throwing bursts) starts this long into the run, lasts
 # INCIDENT_LENGTH_S, and comes back every INCIDENT_EVERY_S
+
+HELP = "send realistic synthetic traffic through the collector"
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rate", type=float, default=200.0, help="events per second (default 200)")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds to run; 0 = until Ctrl-C (default 60)")
+    parser.add_argument("--project", type=int, default=None, help="project id (default: the demo project)")
+    parser.add_argument("--key", default=None, help="ingest key (default: the demo project's)")
+    parser.add_argument("--url", default=None, help="collector URL (default: VIGIL_COLLECTOR_HOST/PORT)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed, for reproducible traffic")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 INCIDENT_FIRST_S = 20.0
 INCIDENT_LENGTH_S = 30.0
 INCIDENT_EVERY_S = 240.0
@@ -360,7 +375,7 @@ def _target(args, s: settings_module.Settings) -> tuple[int, str]:
     return project.id, project.key
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
     s = settings_module.load()
     console = Console(stderr=False, highlight=False)
     url = (args.url or s.collector_url).rstrip("/")

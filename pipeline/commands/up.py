@@ -11,6 +11,7 @@ status and where to look.
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import socket
@@ -29,6 +30,14 @@ from pipeline import settings as settings_module
 from pipeline.settings import Settings, redacted
 
 console = Console(highlight=False)
+
+HELP = "run the whole platform on embedded defaults (Ctrl-C stops all)"
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-simulate", action="store_true", help="do not send simulated traffic")
+    parser.add_argument("--rate", type=float, default=50.0, help="simulated events per second (default 50)")
+
 
 MAX_RESTARTS = 5
 
@@ -169,7 +178,7 @@ def _prepare_warehouse(s: Settings):
     return ensure(client, "demo")
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
     s = settings_module.load()
     log_dir = s.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -8,17 +8,10 @@ other state, so more of them can stand behind any load balancer.
 
 from __future__ import annotations
 
-import argparse
-import logging
-import logging.config
 
-import uvicorn
 
-from pipeline import settings as settings_module
 from pipeline.ingest.logs import log_config
-from pipeline.ingest.collector_metrics import use_multiprocess_dir
-from pipeline.ingest.network import parse_trusted_proxies
-from pipeline.settings import Settings, redacted
+from pipeline.settings import Settings
 
 APP = "pipeline.ingest.collector:create_app"
 # uvicorn's httptools protocol with request-line/header caps and read timeouts
@@ -49,18 +42,3 @@ def uvicorn_config(settings: Settings) -> dict[str, object]:
         "timeout_keep_alive": 30,
         "backlog": 4096,
     }
-
-
-def main(args: argparse.Namespace | None = None) -> int:
-    settings = settings_module.load()
-    parse_trusted_proxies(settings.trusted_proxies)  # fail now on a typo, not in every worker
-    # every worker's counters in one directory, so /metrics answers for all of them (metrics.py)
-    use_multiprocess_dir(settings.data_dir / "collector-metrics")
-    logging.config.dictConfig(log_config())
-    logging.getLogger(__name__).info(
-        "collector on %s (%d worker(s)) → Kafka %s topic %s; projects from %s",
-        settings.collector_url, max(settings.collector_workers, 1), redacted(settings.kafka_brokers),
-        settings.events_topic, redacted(settings.clickhouse_url),
-    )
-    uvicorn.run(APP, **uvicorn_config(settings))
-    return 0

@@ -11,12 +11,9 @@ report (ClickHouse unreachable, no data).
 
 from __future__ import annotations
 
-import argparse
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from pipeline import settings as settings_module
 from pipeline.settings import Settings
 
 
@@ -44,25 +41,3 @@ def run_report(settings: Settings, *, hours: float = 24.0, limit: int = 100_000,
     results, index = checker.build_data_docs(frame, run_name=end.strftime("report-%Y%m%dT%H%M%SZ"))
     write_results(client, results, source="report", batch_rows=frame.height, run_at=end)
     return results, index, frame.height
-
-
-def main(args: argparse.Namespace) -> int:
-    """``vigil quality report [--hours H] [--limit N] [--output DIR]``."""
-    settings = settings_module.load()
-    from pipeline.warehouse.client import WarehouseUnavailable
-
-    try:
-        results, index, rows = run_report(settings, hours=args.hours, limit=args.limit,
-                                          output=Path(args.output) if args.output else None)
-    except (LookupError, WarehouseUnavailable) as exc:
-        print(f"vigil quality report: {exc}", file=sys.stderr)
-        return 1
-    failing = [r for r in results if not r.success]
-    print(f"checked {rows} events from the last {args.hours:g} h: "
-          f"{len(results) - len(failing)} of {len(results)} expectations passed")
-    for result in failing:
-        where = f" where {result.row_condition}" if result.row_condition else ""
-        print(f"  FAILED {result.suite}.{result.expectation}: {result.unexpected_count} of {result.element_count} "
-              f"{result.column or 'rows'}{where} unexpected, e.g. {result.unexpected_sample[:3]}")
-    print(f"Data Docs: {index}")
-    return 2 if failing else 0

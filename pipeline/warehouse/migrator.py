@@ -8,10 +8,8 @@ real ClickHouse server and the embedded chDB one.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import re
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +17,6 @@ from pathlib import Path
 from clickhouse_connect.driver import Client
 from clickhouse_connect.driver.exceptions import DatabaseError
 
-from pipeline import settings as vigil_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 LEDGER = "schema_migrations"
@@ -158,34 +155,3 @@ def apply_migrations(client: Client, directory: Path = MIGRATIONS_DIR) -> list[s
         )
         newly.append(migration.name)
     return newly
-
-
-def main(args: argparse.Namespace) -> int:
-    """``vigil migrate``: wait for ClickHouse, then apply the pending migrations."""
-    from pipeline.warehouse.client import WarehouseUnavailable, connect, wait_until_ready
-    from pipeline.warehouse.retention import apply_retention
-
-    config = vigil_settings.load()
-    try:
-        wait_until_ready(config.clickhouse_url, timeout=READY_TIMEOUT_S)
-        client = connect(config)
-    except WarehouseUnavailable as exc:
-        print(f"vigil migrate: {exc}", file=sys.stderr)
-        return 1
-    try:
-        newly = apply_migrations(client)
-        kept = apply_retention(client, config.retention_days, config.rollup_retention_days)
-    except (MigrationError, ValueError) as exc:
-        print(f"vigil migrate: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        client.close()
-    where = f"{vigil_settings.redacted(config.clickhouse_url)} database {config.clickhouse_database}"
-    if newly:
-        for name in newly:
-            print(f"vigil migrate: applied {name}")
-        print(f"vigil migrate: {len(newly)} migration(s) applied to {where}")
-    else:
-        print(f"vigil migrate: schema up to date ({len(discover())} migration(s)) on {where}")
-    print(f"vigil migrate: retention {'; '.join(kept)}")
-    return 0

@@ -11,16 +11,13 @@ is not the only one for that id takes the next (:func:`claim_id`).
 
 from __future__ import annotations
 
-import json
 import random
 import secrets
-import sys
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from pipeline import settings as settings_module
 
 _SELECT = "SELECT id, name, key, origins FROM projects FINAL ORDER BY id"
 _NEXT_FREE_ID = """
@@ -120,31 +117,3 @@ def _normalise_origin(origin: str) -> str:
     if not origin.startswith(("http://", "https://")) or origin.count("/") > 2:
         raise ValueError(f"origin {origin!r} must look like https://shop.example.com (scheme and host, no path)")
     return origin
-
-
-def main(args) -> int:
-    from pipeline.warehouse.client import connect
-
-    client = connect(settings_module.load())
-    if args.project_command == "create":
-        try:
-            project = create(client, args.name, args.origin)
-        except ValueError as error:
-            print(f"vigil project create: {error}", file=sys.stderr)
-            return 2
-        except ProjectIdUnavailable as error:
-            print(f"vigil project create: {error}", file=sys.stderr)
-            return 1
-        if args.json:
-            print(json.dumps(project.as_dict()))
-        else:
-            print(f"created project {project.id} {project.name!r}\n  ingest key: {project.key}\n"
-                  f"  origins:    {', '.join(project.origins) or 'any'}")
-        return 0
-    projects = list_projects(client)
-    if args.json:
-        print(json.dumps([p.as_dict() for p in projects]))
-    else:
-        for p in projects:
-            print(f"{p.id:>6}  {p.name:<24} {p.key}  {', '.join(p.origins) or 'any origin'}")
-    return 0

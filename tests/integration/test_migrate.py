@@ -125,7 +125,7 @@ def test_vigil_migrate_explains_an_unreachable_server(tmp_path):
     from tests.support.clickhouse import free_port
 
     env = {**_base_env(), "VIGIL_CLICKHOUSE_URL": f"http://vigil:{PASSWORD}@127.0.0.1:{free_port()}"}
-    script = "import sys; from pipeline.warehouse import migrator as migrate; migrate.READY_TIMEOUT_S = 1; sys.exit(migrate.main(None))"
+    script = "import sys; from pipeline.commands import migrate; migrate.READY_TIMEOUT_S = 1; sys.exit(migrate.main(None))"
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "Is `vigil clickhouse` running?" in done.stderr and "VIGIL_CLICKHOUSE_URL" in done.stderr

@@ -1,18 +1,18 @@
 """Every subcommand the CLI names resolves to a real function, and --help works."""
 
-import importlib
 import subprocess
 import sys
 
 import pytest
 
-from pipeline.commands.cli import COMMANDS, build_parser
+from pipeline.commands.cli import COMMANDS, build_parser, command
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_subcommand_points_at_a_function(command):
-    module_name, func_name = COMMANDS[command].split(":")
-    assert callable(getattr(importlib.import_module(module_name), func_name))
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_subcommand_is_a_module_with_help_arguments_and_main(name):
+    module = command(name)
+    assert callable(module.main) and callable(module.arguments)
+    assert isinstance(module.HELP, str) and module.HELP
 
 
 def test_help_lists_every_process():
