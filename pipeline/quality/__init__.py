@@ -1,7 +1,7 @@
 """Data quality: Great Expectations suites (``expectations/*.json``) over processor batches.
 
 - :mod:`pipeline.quality.check` — load the suites, ``check_batch(frame)`` → result rows;
-- :mod:`pipeline.quality.monitor` — the processor's background worker (off the hot path);
+- :mod:`pipeline.stream.quality_monitor` — the processor's background worker (off the hot path);
 - :mod:`pipeline.quality.result_store` — the ``quality_results`` table (migration 030);
 - :mod:`pipeline.quality.dlq_reader` — the DLQ topic → the ``dead_letters`` table;
 - :mod:`pipeline.quality.report` — ``vigil quality report`` (recent data → GX Data Docs).

@@ -37,7 +37,7 @@ from pipeline.stream.outcome import Outcome
 from pipeline.stream.rows import event_row
 from pipeline.stream.sink import ClickHouseSink, EventSink
 from pipeline.quality.dlq_reader import COLUMNS as DEAD_LETTER_COLUMNS, dead_letter_row
-from pipeline.quality.monitor import QualityMonitor
+from pipeline.stream.quality_monitor import QualityMonitor
 from pipeline.stream.steps import FILTERED_REASONS, STEPS, Dropped, Options, Step, configure, run_many
 from pipeline.settings import Settings, redacted
 from pipeline.stream.service import run_until_stopped, start_service

@@ -25,7 +25,7 @@ from pipeline.stream import rows as processor_rows
 from pipeline.stream.processor import build_app
 from pipeline.stream.service import close_sinks
 from pipeline.quality.check import EXPECTATIONS_DIR, Checker, read_suite, rows_frame
-from pipeline.quality.monitor import QualityMonitor
+from pipeline.stream.quality_monitor import QualityMonitor
 from pipeline.quality.result_store import write_results
 from pipeline.settings import REPO_ROOT, Settings
 from pipeline.warehouse import queries
