@@ -79,3 +79,25 @@ def redacted_config(config: dict[str, Any]) -> dict[str, Any]:
     from pipeline.settings import MASK
 
     return {name: (MASK if name in SECRET_OPTIONS and value else value) for name, value in config.items()}
+
+
+def producer_config(settings: Settings) -> dict[str, Any]:
+    """librdkafka settings: durable (idempotent, acks=all) yet batched across requests."""
+    return {
+        **kafka_config(settings),  # bootstrap list and the cluster's TLS/SASL
+        "client.id": "vigil-collector",  # the processor's DLQ producer names itself
+        "enable.idempotence": True,
+        "acks": "all",
+        # batches form across concurrent requests; a request waits at most this long for company
+        "linger.ms": 5,
+        "compression.type": "lz4",
+        # the Java client's partitioner: a session lands on the same partition whoever produces it
+        "partitioner": "murmur2_random",
+        # give up on a message about when the request waiting for it gives up, so a Kafka outage
+        # does not pile up minutes of messages nobody waits for any more
+        "message.timeout.ms": max(int(settings.kafka_ack_timeout_s * 1000), 1000),
+        "reconnect.backoff.ms": 100,
+        "reconnect.backoff.max.ms": 1000,
+        "socket.keepalive.enable": True,
+        "log.connection.close": False,
+    }

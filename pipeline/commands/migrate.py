@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from pipeline import settings as vigil_settings
-from pipeline.warehouse.migrator import MigrationError, apply_migrations, discover
 
 HELP = "apply the ClickHouse schema (idempotent)"
 READY_TIMEOUT_S = 30.0  # how long `vigil migrate` waits for ClickHouse to answer
@@ -19,6 +18,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """``vigil migrate``: wait for ClickHouse, then apply the pending migrations."""
     from pipeline.warehouse.client import WarehouseUnavailable, connect, wait_until_ready
+    from pipeline.warehouse.migrator import MigrationError, apply_migrations, discover
     from pipeline.warehouse.retention import apply_retention
 
     config = vigil_settings.load()

@@ -7,7 +7,6 @@ import json
 import sys
 
 from pipeline import settings as settings_module
-from pipeline.warehouse.projects import ProjectIdUnavailable, create, list_projects
 
 HELP = "manage projects (ingest keys, allowed origins)"
 
@@ -24,6 +23,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from pipeline.warehouse.projects import ProjectIdUnavailable, create, list_projects
     from pipeline.warehouse.client import connect
 
     client = connect(settings_module.load())

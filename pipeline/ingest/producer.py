@@ -31,7 +31,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from pipeline.broker.connection import kafka_config
+from pipeline.broker.connection import producer_config
 from pipeline.ingest.problems import RETRY_AFTER_UNAVAILABLE, Problem, problem
 from pipeline.settings import Settings, redacted
 
@@ -43,28 +43,6 @@ IDLE_POLL_S = 0.05
 PUMP_PERIOD_S = 0.001
 # delivery failures are logged at most this often (one line summarises the rest)
 FAILURE_LOG_INTERVAL_S = 10.0
-
-
-def producer_config(settings: Settings) -> dict[str, Any]:
-    """librdkafka settings: durable (idempotent, acks=all) yet batched across requests."""
-    return {
-        **kafka_config(settings),  # bootstrap list and the cluster's TLS/SASL
-        "client.id": "vigil-collector",
-        "enable.idempotence": True,
-        "acks": "all",
-        # batches form across concurrent requests; a request waits at most this long for company
-        "linger.ms": 5,
-        "compression.type": "lz4",
-        # the Java client's partitioner: a session lands on the same partition whoever produces it
-        "partitioner": "murmur2_random",
-        # give up on a message about when the request waiting for it gives up, so a Kafka outage
-        # does not pile up minutes of messages nobody waits for any more
-        "message.timeout.ms": max(int(settings.kafka_ack_timeout_s * 1000), 1000),
-        "reconnect.backoff.ms": 100,
-        "reconnect.backoff.max.ms": 1000,
-        "socket.keepalive.enable": True,
-        "log.connection.close": False,
-    }
 
 
 class _Delivery:

@@ -45,7 +45,7 @@ from clickhouse_connect.driver.insert import InsertContext
 from quixstreams.sinks import BatchingSink, SinkBackpressureError, SinkBatch
 from quixstreams.models import HeadersTuples
 
-from pipeline.ingest.producer import producer_config
+from pipeline.broker.connection import producer_config
 from pipeline.stream import rows
 from pipeline.stream.counters import Counters
 from pipeline.stream.dead_letters import Source

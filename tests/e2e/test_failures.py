@@ -40,7 +40,7 @@ from bench.processor import collector_messages
 from pipeline.warehouse import projects
 from pipeline.simulation import shop_sessions
 from pipeline.broker.topics import ensure_topics
-from pipeline.commands.simulate import retry_after_seconds
+from pipeline.simulation.sender import retry_after_seconds
 from pipeline.warehouse.migrator import apply_migrations
 from tests.integration.test_processor import Processor, counts, produce, project_id, wait_for_rows
 from tests.support import processes

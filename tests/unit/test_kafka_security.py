@@ -69,7 +69,7 @@ def _carries(config: dict) -> None:
 
 
 def test_the_collector_producer(secured):
-    from pipeline.ingest.producer import producer_config
+    from pipeline.broker.connection import producer_config
 
     _carries(producer_config(secured))
 
@@ -111,7 +111,8 @@ def test_the_alert_evaluators_signals_consumer(secured, monkeypatch):
 def test_topic_admin_healthcheck_and_the_supervisors_probe(secured, monkeypatch):
     import confluent_kafka.admin
 
-    from pipeline.commands import healthcheck, up as supervisor
+    from pipeline.commands import healthcheck
+    from pipeline.embedded import supervisor
     from pipeline.broker import topics
 
     monkeypatch.setattr(topics, "AdminClient", Recorder)

@@ -7,7 +7,7 @@ from email.utils import format_datetime
 
 import httpx
 
-from pipeline.commands import simulate
+from pipeline.simulation import sender as simulate
 
 
 def answer(retry_after: str | None) -> httpx.Response:

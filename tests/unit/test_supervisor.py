@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 
-from pipeline.commands import up as supervisor
+from pipeline.embedded import supervisor
 from pipeline.settings import REPO_ROOT
 
 
