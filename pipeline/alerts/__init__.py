@@ -10,5 +10,5 @@ Slack-compatible webhook and e-mail.
 - :mod:`~pipeline.alerts.rule_store` — rules, channels, mutes and history in ClickHouse
 - :mod:`~pipeline.alerts.service` — ``vigil alerts``
 
-See ``docs/alerts.md``.
+May import: ``queries``, ``warehouse``, ``broker``, ``contract``, ``settings``. See ``docs/alerts.md``.
 """

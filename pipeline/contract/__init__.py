@@ -4,6 +4,11 @@
 once (fastjsonschema generates plain Python code, fast enough for the hot path) and turns a
 schema violation into a :class:`Rejection` whose ``reason`` is one of :data:`REASONS` — a
 closed vocabulary the collector reports to clients, the DLQ carries and dashboards count.
+
+The contract is the bottom of the house (it may import only the settings): beside the v1
+schema it holds Sentry's wire format (:mod:`~pipeline.contract.sentry`), the unified
+document (:mod:`~pipeline.contract.unified`) and the Web Vitals thresholds
+(:mod:`~pipeline.contract.vitals`).
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@
 ``clickhouse_*`` modules serve the chDB engine behind ClickHouse's HTTP interface. Nothing
 else in Vigil needs them: every other process reaches Kafka and ClickHouse through their
 ordinary clients (``VIGIL_KAFKA_BROKERS``, ``VIGIL_CLICKHOUSE_URL``), so real servers replace
-these without a code change. They may import the settings, ``pipeline.broker.topics`` (the
-topics the broker creates) and ``pipeline.warehouse.access`` (the users and grants).
+these without a code change. :mod:`~pipeline.embedded.supervisor` is ``vigil up``: both servers and every
+Vigil process on one machine, supervised.
+
+May import: ``alerts``, ``simulation``, ``ingest``, ``stream``, ``quality``, ``warehouse``,
+``broker``, ``contract``, ``settings`` (in practice the supervisor starts the others as
+processes and imports only what prepares the warehouse).
 """

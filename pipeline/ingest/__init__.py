@@ -1,15 +1,20 @@
-"""The collector: browser SDK envelopes in over HTTP (and WebSocket), one Kafka message per event out.
+"""Ingest — the collector: SDK envelopes in over HTTP (and WebSocket), one Kafka message per event out.
 
-The request path, in the order a request meets it:
+The request path, in the order a request meets it (shaped as Sentry's Relay is):
 
-- :mod:`~pipeline.ingest.collector` routes a raw ASGI request (POST events, pixel GET, WebSocket,
-  CORS preflight, health) and turns every outcome into an answer;
-- :mod:`~pipeline.ingest.project_cache` knows the projects (key, allowed origins) from ClickHouse;
-- :mod:`~pipeline.ingest.network` finds the client's address (socket, or trusted proxies);
-- :mod:`~pipeline.ingest.limits` meters events per key and per client IP (token buckets);
-- :mod:`~pipeline.ingest.envelope` decodes the body and splits it into stamped, validated events;
-- :mod:`~pipeline.ingest.producer` produces them to Kafka and waits for every acknowledgement;
-- :mod:`~pipeline.ingest.problems` names every way a request can be refused.
+- :mod:`~pipeline.ingest.collector` is the raw ASGI app: it reads each request once into a
+  :class:`~pipeline.ingest.request.RequestMeta` and routes it (events, pixel, WebSocket,
+  Sentry's endpoints, CORS preflight, health, metrics);
+- :mod:`~pipeline.ingest.funnel` charges it on arrival (:mod:`~pipeline.ingest.limits`),
+  authenticates it once (:mod:`~pipeline.ingest.project_cache`), reads and decodes the body
+  (:mod:`~pipeline.ingest.encodings`) and is the one path to Kafka: each transport —
+  :mod:`~pipeline.ingest.collector`'s, :mod:`~pipeline.ingest.websocket`,
+  :mod:`~pipeline.ingest.sentry_endpoint` — only decodes its wire format into a v1 envelope;
+- :mod:`~pipeline.ingest.envelope` validates and stamps each event (the contract's verdict,
+  once: the processor trusts it) and :mod:`~pipeline.ingest.producer` waits for Kafka's
+  acknowledgements;
+- :mod:`~pipeline.ingest.problems` names every refusal; :mod:`~pipeline.ingest.refusals` counts them.
 
-``vigil collect`` (:mod:`~pipeline.ingest.http_server`) runs it under uvicorn.
+May import: ``contract``, ``broker``, ``warehouse`` (projects), ``settings``.
+``vigil collect`` (:mod:`pipeline.commands.collect`) runs it under uvicorn (:mod:`~pipeline.ingest.http_server`).
 """

@@ -1,4 +1,4 @@
-"""Data quality: Great Expectations suites (``expectations/*.json``) over processor batches.
+"""Quality — Great Expectations suites (``expectations/*.json``) over processor batches and recent events.
 
 - :mod:`pipeline.quality.check` — load the suites, ``check_batch(frame)`` → result rows;
 - :mod:`pipeline.stream.quality_monitor` — the processor's background worker (off the hot path);
@@ -7,5 +7,5 @@
 - :mod:`pipeline.quality.report` — ``vigil quality report`` (recent data → GX Data Docs).
 
 Importing this package does not import Great Expectations (slow: seconds); the modules that
-need it import it when first used.
+need it import it when first used. May import: ``warehouse``, ``broker``, ``contract``, ``settings``.
 """

@@ -5,10 +5,11 @@ return batch envelopes (contract v1) with the ``User-Agent`` each would arrive w
 simulator (``vigil simulate``) sends them through the collector; tests and benchmarks use
 them directly.
 
-Two modules: :mod:`~pipeline.simulation.shop_catalog` (the shop, its funnel, the devices,
-the Web Vitals models and the visitors) and :mod:`~pipeline.simulation.shop_sessions` (one
+Three modules: :mod:`~pipeline.simulation.shop_catalog` (the shop, its funnel, the devices,
+the Web Vitals models and the visitors), :mod:`~pipeline.simulation.shop_sessions` (one
 session walked page by page into the batches the SDK would send, and the live interleaved
-stream of them).
+stream of them) and :mod:`~pipeline.simulation.sender` (``vigil simulate``: paces them and
+sends them through the collector). May import: ``warehouse``, ``contract``, ``settings``.
 
 The model, in the write-up's terms:
 

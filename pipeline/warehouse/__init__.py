@@ -4,7 +4,10 @@ Every process reaches ClickHouse through :func:`connect` (user ``vigil``) or
 :func:`connect_reader` (user ``vigil_reader``: dashboard, notebooks, alerts) — a
 ``clickhouse-connect`` HTTP client on ``VIGIL_CLICKHOUSE_URL``, which is either a real
 ClickHouse server or the embedded one started by ``vigil clickhouse``
-(:mod:`pipeline.embedded.clickhouse_server`); users and grants are in :mod:`pipeline.warehouse.access`.
+(:mod:`pipeline.embedded.clickhouse_server`); users and grants are in :mod:`pipeline.warehouse.access`; the schema's migrations in
+:mod:`pipeline.warehouse.migrator`; projects in :mod:`pipeline.warehouse.projects`.
+
+May import: ``contract``, ``settings``.
 """
 
 from pipeline.warehouse.client import connect, connect_reader, ensure_database, wait_until_ready
