@@ -49,7 +49,7 @@ from pipeline.simulation import shop_sessions  # noqa: E402
 from pipeline.stream import user_agents  # noqa: E402
 from pipeline.stream.processor import build_app, tune_gc  # noqa: E402
 from pipeline.stream.counters import Counters  # noqa: E402
-from pipeline.stream.service import close_sinks  # noqa: E402
+from pipeline.stream.runner import close_sinks  # noqa: E402
 from pipeline.warehouse.migrator import apply_migrations  # noqa: E402
 from tests.support.clickhouse import ClickHouseServer  # noqa: E402
 from tests.support.kafka import KafkaBroker  # noqa: E402

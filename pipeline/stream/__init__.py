@@ -9,7 +9,7 @@
 - the signals (:mod:`~pipeline.stream.signal_stream`, ``vigil signals``): the same events in
   1-minute tumbling windows per project (:mod:`~pipeline.stream.signal_windows`) →
   ``vigil.signals`` and ClickHouse, for the alerts' fast path;
-- :mod:`~pipeline.stream.service`: what both share to start and stop cleanly.
+- :mod:`~pipeline.stream.runner`: what both share to start and stop cleanly.
 
 May import: ``quality``, ``warehouse``, ``broker``, ``contract``, ``settings`` — not ``ingest``.
 """

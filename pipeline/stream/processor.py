@@ -40,7 +40,7 @@ from pipeline.quality.dlq_reader import COLUMNS as DEAD_LETTER_COLUMNS, dead_let
 from pipeline.stream.quality_monitor import QualityMonitor
 from pipeline.stream.steps import FILTERED_REASONS, STEPS, Dropped, Options, Step, configure, run_many
 from pipeline.settings import Settings, redacted
-from pipeline.stream.service import run_until_stopped, start_service
+from pipeline.stream.runner import run_until_stopped, start_service
 
 log = logging.getLogger("pipeline.stream")
 

@@ -44,7 +44,7 @@ from pipeline.stream.steps import (
     validate,
 )
 from pipeline.settings import Settings, redacted
-from pipeline.stream.service import run_until_stopped, start_service
+from pipeline.stream.runner import run_until_stopped, start_service
 from pipeline.stream.signal_windows import (
     COLUMNS, Sample, aggregations, event_time, project_of, sample_of, signal_of, signal_row,
 )

@@ -23,7 +23,7 @@ from pipeline import contract  # noqa: F401  (the contract's schema is the refer
 from pipeline.broker.topics import ensure_topics
 from pipeline.stream import rows as processor_rows
 from pipeline.stream.processor import build_app
-from pipeline.stream.service import close_sinks
+from pipeline.stream.runner import close_sinks
 from pipeline.quality.check import EXPECTATIONS_DIR, Checker, read_suite, rows_frame
 from pipeline.stream.quality_monitor import QualityMonitor
 from pipeline.quality.result_store import write_results

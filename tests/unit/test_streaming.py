@@ -6,7 +6,7 @@ import pytest
 from confluent_kafka import KafkaError
 from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError
 
-from pipeline.stream import service as streaming
+from pipeline.stream import runner as streaming
 
 
 class _Sink:
