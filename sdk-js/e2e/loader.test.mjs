@@ -17,22 +17,7 @@ const HEAD = {
   '/loader': `<script data-src="/vigil.min.js" ${ATTRIBUTES}>\n${readFileSync(dist + 'loader.min.js', 'utf8')}\n</script>\n<script>Vigil.track('called-before-sdk');</script>`,
   '/tag': `<script async src="/vigil.min.js" ${ATTRIBUTES}></script>`,
 };
-const page = (head) => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>early errors</title>
-${head}
-<script>window.early = {};</script>
-</head><body>
-<img id="hero" src="/missing.png" alt="" onerror="early.image = Date.now()">
-<script>
-  function boot() { throw new TypeError('boot failed: no config'); }
-  early.thrown = Date.now();
-  boot();
-</script>
-<script>
-  early.rejected = Date.now();
-  Promise.reject(new Error('config fetch failed'));
-</script>
-</body></html>`;
+const page = (head) => readFileSync(new URL('fixtures/early.html', import.meta.url), 'utf8').replace('{{SDK}}', head);
 
 let browser;
 let receiver;
