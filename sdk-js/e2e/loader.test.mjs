@@ -3,6 +3,7 @@
  * whose promise is rejected — all before the SDK script arrives (the site holds it back
  * DELAY_MS). With the snippet, each reaches the collector once, with its kind, stack or URL
  * and the time it happened; with the plain async tag, none does (what the snippet is for).
+ * Under a strict nonce CSP the SDK the snippet injects runs too (it carries the nonce).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -17,6 +18,10 @@ const HEAD = {
   '/loader': `<script data-src="/vigil.min.js" ${ATTRIBUTES}>\n${readFileSync(dist + 'loader.min.js', 'utf8')}\n</script>\n<script>Vigil.track('called-before-sdk');</script>`,
   '/tag': `<script async src="/vigil.min.js" ${ATTRIBUTES}></script>`,
 };
+// A strict CSP: only scripts with the nonce run, so the SDK runs only if the snippet passes it on.
+const CSP_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>nonce</title>
+<script nonce="n0nce" data-src="/vigil.min.js" ${ATTRIBUTES}>\n${readFileSync(dist + 'loader.min.js', 'utf8')}\n</script>
+</head><body><script nonce="n0nce">throw new Error('under a strict CSP');</script></body></html>`;
 const page = (head) => readFileSync(new URL('fixtures/early.html', import.meta.url), 'utf8').replace('{{SDK}}', head);
 
 let browser;
@@ -34,6 +39,8 @@ before(async () => {
         sdkSentAt.push(Date.now());
         res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(readFileSync(dist + 'vigil.min.js'));
       }, DELAY_MS);
+    if (path === '/csp')
+      return res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': "script-src 'nonce-n0nce'" }).end(CSP_PAGE.replaceAll('{{COLLECTOR}}', receiver.url));
     if (!HEAD[path]) return res.writeHead(404).end('not found');
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(page(HEAD[path]).replaceAll('{{COLLECTOR}}', receiver.url));
   });
@@ -134,4 +141,14 @@ test('with the loader snippet, the image, the thrown error and the rejection arr
 
   assert.deepEqual(eventsOf('/loader').filter((e) => e.type === 'custom').map((e) => e.data), [{ name: 'called-before-sdk' }]);
   assert.equal(new Set(receiver.events().map((e) => e.event_id)).size, receiver.events().length, 'no event twice');
+});
+
+test('under a strict nonce CSP the snippet passes its nonce on: the SDK runs and sends what came before it', async () => {
+  const { tab } = await visit('/csp');
+  await waitFor(() => {
+    tab.evaluate(() => window.Vigil.flush()).catch(() => undefined);
+    return errorsOf('/csp').length;
+  }, 'the error under CSP');
+  await tab.close();
+  assert.deepEqual(errorsOf('/csp').map((e) => e.data.message), ['under a strict CSP']);
 });
