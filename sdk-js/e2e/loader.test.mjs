@@ -62,19 +62,23 @@ const errorsOf = (path) => eventsOf(path).filter((e) => e.type === 'error');
 const visit = async (path) => {
   const tab = await browser.newPage();
   await tab.goto(siteUrl + path, { waitUntil: 'load' });
-  await tab.waitForFunction(() => window.Vigil && window.Vigil.SDK, null, { timeout: DELAY_MS + 5000 });
+  await tab.waitForFunction(() => window.Vigil && window.Vigil.SDK, null, { timeout: DELAY_MS + 20000 });
   const early = await tab.evaluate(() => window.early);
   await waitFor(() => {
     tab.evaluate(() => window.Vigil.flush()).catch(() => undefined);
     return eventsOf(path).some((e) => e.type === 'page_view');
-  }, 'the page view of ' + path);
+  }, 'the page view of ' + path, 20000);
   return { tab, early, arrived: sdkSentAt.at(-1) };
 };
 
-/** `at` is when the page saw it happen; the event's timestamp must be then, not the SDK's arrival. */
+/**
+ * `at` is when the page saw it happen; the event's timestamp must be then (give or take a busy
+ * machine's scheduling: the snippet notes a failed image just before the image's own onerror,
+ * compiled on first use, does), not the SDK's arrival DELAY_MS later.
+ */
 const assertTimed = (event, at, arrived) => {
   const t = Date.parse(event.timestamp);
-  assert.ok(t >= at - 5 && t <= at + 250, `${event.data.message}: timestamp ${event.timestamp} is when it happened (${new Date(at).toISOString()})`);
+  assert.ok(t >= at - 100 && t <= at + 500, `${event.data.message}: timestamp ${event.timestamp} is when it happened (${new Date(at).toISOString()})`);
   assert.ok(t < arrived - DELAY_MS / 2, `${event.data.message}: before the SDK arrived`);
 };
 
@@ -91,7 +95,7 @@ test('with the loader snippet, the image, the thrown error and the rejection arr
   await waitFor(() => {
     tab.evaluate(() => window.Vigil.flush()).catch(() => undefined);
     return errorsOf('/loader').length >= 3;
-  }, 'the three early errors');
+  }, 'the three early errors', 20000);
 
   // After the take-over the SDK alone listens: a failure now is reported once, not twice.
   await tab.evaluate(() => {
@@ -105,7 +109,7 @@ test('with the loader snippet, the image, the thrown error and the rejection arr
   await waitFor(() => {
     tab.evaluate(() => window.Vigil.flush()).catch(() => undefined);
     return errorsOf('/loader').length >= 5;
-  }, 'the two live errors');
+  }, 'the two live errors', 20000);
   await tab.waitForTimeout(500);
   await tab.evaluate(() => window.Vigil.flush());
   await tab.waitForTimeout(300);
@@ -148,7 +152,7 @@ test('under a strict nonce CSP the snippet passes its nonce on: the SDK runs and
   await waitFor(() => {
     tab.evaluate(() => window.Vigil.flush()).catch(() => undefined);
     return errorsOf('/csp').length;
-  }, 'the error under CSP');
+  }, 'the error under CSP', 20000);
   await tab.close();
   assert.deepEqual(errorsOf('/csp').map((e) => e.data.message), ['under a strict CSP']);
 });

@@ -601,8 +601,8 @@ def test_errors_before_the_sdk_arrive_once_timed_when_they_happened(stack, visit
         row = errors[kind]
         assert (row["url"], row["path"]) == (f"{site}/early", "/early")
         stored = row["timestamp"].replace(tzinfo=timezone.utc).timestamp() * 1000
-        # (the snippet sees a failed image a moment before the image's own onerror notes it)
-        assert -5 <= stored - happened[key] < 250, f"{kind}: stored at {row['timestamp']}, happened at {happened[key]}"
+        # (the snippet sees a failed image a moment before the image's own onerror, compiled then, notes it)
+        assert -100 <= stored - happened[key] < 500, f"{kind}: stored at {row['timestamp']}, happened at {happened[key]}"
         # the SDK arrived LATE_S later: its page view comes after every held error
         assert (view["timestamp"] - row["timestamp"]).total_seconds() > LATE_S / 2
 
