@@ -47,7 +47,7 @@ import orjson
 
 from pipeline.contract import VERSION, Rejection, sentry_checks, sentry_errors
 from pipeline.contract.sentry_errors import LEVELS, cut as _text, mapping as _dict
-from pipeline.contract.unified import as_id, breadcrumb_of, frame_of
+from pipeline.contract.unified import as_id, breadcrumb_of
 
 # How many items one envelope may hold (Relay's own limits are per type; this bounds the work).
 MAX_ITEMS = 1000
