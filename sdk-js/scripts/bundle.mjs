@@ -5,7 +5,7 @@
  *
  * web-vitals comes from its unminified ES modules (`dist/modules/`), not its prebuilt
  * `dist/web-vitals.js`, so that its soft-navigation code, dead in Vigil, can go:
- * see webVitalsWithoutSoftNavs.
+ * see webVitalsForVigil.
  */
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
@@ -13,37 +13,40 @@ import { minify } from 'terser';
 import { gzipSync } from 'node:zlib';
 
 const WEB_VITALS_MODULES = /[\\/]node_modules[\\/]web-vitals[\\/]dist[\\/]modules[\\/].*\.js$/;
-// The branches for entries only a soft-navigation observer delivers.
-const SOFT_NAV_ENTRY = /\b\w+\.entryType === '(?:soft-navigation|interaction-contentful-paint)'/g;
+// Tests for what only soft navigations bring: their entries, their metrics.
+const SOFT_NAV_ENTRY = /\b[\w.]+ === '(?:soft-navigation|interaction-contentful-paint)'/g;
+// Vigil calls each on*() without options: never `reportAllChanges`.
+const REPORT_ALL_CHANGES = /\bopts\.reportAllChanges\b/g;
 
 /**
- * An esbuild plugin: web-vitals from its ES modules with its soft-navigation support cut.
+ * An esbuild plugin: web-vitals from its ES modules, without what Vigil never turns on.
  * Vigil never passes `reportSoftNavs` (it reports SPA navigations itself), so web-vitals
  * never observes `soft-navigation` or `interaction-contentful-paint` entries: the
  * `checkSoftNavsEnabled` gate becomes `false` and the handlers of those entries become
- * unreachable for terser to drop (about 450 B min+gzip). If a web-vitals release reshapes
+ * unreachable for terser to drop (about 450 B min+gzip); nor does Vigil pass
+ * `reportAllChanges` (each metric is sent once, final: 30 B more). If a web-vitals release reshapes
  * that code the build fails here rather than shipping it half cut.
  */
-const webVitalsWithoutSoftNavs = () => {
-  const cut = { gate: 0, branches: 0 };
+const webVitalsForVigil = () => {
+  const cut = { gate: 0, branches: 0, options: 0 };
   return {
-    name: 'web-vitals-without-soft-navs',
+    name: 'web-vitals-for-vigil',
     setup(b) {
       b.onResolve({ filter: /^web-vitals$/ }, () => ({ path: root + 'node_modules/web-vitals/dist/modules/index.js' }));
       b.onLoad({ filter: WEB_VITALS_MODULES }, ({ path }) => {
         let text = readFileSync(path, 'utf8');
         if (path.endsWith('/lib/softNavs.js')) {
           if (!/export const checkSoftNavsEnabled\b/.test(text) || !/export const storeSoftNavEntry\b/.test(text))
-            throw new Error('web-vitals lib/softNavs.js changed: review webVitalsWithoutSoftNavs in scripts/bundle.mjs');
+            throw new Error('web-vitals lib/softNavs.js changed: review webVitalsForVigil in scripts/bundle.mjs');
           cut.gate++;
           text = 'export const checkSoftNavsEnabled = () => false;\nexport const storeSoftNavEntry = () => {};\n';
         }
-        text = text.replace(SOFT_NAV_ENTRY, () => (cut.branches++, 'false'));
+        text = text.replace(SOFT_NAV_ENTRY, () => (cut.branches++, 'false')).replace(REPORT_ALL_CHANGES, () => (cut.options++, 'false'));
         return { contents: text, loader: 'js' };
       });
       b.onEnd(() => {
-        if (cut.gate != 1 || cut.branches < 4)
-          throw new Error(`web-vitals' soft-navigation code changed (${JSON.stringify(cut)}): review webVitalsWithoutSoftNavs in scripts/bundle.mjs`);
+        if (cut.gate != 1 || cut.branches < 4 || cut.options < 5)
+          throw new Error(`web-vitals' code changed: not every cut applied (${JSON.stringify(cut)}): review webVitalsForVigil in scripts/bundle.mjs`);
       });
     },
   };
@@ -71,7 +74,7 @@ export const bundleIife = async () => {
     sourcemap: 'external',
     // esbuild's syntax pass before terser's: 90 B smaller once gzipped.
     minifySyntax: true,
-    plugins: [webVitalsWithoutSoftNavs()],
+    plugins: [webVitalsForVigil()],
   });
   const js = out.outputFiles.find((f) => f.path.endsWith('.js')).text;
   const map = out.outputFiles.find((f) => f.path.endsWith('.map')).text;
