@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from pipeline import projects
+from pipeline.warehouse import projects
 from pipeline.broker.topics import ensure_topics
 from tests.support import processes
 from tests.support.sdk_site import CHROMIUM, CHROMIUM_ARGS
