@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 
 from pipeline import projects
-from pipeline.broker.topics import ensure_topics
 from tests.e2e.test_sentry_browser import ENVIRONMENT, HIDE, RELEASE, wait_until
 from tests.support import processes
 from tests.support.sdk_site import CHROMIUM, CHROMIUM_ARGS
@@ -64,17 +63,9 @@ class Stack:
 def stack(kafka, clickhouse, tmp_path_factory) -> Iterator[Stack]:
     from playwright.sync_api import sync_playwright
 
-    try:
-        build_app()
-    except RuntimeError as error:
-        pytest.fail(str(error))
+    build_app()  # the bundles of every major; says how to install the app's packages if they are missing
     logs = tmp_path_factory.mktemp("sentry-workers")
-    run = uuid.uuid4().hex[:8]
-    topics = {"events": f"workers.{run}.events", "dlq": f"workers.{run}.dlq"}
-    ensure_topics(kafka.bootstrap, {topics["events"]: 2, topics["dlq"]: 1})
-    env = {"VIGIL_KAFKA_BROKERS": kafka.bootstrap, "VIGIL_CLICKHOUSE_URL": clickhouse.url,
-           "VIGIL_DATA_DIR": str(logs / "vigil"), "VIGIL_EVENTS_TOPIC": topics["events"],
-           "VIGIL_DLQ_TOPIC": topics["dlq"], "VIGIL_PROCESSOR_GROUP": f"workers-{run}",
+    env = {**processes.pipeline_env(kafka.bootstrap, clickhouse.url, logs / "vigil", "workers"),
            "VIGIL_COLLECTOR_WORKERS": "2"}  # as docker-compose.yml runs it
     collector, url = processes.collector(env, logs / "collector.log")
     processor = processes.VigilProcess(["process"], env, logs / "processor.log").start()
