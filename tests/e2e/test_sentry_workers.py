@@ -46,6 +46,8 @@ class Forwarded:
     worker: int
     late: bool
     vitals: set[str]
+    status: int
+    answer: bytes
 
 
 @dataclass
@@ -100,7 +102,7 @@ def visit(stack: Stack, site: SentrySite, first: int, then: int, log: list[Forwa
         path = request.url.removeprefix(stack.collector_url)
         status, answer_headers, answer = stack.workers.request(phase["worker"], request.method, path,
                                                                request.post_data_buffer, headers)
-        log.append(Forwarded(phase["worker"], phase["late"], sent_vitals(request.post_data_buffer)))
+        log.append(Forwarded(phase["worker"], phase["late"], sent_vitals(request.post_data_buffer), status, answer))
         route.fulfill(status=status, body=answer,
                       headers={k: v for k, v in answer_headers.items() if k not in HOP_HEADERS})
 
@@ -161,6 +163,7 @@ def test_the_late_spans_went_to_the_other_worker(stack: Stack, visited):
     late = {f.worker for f in log if f.late}
     assert early == late == set(stack.workers.pids)  # both workers got page loads and late spans
     assert sum("INP" in f.vitals for f in log if f.late) == LOADS  # every load's INP was sent late
+    assert [(f.status, f.answer) for f in log if f.status != 200] == []
 
 
 def test_every_late_vital_is_stored_with_its_page(stack: Stack, visited):

@@ -87,7 +87,7 @@ class PinnedConnections:
             if pid is None or pid in self.connections:
                 connection.close()
             else:
-                self.connections[pid] = connection
+                self.connections[pid] = self._primed(connection)
             if len(self.connections) == workers:
                 self.pids = sorted(self.connections)
                 return
@@ -98,6 +98,17 @@ class PinnedConnections:
         connection.connect()
         return connection
 
+    @staticmethod
+    def _primed(connection: http.client.HTTPConnection) -> http.client.HTTPConnection:
+        """The connection after one request: the collector answers ``408`` on a new connection
+        whose first request does not come within ``VIGIL_HEADER_TIMEOUT``, while a connection
+        that served one waits for the next as long as the keep-alive timeout."""
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200 and not response.will_close, response.status
+        return connection
+
     def request(self, pid: int, method: str, path: str, body: bytes | None,
                 headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         """Send on the connection to worker ``pid`` (reconnecting to that same worker if it was closed)."""
@@ -106,8 +117,15 @@ class PinnedConnections:
             # closed by either side (the server's keep-alive timeout): find that worker again
             connection.close()
             connection = self.connections[pid] = self._reconnect(pid)
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # the keep-alive timeout closed it as the request went out: once more, on a new one
+            connection.close()
+            connection = self.connections[pid] = self._reconnect(pid)
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
         answer = response.read()
         if response.will_close:
             connection.close()
@@ -117,7 +135,7 @@ class PinnedConnections:
         for _ in range(tries):
             connection = self._connect()
             if worker_of(connection, self.server_pid) == pid:
-                return connection
+                return self._primed(connection)
             connection.close()
         raise AssertionError(f"{tries} connections did not reach worker {pid} again")
 
