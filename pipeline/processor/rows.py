@@ -8,7 +8,8 @@ before this module learns about them. The type-specific columns follow
 ============  =================================================================
 type          columns filled besides the common ones
 ============  =================================================================
-web_vital     vital_name, vital_value, vital_rating, target (attribution target)
+web_vital     vital_name, vital_value, vital_rating (pipeline.vitals.rate: the contract's
+              bounds, whatever rating the event carried), target (attribution target)
 error         error_kind, error_type, error_message; kind=api also duration_ms and
               http_* from its request; kind=resource http_url (the failing URL)
 api_call      duration_ms, http_method, http_url, http_status
@@ -35,6 +36,7 @@ from typing import Any
 
 import orjson
 
+from pipeline import vitals
 from pipeline.processor.steps import Dropped, Event
 
 COLUMNS: tuple[str, ...] = (
@@ -100,7 +102,8 @@ def event_row(event: Event) -> Row | Dropped:
     if event_type == "web_vital":
         vital_name = data["name"]
         vital_value = float(data["value"])
-        vital_rating = data.get("rating", "")
+        # rated here from contract/vitals.json, the one source: a Sentry SDK sends no rating
+        vital_rating = vitals.rate(vital_name, vital_value)
         target = (data.get("attribution") or _EMPTY).get("target", "")
     elif event_type == "resource":
         http_url = data["name"]
