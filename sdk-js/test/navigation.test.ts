@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { breakdown, navigationVitals, TTI_THRESHOLDS } from '../src/navigation';
+import { LOAD, TTI } from '../../contract/vitals.json';
+import { breakdown, navigationVitals } from '../src/navigation';
 
 // A Navigation Timing Level 2 entry as Chromium reports it for an HTTPS page (ms since navigation start).
 const timing = {
@@ -24,7 +25,7 @@ const timing = {
 describe('navigation timing', () => {
   test('LOAD is loadEventEnd and TTI is domInteractive, since navigation start', () => {
     const [load, tti] = navigationVitals(timing);
-    expect(load).toMatchObject({ name: 'LOAD', value: 1102.4, navigation_type: 'navigate' });
+    expect(load).toMatchObject({ name: 'LOAD', value: 1102.4, rating: 'good', navigation_type: 'navigate' });
     expect(tti).toEqual({ name: 'TTI', value: 640.4, rating: 'good', navigation_type: 'navigate' });
   });
 
@@ -53,11 +54,20 @@ describe('navigation timing', () => {
     expect(tti.value).toBe(0);
   });
 
-  test('TTI ratings follow Lighthouse thresholds', () => {
-    const rate = (domInteractive: number) =>
-      navigationVitals({ ...timing, domInteractive } as unknown as PerformanceNavigationTiming)[1].rating;
-    expect(rate(TTI_THRESHOLDS[0])).toBe('good');
-    expect(rate(TTI_THRESHOLDS[0] + 1)).toBe('needs-improvement');
-    expect(rate(TTI_THRESHOLDS[1] + 1)).toBe('poor');
+  test.each([
+    ['LOAD', LOAD, 0, 'loadEventEnd'],
+    ['TTI', TTI, 1, 'domInteractive'],
+  ] as const)('%s is rated with contract/vitals.json\'s bounds', (_name, { good, poor }, index, field) => {
+    const rate = (value: number) =>
+      navigationVitals({ ...timing, loadEventEnd: 1102.4, [field]: value } as unknown as PerformanceNavigationTiming)[index]
+        .rating;
+    expect(rate(good)).toBe('good');
+    expect(rate(good + 1)).toBe('needs-improvement');
+    expect(rate(poor)).toBe('needs-improvement');
+    expect(rate(poor + 1)).toBe('poor');
+  });
+
+  test('TTI is rated with Lighthouse\'s bands: 3.8 s good, 7.3 s needs improvement', () => {
+    expect([TTI.good, TTI.poor]).toEqual([3800, 7300]);
   });
 });

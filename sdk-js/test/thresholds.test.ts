@@ -1,0 +1,29 @@
+/**
+ * contract/vitals.json is the one source of every Web Vital's bounds. The SDK rates LOAD and
+ * TTI with it (navigation.ts); LCP, INP, CLS, FCP and TTFB are rated by web-vitals, so its own
+ * thresholds must be the contract's — else the ratings the SDK sends would disagree with the
+ * processor's (pipeline/vitals.py reads the same file).
+ */
+import { expect, test } from 'vitest';
+import { CLSThresholds, FCPThresholds, INPThresholds, LCPThresholds, TTFBThresholds } from 'web-vitals';
+import contract from '../../contract/vitals.json';
+
+test.each([
+  ['LCP', LCPThresholds],
+  ['INP', INPThresholds],
+  ['CLS', CLSThresholds],
+  ['FCP', FCPThresholds],
+  ['TTFB', TTFBThresholds],
+] as const)("web-vitals rates %s with contract/vitals.json's bounds", (name, thresholds) => {
+  expect(thresholds).toEqual([contract[name].good, contract[name].poor]);
+});
+
+test('the contract bounds every vital the SDK sends, good below poor, with its unit', () => {
+  const names = Object.keys(contract).filter((name) => !name.startsWith('$'));
+  expect(names).toEqual(['LCP', 'INP', 'CLS', 'FCP', 'TTFB', 'LOAD', 'TTI']);
+  for (const name of names) {
+    const { good, poor, unit } = contract[name as keyof typeof contract] as { good: number; poor: number; unit: string };
+    expect(good, name).toBeLessThan(poor);
+    expect(unit, name).toBe(name == 'CLS' ? '' : 'ms');
+  }
+});
