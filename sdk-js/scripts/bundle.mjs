@@ -13,22 +13,35 @@ import { minify } from 'terser';
 import { gzipSync } from 'node:zlib';
 
 const WEB_VITALS_MODULES = /[\\/]node_modules[\\/]web-vitals[\\/]dist[\\/]modules[\\/].*\.js$/;
-// Tests for what only soft navigations bring: their entries, their metrics.
-const SOFT_NAV_ENTRY = /\b[\w.]+ === '(?:soft-navigation|interaction-contentful-paint)'/g;
-// Vigil calls each on*() without options: never `reportAllChanges`.
-const REPORT_ALL_CHANGES = /\bopts\.reportAllChanges\b/g;
 
 /**
- * An esbuild plugin: web-vitals from its ES modules, without what Vigil never turns on.
- * Vigil never passes `reportSoftNavs` (it reports SPA navigations itself), so web-vitals
- * never observes `soft-navigation` or `interaction-contentful-paint` entries: the
+ * What Vigil never uses, cut from web-vitals' modules: `[name, pattern, replacement, at least
+ * this many matches]`. Vigil reads a metric's `name`, `value`, `id`, `navigationType` and
+ * `entries` only (src/vitals.ts), and calls each on*() without options.
+ */
+const CUTS = [
+  // Tests for what only soft navigations bring: their entries, their metrics.
+  ['soft-navigation entries', /\b[\w.]+ === '(?:soft-navigation|interaction-contentful-paint)'/g, 'false', 4],
+  // Each metric is sent once, final: never `reportAllChanges`.
+  ['reportAllChanges', /\bopts\.reportAllChanges\b/g, 'false', 5],
+  // No `rating`: the processor rates every vital from contract/vitals.json (one source).
+  ['rating', /^\s*metric\.rating = getRating\(metric\.value, thresholds\);$|^\s*rating: 'good',.*$/gm, '', 2],
+  // A soft navigation's id, interaction, URL and start time, copied from metric to metric.
+  ['soft-navigation fields', /^\s*navigation(?:Id|InteractionId|URL|StartTime): .*,$|^\s*const hardNavId = .*;$|^\s*metric\.navigationId = .*;$/gm, '', 6],
+  ['soft-navigation arguments', /, metric\.navigationId, metric\.navigationInteractionId, metric\.navigationURL, getBFCacheRestoreTime\(\)\)/g, ')', 5],
+];
+
+/**
+ * An esbuild plugin: web-vitals from its ES modules, without what Vigil never turns on or
+ * reads (CUTS). Vigil never passes `reportSoftNavs` (it reports SPA navigations itself), so
+ * web-vitals never observes `soft-navigation` or `interaction-contentful-paint` entries: the
  * `checkSoftNavsEnabled` gate becomes `false` and the handlers of those entries become
- * unreachable for terser to drop (about 450 B min+gzip); nor does Vigil pass
- * `reportAllChanges` (each metric is sent once, final: 30 B more). If a web-vitals release reshapes
- * that code the build fails here rather than shipping it half cut.
+ * unreachable for terser to drop (about 450 B min+gzip), and so are the soft-navigation fields
+ * of every metric (120 B); nor does Vigil pass `reportAllChanges` (30 B) or read `rating` (55 B). If a
+ * web-vitals release reshapes that code the build fails here rather than shipping it half cut.
  */
 const webVitalsForVigil = () => {
-  const cut = { gate: 0, branches: 0, options: 0 };
+  const cut = { gate: 0, ...Object.fromEntries(CUTS.map(([name]) => [name, 0])) };
   return {
     name: 'web-vitals-for-vigil',
     setup(b) {
@@ -41,11 +54,12 @@ const webVitalsForVigil = () => {
           cut.gate++;
           text = 'export const checkSoftNavsEnabled = () => false;\nexport const storeSoftNavEntry = () => {};\n';
         }
-        text = text.replace(SOFT_NAV_ENTRY, () => (cut.branches++, 'false')).replace(REPORT_ALL_CHANGES, () => (cut.options++, 'false'));
+        for (const [name, pattern, replacement] of CUTS)
+          text = text.replace(pattern, () => (cut[name]++, replacement));
         return { contents: text, loader: 'js' };
       });
       b.onEnd(() => {
-        if (cut.gate != 1 || cut.branches < 4 || cut.options < 5)
+        if (cut.gate != 1 || CUTS.some(([name, , , least]) => cut[name] < least))
           throw new Error(`web-vitals' code changed: not every cut applied (${JSON.stringify(cut)}): review webVitalsForVigil in scripts/bundle.mjs`);
       });
     },
