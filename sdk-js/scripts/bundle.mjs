@@ -66,6 +66,16 @@ const webVitalsForVigil = () => {
   };
 };
 
+/**
+ * Property names terser may shorten: web-vitals' private members (`_name`, its own build
+ * mangles them the same way; nothing of Vigil's starts with `_`: `__vigil__` is not matched),
+ * its visibility watcher's, and Vigil's internal members — queue, transport, session and
+ * store methods (src/queue.ts, transport.ts, session.ts, lib/storage.ts). Never a contract
+ * field, an option or API name (docs/sdk.md), a DOM name, nor a name a built-in also has
+ * (`push`, `get`, `keys`, `all`…): mangling goes by name across the whole bundle.
+ */
+const INTERNAL_MEMBERS = /^(?:_[A-Za-z].*|firstHiddenTime|onHidden|flushHidden|setStore|sendNow|visitorId|sessionId|persist|del)$/;
+
 export const root = new URL('..', import.meta.url).pathname;
 export const version = JSON.parse(readFileSync(root + 'package.json', 'utf8')).version;
 export const esbuildCommon = {
@@ -98,9 +108,7 @@ export const bundleIife = async () => {
       ecma: 2020,
       // inline: 1 inlines only simple functions: 25 B smaller once gzipped than full inlining.
       compress: { passes: 2, inline: 1 },
-      // web-vitals' private members are `_name` (its own build mangles them the same way);
-      // nothing of Vigil's is (`__vigil__` is not matched).
-      mangle: { toplevel: true, properties: { regex: /^_[A-Za-z]/ } },
+      mangle: { toplevel: true, properties: { regex: INTERNAL_MEMBERS } },
       sourceMap: { content: map, filename: 'vigil.min.js', url: 'vigil.min.js.map' },
     },
   );
