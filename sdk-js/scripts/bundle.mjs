@@ -24,42 +24,64 @@ const CUTS = [
   ['soft-navigation entries', /\b[\w.]+ === '(?:soft-navigation|interaction-contentful-paint)'/g, 'false', 4],
   // Each metric is sent once, final: never `reportAllChanges`.
   ['reportAllChanges', /\bopts\.reportAllChanges\b/g, 'false', 5],
+  ['reportAllChanges test', /(?<=\bforceReport) \|\| reportAllChanges\b/g, '', 1],
   // No `rating`: the processor rates every vital from contract/vitals.json (one source).
   ['rating', /^\s*metric\.rating = getRating\(metric\.value, thresholds\);$|^\s*rating: 'good',.*$/gm, '', 2],
   // A soft navigation's id, interaction, URL and start time, copied from metric to metric.
   ['soft-navigation fields', /^\s*navigation(?:Id|InteractionId|URL|StartTime): .*,$|^\s*const hardNavId = .*;$|^\s*metric\.navigationId = .*;$/gm, '', 6],
   ['soft-navigation arguments', /, metric\.navigationId, metric\.navigationInteractionId, metric\.navigationURL, getBFCacheRestoreTime\(\)\)/g, ')', 5],
+  ['soft-navigation parameters', /, navigationId(?: = 0)?, navigationInteractionId, navigationURL, navigationStartTime\)/g, ')', 7],
+  // The hooks only web-vitals' attribution build sets, and the soft navigations' entry maps.
+  ['attribution hooks', /^\s*(?:this\.)?_(?:on[A-Z]\w+|softNavigationEntryMap)(?:\?\.\(\w+\))?;$/gm, '', 9],
+];
+
+/**
+ * Modules of web-vitals replaced whole: `[path end, what the original must declare, the
+ * replacement]`.
+ * - Vigil never passes `reportSoftNavs` (it reports SPA navigations itself), so web-vitals
+ *   never observes `soft-navigation` or `interaction-contentful-paint` entries: the
+ *   `checkSoftNavsEnabled` gate is `false` and the handlers of those entries become
+ *   unreachable for terser to drop (about 450 B min+gzip).
+ * - `initUnique(opts, Manager)` shares a manager between calls given the same options
+ *   object (the attribution build's wrappers do that); Vigil calls each on*() once without
+ *   options, so every call gets a fresh `{}` and a new manager anyway.
+ */
+const REPLACED = [
+  [
+    '/lib/softNavs.js',
+    [/^export const checkSoftNavsEnabled\b/m, /^export const storeSoftNavEntry\b/m],
+    'export const checkSoftNavsEnabled = () => false;\nexport const storeSoftNavEntry = () => {};\n',
+  ],
+  ['/lib/initUnique.js', [/^export function initUnique\(identityObj, ClassObj\)/m], 'export const initUnique = (identityObj, ClassObj) => new ClassObj();\n'],
 ];
 
 /**
  * An esbuild plugin: web-vitals from its ES modules, without what Vigil never turns on or
- * reads (CUTS). Vigil never passes `reportSoftNavs` (it reports SPA navigations itself), so
- * web-vitals never observes `soft-navigation` or `interaction-contentful-paint` entries: the
- * `checkSoftNavsEnabled` gate becomes `false` and the handlers of those entries become
- * unreachable for terser to drop (about 450 B min+gzip), and so are the soft-navigation fields
- * of every metric (120 B); nor does Vigil pass `reportAllChanges` (30 B) or read `rating` (55 B). If a
- * web-vitals release reshapes that code the build fails here rather than shipping it half cut.
+ * reads (REPLACED, CUTS): with the soft-navigation fields of every metric (120 B), no
+ * `reportAllChanges` (30 B), no `rating` (55 B), no attribution hooks. If a web-vitals
+ * release reshapes that code the build fails here rather than shipping it half cut.
  */
 const webVitalsForVigil = () => {
-  const cut = { gate: 0, ...Object.fromEntries(CUTS.map(([name]) => [name, 0])) };
+  const cut = Object.fromEntries([...REPLACED, ...CUTS].map(([name]) => [name, 0]));
   return {
     name: 'web-vitals-for-vigil',
     setup(b) {
       b.onResolve({ filter: /^web-vitals$/ }, () => ({ path: root + 'node_modules/web-vitals/dist/modules/index.js' }));
       b.onLoad({ filter: WEB_VITALS_MODULES }, ({ path }) => {
         let text = readFileSync(path, 'utf8');
-        if (path.endsWith('/lib/softNavs.js')) {
-          if (!/export const checkSoftNavsEnabled\b/.test(text) || !/export const storeSoftNavEntry\b/.test(text))
-            throw new Error('web-vitals lib/softNavs.js changed: review webVitalsForVigil in scripts/bundle.mjs');
-          cut.gate++;
-          text = 'export const checkSoftNavsEnabled = () => false;\nexport const storeSoftNavEntry = () => {};\n';
-        }
+        for (const [end, declares, replacement] of REPLACED)
+          if (path.replace(/\\/g, '/').endsWith(end)) {
+            if (!declares.every((d) => d.test(text)))
+              throw new Error(`web-vitals ${end} changed: review webVitalsForVigil in scripts/bundle.mjs`);
+            cut[end]++;
+            text = replacement;
+          }
         for (const [name, pattern, replacement] of CUTS)
           text = text.replace(pattern, () => (cut[name]++, replacement));
         return { contents: text, loader: 'js' };
       });
       b.onEnd(() => {
-        if (cut.gate != 1 || CUTS.some(([name, , , least]) => cut[name] < least))
+        if (REPLACED.some(([end]) => cut[end] != 1) || CUTS.some(([name, , , least]) => cut[name] < least))
           throw new Error(`web-vitals' code changed: not every cut applied (${JSON.stringify(cut)}): review webVitalsForVigil in scripts/bundle.mjs`);
       });
     },
