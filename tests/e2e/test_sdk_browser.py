@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from pipeline import projects
+from pipeline.vitals import rate
 from pipeline.broker.topics import ensure_topics
 from pipeline.warehouse import queries
 from pipeline.warehouse.queries import Filters
@@ -472,6 +473,7 @@ def test_web_vitals_with_attribution_and_no_sdk_rating(shopper_rows, stack):
         assert row["data"]["navigation_type"] == "navigate"
         # the SDK sends no rating: the processor rates every vital from contract/vitals.json
         assert "rating" not in row["data"], name
+        assert row["vital_rating"] == rate(name, row["vital_value"]), name
     assert vitals["TTFB"]["vital_value"] <= vitals["FCP"]["vital_value"] <= vitals["LCP"]["vital_value"]
     assert vitals["LCP"]["target"] == "img#hero.hero"
     assert vitals["LCP"]["data"]["attribution"]["url"] == f"{stack.site.url}/hero.png"

@@ -93,38 +93,23 @@ def test_interaction_spans_become_inp_with_its_target_and_cls():
     assert vitals["CLS"]["value"] == 0
 
 
-def test_late_inp_and_cls_name_the_page_of_their_pageload_segment_seen_earlier():
-    # sent at page hide, in an envelope of their own and without a URL: alone they have no page
-    alone = {e["data"]["name"]: e for e in mapped(fixture("interaction_spans"))}
-    assert "url" not in alone["INP"]["page"] and "url" not in alone["CLS"]["page"]
-    pages = sentry.SegmentPages()
-    sentry.to_events(sentry.parse_envelope(fixture("pageload_spans")), NOW, pages=pages)
-    document = sentry.to_events(sentry.parse_envelope(fixture("interaction_spans")), NOW, pages=pages).envelope()
-    late = {e["data"]["name"]: e for e in merge_context(document)}
-    assert late["INP"]["page"] == {"url": "http://127.0.0.1:35377/"}
-    assert late["CLS"]["page"] == {"url": "http://127.0.0.1:35377/"}
+def test_late_inp_and_cls_alone_have_no_page_and_no_envelope_lends_them_one():
+    # sent at page hide, in an envelope of their own and without a URL: the mapping keeps nothing
+    # between envelopes (any collector worker may take either), the processor gives them their
+    # trace's page view URL (tests/unit/test_processor_session_pages.py)
+    mapped(fixture("pageload_spans"))
+    late = {e["data"]["name"]: e for e in mapped(fixture("interaction_spans"))}
+    assert "url" not in late["INP"]["page"] and "url" not in late["CLS"]["page"]
+    assert late["INP"]["session_id"] == late["CLS"]["session_id"] == "ba41a1ab7fd74bc2ae14d4c2c99ea409"  # the trace
 
 
-def test_a_legacy_pageload_transaction_is_remembered_for_its_late_spans():
-    pages = sentry.SegmentPages()
-    transaction = {"type": "transaction", "event_id": "4c9d2f1e8a7b4c3d9e0f1a2b3c4d5e6f", "start_timestamp": 1795733552.2,
-                   "timestamp": 1795733554.0, "request": {"url": "https://shop.example.com/checkout"},
-                   "contexts": {"trace": {"op": "pageload", "trace_id": "aa" * 16, "span_id": "bb" * 8}}}
-    sentry.to_events(sentry.parse_store(orjson.dumps(transaction)), NOW, pages=pages)
-    assert pages.url_of("bb" * 8) == "https://shop.example.com/checkout"
-
-
-def test_segment_pages_keep_the_most_recent():
-    pages = sentry.SegmentPages(capacity=2)
-    for segment in ("s1", "s2", "s3"):
-        pages.remember(segment, f"https://shop.example.com/{segment}")
-    pages.remember("s2", "https://shop.example.com/s2")  # seen again: the most recent now
-    pages.remember("s4", "https://shop.example.com/s4")
-    assert [pages.url_of(s) for s in ("s1", "s2", "s3", "s4")] == [
-        None, "https://shop.example.com/s2", None, "https://shop.example.com/s4"]
-    pages.remember(None, "https://shop.example.com/")  # not a span id
-    pages.remember("s5", 42)  # not a URL
-    assert pages.url_of(None) is None and pages.url_of("s5") is None
+def test_a_vital_span_takes_its_segments_url_from_the_same_envelope():
+    pageload = sentry.parse_envelope(fixture("pageload_spans"))
+    late = sentry.parse_envelope(fixture("interaction_spans"))
+    both = sentry.SentryEnvelope(headers=pageload.headers, items=[*pageload.items, *late.items])
+    document = sentry.to_events(both, NOW).envelope()
+    vitals = {e["data"]["name"]: e for e in merge_context(document) if e["type"] == "web_vital"}
+    assert vitals["INP"]["page"] == vitals["CLS"]["page"] == {"url": "http://127.0.0.1:35377/"}
 
 
 def test_sessions_are_accepted_and_counted_not_stored():
