@@ -3,19 +3,14 @@
  * Navigation Timing Level 2, where every time is already relative to navigation start:
  * - LOAD = `loadEventEnd`, sent with the phase breakdown below;
  * - TTI = `domInteractive`. This is the write-up's simplification, not Lighthouse's TTI
- *   (which waits for a 5 s quiet window); it is rated with Lighthouse's TTI thresholds.
- * Both are rated with the bounds of contract/vitals.json, the one source of every vital's
- * (only the two imported here are bundled).
+ *   (which waits for a 5 s quiet window).
+ * Neither is rated here: the processor rates every web vital from `contract/vitals.json`.
  *
  * Prerendered pages count from activation, as web-vitals does.
  */
-import type { NavigationBreakdown, Rating, WebVitalData } from './contract';
+import type { NavigationBreakdown, WebVitalData } from './contract';
 import { guard } from './lib/guard';
-import { LOAD, TTI } from '../../contract/vitals.json';
 import { ms } from './lib/ms';
-
-const rate = (value: number, good: number, poor: number): Rating =>
-  value <= good ? 'good' : value <= poor ? 'needs-improvement' : 'poor';
 
 /** Redirect, DNS, TCP, TLS, request (to first byte), response, DOM processing and load-event phases. */
 export const breakdown = (t: PerformanceNavigationTiming): NavigationBreakdown => {
@@ -35,11 +30,9 @@ export const breakdown = (t: PerformanceNavigationTiming): NavigationBreakdown =
 /** LOAD and TTI web_vital data for a finished navigation. */
 export const navigationVitals = (t: PerformanceNavigationTiming): WebVitalData[] => {
   const start = t.activationStart || 0;
-  const load = ms(t.loadEventEnd - start);
-  const tti = ms(t.domInteractive - start);
   return [
-    { name: 'LOAD', value: load, rating: rate(load, LOAD.good, LOAD.poor), navigation_type: t.type, breakdown: breakdown(t) },
-    { name: 'TTI', value: tti, rating: rate(tti, TTI.good, TTI.poor), navigation_type: t.type },
+    { name: 'LOAD', value: ms(t.loadEventEnd - start), navigation_type: t.type, breakdown: breakdown(t) },
+    { name: 'TTI', value: ms(t.domInteractive - start), navigation_type: t.type },
   ];
 };
 

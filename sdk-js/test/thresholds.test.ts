@@ -1,8 +1,7 @@
 /**
- * contract/vitals.json is the one source of every Web Vital's bounds. The SDK rates LOAD and
- * TTI with it (navigation.ts); LCP, INP, CLS, FCP and TTFB are rated by web-vitals, so its own
- * thresholds must be the contract's — else the ratings the SDK sends would disagree with the
- * processor's (pipeline/vitals.py reads the same file).
+ * contract/vitals.json is the one source of every Web Vital's bounds; the processor rates every
+ * vital with it (pipeline/vitals.py), the SDK sends no rating. Google's bands, as web-vitals
+ * exports them, must be the contract's for LCP, INP, CLS, FCP and TTFB.
  */
 import { expect, test } from 'vitest';
 import { CLSThresholds, FCPThresholds, INPThresholds, LCPThresholds, TTFBThresholds } from 'web-vitals';
