@@ -13,7 +13,10 @@ ignored, as Sentry's Relay accepts item types it does not process.
 
 - ``event`` → one ``error`` (the outermost exception: type, value, frames innermost call
   first, ``mechanism`` → ``handled`` and ``kind`` ``promise`` for unhandled rejections,
-  breadcrumbs, fingerprint) — or, for ``captureMessage``, an error of type ``Message``.
+  breadcrumbs, fingerprint) — or, for ``captureMessage``, an error of type ``Message``, and for
+  ``httpClientIntegration``'s failed requests an API failure of the page (:mod:`.sentry_kinds`)
+  — with its platform, level, logger, server, transaction and whole exception chain
+  (:mod:`~pipeline.contract.sentry_errors`; a backend's errors are kind ``backend``).
 - ``transaction`` (SDKs up to v10) → ``measurements`` as ``web_vital`` events, and a
   ``page_view`` for a ``pageload`` (``navigate``) or ``navigation`` (``spa``) transaction.
 - ``span`` (streamed spans, SDK v11: ``application/vnd.sentry.items.span.v2+json``, and the
@@ -43,8 +46,9 @@ from typing import Any
 
 import orjson
 
-from pipeline.contract import VERSION, Rejection, sentry_checks
-from pipeline.contract.unified import as_id, breadcrumb_of, frame_of
+from pipeline.contract import VERSION, Rejection, sentry_checks, sentry_errors, sentry_kinds
+from pipeline.contract.sentry_errors import LEVELS, cut as _text, mapping as _dict
+from pipeline.contract.unified import as_id, breadcrumb_of
 
 # How many items one envelope may hold (Relay's own limits are per type; this bounds the work).
 MAX_ITEMS = 1000
@@ -55,9 +59,6 @@ DEFAULT_FINGERPRINT = "{{ default }}"
 # Sentry's web-vital names → the contract's (FID has none: INP replaced it, and Sentry's SDKs
 # no longer send it; ``fp``, first paint, has none either).
 VITALS = {"lcp": "LCP", "fcp": "FCP", "cls": "CLS", "ttfb": "TTFB", "inp": "INP"}
-# Sentry's breadcrumb levels → the contract's
-LEVELS = {"debug": "debug", "info": "info", "log": "info", "warning": "warning", "error": "error",
-          "fatal": "fatal", "critical": "fatal"}
 # the contract's limits, which mapped strings are cut to
 LIMITS = {"short_text": 200, "text": 8192, "url": 8192, "type": 256, "function": 1024, "category": 64,
           "tag_key": 64, "tag_value": 200, "user_id": 256}
@@ -240,7 +241,7 @@ def to_events(envelope: SentryEnvelope, now: datetime, client: str | None = None
     for payloads that do not name theirs (old SDKs' store events). ``pages``: the project's
     segment URLs from earlier envelopes, for late spans without a URL (and added to).
     ``origin``: the request's ``Origin`` (``https://shop.example.com``), which makes a
-    standalone span's route (``data.transaction``, v8–v10) a page URL.
+    standalone span's route (``data.transaction``, v8–v10) and a failed request's route a page URL.
     """
     mapped = Mapped(sdk=_sdk(envelope.headers.get("sdk")) or client_sdk(client))
     for index, item in enumerate(envelope.items):
@@ -258,7 +259,8 @@ def to_events(envelope: SentryEnvelope, now: datetime, client: str | None = None
         if rejection is not None:
             mapped.rejected.append(sentry_checks.refused(index, rejection))
         elif item.type == "event":
-            mapped.events.append(error_event(payload, now, mapped.sdk))
+            mapped.events.append(sentry_kinds.refine(error_event(payload, now, mapped.sdk), payload, origin,
+                                                     _message(payload)))
         else:
             mapped.events.extend(transaction_events(payload, now, mapped.sdk, pages))
     return mapped
@@ -282,21 +284,25 @@ def _mappable_spans(payload: dict[str, Any], index: int, mapped: Mapped) -> list
 
 
 def error_event(payload: dict[str, Any], now: datetime, sdk: dict[str, str] | None = None) -> dict[str, Any]:
-    """A Sentry error (or message) event → one v1 ``error``."""
-    exception = _outermost_exception(payload.get("exception"))
+    """A Sentry error (or message) event → one v1 ``error``: the thrown exception, and the
+    platform, level, logger, server, transaction and chain of :mod:`~pipeline.contract.sentry_errors`."""
+    exceptions = sentry_errors.exceptions_of(payload)
+    platform = sentry_errors.platform_of(payload)
     data: dict[str, Any]
-    if exception is not None:
+    if exceptions:
+        exception = exceptions[-1]  # Sentry lists chained exceptions cause first: the last one was thrown
         mechanism = _dict(exception.get("mechanism"))
-        frames = [frame_of(_frame(f)) for f in _list(_dict(exception.get("stacktrace")).get("frames")) if isinstance(f, dict)]
         data = {
-            "kind": "promise" if "unhandledrejection" in _text(mechanism.get("type"), 200) else "js",
+            "kind": sentry_errors.error_kind(platform, mechanism),
             "type": _text(exception.get("type"), LIMITS["type"]) or "Error",
             "message": _text(exception.get("value"), LIMITS["text"]),
-            "frames": frames[::-1][:MAX_FRAMES],  # Sentry lists the oldest call first, v1 the innermost
+            "frames": sentry_errors.frames_of(exception),
             "handled": mechanism["handled"] if isinstance(mechanism.get("handled"), bool) else True,
         }
     else:
-        data = {"kind": "js", "type": "Message", "message": _message(payload), "handled": True}
+        data = {"kind": sentry_errors.error_kind(platform, {}), "type": "Message", "message": _message(payload),
+                "handled": True}
+    data.update(sentry_errors.event_fields(payload, exceptions))
     crumbs = payload.get("breadcrumbs")
     crumbs = _dict(crumbs).get("values") if isinstance(crumbs, dict) else crumbs
     data["breadcrumbs"] = [_breadcrumb(c, now) for c in _list(crumbs) if isinstance(c, dict)][-MAX_BREADCRUMBS:]
@@ -432,33 +438,12 @@ def _common(payload: dict[str, Any], event_id: str, trace_id: Any, timestamp: st
     return event
 
 
-def _outermost_exception(exception: Any) -> dict[str, Any] | None:
-    """Sentry lists chained exceptions cause first: the last one is what was thrown."""
-    values = _dict(exception).get("values") if isinstance(exception, dict) else exception
-    candidates = [value for value in _list(values) if isinstance(value, dict)]
-    return candidates[-1] if candidates else None
-
-
 def _message(payload: dict[str, Any]) -> str:
     logentry = _dict(payload.get("logentry"))
     message = payload.get("message")
     text = logentry.get("formatted") or logentry.get("message") or (
         _dict(message).get("formatted") if isinstance(message, dict) else message)
     return _text(text, LIMITS["text"])
-
-
-def _frame(frame: dict[str, Any]) -> dict[str, Any]:
-    """Cut or drop a Sentry frame's fields that would not fit a v1 frame."""
-    cleaned: dict[str, Any] = {}
-    for name, limit in (("filename", LIMITS["url"]), ("function", LIMITS["function"])):
-        if isinstance(frame.get(name), str):
-            cleaned[name] = frame[name][:limit]
-    for name in ("lineno", "colno"):
-        if type(frame.get(name)) is int and frame[name] >= 0:
-            cleaned[name] = frame[name]
-    if isinstance(frame.get("in_app"), bool):
-        cleaned["in_app"] = frame["in_app"]
-    return cleaned
 
 
 def _breadcrumb(crumb: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -603,16 +588,6 @@ def _number(value: Any) -> float | int | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return value
     return None
-
-
-def _text(value: Any, limit: int) -> str:
-    if value is None or isinstance(value, (dict, list)):
-        return ""
-    return str(value)[:limit]
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _list(value: Any) -> list[Any]:

@@ -283,7 +283,7 @@ def _network_of(ip: str) -> str:
 
 # where URLs and free text live in an event (``data``'s keys by the contract's types)
 _PAGE_TEXT = ("url", "referrer")
-_DATA_TEXT = ("message", "stack", "source", "url", "name", "action", "text", "href")
+_DATA_TEXT = ("message", "stack", "source", "url", "name", "action", "text", "href", "transaction")
 
 
 def _scrub_keys(holder: Any, keys: tuple[str, ...]) -> None:
@@ -299,7 +299,8 @@ def scrub_pii(event: Event) -> Event:
 
     Covers the page's URL and referrer, and in ``data`` the message, stack, source, URLs (API
     calls, resources, form actions, an API error's request), a click's text and href, frames'
-    file names and breadcrumbs' messages (``pii``). Runs before :func:`put_page`, so the route is scrubbed too.
+    file names, breadcrumbs' messages, an error's transaction and its chain's messages and file
+    names (``pii``). Runs before :func:`put_page`, so the route is scrubbed too.
     """
     _scrub_keys(event.get("page"), _PAGE_TEXT)
     data = event.get("data")
@@ -312,6 +313,10 @@ def scrub_pii(event: Event) -> Event:
             if type(items) is list:
                 for item in items:
                     _scrub_keys(item, (field_name,))
+        for exception in data.get("exceptions") or ():  # a chain's exceptions (contract/sentry_errors.py)
+            _scrub_keys(exception, ("message",))
+            for frame in exception.get("frames") or ():
+                _scrub_keys(frame, ("filename",))
     return event
 
 
@@ -347,9 +352,10 @@ def symbolicate(event: Event, options: Options = DEFAULT_OPTIONS) -> Event:
     if event["type"] != "error" or options.source_maps is None:
         return event
     release = event.get("release")
-    frames = event["data"].get("frames")
-    if release and frames:
-        options.source_maps.symbolicate(event["project_id"], release, frames)
+    for holder in (event["data"], *(event["data"].get("exceptions") or ())):  # and a chain's exceptions
+        frames = holder.get("frames")
+        if release and frames:
+            options.source_maps.symbolicate(event["project_id"], release, frames)
     return event
 
 

@@ -1260,7 +1260,9 @@ SELECT
     toString(release) AS release, toString(environment) AS environment,
     toString(browser) AS browser, toString(browser_version) AS browser_version,
     toString(os) AS os, toString(os_version) AS os_version, toString(device) AS device, toString(country) AS country,
-    path, url, session_id, visitor_id, user_id, data
+    path, url, session_id, visitor_id, user_id, data,
+    toString(platform) AS platform, toString(level) AS level, logger, toString(server_name) AS server_name,
+    transaction
 FROM events FINAL
 WHERE type = 'error'
   AND fingerprint = {fingerprint:UInt64}
@@ -1274,11 +1276,13 @@ def error_events(client: Client, filters: Filters, fingerprint: int, limit: int 
     """One error group's latest events in the range: ``event_id``, ``timestamp``, ``kind``,
     ``error_type``, ``message``, ``release``, ``environment``, ``browser``, ``browser_version``,
     ``os``, ``os_version``, ``device``, ``country``, ``path``, ``url``, ``session_id``,
-    ``visitor_id``, ``user_id`` and ``data`` (the event's payload as JSON: stack, frames,
-    breadcrumbs, request)."""
+    ``visitor_id``, ``user_id``, ``data`` (the event's payload as JSON: stack, frames,
+    breadcrumbs, request, a chain's ``exceptions``), and ``platform``, ``level``, ``logger``,
+    ``server_name``, ``transaction`` (079_backend_errors.sql)."""
     schema: dict[str, pl.DataType] = {name: pl.String for name in (
         "event_id", "kind", "error_type", "message", "release", "environment", "browser", "browser_version", "os",
-        "os_version", "device", "country", "path", "url", "session_id", "visitor_id", "user_id", "data")}
+        "os_version", "device", "country", "path", "url", "session_id", "visitor_id", "user_id", "data",
+        "platform", "level", "logger", "server_name", "transaction")}
     schema = {"event_id": pl.String, "timestamp": UTC_MS, **{k: v for k, v in schema.items() if k != "event_id"}}
     return _frame(client, ERROR_EVENTS, {**filters.parameters(), "fingerprint": fingerprint, "limit": limit}, schema)
 
@@ -1287,7 +1291,8 @@ ERROR_TAGS = """
 SELECT tag_value.1 AS tag, tag_value.2 AS value, count() AS events
 FROM events FINAL
 ARRAY JOIN [('browser', toString(browser)), ('os', toString(os)), ('release', toString(release)),
-            ('route', path), ('device', toString(device)), ('country', toString(country))] AS tag_value
+            ('route', path), ('device', toString(device)), ('country', toString(country)),
+            ('server', toString(server_name)), ('transaction', transaction)] AS tag_value
 WHERE type = 'error'
   AND fingerprint = {fingerprint:UInt64}
   AND """ + _IN_RANGE + """
@@ -1298,7 +1303,7 @@ ORDER BY tag, events DESC, value
 
 def error_tags(client: Client, filters: Filters, fingerprint: int) -> pl.DataFrame:
     """How one error group's events in the range spread over ``tag`` (browser, os, release, route,
-    device, country): ``tag``, ``value`` (``""`` = unknown), ``events``, ``share`` of the group's events."""
+    device, country, server, transaction): ``tag``, ``value`` (``""`` = unknown), ``events``, ``share`` of the group's events."""
     frame = _frame(client, ERROR_TAGS, {**filters.parameters(), "fingerprint": fingerprint},
                    {"tag": pl.String, "value": pl.String, "events": pl.UInt64})
     return frame.with_columns((pl.col("events") / pl.col("events").sum().over("tag")).alias("share"))
