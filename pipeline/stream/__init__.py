@@ -1,11 +1,14 @@
 """Stream — the Quix Streams applications: Kafka in, ClickHouse (and Kafka) out.
 
-- the processor (:mod:`~pipeline.stream.processor`, ``vigil process``): ``vigil.events`` →
-  the named steps of :mod:`~pipeline.stream.steps` (enrichment: user agents, geo, referrers,
-  routes, bots, visitors, PII, fingerprints, symbolication) → one ``events`` row
-  (:mod:`~pipeline.stream.rows`) → ClickHouse (:mod:`~pipeline.stream.sink`); an event a step
-  drops becomes a DLQ record (:mod:`~pipeline.stream.dead_letters`); a sample of batches goes
-  to the Great Expectations suites off the hot path (:mod:`~pipeline.stream.quality_monitor`);
+- the processor (:mod:`~pipeline.stream.processor`, ``vigil process``), declared as the Quix
+  Streams pipeline it is: ``vigil.events`` → the named steps of :mod:`~pipeline.stream.steps`
+  (enrichment: user agents, geo, referrers, routes, bots, visitors, the session's page, PII,
+  fingerprints, symbolication) → ``to_row``, the last named step (:mod:`~pipeline.stream.rows`),
+  run over batches of messages by :mod:`~pipeline.stream.batches`; rows go to the one
+  ClickHouse sink (:mod:`~pipeline.stream.sink`, also the DLQ reader's and the signals'), a
+  step's drop becomes a dead letter (:mod:`~pipeline.stream.dead_letters`) for the DLQ's own
+  sink (:mod:`~pipeline.stream.dlq_sink`); a sample of batches goes to the Great Expectations
+  suites off the hot path (:mod:`~pipeline.stream.quality_monitor`);
 - the signals (:mod:`~pipeline.stream.signal_stream`, ``vigil signals``): the same events in
   1-minute tumbling windows per project (:mod:`~pipeline.stream.signal_windows`) →
   ``vigil.signals`` and ClickHouse, for the alerts' fast path;

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.stream.processor import FILTERED
+from pipeline.stream.batches import FILTERED
 from pipeline.stream.dead_letters import DeadLetter
 from pipeline.stream.outcome import Outcome
 
