@@ -25,7 +25,7 @@ from clickhouse_connect.driver import Client
 
 from pipeline import settings as settings_module
 from pipeline.settings import REPO_ROOT, redacted
-from pipeline.warehouse.queries import Filters
+from pipeline.queries import Filters
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 PARAMETERS_TAG = "parameters"

@@ -28,7 +28,7 @@ from pipeline.alerts.rules import (
     parse_channel, parse_rule, slugify,
 )
 from pipeline.alerts.store import AlertStore
-from pipeline.warehouse import queries
+from pipeline import queries
 
 FLASH_KEY = "alerts_flash"
 MUTE_SPANS = {"1h": "1 hour", "4h": "4 hours", "1d": "1 day", "1w": "1 week"}

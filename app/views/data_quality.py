@@ -23,7 +23,7 @@ import streamlit as st
 import ui
 import view_filters
 from pipeline import settings
-from pipeline.warehouse import queries
+from pipeline import queries
 
 selection = view_filters.current()
 assert selection is not None

@@ -16,7 +16,7 @@ import streamlit as st
 import ui
 import view_filters
 from pipeline import settings, vitals
-from pipeline.warehouse import queries
+from pipeline import queries
 
 # one colour per event type, the same on every refresh
 EVENT_TYPE_COLOURS = {

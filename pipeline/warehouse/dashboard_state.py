@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 import orjson
 from clickhouse_connect.driver import Client
 
-from pipeline.warehouse.queries import FUNNEL_UNITS, MAX_FUNNEL_STEPS, FunnelStep
+from pipeline.queries import FUNNEL_UNITS, MAX_FUNNEL_STEPS, FunnelStep
 
 # what a person can set; "unresolved" removes a resolution (a reopen), "regressed" is derived
 SETTABLE_STATUSES = ("unresolved", "resolved", "ignored")

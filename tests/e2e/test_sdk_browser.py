@@ -29,8 +29,8 @@ import pytest
 
 from pipeline import projects
 from pipeline.broker.topics import ensure_topics
-from pipeline.warehouse import queries
-from pipeline.warehouse.queries import Filters
+from pipeline import queries
+from pipeline.queries import Filters
 from tests.support import processes
 from tests.support.kafka import free_ports
 from tests.support.sdk_site import CHROMIUM, CHROMIUM_ARGS, FixtureSite

@@ -19,7 +19,7 @@ import pytest
 from pipeline import projects
 from pipeline.broker.topics import ensure_topics
 from pipeline.settings import REPO_ROOT
-from pipeline.warehouse import queries
+from pipeline import queries
 from tests.support import processes
 
 pytestmark = pytest.mark.e2e

@@ -15,8 +15,8 @@ import orjson
 import pytest
 
 from pipeline.processor import rows, steps
-from pipeline.warehouse import queries
-from pipeline.warehouse.queries import Filters
+from pipeline import queries
+from pipeline.queries import Filters
 
 pytestmark = pytest.mark.integration
 

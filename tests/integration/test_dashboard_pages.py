@@ -18,7 +18,8 @@ from streamlit.testing.v1 import AppTest
 from pipeline import dashboard_users
 from pipeline.projects import create
 from pipeline.settings import REPO_ROOT
-from pipeline.warehouse import dashboard_state, queries
+from pipeline import queries
+from pipeline.warehouse import dashboard_state
 from tests.support.shop_data import COLUMNS
 
 pytestmark = pytest.mark.integration

@@ -19,8 +19,8 @@ import pytest
 from pipeline.notebooks import execute, notebooks, open_project
 from pipeline.projects import create
 from pipeline.settings import REPO_ROOT, redacted
-from pipeline.warehouse import queries
-from pipeline.warehouse.queries import Filters
+from pipeline import queries
+from pipeline.queries import Filters
 from tests.support import shop_data
 from tests.support.alerts import private_database
 from tests.support.clickhouse import free_port

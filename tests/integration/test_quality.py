@@ -28,7 +28,7 @@ from pipeline.quality.check import EXPECTATIONS_DIR, Checker, read_suite, rows_f
 from pipeline.quality.monitor import QualityMonitor
 from pipeline.quality.store import write_results
 from pipeline.settings import REPO_ROOT, Settings
-from pipeline.warehouse import queries
+from pipeline import queries
 from tests.integration.test_processor import invalid_messages, produce, valid_messages
 
 pytestmark = pytest.mark.integration

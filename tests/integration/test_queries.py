@@ -12,8 +12,8 @@ import pytest
 
 from pipeline import synthetic
 from pipeline.contract import merge_context
-from pipeline.warehouse import queries
-from pipeline.warehouse.queries import Filters
+from pipeline import queries
+from pipeline.queries import Filters
 
 pytestmark = pytest.mark.integration
 

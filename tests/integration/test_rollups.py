@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 from pipeline import vitals
-from pipeline.warehouse import queries
+from pipeline import queries
 from pipeline.warehouse.migrate import MIGRATIONS_DIR, apply_migrations
-from pipeline.warehouse.queries import Filters
+from pipeline.queries import Filters
 from pipeline.warehouse.retention import ROLLUP_TABLES, apply_retention
 from tests.support import shop_data
 

@@ -15,7 +15,8 @@ import pytest
 
 from pipeline import projects
 from pipeline.settings import REPO_ROOT
-from pipeline.warehouse import dashboard_state, queries
+from pipeline import queries
+from pipeline.warehouse import dashboard_state
 from tests.integration.test_dashboard_pages import frame_with, run_page
 from tests.integration.test_processor import iso, make_processor, produce, wait_for_rows  # noqa: F401 (fixture)
 from tests.unit.test_symbolication import DIST, ORIGINAL, URL, browser_frames, positions
