@@ -24,8 +24,7 @@ import streamlit as st
 from clickhouse_connect.driver import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from pipeline import settings
-from pipeline import queries
+from pipeline import queries, settings
 from pipeline.warehouse.client import WarehouseUnavailable, connect_reader
 
 @dataclass(frozen=True)

@@ -56,12 +56,11 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipeline import synthetic, vitals  # noqa: E402
+from pipeline import queries, synthetic, vitals  # noqa: E402
 from pipeline.processor import referrers, user_agents  # noqa: E402
-from pipeline import queries
+from pipeline.queries import Filters, FunnelStep  # noqa: E402
 from pipeline.warehouse import dashboard_state  # noqa: E402
 from pipeline.warehouse.migrate import apply_migrations  # noqa: E402
-from pipeline.queries import Filters, FunnelStep  # noqa: E402
 from pipeline.warehouse.sealing import SEAL_MARGIN, seal_now  # noqa: E402
 from tests.support.clickhouse import ClickHouseServer  # noqa: E402
 

@@ -15,8 +15,7 @@ import streamlit as st
 
 import ui
 import view_filters
-from pipeline import settings, vitals
-from pipeline import queries
+from pipeline import queries, settings, vitals
 
 # one colour per event type, the same on every refresh
 EVENT_TYPE_COLOURS = {

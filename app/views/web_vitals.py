@@ -17,8 +17,7 @@ import streamlit as st
 
 import ui
 import view_filters
-from pipeline import vitals
-from pipeline import queries
+from pipeline import queries, vitals
 
 # the breakdown picker's options (also its URL values, ?breakdown=Country) → the query's dimension
 BREAKDOWNS = {"Route": "route", "Device": "device", "Browser": "browser", "Country": "country",

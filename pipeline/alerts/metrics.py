@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 import polars as pl
 from clickhouse_connect.driver import Client
 
-from pipeline.alerts.rules import Rule
 from pipeline import queries
+from pipeline.alerts.rules import Rule
 from pipeline.queries import Filters
 
 WEEK = timedelta(days=7)

@@ -26,9 +26,9 @@ def run_report(settings: Settings, *, hours: float = 24.0, limit: int = 100_000,
 
     Raises ``LookupError`` when there are no events in the window.
     """
+    from pipeline import queries
     from pipeline.quality.check import Checker
     from pipeline.quality.store import write_results
-    from pipeline import queries
     from pipeline.warehouse.client import connect
 
     end = now or datetime.now(timezone.utc)

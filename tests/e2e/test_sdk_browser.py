@@ -27,9 +27,8 @@ from typing import Any
 
 import pytest
 
-from pipeline import projects
+from pipeline import projects, queries
 from pipeline.broker.topics import ensure_topics
-from pipeline import queries
 from pipeline.queries import Filters
 from tests.support import processes
 from tests.support.kafka import free_ports

@@ -16,10 +16,9 @@ from datetime import timedelta
 
 import pytest
 
-from pipeline import projects
+from pipeline import projects, queries
 from pipeline.broker.topics import ensure_topics
 from pipeline.settings import REPO_ROOT
-from pipeline import queries
 from tests.support import processes
 
 pytestmark = pytest.mark.e2e

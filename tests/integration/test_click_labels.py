@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 import orjson
 import pytest
 
-from pipeline.processor import rows, steps
 from pipeline import queries
+from pipeline.processor import rows, steps
 from pipeline.queries import Filters
 
 pytestmark = pytest.mark.integration

@@ -15,10 +15,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline import dashboard_users
+from pipeline import dashboard_users, queries
 from pipeline.projects import create
 from pipeline.settings import REPO_ROOT
-from pipeline import queries
 from pipeline.warehouse import dashboard_state
 from tests.support.shop_data import COLUMNS
 

@@ -21,11 +21,10 @@ import orjson
 import polars as pl
 import pytest
 
-from pipeline import vitals
-from pipeline import queries
-from pipeline.warehouse import dashboard_state
+from pipeline import queries, vitals
 from pipeline.queries import RELATIVE_ACCURACY, Filters, FunnelStep
 from pipeline.queries.filters import clickhouse_time
+from pipeline.warehouse import dashboard_state
 from tests.support import shop_data
 
 pytestmark = pytest.mark.integration

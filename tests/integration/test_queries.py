@@ -10,9 +10,8 @@ from datetime import datetime, timedelta, timezone
 import polars as pl
 import pytest
 
-from pipeline import synthetic
+from pipeline import queries, synthetic
 from pipeline.contract import merge_context
-from pipeline import queries
 from pipeline.queries import Filters
 
 pytestmark = pytest.mark.integration

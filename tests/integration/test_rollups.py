@@ -11,10 +11,9 @@ from datetime import datetime, timedelta, timezone
 import polars as pl
 import pytest
 
-from pipeline import vitals
-from pipeline import queries
-from pipeline.warehouse.migrate import MIGRATIONS_DIR, apply_migrations
+from pipeline import queries, vitals
 from pipeline.queries import Filters
+from pipeline.warehouse.migrate import MIGRATIONS_DIR, apply_migrations
 from pipeline.warehouse.retention import ROLLUP_TABLES, apply_retention
 from tests.support import shop_data
 

@@ -13,9 +13,8 @@ from datetime import datetime, timedelta, timezone
 import orjson
 import pytest
 
-from pipeline import projects
+from pipeline import projects, queries
 from pipeline.settings import REPO_ROOT
-from pipeline import queries
 from pipeline.warehouse import dashboard_state
 from tests.integration.test_dashboard_pages import frame_with, run_page
 from tests.integration.test_processor import iso, make_processor, produce, wait_for_rows  # noqa: F401 (fixture)
