@@ -6,7 +6,8 @@ ClickHouse SQL with ``{name:Type}`` parameters, loaded by name: :mod:`.statement
 (:func:`~.tiers.pick_source`), and the functions that run them and shape their answers
 (:mod:`.audience`, :mod:`.performance`, :mod:`.api_calls`, :mod:`.visits`, :mod:`.triage`,
 :mod:`.conversion`, :mod:`.health`). It may import the settings-free domain modules
-(``pipeline.vitals``, ``pipeline.projects``) and the ClickHouse client; it writes nothing.
+(``pipeline.vitals``, ``pipeline.projects``, and the processor's name for a direct visit,
+``pipeline.processor.referrers.DIRECT``) and the ClickHouse client; it writes nothing.
 
 Every function takes a ``clickhouse-connect`` client and (most) a :class:`Filters` and returns a
 polars DataFrame with a fixed schema — an empty answer has the same columns, so callers never
