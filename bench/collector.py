@@ -13,7 +13,7 @@ What runs, in one go, on this machine:
    and the rate limits off (the whole load comes from one address with one key);
 3. load from ``wrk`` (a C load generator, Debian's ``wrk`` package) in a separate process
    on loopback: closed loop, ``--connections`` keep-alive connections, one thread. Bodies
-   are realistic traffic from :mod:`pipeline.synthetic` (the simulator's shop): single-event
+   are realistic traffic from :mod:`pipeline.simulation` (the simulator's shop): single-event
    envelopes, then 50-event batches; every answer must be 202, and the topic must have
    grown by at least the events acknowledged;
 4. the same single-event load against ``../shared/peers/seed-nest-collector`` (NestJS +
@@ -57,7 +57,8 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipeline import contract, projects, synthetic  # noqa: E402
+from pipeline import contract, projects  # noqa: E402
+from pipeline.simulation import shop_sessions  # noqa: E402
 from pipeline.broker.topics import ensure_topics  # noqa: E402
 from pipeline.warehouse.client import connect  # noqa: E402
 from pipeline.warehouse.migrate import apply_migrations  # noqa: E402
@@ -89,9 +90,9 @@ def synthetic_traffic(count: int, seed: int = 11) -> list[tuple[str, dict[str, A
     now = datetime.now(timezone.utc)
     out: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
     while len(out) < count:
-        session = synthetic.generate_session(rng, now - timedelta(minutes=10))
+        session = shop_sessions.generate_session(rng, now - timedelta(minutes=10))
         for batch in session.batches:
-            batch = synthetic.restamped(batch, now - timedelta(seconds=rng.uniform(0, 30)))
+            batch = shop_sessions.restamped(batch, now - timedelta(seconds=rng.uniform(0, 30)))
             shell = {key: value for key, value in batch.envelope.items() if key != "events"}
             out.extend((batch.user_agent, shell, event) for event in batch.events)
     return out[:count]
@@ -486,7 +487,7 @@ def markdown(results: list[Result], info: dict[str, str], args: argparse.Namespa
 closed loop, {args.duration:g} s after {args.warmup:g} s of warm-up) on loopback against `vigil collect`
 and against the write-up's NestJS + kafkajs receiver (`../shared/peers/seed-nest-collector`), both
 producing to the same single-node Kafka broker (`acks=all`). Bodies are the simulator's shop
-traffic (`pipeline.synthetic`): one event per request, or 50 per request. All servers stay up
+traffic (`pipeline.simulation`): one event per request, or 50 per request. All servers stay up
 for the whole bench and the runs take turns, {args.rounds} round(s) of every run, so Vigil and
 NestJS meet the same machine; figures are medians over the rounds. Every run's answers were
 all 2xx, and the topic grew by at least the number of events acknowledged.

@@ -44,7 +44,8 @@ from rich.progress import Progress
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipeline import contract, settings as settings_module, synthetic  # noqa: E402
+from pipeline import contract, settings as settings_module  # noqa: E402
+from pipeline.simulation import shop_sessions  # noqa: E402
 from pipeline.processor import user_agents  # noqa: E402
 from pipeline.processor.app import build_app, tune_gc  # noqa: E402
 from pipeline.processor.counters import Counters  # noqa: E402
@@ -62,7 +63,7 @@ def collector_messages(count: int, seed: int = 7, project_id: int = 1) -> list[t
     start = datetime.now(timezone.utc) - timedelta(hours=2)
     messages: list[tuple[bytes, bytes]] = []
     while len(messages) < count:
-        session = synthetic.generate_session(rng, start + timedelta(seconds=len(messages) / 100))
+        session = shop_sessions.generate_session(rng, start + timedelta(seconds=len(messages) / 100))
         for batch in session.batches:
             client = {"ip": f"203.0.113.{rng.randrange(1, 255)}", "user_agent": batch.user_agent}
             received_at = batch.at.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -9,7 +9,7 @@ Starts a scratch embedded ClickHouse (``vigil clickhouse`` on a free port, throw
 the real migrations with their materialized views), then:
 
 1. **load** — generates the shop's traffic with numpy/polars (the distributions of
-   ``pipeline.synthetic``: devices and their browsers, funnel walk, log-normal Web Vitals per
+   ``pipeline.simulation``: devices and their browsers, funnel walk, log-normal Web Vitals per
    device class, resources, API calls with failures, clicks, forms, the buggy release's error
    bursts during incidents, countries, connection types) in chunks of ~450k events and inserts
    each chunk as one Arrow batch, so every rollup's view runs as in production; reports the
@@ -56,9 +56,10 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipeline import queries, synthetic, vitals  # noqa: E402
+from pipeline import queries, vitals  # noqa: E402
 from pipeline.processor import referrers, user_agents  # noqa: E402
 from pipeline.queries import Filters, FunnelStep  # noqa: E402
+from pipeline.simulation import shop_catalog  # noqa: E402
 from pipeline.warehouse import dashboard_state  # noqa: E402
 from pipeline.warehouse.migrate import apply_migrations  # noqa: E402
 from pipeline.warehouse.sealing import SEAL_MARGIN, seal_now  # noqa: E402
@@ -88,16 +89,16 @@ SOURCE_OF = {referrer: referrers.traffic_source(
     "" if referrer == "newsletter" else referrer).referrer_source for referrer, _share in REFERRERS}
 # step → (selector, text, href): a nav bar's links share one selector (issue 14: "Most clicked"
 # groups by selector, text and href)
-_NAV = tuple(("header nav a.category", name, f"{synthetic.SITE}/c/{slug}") for slug, name in synthetic.CATEGORIES.items())
+_NAV = tuple(("header nav a.category", name, f"{shop_catalog.SITE}/c/{slug}") for slug, name in shop_catalog.CATEGORIES.items())
 CLICK_TARGETS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "home": (("main section.hero button.carousel-next", "›", ""),) + _NAV,
-    "search": (("main ul.results > li > a", "View product", f"{synthetic.SITE}/p/1-kettle"),),
+    "search": (("main ul.results > li > a", "View product", f"{shop_catalog.SITE}/p/1-kettle"),),
     "category": (("main aside select#sort", "Sort by", ""),
-                 ("main ul.grid > li > a.product-card", "View product", f"{synthetic.SITE}/p/1-kettle")),
+                 ("main ul.grid > li > a.product-card", "View product", f"{shop_catalog.SITE}/p/1-kettle")),
     "product": (("main div.gallery button.next", "Next image", ""), ("main button#add-to-cart.btn-primary", "Add to cart", "")),
     "cart": (("main table.cart input.qty", "", ""), ("main button#checkout.btn-primary", "Checkout", "")),
     "checkout": (("main form#checkout button[type=submit]", "Pay now", ""),),
-    "confirmation": (("main a.continue", "Continue shopping", f"{synthetic.SITE}/"),),
+    "confirmation": (("main a.continue", "Continue shopping", f"{shop_catalog.SITE}/"),),
 }
 API = {  # step → (method, path, median ms)
     "home": ("GET", "/api/recommendations?slot=home", 140), "search": ("GET", "/api/search", 180),
@@ -121,20 +122,20 @@ def _hex_ids(rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 def _transition_matrix() -> np.ndarray:
-    """Row = current step, column = next step (EXIT last), from pipeline.synthetic's funnel."""
+    """Row = current step, column = next step (EXIT last), from pipeline.simulation's funnel."""
     matrix = np.zeros((len(STEPS), len(STEPS) + 1))
-    for step, choices in synthetic.NEXT_STEP.items():
+    for step, choices in shop_catalog.NEXT_STEP.items():
         for target, weight in choices:
-            matrix[STEPS.index(step), EXIT if target == synthetic.EXIT else STEPS.index(target)] = weight
+            matrix[STEPS.index(step), EXIT if target == shop_catalog.EXIT else STEPS.index(target)] = weight
     checkout = STEPS.index("checkout")
-    matrix[checkout] *= 1 - synthetic.CHECKOUT_ABANDON - synthetic.PAYMENT_FAILURE
-    matrix[checkout, EXIT] += synthetic.CHECKOUT_ABANDON + synthetic.PAYMENT_FAILURE
+    matrix[checkout] *= 1 - shop_catalog.CHECKOUT_ABANDON - shop_catalog.PAYMENT_FAILURE
+    matrix[checkout, EXIT] += shop_catalog.CHECKOUT_ABANDON + shop_catalog.PAYMENT_FAILURE
     return np.cumsum(matrix / matrix.sum(axis=1, keepdims=True), axis=1)
 
 
 @dataclass(frozen=True)
 class Shop:
-    devices: list[tuple[str, str, str]]  # (browser, os, device class) per synthetic.DEVICES entry
+    devices: list[tuple[str, str, str]]  # (browser, os, device class) per shop_catalog.DEVICES entry
     device_weights: np.ndarray
     transitions: np.ndarray
     incidents: list[tuple[datetime, datetime]]
@@ -142,7 +143,7 @@ class Shop:
 
 def shop(start: datetime) -> Shop:
     devices, weights = [], []
-    for device, weight in synthetic.DEVICES:
+    for device, weight in shop_catalog.DEVICES:
         info = user_agents.classify(device.user_agent)
         devices.append((info.browser, info.os, device.kind))
         weights.append(weight)
@@ -174,7 +175,7 @@ def generate_chunk(rng: np.random.Generator, model: Shop, sessions: int, start: 
         "visitor_id": np.char.add("v", visitor.astype(str)).astype(object),
         "browser": browser, "os": os_name, "device": kind, "country": country,
         "connection_type": _weighted(rng, CONNECTIONS, sessions),
-        "release": _weighted(rng, tuple(zip(synthetic.RELEASES, synthetic.RELEASE_WEIGHTS)), sessions),
+        "release": _weighted(rng, tuple(zip(shop_catalog.RELEASES, shop_catalog.RELEASE_WEIGHTS)), sessions),
         "referrer": _weighted(rng, REFERRERS, sessions),
         "started": start_ms + rng.integers(0, int(SPAN.total_seconds() * 1000), size=sessions),
     }, schema_overrides={"browser": pl.String, "os": pl.String, "device": pl.String, "country": pl.String,
@@ -186,12 +187,12 @@ def generate_chunk(rng: np.random.Generator, model: Shop, sessions: int, start: 
     session = session.with_columns(pl.Series("incident", incident))
 
     # the walk through the shop: one row per page view
-    entry_steps, entry_weights = zip(*synthetic.ENTRY_STEP)
+    entry_steps, entry_weights = zip(*shop_catalog.ENTRY_STEP)
     state = np.asarray([STEPS.index(s) for s in entry_steps])[
         rng.choice(len(entry_steps), size=sessions, p=np.asarray(entry_weights) / sum(entry_weights))]
     alive = np.ones(sessions, dtype=bool)
     pages_session, pages_step, pages_number = [], [], []
-    for number in range(synthetic.MAX_PAGES_PER_SESSION):
+    for number in range(shop_catalog.MAX_PAGES_PER_SESSION):
         index = np.flatnonzero(alive)
         if index.size == 0:
             break
@@ -206,18 +207,18 @@ def generate_chunk(rng: np.random.Generator, model: Shop, sessions: int, start: 
                           "number": np.concatenate(pages_number)}).join(session, on="session")
     n = pages.height
     steps = np.asarray(STEPS, dtype=object)[pages["step"].to_numpy()]
-    product = rng.integers(0, len(synthetic.PRODUCTS), size=n)
-    slug = np.asarray([f"{p.id}-{p.slug}" for p in synthetic.PRODUCTS], dtype=object)[product]
-    category = np.asarray(list(synthetic.CATEGORIES), dtype=object)[rng.integers(0, len(synthetic.CATEGORIES), size=n)]
+    product = rng.integers(0, len(shop_catalog.PRODUCTS), size=n)
+    slug = np.asarray([f"{p.id}-{p.slug}" for p in shop_catalog.PRODUCTS], dtype=object)[product]
+    category = np.asarray(list(shop_catalog.CATEGORIES), dtype=object)[rng.integers(0, len(shop_catalog.CATEGORIES), size=n)]
     path = np.select([steps == "home", steps == "search", steps == "category", steps == "product", steps == "cart",
                       steps == "checkout"],
                      ["/", "/search", np.char.add("/c/", category.astype(str)), np.char.add("/p/", slug.astype(str)),
                       "/cart", "/checkout"], default="/checkout/confirmation")
-    discounted = np.asarray([p.discounted for p in synthetic.PRODUCTS])[product] | (steps != "product")
-    dwell_median = np.asarray([synthetic.DWELL_MEDIAN_MS[s] for s in STEPS])[pages["step"].to_numpy()]
+    discounted = np.asarray([p.discounted for p in shop_catalog.PRODUCTS])[product] | (steps != "product")
+    dwell_median = np.asarray([shop_catalog.DWELL_MEDIAN_MS[s] for s in STEPS])[pages["step"].to_numpy()]
     network = np.asarray([NETWORK[k] for k in pages["device"].to_list()])
-    lcp_median = np.asarray([synthetic.LCP_MODEL[k][0] for k in pages["device"].to_list()]) * \
-        np.asarray([synthetic.PAGE_WEIGHT[s] for s in STEPS])[pages["step"].to_numpy()]
+    lcp_median = np.asarray([shop_catalog.LCP_MODEL[k][0] for k in pages["device"].to_list()]) * \
+        np.asarray([shop_catalog.PAGE_WEIGHT[s] for s in STEPS])[pages["step"].to_numpy()]
     lcp = np.minimum(rng.lognormal(np.log(lcp_median), 0.5), 60_000.0)
     fcp = lcp * rng.uniform(0.5, 0.95, n)
     ttfb = fcp * rng.uniform(0.18, 0.45, n)
@@ -296,13 +297,13 @@ def _rating(name: str, values: pl.Expr) -> pl.Expr:
 def _vitals(rng: np.random.Generator, pages: pl.DataFrame, common: list[str]) -> pl.DataFrame:
     n = pages.height
     kinds = pages["device"].to_list()
-    zero_share = np.asarray([synthetic.CLS_MODEL[k][0] for k in kinds])
-    cls_median = np.asarray([synthetic.CLS_MODEL[k][1] for k in kinds])
+    zero_share = np.asarray([shop_catalog.CLS_MODEL[k][0] for k in kinds])
+    cls_median = np.asarray([shop_catalog.CLS_MODEL[k][1] for k in kinds])
     cls = np.where(rng.random(n) < zero_share, 0.0, np.minimum(rng.lognormal(np.log(cls_median), 0.9), 3.0))
-    inp_median = np.asarray([synthetic.INP_MODEL[k][0] for k in kinds])
+    inp_median = np.asarray([shop_catalog.INP_MODEL[k][0] for k in kinds])
     inp = np.minimum(rng.lognormal(np.log(inp_median), 0.6), 5000.0)
     interacted = rng.random(n) < 0.65
-    lcp_target = pl.col("step_name").replace_strict(synthetic.LCP_ELEMENT)
+    lcp_target = pl.col("step_name").replace_strict(shop_catalog.LCP_ELEMENT)
     frames = []
     extra = pages.with_columns(pl.Series("cls", cls), pl.Series("inp", inp), pl.Series("interacted", interacted))
     for name, column, offset in (("TTFB", "ttfb", 40), ("FCP", "fcp", 0), ("TTI", "tti", 0), ("LOAD", "load", 5),
@@ -332,14 +333,14 @@ def _resources(rng: np.random.Generator, pages: pl.DataFrame, common: list[str])
     index = np.repeat(np.arange(n), count)
     slot = np.concatenate([np.arange(c) for c in count]) if n else np.zeros(0, dtype=int)
     first = pages["number"].to_numpy()[index] == 0
-    bundle = np.where(pages["release"].to_numpy()[index] == synthetic.BUGGY_RELEASE, "8c1e2f", "3f9a1c")
+    bundle = np.where(pages["release"].to_numpy()[index] == shop_catalog.BUGGY_RELEASE, "8c1e2f", "3f9a1c")
     scripts = np.asarray(["/static/js/vendor.{}.js", "/static/js/app.{}.js", "/static/css/app.{}.css",
                           "/fonts/inter-var.woff2", "https://www.googletagmanager.com/gtag/js?id=G-SHOP42"])
     image = np.char.add(np.char.add("/img/products/", rng.integers(1, 60, size=index.size).astype(str)), "-1-400.webp")
     is_script = first & (slot < 5)
     name = np.where(is_script, scripts[np.minimum(slot, 4)], image)
     name = np.char.replace(name.astype(str), "{}", "X")
-    name = np.where(np.char.startswith(name, "https://"), name, np.char.add(synthetic.CDN, name))
+    name = np.where(np.char.startswith(name, "https://"), name, np.char.add(shop_catalog.CDN, name))
     name = np.char.replace(name, "X", bundle.astype(str))
     size = np.where(is_script, np.asarray([328_114, 183_422, 46_210, 98_340, 91_870])[np.minimum(slot, 4)],
                     rng.integers(20_000, 180_000, size=index.size))
@@ -363,7 +364,7 @@ def _api_calls(rng: np.random.Generator, pages: pl.DataFrame, common: list[str])
     path = np.char.replace(template, "{id}", (pages["product"].to_numpy() + 11).astype(str))
     duration = np.round(rng.lognormal(np.log(median * pages["network"].to_numpy()), 0.5), 1)
     roll = rng.random(n)
-    fail_at = np.where(pages["step_name"].to_numpy() == "checkout", synthetic.PAYMENT_FAILURE, 0.015)
+    fail_at = np.where(pages["step_name"].to_numpy() == "checkout", shop_catalog.PAYMENT_FAILURE, 0.015)
     status = np.where(roll < fail_at, rng.choice([500, 502, 503, 503], size=n), np.where(method == "POST", 201, 200))
     failure = np.where(roll < fail_at, "status", "")
     network_error = (roll >= fail_at) & (roll < fail_at + 0.003)
@@ -371,7 +372,7 @@ def _api_calls(rng: np.random.Generator, pages: pl.DataFrame, common: list[str])
     status = np.where(network_error | timeout, 0, status)
     failure = np.where(network_error, "network", np.where(timeout, "timeout", failure))
     duration = np.where(timeout, 10_000.0, duration)
-    url = np.char.add(synthetic.SITE, path)
+    url = np.char.add(shop_catalog.SITE, path)
     frame = pages.select(*common, (pl.col("at") + pl.col("load") + 60).cast(pl.Int64).alias("ts")).with_columns(
         pl.lit("api_call").alias("type"), pl.Series("http_method", method), pl.Series("http_url", url),
         pl.Series("http_status", status.astype(np.uint16)), pl.Series("duration_ms", duration),
@@ -386,13 +387,13 @@ def _api_calls(rng: np.random.Generator, pages: pl.DataFrame, common: list[str])
         pl.lit("error").alias("type"), (pl.col("ts") + 1).alias("ts"), pl.lit("api").alias("error_kind"),
         pl.lit("HttpError").alias("error_type"),
         pl.when(pl.col("failure") == "status")
-        .then(pl.format("{} {} → {}", pl.col("http_method"), pl.col("http_url").str.replace(synthetic.SITE, "")
+        .then(pl.format("{} {} → {}", pl.col("http_method"), pl.col("http_url").str.replace(shop_catalog.SITE, "")
                         .str.replace(r"\?.*$", ""), pl.col("http_status")))
         .when(pl.col("failure") == "network")
         .then(pl.format("{} {} failed: TypeError: Failed to fetch", pl.col("http_method"),
-                        pl.col("http_url").str.replace(synthetic.SITE, "").str.replace(r"\?.*$", "")))
+                        pl.col("http_url").str.replace(shop_catalog.SITE, "").str.replace(r"\?.*$", "")))
         .otherwise(pl.format("{} {} timed out after 10000 ms", pl.col("http_method"),
-                             pl.col("http_url").str.replace(synthetic.SITE, "").str.replace(r"\?.*$", "")))
+                             pl.col("http_url").str.replace(shop_catalog.SITE, "").str.replace(r"\?.*$", "")))
         .alias("error_message"))
     failed = failed.with_columns(_json('{"kind":"api","type":"HttpError","message":"{}","request":{}}',
                                            pl.col("error_message"), pl.col("data")).alias("data"))
@@ -460,14 +461,14 @@ def _errors(rng: np.random.Generator, pages: pl.DataFrame, common: list[str]) ->
             pl.lit(kind).alias("error_kind"), pl.lit(error_type).alias("error_type"), pl.lit(message).alias("error_message"),
             pl.lit(f'{{"kind":"{kind}","type":"{error_type}","message":"{message}"}}').alias("data")))
     # the buggy release on products without a discount: a burst of one TypeError, mostly during incidents
-    chance = np.where(pages["incident"].to_numpy(), synthetic.BUG_CHANCE_DURING_INCIDENT, synthetic.BUG_CHANCE_OTHERWISE)
-    bitten = ((pages["release"].to_numpy() == synthetic.BUGGY_RELEASE) & ~pages["discounted"].to_numpy()
+    chance = np.where(pages["incident"].to_numpy(), shop_catalog.BUG_CHANCE_DURING_INCIDENT, shop_catalog.BUG_CHANCE_OTHERWISE)
+    bitten = ((pages["release"].to_numpy() == shop_catalog.BUGGY_RELEASE) & ~pages["discounted"].to_numpy()
               & (rng.random(n) < chance))
     index = np.flatnonzero(bitten)
     burst = rng.integers(3, 13, size=index.size)
     repeated = np.repeat(index, burst)
     offset = np.concatenate([np.arange(b) * 110.0 for b in burst]) if burst.size else np.zeros(0)
-    message = synthetic.BUG_MESSAGE
+    message = shop_catalog.BUG_MESSAGE
     frames.append(pages[repeated].select(*common, (pl.col("at") + pl.col("load")).cast(pl.Int64).alias("ts")).with_columns(
         (pl.col("ts") + pl.Series(offset).cast(pl.Int64)).alias("ts"), pl.lit("error").alias("type"),
         pl.lit("js").alias("error_kind"), pl.lit("TypeError").alias("error_type"), pl.lit(message).alias("error_message"),

@@ -12,8 +12,8 @@ import sys
 
 # subcommand → "module:function"; each function takes the parsed argparse namespace
 COMMANDS = {
-    "kafka": "pipeline.broker.server:main",
-    "clickhouse": "pipeline.warehouse.server:main",
+    "kafka": "pipeline.embedded.kafka_broker:main",
+    "clickhouse": "pipeline.embedded.clickhouse_server:main",
     "migrate": "pipeline.warehouse.migrate:main",
     "project": "pipeline.projects:main",
     "sourcemaps": "pipeline.sourcemaps:main",

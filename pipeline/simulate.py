@@ -1,6 +1,6 @@
 """``vigil simulate``: realistic synthetic traffic, sent through the collector over HTTP.
 
-The traffic itself comes from :mod:`pipeline.synthetic` (pure, reusable); this module only
+The traffic itself comes from :mod:`pipeline.simulation` (pure, reusable); this module only
 paces it and sends it the way browsers would: one keep-alive HTTP client, a few concurrent
 senders, batch envelopes of 1–20 events with each session's own ``User-Agent``. A 429 or
 503 is retried after its ``Retry-After`` with the very same body (same event ids, so the
@@ -33,7 +33,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from pipeline import settings as settings_module
-from pipeline.synthetic import LiveTraffic, VisitorPool
+from pipeline.simulation.shop_catalog import VisitorPool
+from pipeline.simulation.shop_sessions import LiveTraffic
 
 # an incident (buggy release throwing bursts) starts this long into the run, lasts
 # INCIDENT_LENGTH_S, and comes back every INCIDENT_EVERY_S

@@ -1,1 +1,1 @@
-"""The embedded Apache Kafka broker (`vigil kafka`) and Vigil's topics."""
+"""Vigil's Kafka topics (what exists, with how many partitions) and its client configuration."""

@@ -18,7 +18,6 @@ from pipeline.contract import fast, unified
 # the contract's verdicts, with a Rust fast path for valid events (shared with the processor)
 from pipeline.contract.fast import validate_event
 from pipeline.collector.problems import envelope_problem, problem
-from pipeline.collector.refusals import note_unified
 
 # sendBeacon sends a string body as text/plain (no CORS preflight); fetch sends JSON
 ACCEPTED_MEDIA_TYPES = frozenset({"application/json", "text/plain"})
@@ -61,20 +60,29 @@ def check_media_type(content_type: str | None) -> None:
 
 def parse_envelope(raw: bytes | str, max_events: int) -> dict[str, Any]:
     """JSON → a checked v1 envelope (a unified, Sentry-like document is mapped to one first)."""
+    document = loads(raw)
+    if unified.is_unified(document):
+        document = from_unified(document)
+    return check_envelope(document, max_events)
+
+
+def loads(raw: bytes | str) -> Any:
+    """The body as JSON, or a 400 saying why it is not."""
     try:
-        document = orjson.loads(raw)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise envelope_problem(contract.Rejection(
             "invalid_json", "", f"the body is not valid UTF-8 JSON ({error}); send one JSON object")) from None
-    if unified.is_unified(document):
-        note_unified()  # its refusals are counted under the unified transport
-        try:
-            document = unified.to_envelope(document)
-        except (AttributeError, TypeError, KeyError) as error:
-            raise envelope_problem(contract.Rejection(
-                "wrong_type", "", f"this looks like a unified (Sentry-like) document, but a field has the wrong "
-                                  f"shape ({error}); compare it with MISSION.md's unified format")) from None
-    return check_envelope(document, max_events)
+
+
+def from_unified(document: dict[str, Any]) -> dict[str, Any]:
+    """A unified (Sentry-like) document → the v1 envelope it stands for, or a 400 naming the wrong shape."""
+    try:
+        return unified.to_envelope(document)
+    except (AttributeError, TypeError, KeyError) as error:
+        raise envelope_problem(contract.Rejection(
+            "wrong_type", "", f"this looks like a unified (Sentry-like) document, but a field has the wrong "
+                              f"shape ({error}); compare it with MISSION.md's unified format")) from None
 
 
 def check_envelope(document: Any, max_events: int) -> dict[str, Any]:

@@ -24,7 +24,6 @@ import logging
 import time
 import uuid
 from collections import Counter
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -54,33 +53,8 @@ Key = tuple[int, int, str, str, str]  # minute (epoch seconds), project id, tran
 Insert = Callable[[list[tuple], str], None]  # rows, deduplication token
 
 
-@dataclass(slots=True)
-class Note:
-    """What the request path learns on the way about the request being answered."""
-
-    unified: bool = False
-
-
-_NOTE: ContextVar[Note | None] = ContextVar("vigil_refusal_note", default=None)
-
-
-def noting() -> Note:
-    """A fresh note for the request (or WebSocket message) this task is answering now."""
-    note = Note()
-    _NOTE.set(note)
-    return note
-
-
-def note_unified() -> None:
-    """The body was a unified document: count its refusals under ``unified``."""
-    note = _NOTE.get()
-    if note is not None:
-        note.unified = True
-
-
-def transport_of(endpoint: str | None, note: Note | None = None) -> str:
-    if note is not None and note.unified:
-        return UNIFIED
+def transport_of(endpoint: str | None) -> str:
+    """The transport a refusal on this endpoint is counted under (before the body is known)."""
     return TRANSPORTS.get(endpoint or "", OTHER)
 
 

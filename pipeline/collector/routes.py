@@ -29,10 +29,14 @@ def route(path: str) -> tuple[int, str] | None:
     return int(project), parts[3]
 
 
+def parse_query(raw: bytes) -> dict[str, list[str]]:
+    """A query string, percent-decoded as UTF-8."""
+    return parse_qs(raw.decode("utf-8", "replace")) if raw else {}
+
+
 def query_params(scope: dict[str, Any]) -> dict[str, list[str]]:
     """The request's query string, percent-decoded as UTF-8."""
-    raw = scope.get("query_string") or b""
-    return parse_qs(raw.decode("utf-8", "replace")) if raw else {}
+    return parse_query(scope.get("query_string") or b"")
 
 
 def query_value(scope: dict[str, Any], name: str) -> str | None:

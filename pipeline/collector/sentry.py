@@ -14,15 +14,13 @@ item types that were accepted but not stored are listed beside it.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipeline.collector import envelope
+from pipeline.collector.funnel import Answer, Funnel
 from pipeline.collector.problems import envelope_problem, problem
-from pipeline.collector.routes import query_value
+from pipeline.collector.request import Receive, RequestMeta
 from pipeline.contract import sentry
-
-if TYPE_CHECKING:
-    from pipeline.collector.app import Collector, Receive, Scope
 
 # What Sentry's SDKs send: the browser's fetch a string (text/plain, no CORS preflight),
 # server SDKs their own envelope type or JSON; Relay takes any, and so does this.
@@ -45,46 +43,41 @@ def check_media_type(content_type: str | None) -> None:
                       "or application/x-sentry-envelope (the Sentry SDKs do), a store event as application/json")
 
 
-def header_key(scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+def header_key(meta: RequestMeta) -> str | None:
     """The DSN's public key from ``X-Sentry-Auth`` or ``?sentry_key=`` (before the body is read)."""
-    auth = headers.get(b"x-sentry-auth")
-    return sentry.auth_key(auth.decode("latin-1") if auth is not None else None) or query_value(scope, "sentry_key")
+    return sentry.auth_key(meta.header(b"x-sentry-auth")) or meta.query("sentry_key")
 
 
-async def post_sentry(collector: Collector, scope: Scope, receive: Receive, project_id: int,
-                      endpoint: str) -> tuple[int, dict[str, Any]]:
+async def post_sentry(funnel: Funnel, meta: RequestMeta, receive: Receive) -> Answer:
     """One Sentry envelope or store event → v1 events on Kafka → Sentry's answer (status, body)."""
-    headers = dict(scope["headers"])
-    origin = headers.get(b"origin")
-    project = await collector.project_for(project_id, origin.decode("latin-1") if origin is not None else None)
-    key = header_key(scope, headers)
+    project_id = meta.project_id
+    key = header_key(meta)
     if key is not None:  # refuse a wrong key before reading a byte of the body
-        collector.check_key(project, key)
-    content_type = headers.get(b"content-type")
-    check_media_type(content_type.decode("latin-1") if content_type is not None else None)
-    body, client = await collector.checked_body(scope, receive, headers, project, key_checked=key is not None)
+        project = await funnel.authenticate(meta, key)
+    else:  # the key is in the envelope's header: the project alone for now
+        project = meta.project = await funnel.project_for(meta)
+    check_media_type(meta.header(b"content-type"))
+    body = await funnel.read_body(meta, receive, key_checked=key is not None)
     try:
-        parsed = sentry.parse_envelope(body) if endpoint == "envelope" else sentry.parse_store(body)
+        parsed = sentry.parse_envelope(body) if meta.endpoint == "envelope" else sentry.parse_store(body)
         if key is None:
             key = sentry.dsn_key(parsed.headers.get("dsn"), project_id)
             if key is None:
                 raise problem("missing_key", "no Sentry key: the DSN's public key goes in X-Sentry-Auth "
                                              "(sentry_key=…), as ?sentry_key= or in the envelope header's dsn; "
                                              f"use the DSN http://<ingest key>@<collector>/{project_id}")
-            collector.check_key(project, key)
-            collector.charge_key(project.key, client["ip"], len(body))
-        auth = headers.get(b"x-sentry-auth")
-        client_name = query_value(scope, "sentry_client") or sentry.auth_param(
-            auth.decode("latin-1") if auth is not None else None, "sentry_client")
-        mapped = sentry.to_events(parsed, datetime.now(timezone.utc), client_name, collector.sentry_pages(project.id),
-                                  origin.decode("latin-1") if origin is not None else None)
+            funnel.check_key(project, key)
+            funnel.charge_key(project, meta, len(body))
+        client_name = meta.query("sentry_client") or sentry.auth_param(meta.header(b"x-sentry-auth"), "sentry_client")
+        mapped = sentry.to_events(parsed, datetime.now(timezone.utc), client_name, funnel.sentry_pages(project.id),
+                                  meta.origin)
     except sentry.SentryFormatError as error:
         raise envelope_problem(error.rejection) from None
     answer: dict[str, Any] = {"id": parsed.event_id} if parsed.event_id else {}
     status = 200
     document = mapped.envelope()
     if document is not None:
-        status, outcome = await collector.deliver(project, envelope.check_envelope(document, collector.max_events), client)
+        status, outcome = await funnel.ingest(meta, envelope.check_envelope(document, funnel.max_events))
         status = 200 if status == 202 else status
         answer.update(outcome)
     if mapped.rejected:  # items refused before mapping: listed first, each by its item number

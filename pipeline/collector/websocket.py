@@ -8,39 +8,31 @@ answer plus its ``status`` — 202 only once Kafka acknowledged that message's e
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 import orjson
 
+from pipeline.collector.funnel import Funnel
 from pipeline.collector.problems import Problem, problem
-from pipeline.collector.refusals import answer_outcome, noting, transport_of
-from pipeline.collector.routes import query_value, route
-
-if TYPE_CHECKING:
-    from pipeline.collector.app import Collector, Receive, Scope, Send
+from pipeline.collector.refusals import answer_outcome, transport_of
+from pipeline.collector.request import Receive, RequestMeta, Scope, Send
+from pipeline.projects import Project
 
 
-async def serve_websocket(collector: Collector, scope: Scope, receive: Receive, send: Send) -> None:
+async def serve_websocket(funnel: Funnel, meta: RequestMeta, scope: Scope, receive: Receive, send: Send) -> None:
     message = await receive()
     if message["type"] != "websocket.connect":
         return
-    headers = dict(scope["headers"])
-    origin = headers.get(b"origin")
     try:
-        collector.check_arrival(scope)
-        target = route(scope["path"])
-        if target is None or target[1] != "ws":
-            raise problem("not_found", f"no WebSocket endpoint at {scope['path']}; use /api/<project id>/ws")
-        project = await collector.project_for(target[0], origin.decode("latin-1") if origin is not None else None)
-        collector.check_key(project, headers.get(b"x-vigil-key") or query_value(scope, "key"))
+        funnel.arrive(meta)
+        if meta.endpoint != "ws":
+            raise problem("not_found", f"no WebSocket endpoint at {meta.path}; use /api/<project id>/ws")
+        project = await funnel.authenticate(meta, funnel.vigil_key(meta))
     except Problem as issue:
-        await collector.slow_down(issue)
-        await refuse(collector, scope, send, issue)
+        await funnel.slow_down(issue)
+        await refuse(funnel, meta, scope, send, issue)
         return
     except Exception:
-        await refuse(collector, scope, send, collector.incident(scope))
+        await refuse(funnel, meta, scope, send, funnel.incident(meta))
         return
-    client = collector.client_of(scope, headers)
     await send({"type": "websocket.accept"})
     while True:
         message = await receive()
@@ -49,41 +41,38 @@ async def serve_websocket(collector: Collector, scope: Scope, receive: Receive, 
         raw = message.get("text")
         if raw is None:
             raw = message.get("bytes") or b""
-        reply = await answer(collector, project, raw, client, scope)
+        reply = await answer(funnel, meta, project, raw)
         try:
             await send({"type": "websocket.send", "text": reply})
         except OSError:  # the page went away while its events were being delivered
             return
 
 
-async def answer(collector: Collector, project: Any, raw: str | bytes, client: dict[str, str], scope: Scope) -> str:
+async def answer(funnel: Funnel, meta: RequestMeta, project: Project, raw: str | bytes) -> str:
     """One message's reply: the POST answer's JSON with its ``status`` (its refusals counted)."""
-    note = noting()
+    meta.transport = transport_of("ws")  # each message is counted as itself (unified or not)
     try:
-        wait = collector.limiter.arrive(client["ip"], len(raw))  # each message is a request
-        if wait > 0:
-            raise collector.rate_limited(wait)
-        collector.charge_key(project.key, client["ip"], len(raw))
-        if len(raw) > collector.max_body:
-            raise collector.too_large()
-        collector.check_not_exhausted(project.key, client["ip"])
-        status, body = await collector.ingest(project, raw, client)
+        funnel.arrive(meta, len(raw))  # each message is a request
+        funnel.charge_key(project, meta, len(raw))
+        if len(raw) > funnel.max_body:
+            raise funnel.too_large()
+        funnel.check_not_exhausted(project, meta)
+        status, body = await funnel.ingest(meta, funnel.decode_vigil(meta, raw))
     except Problem as issue:
-        await collector.slow_down(issue)
+        await funnel.slow_down(issue)
         status, body = issue.status, issue.as_dict()
         if issue.retry_after is not None:
             body["retry_after"] = issue.retry_after
     except Exception:
-        issue = collector.incident(scope)
+        issue = funnel.incident(meta)
         status, body = issue.status, {**issue.as_dict(), "retry_after": issue.retry_after}
-    collector.refusals.record(project.id, transport_of("ws", note), *answer_outcome(status, body))
+    funnel.refusals.record(project.id, meta.transport, *answer_outcome(status, body))
     return orjson.dumps({"status": status, **body}).decode()
 
 
-async def refuse(collector: Collector, scope: Scope, send: Send, issue: Problem) -> None:
+async def refuse(funnel: Funnel, meta: RequestMeta, scope: Scope, send: Send, issue: Problem) -> None:
     """Deny the handshake with an HTTP answer naming the reason (or a policy close if the server can't)."""
-    target = route(scope["path"])
-    collector.refusals.record(target[0] if target else 0, transport_of(target and target[1]), issue.reason)
+    funnel.refusals.record(meta.project_id, meta.transport, issue.reason)
     if "websocket.http.response" in (scope.get("extensions") or {}):
         headers = [(b"content-type", b"application/json")]
         if issue.retry_after is not None:

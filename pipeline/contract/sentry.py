@@ -13,7 +13,8 @@ ignored, as Sentry's Relay accepts item types it does not process.
 
 - ``event`` → one ``error`` (the outermost exception: type, value, frames innermost call
   first, ``mechanism`` → ``handled`` and ``kind`` ``promise`` for unhandled rejections,
-  breadcrumbs, fingerprint) — or, for ``captureMessage``, an error of type ``Message``.
+  breadcrumbs, fingerprint) — or, for ``captureMessage``, an error of type ``Message``, and for
+  ``httpClientIntegration``'s failed requests an API failure of the page (:mod:`.sentry_kinds`).
 - ``transaction`` (SDKs up to v10) → ``measurements`` as ``web_vital`` events, and a
   ``page_view`` for a ``pageload`` (``navigate``) or ``navigation`` (``spa``) transaction.
 - ``span`` (streamed spans, SDK v11: ``application/vnd.sentry.items.span.v2+json``, and the
@@ -43,7 +44,7 @@ from typing import Any
 
 import orjson
 
-from pipeline.contract import VERSION, Rejection, sentry_checks
+from pipeline.contract import VERSION, Rejection, sentry_checks, sentry_kinds
 from pipeline.contract.unified import as_id, breadcrumb_of, frame_of
 
 # How many items one envelope may hold (Relay's own limits are per type; this bounds the work).
@@ -240,7 +241,7 @@ def to_events(envelope: SentryEnvelope, now: datetime, client: str | None = None
     for payloads that do not name theirs (old SDKs' store events). ``pages``: the project's
     segment URLs from earlier envelopes, for late spans without a URL (and added to).
     ``origin``: the request's ``Origin`` (``https://shop.example.com``), which makes a
-    standalone span's route (``data.transaction``, v8–v10) a page URL.
+    standalone span's route (``data.transaction``, v8–v10) and a failed request's route a page URL.
     """
     mapped = Mapped(sdk=_sdk(envelope.headers.get("sdk")) or client_sdk(client))
     for index, item in enumerate(envelope.items):
@@ -258,7 +259,8 @@ def to_events(envelope: SentryEnvelope, now: datetime, client: str | None = None
         if rejection is not None:
             mapped.rejected.append(sentry_checks.refused(index, rejection))
         elif item.type == "event":
-            mapped.events.append(error_event(payload, now, mapped.sdk))
+            mapped.events.append(sentry_kinds.refine(error_event(payload, now, mapped.sdk), payload, origin,
+                                                     _message(payload)))
         else:
             mapped.events.extend(transaction_events(payload, now, mapped.sdk, pages))
     return mapped

@@ -57,29 +57,38 @@ const fromErrorEvent = (e: ErrorEvent): ErrorData => {
   return data;
 };
 
-const fromResourceError = (el: Element): ErrorData | undefined => {
-  const url = (el as HTMLImageElement).currentSrc || (el as HTMLImageElement).src || (el as HTMLLinkElement).href;
+const fromResourceError = (el: Element, src?: string): ErrorData | undefined => {
+  const url = src || (el as HTMLImageElement).currentSrc || (el as HTMLImageElement).src || (el as HTMLLinkElement).href;
   if (!url) return;
   const tag = el.tagName.toLowerCase();
   return { kind: 'resource', message: 'Failed to load ' + tag, source: scrubUrl(url), element: tag };
 };
 
+/**
+ * An event the loader snippet (loader.ts) saw before the SDK arrived: the event, when it
+ * happened (ms since the epoch), the page's URL then and the failed resource's URL then.
+ */
+export type Buffered = [event: Event, at: number, href: string, src?: string];
+export type Handler = (e: Event, at?: number, href?: string, src?: string) => void;
+
+/** The started SDK's handler: global.ts feeds it the loader's buffered events. */
+export let handleError: Handler | undefined;
+
 /** Report every uncaught error, unhandled rejection and failed resource load. */
-export const onErrors = (report: (data: ErrorData) => void): void => {
-  addEventListener(
-    'error',
-    guard((e: Event) => {
-      const target = e.target as Element | null;
-      const data =
-        target && target.tagName ? fromResourceError(target) : fromErrorEvent(e as ErrorEvent);
-      if (data) report(data);
-    }),
-    true,
-  );
-  addEventListener(
-    'unhandledrejection',
-    guard((e: PromiseRejectionEvent) => report(errorData(e.reason, 'promise', false))),
-  );
+export const onErrors = (report: (data: ErrorData, at?: number, href?: string) => void): void => {
+  const handle: Handler = guard((e: Event, at?: number, href?: string, src?: string) => {
+    const target = e.target as Element | null;
+    const data =
+      e.type == 'unhandledrejection'
+        ? errorData((e as PromiseRejectionEvent).reason, 'promise', false)
+        : target && target.tagName
+          ? fromResourceError(target, src)
+          : fromErrorEvent(e as ErrorEvent);
+    if (data) report(data, at, href);
+  });
+  addEventListener('error', handle, true);
+  addEventListener('unhandledrejection', handle);
+  handleError = handle;
 };
 
 export interface ErrorFilterOptions {

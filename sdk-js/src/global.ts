@@ -7,6 +7,8 @@
  * (the flags `data-cookieless`, `data-hash-routing`, `data-debug`: present = on) and replays
  * the calls a page made before the async script arrived through the stub
  * `window.Vigil = { q: [["init", [{…}]], ["track", ["signup"]]] }` (docs/sdk.md has the snippet).
+ * After the loader snippet (loader.ts) it takes over the errors the snippet held: the
+ * snippet's listeners go, and each held event goes through the SDK's own handler.
  */
 import {
   SDK,
@@ -20,10 +22,11 @@ import {
   setTag,
   track,
 } from './index';
+import { handleError, type Handler } from './errors';
 import { guard } from './lib/guard';
 
 const api = { SDK, init, track, identify, setTag, captureException, captureMessage, addBreadcrumb, setConsent, flush };
-type Stub = { q?: [keyof typeof api, ArrayLike<unknown>][] };
+type Stub = { q?: [keyof typeof api, ArrayLike<unknown>][]; d?: (handle?: Handler) => void };
 
 guard(() => {
   const w = window as unknown as { Vigil?: Stub | typeof api };
@@ -50,4 +53,5 @@ guard(() => {
       const fn = api[method] as (...a: unknown[]) => void;
       if (typeof fn == 'function') fn(...Array.prototype.slice.call(args));
     });
+  if (stub && stub.d) stub.d(handleError);
 })();

@@ -84,12 +84,13 @@ const urlAt = (t: number): string | undefined => {
   return url;
 };
 
-const emit = <T extends EventType>(type: T, data: EventDataByType[T], page?: Page): void => {
+/** `at`: when it happened (ms since the epoch) if not now, e.g. an error the loader snippet held. */
+const emit = <T extends EventType>(type: T, data: EventDataByType[T], page?: Page, at?: number): void => {
   if (!o || !inSample(type)) return;
   let event: VigilEvent | null | undefined | false = {
     event_id: uid(),
     type,
-    timestamp: isoNow(),
+    timestamp: isoNow(at),
     page: page || { url: scrubUrl(location.href) },
     data,
   };
@@ -106,10 +107,10 @@ const emit = <T extends EventType>(type: T, data: EventDataByType[T], page?: Pag
   deliver(event);
 };
 
-const reportError = (data: ErrorData) => {
+const reportError = (data: ErrorData, at?: number, href?: string) => {
   if (!keepError(data)) return;
   data.breadcrumbs = crumbs.all();
-  emit('error', data);
+  emit('error', data, href ? { url: scrubUrl(href) } : undefined, at);
 };
 
 const path = (url?: string) => (url || '').replace(location.origin, '');

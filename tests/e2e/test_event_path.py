@@ -21,7 +21,8 @@ import orjson
 import pytest
 from confluent_kafka import Consumer
 
-from pipeline import projects, synthetic
+from pipeline import projects
+from pipeline.simulation import shop_sessions
 from pipeline.broker.topics import ensure_topics
 from tests.support import processes
 
@@ -46,7 +47,7 @@ def simulated_events(rng: random.Random, count: int) -> list[dict]:
     now = datetime.now(timezone.utc)
     events: list[dict] = []
     while len(events) < count:
-        session = synthetic.generate_session(rng, now - timedelta(minutes=rng.uniform(1, 30)))
+        session = shop_sessions.generate_session(rng, now - timedelta(minutes=rng.uniform(1, 30)))
         for batch in session.batches:
             context = batch.envelope.get("context", {})
             events.extend({**context, **event} for event in batch.events)

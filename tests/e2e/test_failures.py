@@ -37,7 +37,8 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from bench.processor import collector_messages
-from pipeline import projects, synthetic
+from pipeline import projects
+from pipeline.simulation import shop_sessions
 from pipeline.broker.topics import ensure_topics
 from pipeline.simulate import retry_after_seconds
 from pipeline.warehouse.migrate import apply_migrations
@@ -324,7 +325,7 @@ def sdk_envelopes(rng: random.Random, count: int) -> list[Envelope]:
     envelopes: list[Envelope] = []
     events = 0
     while events < count:
-        session = synthetic.generate_session(rng, now - timedelta(minutes=rng.uniform(1, 30)))
+        session = shop_sessions.generate_session(rng, now - timedelta(minutes=rng.uniform(1, 30)))
         for batch in session.batches:
             ids = [event["event_id"] for event in batch.envelope["events"]]
             envelopes.append(Envelope(orjson.dumps(batch.envelope), ids, batch.user_agent))

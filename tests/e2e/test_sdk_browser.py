@@ -7,8 +7,8 @@ process`` → ClickHouse, and each test reads back the exact rows of ``events FI
 visitor: page views (load and SPA), every Web Vital with its attribution, resource timings,
 each error kind with frames, API failures, clicks, form submits, time on page, custom
 events — and each transport (fetch keepalive, sendBeacon, image pixel, WebSocket), an
-offline spell, a page closed right after an error, and the refusals (a disallowed origin, a
-wrong key).
+offline spell, a page closed right after an error, failures before a late SDK (held by the
+loader snippet), and the refusals (a disallowed origin, a wrong key).
 
 All visits run once per module (one collector and one processor), then the tests wait for
 their rows; the whole module takes under a minute (the visits about 25 s).
@@ -32,7 +32,7 @@ from pipeline.broker.topics import ensure_topics
 from pipeline.queries import Filters
 from tests.support import processes
 from tests.support.kafka import free_ports
-from tests.support.sdk_site import CHROMIUM, CHROMIUM_ARGS, FixtureSite
+from tests.support.sdk_site import CHROMIUM, CHROMIUM_ARGS, LATE_S, FixtureSite
 
 pytestmark = pytest.mark.e2e
 
@@ -296,6 +296,14 @@ def visits(stack: Stack, browser: Any) -> dict[str, Visitor]:
     page.click("#crash")
     close(page)
     crash.beacon_ids = until(keeper, lambda: crash.beaconed(keeper), "the crashed page's beacon")
+
+    # Failures before the SDK arrives (the site sends it late), held by the loader snippet.
+    early = visitor("early")
+    page = early.open(site, path="/early")
+    early.notes["happened"] = page.evaluate("() => window.early")
+    keeper = early.blank(site)
+    close(page)
+    early.beacon_ids = until(keeper, lambda: early.beaconed(keeper), "the early page's beacon")
 
     # Each transport forced in turn; the page stays visible until its batch was answered.
     for transport in TRANSPORTS:
@@ -572,6 +580,30 @@ def test_a_page_closed_right_after_an_error_still_delivers_it(stack, visits):
     assert error["event_id"] in crash.beacon_ids  # by sendBeacon, from the closing page
     assert error["data"]["frames"][0]["function"] == "priceOf"
     assert error["data"]["breadcrumbs"][-1]["message"] == "button#crash"
+
+
+def test_errors_before_the_sdk_arrive_once_timed_when_they_happened(stack, visits):
+    site, early = stack.site.url, visits["early"]
+    expected = one_each(("error", "js"), ("error", "promise"), ("error", "resource"), ("page_view", ""))
+    stack.wait_for(early.id, has(expected), "the errors the loader snippet held")
+    time.sleep(1)  # a duplicate would have come with the same batches
+    rows = stack.rows(early.id)
+    errors = {r["error_kind"]: r for r in by_type(rows, "error")}
+    assert len(by_type(rows, "error")) == 3 and set(errors) == {"js", "promise", "resource"}
+    assert (errors["js"]["error_type"], errors["js"]["error_message"]) == ("TypeError", "boot failed: no config")
+    assert errors["js"]["data"]["frames"][0]["function"] == "boot"
+    assert (errors["promise"]["error_type"], errors["promise"]["error_message"]) == ("Error", "config fetch failed")
+    assert (errors["resource"]["http_url"], errors["resource"]["data"]["element"]) == (f"{site}/missing.png", "img")
+    [view] = by_type(rows, "page_view")
+    happened = early.notes["happened"]  # ms since the epoch, as the page saw each failure
+    for kind, key in (("js", "thrown"), ("promise", "rejected"), ("resource", "image")):
+        row = errors[kind]
+        assert (row["url"], row["path"]) == (f"{site}/early", "/early")
+        stored = row["timestamp"].replace(tzinfo=timezone.utc).timestamp() * 1000
+        # (the snippet sees a failed image a moment before the image's own onerror, compiled then, notes it)
+        assert -100 <= stored - happened[key] < 500, f"{kind}: stored at {row['timestamp']}, happened at {happened[key]}"
+        # the SDK arrived LATE_S later: its page view comes after every held error
+        assert (view["timestamp"] - row["timestamp"]).total_seconds() > LATE_S / 2
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

@@ -19,7 +19,7 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
 from pipeline import settings as settings_module
-from pipeline.broker import server
+from pipeline.embedded import kafka_broker
 from pipeline.broker.topics import SIGNALS_TOPIC, ensure_topics
 from tests.support.kafka import KafkaBroker, free_ports
 
@@ -150,7 +150,7 @@ def test_a_second_broker_on_the_same_data_dir_is_refused(broker, settings):
     other_port, other_controller_port = free_ports(2)
 
     with pytest.raises(RuntimeError, match=f"in use by another Kafka broker \\(pid {broker.process.pid}\\)"):
-        server.start_broker(broker.data_dir, other_port, other_controller_port, settings)
+        kafka_broker.start_broker(broker.data_dir, other_port, other_controller_port, settings)
 
 
 def test_messages_and_committed_offsets_survive_a_restart(settings, tmp_path):
@@ -188,8 +188,8 @@ def test_acknowledged_messages_survive_a_crash(settings, tmp_path):
 def test_wait_until_ready_says_what_to_do_when_nothing_listens():
     (port,) = free_ports(1)
 
-    with pytest.raises(server.BrokerNotReady, match="VIGIL_KAFKA_BROKERS"):
-        server.wait_until_ready(f"127.0.0.1:{port}", timeout=1.0)
+    with pytest.raises(kafka_broker.BrokerNotReady, match="VIGIL_KAFKA_BROKERS"):
+        kafka_broker.wait_until_ready(f"127.0.0.1:{port}", timeout=1.0)
 
 
 def test_vigil_kafka_prints_ready_creates_topics_and_stops_cleanly_on_sigterm(tmp_path):
@@ -198,7 +198,7 @@ def test_vigil_kafka_prints_ready_creates_topics_and_stops_cleanly_on_sigterm(tm
     data_dir = tmp_path / "vigil"
     data_dir.mkdir()
     # reuse the jars this machine already has instead of fetching them again
-    (data_dir / "lib").symlink_to(server.ensure_jars(settings).parent, target_is_directory=True)
+    (data_dir / "lib").symlink_to(kafka_broker.ensure_jars(settings).parent, target_is_directory=True)
     env = dict(
         os.environ,
         VIGIL_DATA_DIR=str(data_dir),
@@ -232,4 +232,4 @@ def test_vigil_kafka_prints_ready_creates_topics_and_stops_cleanly_on_sigterm(tm
 
     assert process.returncode == 0, "".join(output) + rest
     assert "Kafka stopped." in rest
-    assert not server.port_in_use(port), "the JVM outlived `vigil kafka`"
+    assert not kafka_broker.port_in_use(port), "the JVM outlived `vigil kafka`"

@@ -16,7 +16,7 @@ import clickhouse_connect
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 
-from pipeline.warehouse.server import insert_target
+from pipeline.embedded.clickhouse_sql import insert_target
 from tests.support.clickhouse import ClickHouseServer
 
 WRITER, READER = "vigil", "vigil_reader"

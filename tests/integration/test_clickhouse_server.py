@@ -21,7 +21,7 @@ import lz4.frame
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 
-from pipeline.warehouse.server import analyze_statement
+from pipeline.embedded.clickhouse_sql import analyze_statement
 from tests.support.clickhouse import ClickHouseServer
 
 pytestmark = pytest.mark.integration

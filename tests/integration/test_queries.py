@@ -10,9 +10,10 @@ from datetime import datetime, timedelta, timezone
 import polars as pl
 import pytest
 
-from pipeline import queries, synthetic
+from pipeline import queries
 from pipeline.contract import merge_context
 from pipeline.queries import Filters
+from pipeline.simulation import shop_catalog, shop_sessions
 
 pytestmark = pytest.mark.integration
 
@@ -42,11 +43,11 @@ def warehouse_row(project_id: int, event: dict) -> dict:
 def generated_rows(project_id: int, sessions: int, seed: int) -> list[dict]:
     """Events of ``sessions`` simulated visits starting over the last 50 minutes."""
     rng = random.Random(seed)
-    pool = synthetic.VisitorPool(rng)
+    pool = shop_catalog.VisitorPool(rng)
     rows = []
     for _ in range(sessions):
         start = NOW - timedelta(seconds=rng.uniform(0, 50 * 60))
-        session = synthetic.generate_session(rng, start, visitor=pool.next_visitor(), incident=rng.random() < 0.3)
+        session = shop_sessions.generate_session(rng, start, visitor=pool.next_visitor(), incident=rng.random() < 0.3)
         pool.remember(session.visitor)
         for batch in session.batches:
             for event in merge_context(batch.envelope):

@@ -1,6 +1,6 @@
 """A real Apache Kafka broker for tests, on free loopback ports with its own data dir.
 
-Built from the same pieces as ``vigil kafka`` (``pipeline/broker/server.py``), so tests run
+Built from the same pieces as ``vigil kafka`` (``pipeline/embedded/kafka_broker.py``), so tests run
 against exactly the broker users run. Startup reuses the cached jars and takes a few
 seconds; the first run on a machine also lets Maven fetch them.
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 
 from pipeline import settings as settings_module
-from pipeline.broker import server
+from pipeline.embedded import kafka_broker
 from pipeline.broker.topics import ensure_topics, vigil_topics
 from pipeline.settings import Settings
 
@@ -84,21 +84,21 @@ class KafkaBroker:
         started = time.monotonic()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.data_dir / "broker.out", "a") as console_log:
-            self.process = server.start_broker(
+            self.process = kafka_broker.start_broker(
                 self.data_dir, self.port, self.controller_port, self.settings, stdout=console_log,
                 # test traffic is light: start fast rather than reach peak JIT speed
-                jvm_options=server.QUICK_START_JVM_OPTS,
+                jvm_options=kafka_broker.QUICK_START_JVM_OPTS,
             )
         try:
-            server.wait_until_ready(
+            kafka_broker.wait_until_ready(
                 self.bootstrap, self.ready_timeout, process=self.process, log_file=self.data_dir / "logs" / "server.log"
             )
             if self.topics:
                 ensure_topics(self.bootstrap, self.topics)
         except BaseException as exc:
             self.kill()
-            if isinstance(exc, server.BrokerNotReady):
-                raise server.BrokerNotReady(f"{exc}\n--- end of server.log ---\n{self.log_tail()}") from None
+            if isinstance(exc, kafka_broker.BrokerNotReady):
+                raise kafka_broker.BrokerNotReady(f"{exc}\n--- end of server.log ---\n{self.log_tail()}") from None
             raise
         self.startup_seconds = time.monotonic() - started
         return self
@@ -137,7 +137,7 @@ class KafkaBroker:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def log_tail(self, lines: int = 40) -> str:
-        return server.last_log_lines(self.data_dir, lines)
+        return kafka_broker.last_log_lines(self.data_dir, lines)
 
     def __enter__(self) -> KafkaBroker:
         if not self.running:

@@ -7,6 +7,8 @@ the SDK makes to the collector is cross-origin, as on a real site. The placehold
 page are filled per request: the collector and project from :meth:`FixtureSite.configure`,
 ``?transport=`` and ``?key=`` from the page's query string (a wrong key on purpose);
 ``?debug=1`` adds ``data-debug`` to the script tag (the SDK then logs what it drops).
+``/early`` is the page whose failures come before the SDK: it loads the SDK with the loader
+snippet (``sdk-js/dist/loader.min.js``), and the site sends that page's SDK :data:`LATE_S` late.
 
 Debian's Chromium is the browser (:data:`CHROMIUM`, :data:`CHROMIUM_ARGS`); nothing here
 downloads one.
@@ -29,18 +31,20 @@ from pipeline.settings import REPO_ROOT
 SDK_DIR = REPO_ROOT / "sdk-js"
 FIXTURES = SDK_DIR / "e2e" / "fixtures"
 BUNDLE = SDK_DIR / "dist" / "vigil.min.js"
+LOADER = SDK_DIR / "dist" / "loader.min.js"
+LATE_S = 1.5  # how long /early's SDK is held back
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
 
 def sdk_bundle() -> bytes:
-    """The built script-tag bundle; built with ``npm run build`` if the SDK's packages are installed."""
-    if not BUNDLE.exists():
+    """The built script-tag bundle; built (with the loader snippet) by ``npm run build`` if the SDK's packages are installed."""
+    if not (BUNDLE.exists() and LOADER.exists()):
         if not (SDK_DIR / "node_modules").is_dir() or shutil.which("npm") is None:
             raise RuntimeError(f"{BUNDLE} is missing and the SDK's npm packages are not installed: run `make sdk`")
         build = subprocess.run(["npm", "run", "build"], cwd=SDK_DIR, capture_output=True, text=True, timeout=300)
-        if build.returncode != 0 or not BUNDLE.exists():
+        if build.returncode != 0 or not (BUNDLE.exists() and LOADER.exists()):
             raise RuntimeError(f"`npm run build` in sdk-js failed (run `make sdk` to see why):\n{build.stdout}{build.stderr}")
     return BUNDLE.read_bytes()
 
@@ -63,7 +67,8 @@ class FixtureSite:
     """The fixture shop on ``http://127.0.0.1:<port>`` (also reachable as ``http://localhost:<port>``).
 
     ``/`` and ``/cart`` are the shop page, ``/app.js`` its script, ``/vigil.min.js`` the SDK,
-    ``/hero.png`` the LCP image, ``/blank`` a page without the SDK; ``/api/cart`` answers 500 and ``/api/slow`` takes 2 s.
+    ``/hero.png`` the LCP image, ``/blank`` a page without the SDK, ``/early`` failures before a
+    late SDK; ``/api/cart`` answers 500 and ``/api/slow`` takes 2 s.
     """
 
     def __init__(self) -> None:
@@ -121,7 +126,11 @@ class FixtureSite:
         if path == "/hero.png":
             return self.send(request, 200, "image/png", self.hero)
         if path == "/vigil.min.js":
+            if "late" in query:
+                time.sleep(LATE_S)
             return self.send(request, 200, "text/javascript", self.bundle)
+        if path == "/early":
+            return self.send(request, 200, "text/html; charset=utf-8", self.early_page().encode())
         if path == "/app.js":
             return self.send(request, 200, "text/javascript; charset=utf-8", (FIXTURES / "app.js").read_bytes())
         if path == "/blank":  # a page of the site without the SDK
@@ -135,6 +144,13 @@ class FixtureSite:
                 page = page.replace('<script async src="/vigil.min.js"', '<script async data-debug src="/vigil.min.js"')
             return self.send(request, 200, "text/html; charset=utf-8", page.encode())
         return self.send(request, 404, "text/plain", b"not found")
+
+    def early_page(self) -> str:
+        """The early-errors fixture, its SDK loaded by the loader snippet from a late URL."""
+        snippet = (f'<script data-src="/vigil.min.js?late=1" data-endpoint="{self.collector}" '
+                   f'data-project-id="{self.project}" data-key="{self.key}" data-release="fixture@1.0.0" '
+                   f'data-environment="e2e">\n{LOADER.read_text()}\n</script>')
+        return (FIXTURES / "early.html").read_text().replace("{{SDK}}", snippet)
 
     @staticmethod
     def send(request: BaseHTTPRequestHandler, status: int, content_type: str, body: bytes) -> None:

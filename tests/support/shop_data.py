@@ -1,6 +1,6 @@
 """Warehouse rows of the simulated shop, made the way production makes them.
 
-Sessions from ``pipeline.synthetic`` go through the collector's ``envelope.split`` (context
+Sessions from ``pipeline.simulation`` go through the collector's ``envelope.split`` (context
 merge, contract validation, stamps), the processor's enrichment ``steps.run`` (user agent →
 browser/OS/device, path, …) and its ``rows.event_row`` — the real code, in-process, without
 Kafka. Without a GeoIP database ``country`` would be empty, so each visitor is given one the
@@ -21,7 +21,7 @@ import orjson
 import polars as pl
 from clickhouse_connect.driver import Client
 
-from pipeline import synthetic
+from pipeline.simulation import shop_catalog, shop_sessions
 from pipeline.collector import envelope
 from pipeline.processor import rows as processor_rows
 from pipeline.processor import steps
@@ -37,7 +37,7 @@ CLIENT_IP = "203.0.113.7"
 @dataclass(frozen=True)
 class ShopData:
     rows: list[tuple]  # one per event, in COLUMNS order
-    sessions: list[synthetic.Session]
+    sessions: list[shop_sessions.Session]
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
@@ -50,13 +50,13 @@ def shop_events(project_id: int, sessions: int, seed: int, start: datetime, span
     """``sessions`` simulated visits starting uniformly in ``[start, start + span)`` (events may run
     a few minutes past it), as ``events`` rows."""
     rng = random.Random(seed)
-    pool = synthetic.VisitorPool(rng)
+    pool = shop_catalog.VisitorPool(rng)
     countries: dict[str, str] = {}
     rows: list[tuple] = []
-    made: list[synthetic.Session] = []
+    made: list[shop_sessions.Session] = []
     for _ in range(sessions):
         at = start + timedelta(seconds=rng.uniform(0, span.total_seconds()))
-        session = synthetic.generate_session(rng, at, visitor=pool.next_visitor(),
+        session = shop_sessions.generate_session(rng, at, visitor=pool.next_visitor(),
                                              incident=rng.random() < incident_share)
         pool.remember(session.visitor)
         made.append(session)

@@ -70,7 +70,7 @@ def test_wrong_methods_are_405_with_allow():
 
 
 def test_a_bug_is_answered_503_saying_nothing_was_acknowledged(caplog):
-    with caplog.at_level(logging.ERROR, logger="pipeline.collector.app"):
+    with caplog.at_level(logging.ERROR, logger="pipeline.collector.funnel"):
         status, headers, body = request(build(GOOD, BROKEN), "POST", "/api/2/events", b"{}",
                                         {"content-type": "application/json", "x-vigil-key": "x" * 32})
     answer = orjson.loads(body)
@@ -163,7 +163,7 @@ REFUSALS = [
                          ids=[f"{r[2]}-{r[0]}-{r[1]}" for r in REFUSALS])
 def test_every_refusal_to_a_browser_is_readable_by_the_page(status, reason, method, path, body, headers, origin, app,
                                                             caplog):
-    with caplog.at_level(logging.CRITICAL, logger="pipeline.collector.app"):  # the 503 logs its incident
+    with caplog.at_level(logging.CRITICAL, logger="pipeline.collector.funnel"):  # the 503 logs its incident
         got, answer_headers, answer = request(app(GOOD, BROKEN), method, path, body, {**headers, "origin": origin})
     assert (got, orjson.loads(answer)["error"]) == (status, reason)
     assert_readable_by(answer_headers, origin)

@@ -46,7 +46,7 @@ def test_the_topology_is_kafka_clickhouse_and_the_vigil_processes():
 
 def test_kafka_is_the_official_image_at_the_version_the_embedded_broker_runs():
     pom_version = re.search(r"<kafka.version>([^<]+)</kafka.version>",
-                            (REPO_ROOT / "pipeline" / "broker" / "pom.xml").read_text()).group(1)
+                            (REPO_ROOT / "pipeline" / "embedded" / "pom.xml").read_text()).group(1)
     assert SERVICES["kafka"]["image"] == f"apache/kafka:{pom_version}"
 
 

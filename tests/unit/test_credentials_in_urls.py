@@ -68,7 +68,7 @@ def test_the_embedded_clickhouse_logs_requests_without_their_password(caplog):
     """ClickHouse clients may send ``?user=…&password=…``; the server's request log masks it."""
     import logging
 
-    from pipeline.warehouse.server import ClickHouseHandler
+    from pipeline.embedded.clickhouse_handler import ClickHouseHandler
 
     handler = ClickHouseHandler.__new__(ClickHouseHandler)
     handler.client_address = ("127.0.0.1", 50000)

@@ -160,7 +160,7 @@ def test_settings_that_cannot_work_say_what_to_change(monkeypatch, environment, 
 
 
 def test_the_embedded_broker_listens_on_loopback_only(tmp_path):
-    from pipeline.broker.server import broker_properties
+    from pipeline.embedded.kafka_broker import broker_properties
 
     properties = broker_properties(tmp_path, 9092, 9093, settings_module.load())
     listeners = next(line for line in properties.splitlines() if line.startswith("listeners="))

@@ -11,18 +11,19 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from ua_parser import parse as parse_user_agent
 
-from pipeline import contract, synthetic
+from pipeline import contract, vitals
+from pipeline.simulation import shop_catalog, shop_sessions
 
 START = datetime(2026, 6, 15, 12, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
-def sessions() -> list[synthetic.Session]:
+def sessions() -> list[shop_sessions.Session]:
     rng = random.Random(42)
-    pool = synthetic.VisitorPool(rng)
+    pool = shop_catalog.VisitorPool(rng)
     made = []
     for n in range(1500):
-        session = synthetic.generate_session(rng, START + timedelta(seconds=n), visitor=pool.next_visitor())
+        session = shop_sessions.generate_session(rng, START + timedelta(seconds=n), visitor=pool.next_visitor())
         pool.remember(session.visitor)
         made.append(session)
     return made
@@ -55,10 +56,10 @@ def test_batches_are_what_the_sdk_queue_sends(sessions):
     for session in sessions:
         previous_at = None
         for batch in session.batches:
-            assert 1 <= len(batch.events) <= synthetic.MAX_BATCH_EVENTS
+            assert 1 <= len(batch.events) <= shop_catalog.MAX_BATCH_EVENTS
             stamps = [contract.parse_timestamp(e["timestamp"]) for e in batch.events]
             assert stamps == sorted(stamps) and stamps[-1] <= batch.at
-            assert stamps[-1] - stamps[0] <= timedelta(milliseconds=synthetic.FLUSH_AFTER_MS)
+            assert stamps[-1] - stamps[0] <= timedelta(milliseconds=shop_catalog.FLUSH_AFTER_MS)
             assert previous_at is None or batch.at >= previous_at
             previous_at = batch.at
             assert batch.envelope["context"]["session_id"] == session.session_id
@@ -94,7 +95,7 @@ def test_timings_of_one_page_load_are_consistent(sessions):
 def test_ratings_follow_the_thresholds(sessions):
     for event in events_of(sessions, "web_vital")[:5000]:
         data = event["data"]
-        assert data["rating"] == synthetic.vitals.rate(data["name"], data["value"])
+        assert data["rating"] == vitals.rate(data["name"], data["value"])
 
 
 def test_cls_is_mostly_zero_with_a_poor_tail(sessions):
@@ -137,36 +138,36 @@ def test_visitors_come_back_and_keep_their_user_id(sessions):
 def test_devices_mix_real_browsers_and_operating_systems(sessions):
     kinds = Counter(s.visitor.device.kind for s in sessions)
     assert kinds["mobile"] > kinds["desktop"] > kinds["tablet"] > 0
-    browsers = {parse_user_agent(d.user_agent).user_agent.family for d, _ in synthetic.DEVICES}
-    systems = {parse_user_agent(d.user_agent).os.family for d, _ in synthetic.DEVICES}
+    browsers = {parse_user_agent(d.user_agent).user_agent.family for d, _ in shop_catalog.DEVICES}
+    systems = {parse_user_agent(d.user_agent).os.family for d, _ in shop_catalog.DEVICES}
     assert {"Chrome", "Mobile Safari", "Safari", "Firefox", "Edge", "Samsung Internet"} <= browsers
     assert {"Windows", "Mac OS X", "iOS", "Android", "Linux"} <= systems
 
 
 def test_the_buggy_release_throws_bursts_of_one_type_error_during_an_incident():
     rng = random.Random(5)
-    buggy = [synthetic.generate_session(rng, START, release=synthetic.BUGGY_RELEASE, incident=True) for _ in range(300)]
-    healthy = [synthetic.generate_session(rng, START, release="shop@2.4.1", incident=True) for _ in range(300)]
-    bug = [[e for e in s.events if e["type"] == "error" and e["data"]["message"] == synthetic.BUG_MESSAGE]
+    buggy = [shop_sessions.generate_session(rng, START, release=shop_catalog.BUGGY_RELEASE, incident=True) for _ in range(300)]
+    healthy = [shop_sessions.generate_session(rng, START, release="shop@2.4.1", incident=True) for _ in range(300)]
+    bug = [[e for e in s.events if e["type"] == "error" and e["data"]["message"] == shop_catalog.BUG_MESSAGE]
            for s in buggy]
     bursts = [errors for errors in bug if errors]
     assert len(bursts) > 10 and all(len(errors) >= 3 for errors in bursts)
     stacks = {e["data"]["stack"] for errors in bursts for e in errors}
     assert len(stacks) == 1 and "at formatPrice" in stacks.pop()
-    assert not any(e["data"].get("message") == synthetic.BUG_MESSAGE for s in healthy for e in s.events)
+    assert not any(e["data"].get("message") == shop_catalog.BUG_MESSAGE for s in healthy for e in s.events)
 
 
 def test_the_same_seed_gives_the_same_traffic():
-    one = synthetic.generate_session(random.Random(3), START)
-    two = synthetic.generate_session(random.Random(3), START)
+    one = shop_sessions.generate_session(random.Random(3), START)
+    two = shop_sessions.generate_session(random.Random(3), START)
     assert one == two
 
 
 def test_restamped_moves_every_timestamp_by_the_same_offset():
-    session = synthetic.generate_session(random.Random(11), START, release=synthetic.BUGGY_RELEASE, incident=True)
+    session = shop_sessions.generate_session(random.Random(11), START, release=shop_catalog.BUGGY_RELEASE, incident=True)
     batch = max(session.batches, key=lambda b: len(b.events))
     later = batch.at + timedelta(hours=3, milliseconds=17)
-    moved = synthetic.restamped(batch, later)
+    moved = shop_sessions.restamped(batch, later)
     assert moved.at == later and moved.user_agent == batch.user_agent
     for before, after in zip(batch.events, moved.events):
         shift = contract.parse_timestamp(after["timestamp"]) - contract.parse_timestamp(before["timestamp"])
@@ -178,7 +179,7 @@ def test_restamped_moves_every_timestamp_by_the_same_offset():
 
 
 def test_live_traffic_interleaves_sessions_each_in_order():
-    traffic = synthetic.LiveTraffic(random.Random(1), concurrency=20)
+    traffic = shop_sessions.LiveTraffic(random.Random(1), concurrency=20)
     now = START
     seen: dict[str, datetime] = {}
     for _ in range(2000):
