@@ -89,7 +89,7 @@ def funnel(client: Client, filters: Filters, steps: Sequence[FunnelStep], window
         raise ValueError(f"a funnel's conversion window must be positive, got {window}")
     statement = funnel_sql(len(steps), unit, breakdown)
     parameters = {**filters.parameters(), "window_ms": int(window / timedelta(milliseconds=1)),
-                  "unit": FUNNEL_UNITS[unit], "breakdown": breakdown, "breakdown_column": BREAKDOWNS[breakdown or "route"]}
+                  "unit": FUNNEL_UNITS[unit], "segment": BREAKDOWNS[breakdown] if breakdown else "no_breakdown"}
     for index, step in enumerate(steps, start=1):
         parameters.update(step.parameters(index))
     reached = run(client, statement, parameters, {"segment": pl.String, "level": pl.UInt8, "units": pl.UInt64})

@@ -23,8 +23,9 @@ BREAKDOWNS: dict[str, str] = {
     "route": "path", "device": "device", "browser": "browser", "country": "country",
     "release": "release", "connection": "connection_type", "environment": "environment",
 }
-# what else a Web Vitals histogram is grouped by: per vital, per time bucket, or not at all
-_GROUPS = {"vital": "vital", "time": "time", "bucket": "everything", **BREAKDOWNS}
+# what else a Web Vitals histogram is grouped by: per vital, or not at all (one vital's: by its name);
+# per time bucket is a statement of its own (vital_trend.sql)
+_GROUPS = {"vital": "vital_name", "bucket": "vital_name", **BREAKDOWNS}
 _HISTOGRAM_ROWS = {"bucket": pl.Int16, "rating": pl.String, "samples": pl.UInt64, "low": pl.Float64, "high": pl.Float64}
 _SHARES = {"good": pl.Float64, "needs_improvement": pl.Float64, "poor": pl.Float64}
 NAVIGATION_PHASES = ("redirect", "dns", "tcp", "tls", "request", "response", "dom", "load")
@@ -43,8 +44,11 @@ def vital_percentiles(client: Client, filters: Filters) -> pl.DataFrame:
 def _vital_histogram(client: Client, filters: Filters, vital: str, group: str, key_type: pl.DataType,
                      bucket_minutes: int | None = None) -> pl.DataFrame:
     source = pick_source(filters, "web_vitals", bucket_minutes, group)
-    parameters = {**filters.parameters(), "vital": vital, "bucket_minutes": bucket_minutes or 1,
-                  "group": _GROUPS[group], **source.parameters()}
+    parameters = {**filters.parameters(), "vital": vital, **source.parameters()}
+    if group == "time":
+        parameters["bucket_minutes"] = bucket_minutes or 1
+        return rollup_frame(client, "vital_trend", parameters, {"key": key_type, **_HISTOGRAM_ROWS})
+    parameters["group"] = _GROUPS[group]
     return rollup_frame(client, "vital_histogram", parameters, {"key": key_type, **_HISTOGRAM_ROWS})
 
 

@@ -1,14 +1,15 @@
--- How many units (sessions or visitors: the unit parameter is session_id or visitor_id) reached each level of
--- the funnel, per segment (the breakdown's column, '' without one), with ClickHouse's
--- windowFunnel. A funnel of n steps names funnel_step n times, its _N numbered 1..n
--- (conversion.funnel_sql writes them out at the two lines below that say so). The route filter does
--- not apply: steps name their own pages.
+-- How many units (sessions or visitors: the unit parameter names session_id or visitor_id)
+-- reached each level of the funnel, with ClickHouse's windowFunnel, per segment: the value of
+-- the column the segment parameter names (a breakdown's, or no_breakdown: ''). A funnel of n
+-- steps names funnel_step n times, its _N numbered 1..n (conversion.funnel_sql writes them out
+-- at the two lines below that say so). The route filter does not apply: steps name their own pages.
 SELECT segment, level, count() AS units
 FROM
 (
     SELECT
         {unit:Identifier} AS unit,
-        any(if({breakdown:String} = '', '', toString({breakdown_column:Identifier}))) AS segment,
+        '' AS no_breakdown,
+        any(toString({segment:Identifier})) AS segment,  -- a column of events, or no_breakdown
         windowFunnel({window_ms:UInt64})(toUInt64(toUnixTimestamp64Milli(timestamp)),
             -- each step: funnel_step, joined by ,
         ) AS level

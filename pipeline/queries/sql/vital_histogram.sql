@@ -1,8 +1,8 @@
--- One Web Vital's (or every one's) log-bucketed histogram per rating, grouped by the group parameter: a
--- column of rows/vitals (vital, time, everything, path, device, browser, country, release,
+-- One Web Vital's (or every one's) log-bucketed histogram per rating, grouped by the group
+-- parameter: a column of rows/vitals (vital_name, path, device, browser, country, release,
 -- connection_type, environment), picked by the calling function from a fixed list.
 SELECT
-    {group:Identifier} AS key,
+    toString({group:Identifier}) AS key,
     bucket,
     toString(rating) AS rating,
     sum(length(samples)) AS samples,
