@@ -12,12 +12,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test test-python test-sdk setup sdk sentry-app chromium bench schema clean
+.PHONY: up test test-python test-sdk setup sdk sentry-app vitals-app chromium bench schema clean
 
 up: setup
 	$(BIN)/vigil up
 
-test: setup sdk sentry-app chromium
+test: setup sdk sentry-app vitals-app chromium
 	$(BIN)/python -m pytest tests
 	cd sdk-js && npm test && npm run test:e2e
 
@@ -41,6 +41,12 @@ sentry-app: tests/e2e/sentry_app/node_modules/.package-lock.json
 tests/e2e/sentry_app/node_modules/.package-lock.json: tests/e2e/sentry_app/package-lock.json
 	cd tests/e2e/sentry_app && npm ci --no-audit --no-fund
 
+# Google's web-vitals, its own pinned copy: the ground truth of the Web Vitals equality test.
+vitals-app: tests/e2e/vitals_app/node_modules/.package-lock.json
+
+tests/e2e/vitals_app/node_modules/.package-lock.json: tests/e2e/vitals_app/package-lock.json
+	cd tests/e2e/vitals_app && npm ci --no-audit --no-fund
+
 # Browser tests drive Debian's Chromium through playwright-core; never a downloaded browser.
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
@@ -57,4 +63,4 @@ schema: setup
 	$(BIN)/python -m tests.support.schema_file
 
 clean:
-	rm -rf $(VENV) .vigil sdk-js/node_modules sdk-js/dist tests/e2e/sentry_app/node_modules tests/e2e/sentry_app/dist
+	rm -rf $(VENV) .vigil sdk-js/node_modules sdk-js/dist tests/e2e/sentry_app/node_modules tests/e2e/sentry_app/dist tests/e2e/vitals_app/node_modules

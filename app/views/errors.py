@@ -1,9 +1,11 @@
 """Errors: what breaks, for how many people, since when — and one group in depth.
 
 The error groups of the range with a sparkline, events, visitors, first and last seen and
-status; pick one (kept in the URL as ``?group=<id>``) to see its stack trace, the breadcrumbs
-that led to it, how it spreads over browsers, OSes, releases and routes, and its latest
-events — and to resolve, ignore or reopen it. Below: failing API calls by endpoint and status,
+status; pick one (kept in the URL as ``?group=<id>``) to see its stack trace (every exception
+of a chain, in Sentry's order), the breadcrumbs that led to it, how it spreads over browsers,
+OSes, releases and routes (a backend's errors: servers, releases, routes and transactions),
+its platform, level, logger, server and transaction, and its latest events — and to resolve,
+ignore or reopen it. Below: failing API calls by endpoint and status,
 with latency percentiles. Everything from event data is shown as plain text.
 """
 
@@ -26,6 +28,13 @@ STATUSES = {"All": "", "Unresolved": "unresolved", "Regressed": "regressed", "Re
             "Ignored": "ignored"}
 STATUS_LABELS = {status: label for label, status in STATUSES.items() if status}
 TAGS = (("browser", "Browser"), ("os", "OS"), ("release", "Release"), ("route", "Route"))
+BACKEND_TAGS = (("server", "Server"), ("release", "Release"), ("route", "Route"), ("transaction", "Transaction"))
+BACKEND_KIND = "backend"  # a server's error (contract/sentry_errors.py): no browser, OS or device
+# how an exception of a chain hangs on the next one (Sentry's mechanism.source), as Python says it
+LINKS = {"__cause__": "The above exception was the direct cause of the following exception:",
+         "__context__": "During handling of the above exception, another exception occurred:"}
+DETAILS = (("platform", "Platform"), ("level", "Level"), ("logger", "Logger"), ("server_name", "Server"),
+           ("transaction", "Transaction"), ("runtime", "Runtime"), ("os", "OS"))
 GROUP_KEY = "group"
 GROUP_ID = re.compile(r"[0-9a-f]{1,16}", re.IGNORECASE)  # a fingerprint (UInt64) in hex
 
@@ -89,6 +98,51 @@ def minified_position(frame: dict[str, Any]) -> str:
             f"{frame.get('raw_lineno', '')}:{frame.get('raw_colno', '')}")
 
 
+def frames_table(raw_frames: list[Any], key: str) -> bool:
+    """One exception's frames (innermost call first) as a table; whether any was symbolicated."""
+    usable = [frame for frame in raw_frames if type(frame) is dict]
+    symbolicated = any("raw_filename" in frame for frame in usable)
+    frames = pl.DataFrame([{**frame, "minified": minified_position(frame)} for frame in usable], schema={
+        "function": pl.String, "filename": pl.String, "lineno": pl.Int64, "colno": pl.Int64, "in_app": pl.Boolean,
+        "minified": pl.String}, strict=False)
+    if frames.height:
+        shown = ["function", "filename", "lineno", "colno", "in_app"] + (["minified"] if symbolicated else [])
+        ui.table(frames.select(shown), key, {
+            "function": st.column_config.TextColumn("Function"),
+            "filename": st.column_config.TextColumn("File", width="large"),
+            "lineno": st.column_config.NumberColumn("Line"), "colno": st.column_config.NumberColumn("Column"),
+            "in_app": st.column_config.CheckboxColumn("In app"),
+            "minified": st.column_config.TextColumn("Minified (as reported)"),
+        })
+    return symbolicated
+
+
+def details(event: dict[str, Any], data: dict[str, Any]) -> str:
+    """The event's platform, level, logger, server, transaction, runtime and OS as one line of text."""
+    values = {**{name: data.get(name) for name, _ in DETAILS}, **{name: event.get(name) for name, _ in DETAILS[:5]}}
+    return " · ".join(f"{label}: {values[name]}" for name, label in DETAILS if values.get(name))
+
+
+def show_chain(exceptions: list[Any]) -> bool:
+    """Every exception of a chain in Sentry's order — the first cause first, the thrown one last —
+    each as ``Type: message`` and its frames, with how it led to the next (as Python prints it)
+    or, in an exception group, which group holds it (``exceptions[1] of #0``); whether any
+    frame was symbolicated."""
+    chain = [exception for exception in exceptions if type(exception) is dict]
+    symbolicated = False
+    for number, exception in enumerate(chain):
+        mechanism = exception.get("mechanism") or {}
+        previous = (chain[number - 1].get("mechanism") or {}) if number else {}
+        if number and "parent_id" not in previous:
+            st.caption(LINKS.get(previous.get("source")) or "The above exception led to the following one:")
+        label = f"#{mechanism['exception_id']} " if "exception_id" in mechanism else ""
+        st.text(f"{label}{exception.get('type') or 'Error'}: {exception.get('message') or ''}")
+        if "parent_id" in mechanism:
+            st.caption(f"{mechanism.get('source') or 'linked'} of #{mechanism['parent_id']}")
+        symbolicated = frames_table(exception.get("frames") or [], f"error_chain_{number}") or symbolicated
+    return symbolicated
+
+
 def show_group(group: str) -> None:
     fingerprint = int(group, 16)
     with view_filters.warehouse_errors():
@@ -99,6 +153,7 @@ def show_group(group: str) -> None:
         return
     latest = events.row(0, named=True)
     st.text(title({"error_type": latest["error_type"], "kind": latest["kind"], "message": latest["message"]}))
+    backend = latest["kind"] == BACKEND_KIND
     row = groups.filter(pl.col("error_group") == group)
     current = row["status"][0] if row.height else "unresolved"
     st.caption(f"Status: {STATUS_LABELS.get(current, current)}")
@@ -114,28 +169,24 @@ def show_group(group: str) -> None:
     samples = events.with_columns(pl.col("timestamp").alias("time"))
     picked = st.selectbox("Event", list(range(samples.height)), key="error_event",
                           format_func=lambda i: f"{samples['time'][i]:%Y-%m-%d %H:%M:%S} · {samples['release'][i]} · "
-                                                f"{samples['browser'][i]} {samples['browser_version'][i]} · "
-                                                f"{samples['os'][i]} · {samples['path'][i]}")
+                                                + (f"{samples['server_name'][i]} · {samples['transaction'][i]}" if backend
+                                                   else f"{samples['browser'][i]} {samples['browser_version'][i]} · "
+                                                        f"{samples['os'][i]}") + f" · {samples['path'][i]}")
     event = samples.row(picked, named=True)
     data = orjson.loads(event["data"])
+    st.text(details(event, data))
 
     stack_column, crumbs_column = st.columns(2)
     with stack_column:
         st.subheader("Stack trace")
         raw_frames = [frame for frame in data.get("frames") or [] if type(frame) is dict]
-        symbolicated = any("raw_filename" in frame for frame in raw_frames)
-        frames = pl.DataFrame([{**frame, "minified": minified_position(frame)} for frame in raw_frames], schema={
-            "function": pl.String, "filename": pl.String, "lineno": pl.Int64, "colno": pl.Int64, "in_app": pl.Boolean,
-            "minified": pl.String}, strict=False)
-        if frames.height:
-            shown = ["function", "filename", "lineno", "colno", "in_app"] + (["minified"] if symbolicated else [])
-            ui.table(frames.select(shown), "error_frames", {
-                "function": st.column_config.TextColumn("Function"),
-                "filename": st.column_config.TextColumn("File", width="large"),
-                "lineno": st.column_config.NumberColumn("Line"), "colno": st.column_config.NumberColumn("Column"),
-                "in_app": st.column_config.CheckboxColumn("In app"),
-                "minified": st.column_config.TextColumn("Minified (as reported)"),
-            })
+        chain = data.get("exceptions") if type(data.get("exceptions")) is list else []
+        if chain:
+            st.caption(f"{len(chain)} exceptions, chained: the first cause first, the one raised last (Sentry's order)")
+            symbolicated = show_chain(chain)
+        else:
+            symbolicated = frames_table(raw_frames, "error_frames")
+        if raw_frames and not backend:
             st.caption("Original positions from the release's source maps; the minified ones as the browser reported "
                        "them." if symbolicated else "Frames as the browser reported them. Upload the release's "
                        "source maps (`vigil sourcemaps upload`, docs/errors.md) to see original files and functions.")
@@ -143,7 +194,7 @@ def show_group(group: str) -> None:
             st.code(data["stack"], language=None)
         elif data.get("request"):
             st.code(orjson.dumps(data["request"], option=orjson.OPT_INDENT_2).decode(), language="json")
-        elif not frames.height:
+        elif not raw_frames:
             st.caption("This error carries no stack (e.g. a failed resource or request).")
     with crumbs_column:
         st.subheader("Breadcrumbs")
@@ -158,7 +209,8 @@ def show_group(group: str) -> None:
             st.caption("No breadcrumbs were recorded before this error.")
 
     st.subheader("Where it happens")
-    for column, (tag, label) in zip(st.columns(len(TAGS)), TAGS):
+    shown_tags = BACKEND_TAGS if backend else TAGS
+    for column, (tag, label) in zip(st.columns(len(shown_tags)), shown_tags):
         with column:
             spread = tags.filter(pl.col("tag") == tag).select("value", "events", "share").with_columns(
                 pl.when(pl.col("value") == "").then(pl.lit("(unknown)")).otherwise(pl.col("value")).alias("value"))
@@ -167,7 +219,8 @@ def show_group(group: str) -> None:
                                                    "share": ui.share_column("Share")})
 
     st.subheader("Latest events")
-    ui.table(events.select("timestamp", "release", "browser", "os", "device", "country", "path", "url", "session_id"),
+    where = ["server_name", "transaction"] if backend else ["browser", "os", "device", "country"]
+    ui.table(events.select("timestamp", "platform", "level", "release", *where, "path", "url", "session_id"),
              "error_events", {
                  "timestamp": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss"),
                  "url": st.column_config.TextColumn("URL", width="large"),

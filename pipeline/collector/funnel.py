@@ -30,7 +30,6 @@ from pipeline.collector.projects import ProjectCache
 from pipeline.collector.refusals import UNIFIED, RefusalLog
 from pipeline.collector.request import ClientGone, Receive, RequestMeta
 from pipeline.contract import unified
-from pipeline.contract.sentry import SegmentPages
 from pipeline.projects import Project
 from pipeline.settings import Settings
 
@@ -60,15 +59,6 @@ class Funnel:
         self.refusals = refusals or RefusalLog(None, 0, CollectorMetrics())
         self.max_body = settings.max_body_bytes
         self.max_events = settings.max_events_per_batch
-        # each project's recent Sentry pageload/navigation URLs, for its pages' late INP/CLS spans
-        self._sentry_pages: dict[int, SegmentPages] = {}
-
-    def sentry_pages(self, project_id: int) -> SegmentPages:
-        """The project's recent Sentry segment URLs (see :class:`SegmentPages`)."""
-        pages = self._sentry_pages.get(project_id)
-        if pages is None:
-            pages = self._sentry_pages[project_id] = SegmentPages()
-        return pages
 
     def read_meta(self, scope: dict[str, Any]) -> RequestMeta:
         return RequestMeta.read(scope, self.client_address)

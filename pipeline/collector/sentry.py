@@ -69,8 +69,7 @@ async def post_sentry(funnel: Funnel, meta: RequestMeta, receive: Receive) -> An
             funnel.check_key(project, key)
             funnel.charge_key(project, meta, len(body))
         client_name = meta.query("sentry_client") or sentry.auth_param(meta.header(b"x-sentry-auth"), "sentry_client")
-        mapped = sentry.to_events(parsed, datetime.now(timezone.utc), client_name, funnel.sentry_pages(project.id),
-                                  meta.origin)
+        mapped = sentry.to_events(parsed, datetime.now(timezone.utc), client_name, meta.origin)
     except sentry.SentryFormatError as error:
         raise envelope_problem(error.rejection) from None
     answer: dict[str, Any] = {"id": parsed.event_id} if parsed.event_id else {}

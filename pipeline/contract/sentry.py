@@ -14,7 +14,9 @@ ignored, as Sentry's Relay accepts item types it does not process.
 - ``event`` → one ``error`` (the outermost exception: type, value, frames innermost call
   first, ``mechanism`` → ``handled`` and ``kind`` ``promise`` for unhandled rejections,
   breadcrumbs, fingerprint) — or, for ``captureMessage``, an error of type ``Message``, and for
-  ``httpClientIntegration``'s failed requests an API failure of the page (:mod:`.sentry_kinds`).
+  ``httpClientIntegration``'s failed requests an API failure of the page (:mod:`.sentry_kinds`)
+  — with its platform, level, logger, server, transaction and whole exception chain
+  (:mod:`~pipeline.contract.sentry_errors`; a backend's errors are kind ``backend``).
 - ``transaction`` (SDKs up to v10) → ``measurements`` as ``web_vital`` events, and a
   ``page_view`` for a ``pageload`` (``navigate``) or ``navigation`` (``spa``) transaction.
 - ``span`` (streamed spans, SDK v11: ``application/vnd.sentry.items.span.v2+json``, and the
@@ -22,8 +24,11 @@ ignored, as Sentry's Relay accepts item types it does not process.
   ``measurements``) as ``web_vital`` events, the pageload/navigation segment as a ``page_view``.
 
 A page's INP and CLS spans come in a later envelope than its pageload segment (they are final
-only when the page is left), without a URL of their own: :class:`SegmentPages` remembers each
-project's recent pageload/navigation segments' URLs so they name the page they measured.
+only when the page is left), without a URL of their own. The mapping keeps no state between
+envelopes (each collector worker maps on its own): such a span takes its segment's URL when the
+segment is in the same envelope, else its route (v8–v10's ``data.transaction``) on the request's
+``Origin``, else none — and the processor gives it its session's (the trace's) page view URL
+(``pipeline/processor/session_pages.py``), where all of a trace's events meet.
 
 Every v1 event gets the Sentry event's release, environment, ``user.id``, tags, request URL
 and SDK name/version. The session is the trace (``contexts.trace.trace_id`` on events, the
@@ -37,15 +42,15 @@ whatever still does not fit is the contract's to reject, event by event.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 
-from pipeline.contract import VERSION, Rejection, sentry_checks, sentry_kinds
-from pipeline.contract.unified import as_id, breadcrumb_of, frame_of
+from pipeline.contract import VERSION, Rejection, sentry_checks, sentry_errors, sentry_kinds
+from pipeline.contract.sentry_errors import LEVELS, cut as _text, mapping as _dict
+from pipeline.contract.unified import as_id, breadcrumb_of
 
 # How many items one envelope may hold (Relay's own limits are per type; this bounds the work).
 MAX_ITEMS = 1000
@@ -56,9 +61,6 @@ DEFAULT_FINGERPRINT = "{{ default }}"
 # Sentry's web-vital names → the contract's (FID has none: INP replaced it, and Sentry's SDKs
 # no longer send it; ``fp``, first paint, has none either).
 VITALS = {"lcp": "LCP", "fcp": "FCP", "cls": "CLS", "ttfb": "TTFB", "inp": "INP"}
-# Sentry's breadcrumb levels → the contract's
-LEVELS = {"debug": "debug", "info": "info", "log": "info", "warning": "warning", "error": "error",
-          "fatal": "fatal", "critical": "fatal"}
 # the contract's limits, which mapped strings are cut to
 LIMITS = {"short_text": 200, "text": 8192, "url": 8192, "type": 256, "function": 1024, "category": 64,
           "tag_key": 64, "tag_value": 200, "user_id": 256}
@@ -210,40 +212,17 @@ def _json_object(raw: bytes, path: str, what: str) -> dict[str, Any]:
 # ── mapping ────────────────────────────────────────────────────────────────────────────
 
 
-class SegmentPages:
-    """The page URLs of a project's recent pageload and navigation segments, by segment span id.
-
-    Bounded (the oldest go first): a page's late spans follow its segment within the page's
-    life. One collector process remembers what it saw; with several, a late span whose segment
-    went to another process keeps no URL, as before.
-    """
-
-    def __init__(self, capacity: int = 4096) -> None:
-        self.capacity = capacity
-        self._urls: OrderedDict[str, str] = OrderedDict()
-
-    def remember(self, segment: Any, url: Any) -> None:
-        if isinstance(segment, str) and segment and isinstance(url, str) and url:
-            self._urls[segment] = url
-            self._urls.move_to_end(segment)
-            if len(self._urls) > self.capacity:
-                self._urls.popitem(last=False)
-
-    def url_of(self, segment: Any) -> str | None:
-        return self._urls.get(segment) if isinstance(segment, str) else None
-
-
 def to_events(envelope: SentryEnvelope, now: datetime, client: str | None = None,
-              pages: SegmentPages | None = None, origin: str | None = None) -> Mapped:
+              origin: str | None = None) -> Mapped:
     """Each mapped item's v1 events, in order; other item types counted as ignored.
 
     ``client`` is the request's ``sentry_client`` (``sentry.javascript.browser/11.12.0``): the SDK
-    for payloads that do not name theirs (old SDKs' store events). ``pages``: the project's
-    segment URLs from earlier envelopes, for late spans without a URL (and added to).
+    for payloads that do not name theirs (old SDKs' store events).
     ``origin``: the request's ``Origin`` (``https://shop.example.com``), which makes a
     standalone span's route (``data.transaction``, v8–v10) and a failed request's route a page URL.
     """
     mapped = Mapped(sdk=_sdk(envelope.headers.get("sdk")) or client_sdk(client))
+    segments: dict[Any, str] = {}  # this envelope's pageload/navigation segment URLs, by span id
     for index, item in enumerate(envelope.items):
         if item.type not in MAPPED_TYPES:
             mapped.ignored[item.type] = mapped.ignored.get(item.type, 0) + 1
@@ -251,7 +230,7 @@ def to_events(envelope: SentryEnvelope, now: datetime, client: str | None = None
         path = f"items[{index}]"
         payload = _json_object(item.payload, path, f"item {index}'s {item.type} payload")
         if item.type == "span":
-            mapped.events.extend(span_events(_mappable_spans(payload, index, mapped), now, mapped.sdk, pages, origin))
+            mapped.events.extend(span_events(_mappable_spans(payload, index, mapped), now, mapped.sdk, origin, segments))
             continue
         rejection = sentry_checks.event_problem(payload, path)
         if rejection is None and item.type == "transaction":
@@ -262,7 +241,7 @@ def to_events(envelope: SentryEnvelope, now: datetime, client: str | None = None
             mapped.events.append(sentry_kinds.refine(error_event(payload, now, mapped.sdk), payload, origin,
                                                      _message(payload)))
         else:
-            mapped.events.extend(transaction_events(payload, now, mapped.sdk, pages))
+            mapped.events.extend(transaction_events(payload, now, mapped.sdk))
     return mapped
 
 
@@ -284,21 +263,25 @@ def _mappable_spans(payload: dict[str, Any], index: int, mapped: Mapped) -> list
 
 
 def error_event(payload: dict[str, Any], now: datetime, sdk: dict[str, str] | None = None) -> dict[str, Any]:
-    """A Sentry error (or message) event → one v1 ``error``."""
-    exception = _outermost_exception(payload.get("exception"))
+    """A Sentry error (or message) event → one v1 ``error``: the thrown exception, and the
+    platform, level, logger, server, transaction and chain of :mod:`~pipeline.contract.sentry_errors`."""
+    exceptions = sentry_errors.exceptions_of(payload)
+    platform = sentry_errors.platform_of(payload)
     data: dict[str, Any]
-    if exception is not None:
+    if exceptions:
+        exception = exceptions[-1]  # Sentry lists chained exceptions cause first: the last one was thrown
         mechanism = _dict(exception.get("mechanism"))
-        frames = [frame_of(_frame(f)) for f in _list(_dict(exception.get("stacktrace")).get("frames")) if isinstance(f, dict)]
         data = {
-            "kind": "promise" if "unhandledrejection" in _text(mechanism.get("type"), 200) else "js",
+            "kind": sentry_errors.error_kind(platform, mechanism),
             "type": _text(exception.get("type"), LIMITS["type"]) or "Error",
             "message": _text(exception.get("value"), LIMITS["text"]),
-            "frames": frames[::-1][:MAX_FRAMES],  # Sentry lists the oldest call first, v1 the innermost
+            "frames": sentry_errors.frames_of(exception),
             "handled": mechanism["handled"] if isinstance(mechanism.get("handled"), bool) else True,
         }
     else:
-        data = {"kind": "js", "type": "Message", "message": _message(payload), "handled": True}
+        data = {"kind": sentry_errors.error_kind(platform, {}), "type": "Message", "message": _message(payload),
+                "handled": True}
+    data.update(sentry_errors.event_fields(payload, exceptions))
     crumbs = payload.get("breadcrumbs")
     crumbs = _dict(crumbs).get("values") if isinstance(crumbs, dict) else crumbs
     data["breadcrumbs"] = [_breadcrumb(c, now) for c in _list(crumbs) if isinstance(c, dict)][-MAX_BREADCRUMBS:]
@@ -312,17 +295,13 @@ def error_event(payload: dict[str, Any], now: datetime, sdk: dict[str, str] | No
     return event
 
 
-def transaction_events(payload: dict[str, Any], now: datetime, sdk: dict[str, str] | None = None,
-                       pages: SegmentPages | None = None) -> list[dict[str, Any]]:
-    """A Sentry transaction (SDKs up to v10) → its page view and Web Vitals; a pageload or
-    navigation's URL is added to ``pages`` for its late spans."""
+def transaction_events(payload: dict[str, Any], now: datetime, sdk: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """A Sentry transaction (SDKs up to v10) → its page view and Web Vitals."""
     trace = _dict(_dict(payload.get("contexts")).get("trace"))
     base = as_id(payload.get("event_id"), _text(trace.get("span_id"), 64) or "sentry-transaction")[:48]
     events = []
     navigation = _NAVIGATION.get(_text(trace.get("op"), 64))
     if navigation is not None:
-        if pages is not None:
-            pages.remember(trace.get("span_id"), _dict(payload.get("request")).get("url"))
         view = _common(payload, f"{base}-pv", trace.get("trace_id"), _timestamp(payload.get("start_timestamp"), now), sdk)
         view.update(type="page_view", data={"navigation_type": navigation})
         events.append(view)
@@ -345,21 +324,19 @@ def transaction_events(payload: dict[str, Any], now: datetime, sdk: dict[str, st
 
 
 def span_events(spans: list[dict[str, Any]], now: datetime, sdk: dict[str, str] | None = None,
-                earlier: SegmentPages | None = None, origin: str | None = None) -> list[dict[str, Any]]:
+                origin: str | None = None, segments: dict[Any, str] | None = None) -> list[dict[str, Any]]:
     """Streamed (v2) or standalone spans → page views for pageload/navigation segments, and Web
-    Vitals; a span without a URL takes its segment's, from these spans or ``earlier`` ones, else
-    its route (v8–v10 standalone spans' ``data.transaction``) on the request's ``origin``."""
-    pages = _segment_urls(spans)
-    if earlier is not None:
-        for segment, page_url in pages.items():
-            earlier.remember(segment, page_url)
+    Vitals; a span without a URL takes its segment's from these spans or the envelope's earlier
+    ones (``segments``, added to), else its route (v8–v10 standalone spans' ``data.transaction``)
+    on the request's ``origin``, else none (the processor gives it its trace's page view URL)."""
+    pages = segments if segments is not None else {}
+    pages.update(_segment_urls(spans))
     events = []
     for span in spans:
         attributes = _attributes(span)
         trace_id = span.get("trace_id")
         segment = attributes.get("sentry.segment.id") or span.get("segment_id") or span.get("span_id")
-        url = (attributes.get("url.full") or pages.get(segment) or (earlier.url_of(segment) if earlier else None)
-               or _route_url(attributes.get("transaction"), origin))
+        url = attributes.get("url.full") or pages.get(segment) or _route_url(attributes.get("transaction"), origin)
         # v11 names them sentry.release, …; v8–v10 standalone spans (INP) carry release,
         # environment and the user's display (e-mail, id or IP) in data
         context = {
@@ -434,33 +411,12 @@ def _common(payload: dict[str, Any], event_id: str, trace_id: Any, timestamp: st
     return event
 
 
-def _outermost_exception(exception: Any) -> dict[str, Any] | None:
-    """Sentry lists chained exceptions cause first: the last one is what was thrown."""
-    values = _dict(exception).get("values") if isinstance(exception, dict) else exception
-    candidates = [value for value in _list(values) if isinstance(value, dict)]
-    return candidates[-1] if candidates else None
-
-
 def _message(payload: dict[str, Any]) -> str:
     logentry = _dict(payload.get("logentry"))
     message = payload.get("message")
     text = logentry.get("formatted") or logentry.get("message") or (
         _dict(message).get("formatted") if isinstance(message, dict) else message)
     return _text(text, LIMITS["text"])
-
-
-def _frame(frame: dict[str, Any]) -> dict[str, Any]:
-    """Cut or drop a Sentry frame's fields that would not fit a v1 frame."""
-    cleaned: dict[str, Any] = {}
-    for name, limit in (("filename", LIMITS["url"]), ("function", LIMITS["function"])):
-        if isinstance(frame.get(name), str):
-            cleaned[name] = frame[name][:limit]
-    for name in ("lineno", "colno"):
-        if type(frame.get(name)) is int and frame[name] >= 0:
-            cleaned[name] = frame[name]
-    if isinstance(frame.get("in_app"), bool):
-        cleaned["in_app"] = frame["in_app"]
-    return cleaned
 
 
 def _breadcrumb(crumb: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -605,16 +561,6 @@ def _number(value: Any) -> float | int | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return value
     return None
-
-
-def _text(value: Any, limit: int) -> str:
-    if value is None or isinstance(value, (dict, list)):
-        return ""
-    return str(value)[:limit]
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _list(value: Any) -> list[Any]:

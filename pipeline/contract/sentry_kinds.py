@@ -29,6 +29,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from pipeline.contract.sentry_errors import error_kind, exceptions_of, mapping as _dict, platform_of
+
 URL_LIMIT = TEXT_LIMIT = 8192  # the contract's url and text maxLength
 METHOD_LIMIT = 16
 HTTP_CLIENT_MECHANISMS = ("http.client", "auto.http.client.")  # 8.x–9.x, 10.x–11.x (a prefix)
@@ -40,11 +42,12 @@ def refine(event: dict[str, Any], payload: dict[str, Any], origin: str | None, m
     """``event`` (the ``error`` mapped from ``payload``) as an API failure or a message when the
     Sentry event is one; ``origin`` is the request's ``Origin``, ``message`` the event's message
     text (``message`` or ``logentry``). Returns ``event``, changed in place."""
-    exceptions = _exceptions(payload)
+    exceptions = exceptions_of(payload)
     if exceptions and _is_http_client(exceptions[-1]):
         _as_api_failure(event, payload, origin)
     elif message and all(_is_synthetic_message(exception) for exception in exceptions):
-        event["data"].update(kind="js", type=MESSAGE_TYPE, message=message, handled=True)
+        event["data"].update(kind=error_kind(platform_of(payload), {}), type=MESSAGE_TYPE, message=message,
+                             handled=True)
     return event
 
 
@@ -101,12 +104,6 @@ def _is_synthetic_message(exception: dict[str, Any]) -> bool:
     return _dict(exception.get("mechanism")).get("synthetic") is True and not exception.get("type")
 
 
-def _exceptions(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    exception = payload.get("exception")
-    values = exception.get("values") if isinstance(exception, dict) else exception
-    return [value for value in values if isinstance(value, dict)] if isinstance(values, list) else []
-
-
 def _last_navigation(payload: dict[str, Any]) -> str | None:
     crumbs = payload.get("breadcrumbs")
     crumbs = crumbs.get("values") if isinstance(crumbs, dict) else crumbs
@@ -116,7 +113,3 @@ def _last_navigation(payload: dict[str, Any]) -> str | None:
             if isinstance(to, str) and to:
                 return to
     return None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}

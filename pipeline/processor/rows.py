@@ -9,8 +9,10 @@ before this module learns about them. The type-specific columns follow
 type          columns filled besides the common ones
 ============  =================================================================
 web_vital     vital_name, vital_value, vital_rating, target (attribution target)
-error         error_kind, error_type, error_message; kind=api also duration_ms and
-              http_* from its request; kind=resource http_url (the failing URL)
+error         error_kind, error_type, error_message, platform, level, logger,
+              server_name, transaction; kind=api also duration_ms and http_* from its
+              request; kind=resource http_url (the failing URL); kind=backend (a server's
+              error) no browser, OS or device: the client is a server, not a visitor's browser
 api_call      duration_ms, http_method, http_url, http_status
 resource      duration_ms, http_url (the fetched URL)
 time_on_page  duration_ms
@@ -20,6 +22,7 @@ custom        name
 identify      user_id (the event's, else data.user_id)
 ============  =================================================================
 
+``platform`` is ``javascript`` for every other event (Vigil's own SDK is the browser's).
 ``fingerprint`` is the error group (``steps.put_fingerprint``), 0 for other types;
 ``country``/``region``/``city`` come from ``steps.put_geo`` and the referrer and UTM columns
 from ``steps.put_traffic_source``.
@@ -35,7 +38,10 @@ from typing import Any
 
 import orjson
 
+from pipeline.contract.sentry_errors import BACKEND_KIND, DEFAULT_LEVEL
 from pipeline.processor.steps import Dropped, Event
+
+BROWSER_PLATFORM = "javascript"  # Vigil's own SDK's, and every event but a backend's errors
 
 COLUMNS: tuple[str, ...] = (
     "project_id", "type", "timestamp", "event_id", "received_at",
@@ -53,6 +59,7 @@ COLUMNS: tuple[str, ...] = (
     "referrer_source", "referrer_domain",  # 040; steps.put_traffic_source
     "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
     "click_text", "click_href",  # 078_click_text_href.sql
+    "platform", "level", "logger", "server_name", "transaction",  # 079_backend_errors.sql
 )
 
 Row = tuple  # one value per COLUMNS entry, in that order
@@ -94,6 +101,8 @@ def event_row(event: Event) -> Row | Dropped:
 
     vital_name = vital_rating = error_kind = error_type = error_message = ""
     http_method = http_url = target = name = click_text = click_href = ""
+    platform, level, logger, server_name, transaction = BROWSER_PLATFORM, "", "", "", ""
+    browser = (event["browser"], event["browser_version"], event["os"], event["os_version"], event["device"])
     vital_value = duration_ms = 0.0
     http_status = 0
 
@@ -128,6 +137,12 @@ def event_row(event: Event) -> Row | Dropped:
             duration_ms = float(request.get("duration", 0.0))
         elif error_kind == "resource":
             http_url = data.get("source", "")
+        platform = data.get("platform", BROWSER_PLATFORM)
+        level = data.get("level", DEFAULT_LEVEL)
+        logger, server_name = data.get("logger", ""), data.get("server_name", "")
+        transaction = data.get("transaction", "")
+        if error_kind == BACKEND_KIND:
+            browser = _NO_BROWSER
     elif event_type == "form_submit":
         name = data.get("form_name", "")
         target = data.get("form_id") or name
@@ -151,11 +166,7 @@ def event_row(event: Event) -> Row | Dropped:
         event["path"],
         page.get("referrer", ""),
         page.get("title", ""),
-        event["browser"],
-        event["browser_version"],
-        event["os"],
-        event["os_version"],
-        event["device"],
+        *browser,
         event["client_ip"],
         event["user_agent"],
         sdk.get("name", ""),
@@ -187,8 +198,14 @@ def event_row(event: Event) -> Row | Dropped:
         event["utm_content"],
         click_text,
         click_href,
+        platform,
+        level,
+        logger,
+        server_name,
+        transaction,
     )
 
 
+_NO_BROWSER = ("", "", "", "", "")
 _EMPTY: dict[str, Any] = {}
 _NO_TAGS: dict[str, str] = {}

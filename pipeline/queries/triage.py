@@ -74,18 +74,20 @@ def error_events(client: Client, filters: Filters, fingerprint: int, limit: int 
     """One error group's latest events in the range: ``event_id``, ``timestamp``, ``kind``,
     ``error_type``, ``message``, ``release``, ``environment``, ``browser``, ``browser_version``,
     ``os``, ``os_version``, ``device``, ``country``, ``path``, ``url``, ``session_id``,
-    ``visitor_id``, ``user_id`` and ``data`` (the event's payload as JSON: stack, frames,
-    breadcrumbs, request)."""
+    ``visitor_id``, ``user_id``, ``data`` (the event's payload as JSON: stack, frames,
+    breadcrumbs, request, a chain's ``exceptions``), and ``platform``, ``level``, ``logger``,
+    ``server_name``, ``transaction`` (079_backend_errors.sql)."""
     schema: dict[str, pl.DataType] = {name: pl.String for name in (
         "event_id", "kind", "error_type", "message", "release", "environment", "browser", "browser_version", "os",
-        "os_version", "device", "country", "path", "url", "session_id", "visitor_id", "user_id", "data")}
+        "os_version", "device", "country", "path", "url", "session_id", "visitor_id", "user_id", "data",
+        "platform", "level", "logger", "server_name", "transaction")}
     schema = {"event_id": pl.String, "timestamp": UTC_MS, **{k: v for k, v in schema.items() if k != "event_id"}}
     return frame(client, "error_events", {**filters.parameters(), "fingerprint": fingerprint, "limit": limit}, schema)
 
 
 def error_tags(client: Client, filters: Filters, fingerprint: int) -> pl.DataFrame:
     """How one error group's events in the range spread over ``tag`` (browser, os, release, route,
-    device, country): ``tag``, ``value`` (``""`` = unknown), ``events``, ``share`` of the group's events."""
+    device, country, server, transaction): ``tag``, ``value`` (``""`` = unknown), ``events``, ``share`` of the group's events."""
     answer = frame(client, "error_tags", {**filters.parameters(), "fingerprint": fingerprint},
                    {"tag": pl.String, "value": pl.String, "events": pl.UInt64})
     return answer.with_columns((pl.col("events") / pl.col("events").sum().over("tag")).alias("share"))

@@ -659,6 +659,11 @@ CREATE TABLE events
     `utm_content` String DEFAULT '',
     `click_text` String DEFAULT if(type = 'click', JSONExtractString(data, 'text'), ''),
     `click_href` String DEFAULT if(type = 'click', JSONExtractString(data, 'href'), '') CODEC(ZSTD(1)),
+    `platform` LowCardinality(String) DEFAULT 'javascript',
+    `level` LowCardinality(String) DEFAULT if(type = 'error', if(JSONExtractString(data, 'level') = '', 'error', JSONExtractString(data, 'level')), ''),
+    `logger` String DEFAULT '',
+    `server_name` LowCardinality(String) DEFAULT '',
+    `transaction` String DEFAULT '' CODEC(ZSTD(1)),
     INDEX events_fingerprint fingerprint TYPE bloom_filter GRANULARITY 4,
     INDEX events_session session_id TYPE bloom_filter GRANULARITY 4
 )

@@ -94,7 +94,8 @@ export interface Breadcrumb {
   data?: Record<string, unknown>;
 }
 
-export type ErrorKind = 'js' | 'promise' | 'resource' | 'api';
+/** `backend`: a server's error, sent by a Sentry SDK (the collector maps it); this SDK never sends it. */
+export type ErrorKind = 'js' | 'promise' | 'resource' | 'api' | 'backend';
 
 export interface ErrorData {
   kind: ErrorKind;
@@ -110,6 +111,32 @@ export interface ErrorData {
   breadcrumbs?: Breadcrumb[];
   element?: string;
   request?: ApiCallData;
+  /** The rest are filled by the collector for Sentry SDKs' errors; this SDK sends none. */
+  platform?: string;
+  level?: BreadcrumbLevel;
+  logger?: string;
+  server_name?: string;
+  transaction?: string;
+  runtime?: string;
+  os?: string;
+  /** Every exception of a chain, the first cause first, the raised one (this error) last. */
+  exceptions?: ExceptionData[];
+}
+
+export interface ExceptionData {
+  type: string;
+  message: string;
+  module?: string;
+  /** Innermost call first. */
+  frames?: Frame[];
+  mechanism?: {
+    type?: string;
+    source?: string;
+    handled?: boolean;
+    exception_id?: number;
+    parent_id?: number;
+    is_exception_group?: boolean;
+  };
 }
 
 export type ApiFailure = 'status' | 'network' | 'timeout' | 'abort';

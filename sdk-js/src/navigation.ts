@@ -9,14 +9,13 @@
  */
 import type { NavigationBreakdown, Rating, WebVitalData } from './contract';
 import { guard } from './lib/guard';
+import { ms } from './lib/ms';
 
 /** Lighthouse's TTI scoring bands, ms: ≤ 3.8 s good, ≤ 7.3 s needs improvement. */
 export const TTI_THRESHOLDS = [3800, 7300];
 
 const rate = (value: number, [good, poor]: number[]): Rating =>
   value <= good ? 'good' : value <= poor ? 'needs-improvement' : 'poor';
-
-const ms = (value: number) => Math.min(Math.max(0, Math.round(value * 10) / 10), 3600000);
 
 /** Redirect, DNS, TCP, TLS, request (to first byte), response, DOM processing and load-event phases. */
 export const breakdown = (t: PerformanceNavigationTiming): NavigationBreakdown => {

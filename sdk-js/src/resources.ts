@@ -6,6 +6,7 @@
  */
 import type { ResourceData } from './contract';
 import { guard } from './lib/guard';
+import { ms } from './lib/ms';
 import { scrubUrl } from './lib/scrub';
 
 /** Wait this long after load for late resources before reading the buffer. */
@@ -19,7 +20,7 @@ export const slowestResources = (entries: PerformanceResourceTiming[], max: numb
     .map(({ e, duration }) => ({
       name: scrubUrl(e.name),
       initiator_type: (e.initiatorType || 'other').slice(0, 32),
-      duration: Math.min(Math.max(0, Math.round(duration * 10) / 10), 3600000),
+      duration: ms(duration),
       transfer_size: Math.max(0, Math.round(e.transferSize || 0)),
     }));
 

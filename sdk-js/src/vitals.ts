@@ -13,6 +13,7 @@
 import { onCLS, onFCP, onINP, onLCP, onTTFB, type MetricType } from 'web-vitals';
 import type { VitalAttribution, WebVitalData } from './contract';
 import { guard } from './lib/guard';
+import { ms } from './lib/ms';
 import { scrubUrl } from './lib/scrub';
 import { selector } from './lib/selector';
 
@@ -22,27 +23,25 @@ interface LayoutShift extends PerformanceEntry {
 }
 
 /** The entry a metric blames: LCP's element, CLS's largest shift, INP's interaction. */
-const blamed = (metric: MetricType) => {
-  const entries = metric.entries as (PerformanceEntry & Record<string, unknown>)[];
-  if (!entries.length) return;
-  if (metric.name == 'LCP') return entries[entries.length - 1];
-  if (metric.name == 'CLS') return entries.reduce((a, b) => ((b.value as number) > (a.value as number) ? b : a));
-  if (metric.name == 'INP') return entries.find((e) => e.target) || entries[0];
+const blamed = ({ name, entries }: MetricType) => {
+  const all = entries as (PerformanceEntry & Record<string, unknown>)[];
+  if (!all.length) return;
+  if (name == 'LCP') return all[all.length - 1];
+  if (name == 'CLS') return all.reduce((a, b) => ((b.value as number) > (a.value as number) ? b : a));
+  if (name == 'INP') return all.find((e) => e.target) || all[0];
 };
 
-const attribution = (metric: MetricType): VitalAttribution | undefined => {
-  const entry = blamed(metric);
-  if (!entry) return;
-  if (metric.name == 'LCP') {
+const attribution = (name: MetricType['name'], entry: PerformanceEntry & Record<string, unknown>): VitalAttribution | undefined => {
+  if (name == 'LCP') {
     const lcp = entry as unknown as LargestContentfulPaint;
     const a: VitalAttribution = { target: selector(lcp.element) };
     if (lcp.url) a.url = scrubUrl(lcp.url);
     return a;
   }
-  if (metric.name == 'CLS') {
+  if (name == 'CLS') {
     const sources = (entry as unknown as LayoutShift).sources;
     const source = sources && sources.find((s) => s.node);
-    return source ? { target: selector(source.node) } : undefined;
+    return source && { target: selector(source.node) };
   }
   return {
     target: selector(entry.target as Node),
@@ -50,21 +49,20 @@ const attribution = (metric: MetricType): VitalAttribution | undefined => {
   };
 };
 
-// CLS is unitless (a score); the others are milliseconds.
-const round = (metric: MetricType) =>
-  metric.name == 'CLS' ? Math.round(metric.value * 10000) / 10000 : Math.round(metric.value * 10) / 10;
-
-/** Contract data for a web-vitals metric. */
-export const vitalData = (metric: MetricType): WebVitalData => {
+/**
+ * Contract data for a web-vitals metric: CLS is a score (to 4 decimals), the others are
+ * milliseconds (to 0.1, within 1 h). `entry` is what it blames (see `blamed`).
+ */
+export const vitalData = (metric: MetricType, entry = blamed(metric)): WebVitalData => {
   const data: WebVitalData = {
     name: metric.name,
-    value: Math.min(round(metric), 3600000),
+    value: metric.name == 'CLS' ? Math.round(metric.value * 10000) / 10000 : ms(metric.value),
     rating: metric.rating,
     // web-vitals says back-forward(-cache); page views and Navigation Timing say back_forward.
     navigation_type: metric.navigationType.replace(/-/g, '_'),
     metric_id: metric.id,
   };
-  const a = attribution(metric);
+  const a = entry && attribution(metric.name, entry);
   if (a && (a.target || a.url)) data.attribution = a;
   return data;
 };
@@ -78,7 +76,7 @@ export const vitalData = (metric: MetricType): WebVitalData => {
 export const onVitals = (report: (data: WebVitalData, at?: number) => void): void => {
   const callback = guard((metric: MetricType) => {
     const entry = blamed(metric);
-    report(vitalData(metric), entry && entry.startTime);
+    report(vitalData(metric, entry), entry && entry.startTime);
   });
   [onFCP, onLCP, onCLS, onINP, onTTFB].forEach((on) => guard(on as (cb: typeof callback) => void)(callback));
 };

@@ -71,6 +71,7 @@ describe('src/contract.ts matches the JSON Schema', () => {
     ['frame', 'Frame'],
     ['breadcrumb', 'Breadcrumb'],
     ['error', 'ErrorData'],
+    ['exception', 'ExceptionData'],
     ['api_call', 'ApiCallData'],
     ['click', 'ClickData'],
     ['form_submit', 'FormSubmitData'],

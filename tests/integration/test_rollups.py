@@ -72,7 +72,7 @@ def test_the_rollups_rate_vitals_with_pipeline_vitals_thresholds(fresh_db):
 
 
 # the columns the processor's rows carry today come with the early schema (shop_data inserts them all)
-ROW_COLUMNS = ("078_click_text_href.sql",)
+ROW_COLUMNS = ("078_click_text_href.sql", "079_backend_errors.sql")
 BEFORE_ROLLUPS = ("001_events.sql", "002_event_dimensions.sql", "040_geo_and_traffic_source.sql", *ROW_COLUMNS)
 BEFORE_SOURCES = (*(path.name for path in sorted(MIGRATIONS_DIR.glob("*.sql")) if path.name < "074"), *ROW_COLUMNS)
 

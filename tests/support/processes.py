@@ -94,3 +94,16 @@ def collector(env: dict[str, str], log_file: Path) -> tuple[VigilProcess, str]:
             return False
 
     return process.start(healthy), url
+
+
+def pipeline_env(kafka_bootstrap: str, clickhouse_url: str, data_dir: Path, name: str) -> dict[str, str]:
+    """``VIGIL_*`` for a collector and processor of their own: fresh topics (created here, two
+    event partitions), a consumer group and a data directory, on the given broker and warehouse."""
+    from pipeline.broker.topics import ensure_topics
+
+    run = f"{name}.{os.urandom(4).hex()}"
+    topics = {"events": f"{run}.events", "dlq": f"{run}.dlq"}
+    ensure_topics(kafka_bootstrap, {topics["events"]: 2, topics["dlq"]: 1})
+    return {"VIGIL_KAFKA_BROKERS": kafka_bootstrap, "VIGIL_CLICKHOUSE_URL": clickhouse_url,
+            "VIGIL_DATA_DIR": str(data_dir), "VIGIL_EVENTS_TOPIC": topics["events"],
+            "VIGIL_DLQ_TOPIC": topics["dlq"], "VIGIL_PROCESSOR_GROUP": run}

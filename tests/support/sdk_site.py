@@ -86,9 +86,7 @@ class FixtureSite:
                 site.answer(self, "GET")
 
             def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("content-length") or 0)
-                if length:
-                    self.rfile.read(length)
+                self.body = self.rfile.read(int(self.headers.get("content-length") or 0))  # for subclasses' answer()
                 site.answer(self, "POST")
 
             def log_message(self, format: str, *args: object) -> None:

@@ -5,7 +5,9 @@ The fixtures in ``sentry_envelopes/`` were captured from @sentry/browser 11.12 i
 user, tags and breadcrumbs, the pageload's streamed spans (LCP, FCP, TTFB) and the spans sent
 at page hide (INP, CLS), and a session update; ``sentry{8,9,10,11}_*`` from the latest 8.x–11.x
 (the e2e matrix, ``VIGIL_SENTRY_CAPTURE``): v8–v10 pageload transactions and standalone INP
-spans, v11.17's pageload spans. Hostile inputs come after them.
+spans, v11.17's pageload spans; ``python_*`` from Python's ``sentry-sdk`` 2.76 (a chain of three
+exceptions with a server name and a transaction, an exception group). Hostile inputs come
+after them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import orjson
 import pytest
 
 from pipeline.contract import merge_context, sentry, validate_event
+from pipeline.processor import fingerprints
 
 FIXTURES = Path(__file__).parent / "sentry_envelopes"
 NOW = datetime(2026, 11, 26, 22, 53, tzinfo=timezone.utc)  # when the fixtures were captured
@@ -26,12 +29,12 @@ def fixture(name: str) -> bytes:
     return (FIXTURES / f"{name}.envelope").read_bytes()
 
 
-def mapped(body: bytes) -> list[dict]:
+def mapped(body: bytes, now: datetime = NOW) -> list[dict]:
     """The v1 events an envelope becomes, context merged, each checked valid against the contract."""
-    document = sentry.to_events(sentry.parse_envelope(body), NOW).envelope()
+    document = sentry.to_events(sentry.parse_envelope(body), now).envelope()
     events = list(merge_context(document)) if document else []
     for event in events:
-        assert validate_event(event, now=NOW) is None, event
+        assert validate_event(event, now=now) is None, event
     return events
 
 
@@ -90,38 +93,23 @@ def test_interaction_spans_become_inp_with_its_target_and_cls():
     assert vitals["CLS"]["value"] == 0
 
 
-def test_late_inp_and_cls_name_the_page_of_their_pageload_segment_seen_earlier():
-    # sent at page hide, in an envelope of their own and without a URL: alone they have no page
-    alone = {e["data"]["name"]: e for e in mapped(fixture("interaction_spans"))}
-    assert "url" not in alone["INP"]["page"] and "url" not in alone["CLS"]["page"]
-    pages = sentry.SegmentPages()
-    sentry.to_events(sentry.parse_envelope(fixture("pageload_spans")), NOW, pages=pages)
-    document = sentry.to_events(sentry.parse_envelope(fixture("interaction_spans")), NOW, pages=pages).envelope()
-    late = {e["data"]["name"]: e for e in merge_context(document)}
-    assert late["INP"]["page"] == {"url": "http://127.0.0.1:35377/"}
-    assert late["CLS"]["page"] == {"url": "http://127.0.0.1:35377/"}
+def test_late_inp_and_cls_alone_have_no_page_and_no_envelope_lends_them_one():
+    # sent at page hide, in an envelope of their own and without a URL: the mapping keeps nothing
+    # between envelopes (any collector worker may take either), the processor gives them their
+    # trace's page view URL (tests/unit/test_processor_session_pages.py)
+    mapped(fixture("pageload_spans"))
+    late = {e["data"]["name"]: e for e in mapped(fixture("interaction_spans"))}
+    assert "url" not in late["INP"]["page"] and "url" not in late["CLS"]["page"]
+    assert late["INP"]["session_id"] == late["CLS"]["session_id"] == "ba41a1ab7fd74bc2ae14d4c2c99ea409"  # the trace
 
 
-def test_a_legacy_pageload_transaction_is_remembered_for_its_late_spans():
-    pages = sentry.SegmentPages()
-    transaction = {"type": "transaction", "event_id": "4c9d2f1e8a7b4c3d9e0f1a2b3c4d5e6f", "start_timestamp": 1795733552.2,
-                   "timestamp": 1795733554.0, "request": {"url": "https://shop.example.com/checkout"},
-                   "contexts": {"trace": {"op": "pageload", "trace_id": "aa" * 16, "span_id": "bb" * 8}}}
-    sentry.to_events(sentry.parse_store(orjson.dumps(transaction)), NOW, pages=pages)
-    assert pages.url_of("bb" * 8) == "https://shop.example.com/checkout"
-
-
-def test_segment_pages_keep_the_most_recent():
-    pages = sentry.SegmentPages(capacity=2)
-    for segment in ("s1", "s2", "s3"):
-        pages.remember(segment, f"https://shop.example.com/{segment}")
-    pages.remember("s2", "https://shop.example.com/s2")  # seen again: the most recent now
-    pages.remember("s4", "https://shop.example.com/s4")
-    assert [pages.url_of(s) for s in ("s1", "s2", "s3", "s4")] == [
-        None, "https://shop.example.com/s2", None, "https://shop.example.com/s4"]
-    pages.remember(None, "https://shop.example.com/")  # not a span id
-    pages.remember("s5", 42)  # not a URL
-    assert pages.url_of(None) is None and pages.url_of("s5") is None
+def test_a_vital_span_takes_its_segments_url_from_the_same_envelope():
+    pageload = sentry.parse_envelope(fixture("pageload_spans"))
+    late = sentry.parse_envelope(fixture("interaction_spans"))
+    both = sentry.SentryEnvelope(headers=pageload.headers, items=[*pageload.items, *late.items])
+    document = sentry.to_events(both, NOW).envelope()
+    vitals = {e["data"]["name"]: e for e in merge_context(document) if e["type"] == "web_vital"}
+    assert vitals["INP"]["page"] == vitals["CLS"]["page"] == {"url": "http://127.0.0.1:35377/"}
 
 
 def test_sessions_are_accepted_and_counted_not_stored():
@@ -299,3 +287,87 @@ def test_streamed_pageload_spans_of_v11_keep_the_lcp_element():
     assert sorted(vitals) == ["FCP", "LCP", "TTFB"]
     assert vitals["LCP"]["data"]["attribution"] == {"target": "body > p"}
     assert all(e["page"]["url"] == MATRIX_ORIGINS["11"] + "/" for e in events)
+
+
+# ── backends (Python's sentry-sdk 2.76: python_chain, python_exception_group) ──────────────
+PYTHON_NOW = datetime(2026, 12, 7, 3, 0, tzinfo=timezone.utc)  # when the Python fixtures were captured
+
+
+def test_a_python_exception_chain_keeps_every_exception_in_sentrys_order_and_is_a_backend_error():
+    [error] = mapped(fixture("python_chain"), PYTHON_NOW)
+    data = error["data"]
+    assert (data["kind"], data["type"], data["message"]) == ("backend", "ValueError", "payment aborted")
+    assert (data["platform"], data["level"], data["server_name"], data["transaction"]) == (
+        "python", "error", "web-1", "/checkout")
+    assert data["runtime"] == "CPython 3.11.7" and "logger" not in data
+    # Sentry's order: the first cause first, the raised one last; each one's frames innermost first
+    assert [(e["type"], e["message"]) for e in data["exceptions"]] == [
+        ("KeyError", "'total'"), ("RuntimeError", "checkout failed: the cart has no total"),
+        ("ValueError", "payment aborted")]
+    assert [[f["function"] for f in e["frames"]] for e in data["exceptions"]] == [
+        ["load", "checkout"], ["checkout", "pay"], ["pay", "<module>"]]
+    assert data["exceptions"][-1]["frames"] == data["frames"]
+    assert data["exceptions"][0]["mechanism"] == {"type": "generic", "handled": True}
+    assert (error["release"], error["sdk"]["name"], error["page"]) == ("api@1.2.3", "sentry.python.starlette", {})
+
+
+def test_an_exception_group_keeps_each_exceptions_id_parent_and_place():
+    [error] = mapped(fixture("python_exception_group"), PYTHON_NOW)
+    chain = error["data"]["exceptions"]
+    assert [(e["type"], e["mechanism"].get("exception_id"), e["mechanism"].get("parent_id"),
+             e["mechanism"].get("source"), e["mechanism"].get("is_exception_group")) for e in chain] == [
+        ("KeyError", 2, 0, "exceptions[1]", None), ("ValueError", 1, 0, "exceptions[0]", None),
+        ("ExceptionGroup", 0, None, None, True)]
+    assert (error["data"]["type"], error["data"]["server_name"]) == ("ExceptionGroup", "worker-2")
+
+
+def test_a_backend_message_keeps_its_level_logger_and_request_url():
+    event = {"event_id": "a" * 32, "platform": "node", "level": "warning", "logger": "shop.payments",
+             "logentry": {"message": "payment provider answered %s", "formatted": "payment provider answered 502"},
+             "request": {"url": "https://api.example.com/pay?order=7", "method": "POST"},
+             "server_name": "api-3", "transaction": "POST /pay", "contexts": {"os": {"name": "Linux", "version": "6.1"}}}
+    [error] = mapped(b'{}\n{"type":"event"}\n' + orjson.dumps(event))
+    assert error["data"] == {"kind": "backend", "type": "Message", "message": "payment provider answered 502",
+                             "handled": True, "platform": "node", "level": "warning", "logger": "shop.payments",
+                             "server_name": "api-3", "transaction": "POST /pay", "os": "Linux 6.1", "breadcrumbs": []}
+    assert error["page"] == {"url": "https://api.example.com/pay?order=7"}
+
+
+@pytest.mark.parametrize(("level", "stored"), [("critical", "fatal"), ("log", "info"), ("FATAL", "fatal"),
+                                               ("loud", "error"), (None, "error"), ({"a": 1}, "error")])
+def test_sentry_levels_become_the_contracts(level, stored):
+    event = {"event_id": "b" * 32, "platform": "python", "level": level, "message": "x"}
+    [error] = mapped(b'{}\n{"type":"event"}\n' + orjson.dumps(event))
+    assert error["data"]["level"] == stored
+
+
+def test_a_long_chain_keeps_the_raised_exception_and_its_nearest_causes():
+    values = [{"type": f"E{n}", "value": str(n), "stacktrace": {"frames": [{"function": f"f{n}"}]}} for n in range(30)]
+    event = {"event_id": "c" * 32, "platform": "python", "exception": {"values": values}}
+    [error] = mapped(b'{}\n{"type":"event"}\n' + orjson.dumps(event))
+    chain = error["data"]["exceptions"]
+    assert len(chain) == 25 and (chain[0]["type"], chain[-1]["type"], error["data"]["type"]) == ("E5", "E29", "E29")
+
+
+@pytest.mark.parametrize(("name", "group"), [("thrown_error", "803ed78bfb579812"),
+                                             ("unhandled_rejection", "117f6d404df7c0ae"),
+                                             ("captured_exception", "b1b87ea0d2a86569")])
+def test_browser_errors_keep_their_kind_and_their_groups(name, group):
+    """The groups these errors had before backends got their own kind and chains were kept."""
+    [error] = mapped(fixture(name))
+    assert error["data"]["platform"] == "javascript" and error["data"]["kind"] in ("js", "promise")
+    assert "exceptions" not in error["data"]  # a single exception is the error itself
+    assert f"{fingerprints.fingerprint(error['data']):016x}" == group
+
+
+def test_a_browser_chain_stays_a_js_error_grouped_by_the_raised_exception():
+    values = [{"type": "TypeError", "value": "cause", "mechanism": {"type": "chained", "source": "cause",
+                                                                     "exception_id": 1, "parent_id": 0}},
+              {"type": "Error", "value": "checkout failed", "mechanism": {"type": "onerror", "handled": False,
+                                                                         "exception_id": 0}}]
+    event = {"event_id": "d" * 32, "platform": "javascript", "exception": {"values": values}}
+    [error] = mapped(b'{}\n{"type":"event"}\n' + orjson.dumps(event))
+    alone = dict(error["data"], exceptions=None)
+    del alone["exceptions"]
+    assert (error["data"]["kind"], error["data"]["type"], len(error["data"]["exceptions"])) == ("js", "Error", 2)
+    assert fingerprints.fingerprint(error["data"]) == fingerprints.fingerprint(alone)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
+from pathlib import Path
 
 import orjson
 import pytest
 
 from pipeline import contract
+from pipeline.contract import sentry
 from pipeline.processor import fingerprints, rows, steps
 from pipeline.processor.steps import Dropped
 from pipeline.warehouse.migrate import MIGRATIONS_DIR
@@ -124,6 +126,46 @@ def test_a_links_click_keeps_its_text_and_href():
     assert (row["target"], row["click_text"], row["click_href"]) == ("nav.menu > a.nav-link", "About", "https://shop.example.com/about")
     form = row_of("01J0ZK4T0011XQ5M8R2B7C9D")
     assert (form["click_text"], form["click_href"]) == ("", "")  # only clicks fill them
+
+
+def test_a_browser_error_is_javascript_at_level_error_and_other_rows_javascript():
+    row = row_of("01J0ZK4T0005XQ5M8R2B7C9D")
+    assert (row["platform"], row["level"], row["logger"], row["server_name"], row["transaction"]) == (
+        "javascript", "error", "", "", "")
+    assert (row["browser"], row["os"], row["device"]) == ("Mobile Safari", "iOS", "mobile")
+    assert (row_of("01J0ZK4T0001XQ5M8R2B7C9D")["platform"], row_of("01J0ZK4T0001XQ5M8R2B7C9D")["level"]) == (
+        "javascript", "")
+
+
+def sentry_error(name: str, now: datetime) -> dict:
+    """A captured Sentry envelope's error, stamped as the collector does and run through every step."""
+    body = (Path(__file__).parent / "sentry_envelopes" / f"{name}.envelope").read_bytes()
+    [event] = contract.merge_context(sentry.to_events(sentry.parse_envelope(body), now).envelope())
+    event.update(project_id=3, received_at=now.isoformat().replace("+00:00", "Z"),
+                 client={"ip": "203.0.113.9", "user_agent": "sentry.python/2.76.0"})
+    enriched = steps.run(orjson.dumps(event))
+    assert isinstance(enriched, dict), enriched
+    return enriched
+
+
+def test_a_backend_error_keeps_its_platform_level_server_and_transaction_and_no_browser():
+    event = sentry_error("python_chain", datetime(2026, 12, 7, 3, 0, tzinfo=timezone.utc))
+    row = dict(zip(rows.COLUMNS, rows.event_row(event)))
+    assert (row["error_kind"], row["error_type"], row["error_message"]) == ("backend", "ValueError", "payment aborted")
+    assert (row["platform"], row["level"], row["server_name"], row["transaction"], row["logger"]) == (
+        "python", "error", "web-1", "/checkout", "")
+    assert (row["browser"], row["browser_version"], row["os"], row["os_version"], row["device"]) == ("",) * 5
+    assert [e["type"] for e in json.loads(row["data"])["exceptions"]] == ["KeyError", "RuntimeError", "ValueError"]
+
+
+def test_a_chains_messages_file_names_and_transaction_are_scrubbed_like_the_error_s():
+    event = sentry_error("python_chain", datetime(2026, 12, 7, 3, 0, tzinfo=timezone.utc))
+    raw = orjson.loads(orjson.dumps(event, default=str))
+    raw["data"]["exceptions"][0]["message"] = "no account for jane@example.com"
+    raw["data"]["exceptions"][0]["frames"][0]["filename"] = "/srv/users/jane@example.com/app.py"
+    raw["data"]["transaction"] = "/users/jane@example.com"
+    scrubbed = steps.scrub_pii(raw)
+    assert "jane@example.com" not in orjson.dumps(scrubbed["data"]).decode()
 
 
 def test_tags_become_strings():

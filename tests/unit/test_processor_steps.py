@@ -225,8 +225,8 @@ def test_run_applies_every_step_in_order():
     assert {"received_at", "client_ip", "browser", "device", "path"} <= event.keys()
     assert [step.__name__ for step in steps.STEPS] == [
         "parse", "require_project", "put_received_at", "validate", "put_client_ip", "put_user_agent", "drop_bots",
-        "put_geo", "put_visitor_id", "anonymize_ip", "scrub_pii", "put_page", "put_traffic_source", "symbolicate",
-        "put_fingerprint"]
+        "put_geo", "put_visitor_id", "anonymize_ip", "put_session_page", "scrub_pii", "put_page", "put_traffic_source",
+        "symbolicate", "put_fingerprint"]
 
 
 def test_run_stops_at_the_first_drop_and_names_the_step():

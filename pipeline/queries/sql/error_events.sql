@@ -5,7 +5,9 @@ SELECT
     toString(release) AS release, toString(environment) AS environment,
     toString(browser) AS browser, toString(browser_version) AS browser_version,
     toString(os) AS os, toString(os_version) AS os_version, toString(device) AS device, toString(country) AS country,
-    path, url, session_id, visitor_id, user_id, data
+    path, url, session_id, visitor_id, user_id, data,
+    toString(platform) AS platform, toString(level) AS level, logger, toString(server_name) AS server_name,
+    transaction
 FROM events FINAL
 WHERE type = 'error'
   AND fingerprint = {fingerprint:UInt64}

@@ -1,0 +1,60 @@
+"""A Web Vital without a URL (Sentry's late INP/CLS) gets its session's page view URL in a real
+``vigil process`` — also when the processor restarted between the page view and the vital, so
+the page is known only to the warehouse (``pipeline/processor/session_pages.py``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import orjson
+import pytest
+
+from tests.integration.test_processor import iso, make_processor, produce, project_id, wait_for_rows  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.integration
+
+TRACE_A, TRACE_B, TRACE_C = "a1" * 16, "b2" * 16, "c3" * 16  # Sentry trace ids: the sessions
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36"
+
+
+def event(project: int, event_id: str, session: str, kind: str, seconds_ago: float, url: str | None) -> tuple[bytes, bytes]:
+    """A message as the collector writes it for a Sentry SDK's page view or URL-less vital."""
+    now = datetime.now(timezone.utc)
+    data = {"navigation_type": "navigate"} if kind == "page_view" else {"name": "INP", "value": 48}
+    value = {"event_id": event_id, "type": kind, "timestamp": iso(now - timedelta(seconds=seconds_ago)),
+             "session_id": session, "visitor_id": "anon_sentry", "page": {"url": url} if url else {},
+             "sdk": {"name": "sentry.javascript.browser", "version": "11.17.0"}, "data": data,
+             "project_id": project, "received_at": iso(now), "client": {"ip": "198.51.100.7", "user_agent": UA}}
+    return session.encode(), orjson.dumps(value)
+
+
+def vitals(client, project: int) -> dict[str, tuple[str, str]]:
+    rows = client.query("SELECT session_id, url, path FROM events FINAL WHERE project_id = {p:UInt32} "
+                        "AND type = 'web_vital'", parameters={"p": project}).result_rows
+    return {session: (url, path) for session, url, path in rows}
+
+
+def test_a_late_vital_gets_its_session_s_page_after_a_processor_restart(make_processor, kafka, clickhouse):
+    project = project_id()
+    processor = make_processor(clickhouse.url)
+    processor.start()
+    client = clickhouse.client()
+    produce(kafka.bootstrap, processor.events_topic, [
+        event(project, "pageview-old", TRACE_A, "page_view", 30, "https://shop.example.com/"),
+        event(project, "pageview-new", TRACE_A, "page_view", 20, "https://shop.example.com/orders/8412?ref=mail"),
+        event(project, "pageview-b", TRACE_B, "page_view", 20, "https://shop.example.com/cart"),
+        event(project, "inp-of-trace-b", TRACE_B, "web_vital", 10, None),  # same processor: from memory
+    ])
+    wait_for_rows(client, project, 4, processor)
+    processor.stop()  # a new process knows no page view: only the warehouse does
+    processor.start()
+    produce(kafka.bootstrap, processor.events_topic, [
+        event(project, "inp-of-trace-a", TRACE_A, "web_vital", 5, None),
+        event(project, "inp-of-trace-c", TRACE_C, "web_vital", 5, None),  # no page view anywhere
+    ])
+    wait_for_rows(client, project, 6, processor)
+    assert vitals(client, project) == {
+        TRACE_A: ("https://shop.example.com/orders/8412?ref=mail", "/orders/:id"),  # the latest page view
+        TRACE_B: ("https://shop.example.com/cart", "/cart"),
+        TRACE_C: ("", ""),
+    }
