@@ -46,9 +46,10 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from processor import collector_messages, machine, process_cpu_seconds  # noqa: E402
 from pipeline.processor import rows as processor_rows  # noqa: E402
-from pipeline.processor.app import process_many  # noqa: E402
+from pipeline.processor.app import processor_steps  # noqa: E402
+from pipeline.processor.batches import process_many  # noqa: E402
 from pipeline.processor.sink import EVENT_INSERT_SETTINGS  # noqa: E402
-from pipeline.processor.steps import Options, configure  # noqa: E402
+from pipeline.processor.steps import Options  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 from pipeline.warehouse.client import connect  # noqa: E402
 from pipeline.warehouse.migrate import apply_migrations  # noqa: E402
@@ -73,8 +74,8 @@ class Measure:
 
 def make_rows(count: int, settings: Settings) -> list[tuple]:
     """The processor's rows (``rows.COLUMNS`` order) for ``count`` realistic events."""
-    configure(Options.from_settings(settings))
-    outcomes = process_many([value for _key, value in collector_messages(count)])
+    outcomes = process_many([value for _key, value in collector_messages(count)],
+                            processor_steps(Options.from_settings(settings)))
     return [outcome.row for outcome in outcomes if outcome.row is not None]
 
 

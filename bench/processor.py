@@ -49,7 +49,6 @@ from pipeline.simulation import shop_sessions  # noqa: E402
 from pipeline.processor import user_agents  # noqa: E402
 from pipeline.processor.app import build_app, tune_gc  # noqa: E402
 from pipeline.processor.counters import Counters  # noqa: E402
-from pipeline.streaming import close_sinks  # noqa: E402
 from pipeline.warehouse.migrate import apply_migrations  # noqa: E402
 from tests.support.clickhouse import ClickHouseServer  # noqa: E402
 from tests.support.kafka import KafkaBroker  # noqa: E402
@@ -146,7 +145,7 @@ def processor(settings: settings_module.Settings, count: int) -> Run:
     counters = Counters(interval=3600)
     user_agents.warm_up()
     tune_gc()
-    app = build_app(settings, counters=counters, consumer_group=f"bench-processor-{uuid.uuid4().hex[:8]}")
+    stream = build_app(settings, counters=counters, consumer_group=f"bench-processor-{uuid.uuid4().hex[:8]}")
     first = last = drained = cpu_first = cpu_last = 0.0
     threads_first: dict[str, float] = {}
     threads_last: dict[str, float] = {}
@@ -167,14 +166,14 @@ def processor(settings: settings_module.Settings, count: int) -> Run:
             time.sleep(0.005)
         last, cpu_last, threads_last = time.perf_counter(), time.process_time(), thread_cpu_seconds()
         checkpoints_last = (counters.checkpoints, counters.checkpoint_wait_s)
-        app.stop()
+        stream.stop()
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
-        app.run()
+        stream.run()
     finally:
-        close_sinks(app)
+        stream.close()
     watcher.join(5)
     if sum(counters.dropped.values()):
         console.print(f"[yellow]drops during the run: {dict(counters.dropped)}[/]")

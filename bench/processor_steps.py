@@ -5,7 +5,7 @@
     .venv/bin/python bench/processor_steps.py --geoip GeoLite2-City.mmdb   # put_geo with lookups
 
 No Kafka and no ClickHouse: the messages of ``bench/processor.py`` (the simulator's sessions,
-stamped as the collector stamps them) go through ``steps.STEPS`` and ``rows.event_row`` one
+stamped as the collector stamps them) go through the processor's steps (``steps.STEPS``, then ``to_row``) one
 step at a time over the whole list, each step's time divided by the events it saw. Caches
 (user agents, URLs, salts) warm up in the first pass, as they do in a long-running processor;
 the minimum over the passes is what the step costs when the machine lets it.
@@ -26,15 +26,15 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.processor import collector_messages  # noqa: E402
-from pipeline.processor import geo, rows, steps, symbolication  # noqa: E402
-from pipeline.processor.app import tune_gc  # noqa: E402
+from pipeline.processor import geo, steps, symbolication  # noqa: E402
+from pipeline.processor.app import processor_steps, tune_gc  # noqa: E402
 
 
-def one_pass(messages: list[bytes]) -> dict[str, float]:
-    """Seconds per event of every step (and the row mapping) in one pass over ``messages``."""
+def one_pass(messages: list[bytes], processor: tuple[steps.Step, ...]) -> dict[str, float]:
+    """Seconds per event of every step (the last one the row mapping) in one pass over ``messages``."""
     spent: dict[str, float] = {}
     values: list = list(messages)
-    for step in (*steps.STEPS, rows.event_row):
+    for step in processor:
         started = time.perf_counter()
         out = [step(value) for value in values]
         elapsed = time.perf_counter() - started
@@ -52,7 +52,7 @@ def main() -> int:
     # symbolicate as for releases without uploaded maps (the simulator's): the per-event cost every
     # processor pays; with maps, an error's frames cost the look-ups tests/unit/test_symbolication.py runs
     no_maps = symbolication.SourceMaps(lambda project_id, release: {}, lambda *key: None)
-    steps.configure(steps.Options(locate=geo.open_locator(args.geoip), source_maps=no_maps))
+    processor = processor_steps(steps.Options(locate=geo.open_locator(args.geoip), source_maps=no_maps))
     console = Console()
     with console.status(f"making {args.events:,} simulator events"):
         messages = [value for _key, value in collector_messages(args.events)]
@@ -60,7 +60,7 @@ def main() -> int:
     best: dict[str, float] = {}
     for number in range(args.passes):
         with console.status(f"pass {number + 1} of {args.passes}"):
-            for name, seconds in one_pass(messages).items():
+            for name, seconds in one_pass(messages, processor).items():
                 best[name] = min(best.get(name, seconds), seconds)
             gc.collect()
     table = Table(title=f"µs per event, min of {args.passes} passes over {args.events:,} events "

@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 from confluent_kafka import KafkaError
 from quixstreams import Application
 from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError
+from quixstreams.sinks import BaseSink
 
 from pipeline import settings as settings_module
 from pipeline.broker.topics import ensure_topics
@@ -38,6 +40,35 @@ RETRIABLE_COMMIT_ERRORS = frozenset({
 })
 
 
+@dataclass(frozen=True)
+class Stream:
+    """A Quix Streams application and the sinks it writes through that hold resources of their
+    own (a writer thread, a producer, a timer), which :meth:`close` lets go of once ``run()``
+    ended: Quix Streams has no hook for it, its sinks only ever get flushed."""
+
+    app: Application
+    sinks: tuple[BaseSink, ...] = ()
+
+    def run(self) -> None:
+        """Run until stopped (``app.run()``)."""
+        self.app.run()
+
+    def stop(self) -> None:
+        """Ask the running stream to stop after the message in hand (``app.stop()``)."""
+        self.app.stop()
+
+    def close(self) -> None:
+        """Close every sink that can be; a failure is logged and the others are closed still."""
+        for sink in self.sinks:
+            close = getattr(sink, "close", None)
+            if close is None:
+                continue
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - shutting down: report it and close the others
+                log.exception("closing the sink %r failed", sink)
+
+
 def start_service(command: str) -> Settings | None:
     """Settings, logging and topics for ``vigil <command>``; None (after saying why) if Kafka refuses."""
     settings = settings_module.load()
@@ -50,7 +81,7 @@ def start_service(command: str) -> Settings | None:
     return settings
 
 
-def run_until_stopped(make_app: Callable[[], Application], max_pause: float = 30.0) -> None:
+def run_until_stopped(make_stream: Callable[[], Stream], max_pause: float = 30.0) -> None:
     """Run the stream until it is stopped (SIGTERM/SIGINT), surviving failed commits Kafka can retry.
 
     The offsets of a failed commit simply stay uncommitted: a fresh application (new
@@ -60,9 +91,9 @@ def run_until_stopped(make_app: Callable[[], Application], max_pause: float = 30
     """
     pause = 1.0
     while True:
-        app = make_app()
+        stream = make_stream()
         try:
-            app.run()
+            stream.run()
             return
         except CheckpointConsumerCommitError as exc:
             if exc.code not in RETRIABLE_COMMIT_ERRORS and not exc.error.retriable():
@@ -71,20 +102,6 @@ def run_until_stopped(make_app: Callable[[], Application], max_pause: float = 30
                         "messages will be read again, restarting the stream in %.0fs",
                         exc.error.name(), exc.description, pause)
         finally:
-            close_sinks(app)  # its threads and producer go before the next run makes its own
+            stream.close()  # its threads and producer go before the next run makes its own
         time.sleep(pause)
         pause = min(pause * 2, max_pause)
-
-
-def close_sinks(app: Application) -> None:
-    """Close the application's sinks that hold resources of their own (a writer thread, a
-    producer): Quix Streams has no hook for it, its sinks only ever get flushed."""
-    manager = getattr(app, "_sink_manager", None)  # Quix Streams' registry of the dataframes' sinks
-    for sink in manager.sinks if manager is not None else ():
-        close = getattr(sink, "close", None)
-        if close is None:
-            continue
-        try:
-            close()
-        except Exception:  # noqa: BLE001 - shutting down: report it and close the others
-            log.exception("closing the sink %r failed", sink)

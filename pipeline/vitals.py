@@ -1,17 +1,23 @@
-"""Web Vitals: the metrics Vigil rates, and Google's good / needs-improvement / poor thresholds.
+"""Web Vitals: the metrics Vigil rates, and their good / needs-improvement / poor thresholds.
 
-One place for the thresholds, beside the metric they rate, so the simulator, the processor's
-enrichment, the dashboards and the alerts all draw the same lines. Sources:
-https://web.dev/articles/vitals (LCP, INP, CLS), https://web.dev/articles/fcp,
-https://web.dev/articles/ttfb. ``LOAD`` (loadEventEnd) and ``TTI`` (domInteractive, the
-write-up's simplification) have no official thresholds; the ones here are the write-up's
-"fast page" rules of thumb and are marked as such.
+The thresholds are read from ``contract/vitals.json``, the one source the SDK
+(``sdk-js/src/navigation.ts``, and web-vitals' own, checked by ``sdk-js/test/thresholds.test.ts``),
+the processor's ratings (``events.vital_rating``, which the rollups group by), the simulator,
+the dashboards and the alerts all draw their lines from. The file names where each comes from:
+Google's for LCP, INP, CLS, FCP and TTFB; Lighthouse's for ``TTI`` (domInteractive, the
+write-up's simplification); a rule of thumb for ``LOAD`` (loadEventEnd), which has none.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
+
+from pipeline.settings import REPO_ROOT
+
+CONTRACT_FILE = REPO_ROOT / "contract" / "vitals.json"
 
 Rating = Literal["good", "needs-improvement", "poor"]
 RATINGS: tuple[Rating, ...] = ("good", "needs-improvement", "poor")
@@ -33,24 +39,15 @@ class Threshold:
         return "poor"
 
 
-# Largest Contentful Paint: 2.5 s / 4 s at the 75th percentile of page loads
-LCP = Threshold(2500, 4000)
-# Interaction to Next Paint: 200 ms / 500 ms
-INP = Threshold(200, 500)
-# Cumulative Layout Shift: unitless score, 0.1 / 0.25
-CLS = Threshold(0.1, 0.25, unit="")
-# First Contentful Paint: 1.8 s / 3 s
-FCP = Threshold(1800, 3000)
-# Time to First Byte: 0.8 s / 1.8 s
-TTFB = Threshold(800, 1800)
-# Page load time (loadEventEnd): not a Core Web Vital; rule of thumb 3 s / 6 s
-LOAD = Threshold(3000, 6000)
-# Time to interactive (domInteractive): not a Core Web Vital; rule of thumb 2.5 s / 5 s
-TTI = Threshold(2500, 5000)
+def _load(path: Path = CONTRACT_FILE) -> dict[str, Threshold]:
+    """``{name: Threshold}`` in the file's order; keys starting with ``$`` are comments."""
+    entries = json.loads(path.read_text(encoding="utf-8"))
+    return {name: Threshold(entry["good"], entry["poor"], entry["unit"])
+            for name, entry in entries.items() if not name.startswith("$")}
 
-THRESHOLDS: dict[str, Threshold] = {
-    "LCP": LCP, "INP": INP, "CLS": CLS, "FCP": FCP, "TTFB": TTFB, "LOAD": LOAD, "TTI": TTI,
-}
+
+THRESHOLDS: dict[str, Threshold] = _load()
+LCP, INP, CLS, FCP, TTFB, LOAD, TTI = (THRESHOLDS[name] for name in ("LCP", "INP", "CLS", "FCP", "TTFB", "LOAD", "TTI"))
 # the order dashboards show them in: Core Web Vitals first
 VITAL_NAMES: tuple[str, ...] = tuple(THRESHOLDS)
 

@@ -1,22 +1,26 @@
 """``vigil process``: the Quix Streams application from ``vigil.events`` to ClickHouse.
 
-The stream, top to bottom::
+The stream, top to bottom (declared in :func:`build_app`)::
 
     vigil.events (bytes, key = session id)
-      └─ EventSink (a BatchingSink) gathers the messages; every STEP_BATCH of them:
-           enrich = process_many(): steps.run_many (parse → … → put_fingerprint, step by step
-           over the batch), then rows.event_row → an Outcome per message
-           └─ rows → ClickHouse ``events``, dead letters → vigil.events.dlq (same key),
-              bots → nowhere (counted)
+      └─ StepBatches: STEP_BATCH messages at a time through the steps, step by step:
+           parse → require_project → put_received_at → validate → put_client_ip → put_user_agent
+           → drop_bots → put_geo → put_visitor_id → anonymize_ip → scrub_pii → put_page
+           → put_traffic_source → symbolicate → put_fingerprint → to_row
+           ├─ rows → ClickHouseSink → ClickHouse ``events``
+           ├─ dead letters → DeadLetterSink → vigil.events.dlq (same key)
+           └─ bots → nowhere (counted)
     vigil.events.dlq
       └─ dead_letter_row → ClickHouseSink → ClickHouse ``dead_letters`` (drops by reason are a query)
 
-The sink inserts every ``VIGIL_SINK_BATCH_SIZE`` rows on a background thread while the
-stream goes on. Checkpoints commit every ``VIGIL_PROCESSOR_COMMIT_INTERVAL`` seconds or every
-:data:`CHUNKS_PER_CHECKPOINT` inserts, whichever comes first; the sink waits for its
-inserts and the dead letters' acknowledgements before the offsets are committed
-(at-least-once), and the warehouse collapses repeats by ``event_id``. Scale out by running more processors with the same
-``VIGIL_PROCESSOR_GROUP``: Kafka splits the partitions between them.
+The steps' settings are one :class:`~pipeline.processor.steps.Options` object, read from the
+settings once and bound to the steps that need them. The sink inserts every
+``VIGIL_SINK_BATCH_SIZE`` rows on a background thread while the stream goes on. Checkpoints
+commit every ``VIGIL_PROCESSOR_COMMIT_INTERVAL`` seconds or every :data:`CHUNKS_PER_CHECKPOINT`
+inserts, whichever comes first; the inserts and the dead letters' acknowledgements are waited
+for before the offsets are committed (at-least-once), and the warehouse collapses repeats by
+``event_id``. Scale out by running more processors with the same ``VIGIL_PROCESSOR_GROUP``:
+Kafka splits the partitions between them.
 """
 
 from __future__ import annotations
@@ -24,23 +28,22 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-from typing import Callable, Sequence
 
 from quixstreams import Application, message_context
 
 from pipeline.broker.connection import quix_connection
 from pipeline.processor import user_agents
+from pipeline.processor.batches import StepBatches
 from pipeline.processor.counters import Counters
-from pipeline.processor.dead_letters import Source, dead_letter
+from pipeline.processor.dlq_sink import DeadLetterSink
 from pipeline.processor.metrics import serve_metrics
-from pipeline.processor.outcome import Outcome
-from pipeline.processor.rows import event_row
-from pipeline.processor.sink import ClickHouseSink, EventSink
+from pipeline.processor.rows import COLUMNS, Row, event_row
+from pipeline.processor.sink import EVENT_INSERT_SETTINGS, ClickHouseSink
+from pipeline.processor.steps import STEPS, Dropped, Event, Options, Step, steps_for
 from pipeline.quality.dead_letters import COLUMNS as DEAD_LETTER_COLUMNS, dead_letter_row
 from pipeline.quality.monitor import QualityMonitor
-from pipeline.processor.steps import FILTERED_REASONS, STEPS, Dropped, Options, Step, configure, run_many
 from pipeline.settings import Settings, redacted
-from pipeline.streaming import run_until_stopped, start_service
+from pipeline.streaming import Stream, run_until_stopped, start_service
 
 log = logging.getLogger("pipeline.processor")
 
@@ -49,75 +52,34 @@ log = logging.getLogger("pipeline.processor")
 CHUNKS_PER_CHECKPOINT = 15
 
 
-def process(
-    raw: bytes | None,
-    steps: tuple[Step, ...] = STEPS,
-    counters: Counters | None = None,
-    source: Callable[[], Source | None] = lambda: None,
-) -> Outcome:
-    """One message → its :class:`Outcome`: the row, or the dead letter of the first drop."""
-    return process_many((raw,), steps, counters, lambda _index: source())[0]
+def to_row(event: Event) -> Row | Dropped:
+    """The last step: the enriched event → its ``events`` row (``rows.event_row``, in
+    :data:`~pipeline.processor.rows.COLUMNS` order), or a drop if its data cannot be written as JSON."""
+    return event_row(event)
 
 
-def process_many(
-    raws: Sequence[bytes | None],
-    steps: tuple[Step, ...] = STEPS,
-    counters: Counters | None = None,
-    source_of: Callable[[int], Source | None] = lambda _index: None,
-) -> list[Outcome]:
-    """Messages → their outcomes, in order (the steps run step by step over all of
-    them: :func:`~pipeline.processor.steps.run_many`); ``source_of(i)`` says where message
-    ``i`` was read from, asked only for a drop's dead letter."""
-    if counters is not None:
-        counters.consumed += len(raws)
-    outcomes: list[Outcome] = []
-    kept = 0
-    for index, outcome in enumerate(run_many(raws, steps)):
-        if type(outcome) is not Dropped:
-            event = outcome
-            try:
-                row = event_row(event)
-            except Exception as exc:  # a mapping bug must not stall the stream either
-                log.error("event_row failed (%s: %s); the event goes to the DLQ as step_failed",
-                          type(exc).__name__, str(exc)[:200])
-                outcome = Dropped("step_failed", f"{type(exc).__name__}: {str(exc)[:500]}", step="event_row",
-                                  event=event)
-            else:
-                if type(row) is not Dropped:
-                    outcomes.append(Outcome(row=row))
-                    kept += 1
-                    continue
-                # the event cannot be a row (its data cannot be written as JSON): a dead letter, never an insert
-                row.step, row.event = "event_row", event
-                outcome = row
-        if counters is not None:
-            counters.drop(outcome.reason)
-        if outcome.reason in FILTERED_REASONS:  # a bot: counted, nothing to fix or replay
-            outcomes.append(FILTERED)
-        else:
-            outcomes.append(Outcome(dead_letter=dead_letter(outcome, raws[index], source_of(index))))
-    if counters is not None:
-        counters.kept += kept
-        counters.maybe_log()
-    return outcomes
-
-
-# what a filtered event becomes: neither a row nor a dead letter (both branches skip it)
-FILTERED = Outcome()
+def processor_steps(options: Options, steps: tuple[Step, ...] = STEPS) -> tuple[Step, ...]:
+    """What the processor does to each message, in order: ``steps`` (parse first) with ``options``
+    bound, then :func:`to_row`."""
+    return (*steps_for(options, steps), to_row)
 
 
 def build_app(
     settings: Settings,
     *,
+    options: Options | None = None,
     steps: tuple[Step, ...] = STEPS,
     counters: Counters | None = None,
     consumer_group: str | None = None,
     quality: QualityMonitor | None = None,
     dead_letter_counters: Counters | None = None,
-) -> Application:
-    """The processor's Quix Streams application, ready to ``run()``."""
+) -> Stream:
+    """The processor's Quix Streams application and its sinks, ready to ``run()``.
+
+    ``options`` are the steps' settings (default: read from ``settings``, once).
+    """
     counters = counters or Counters()
-    configure(Options.from_settings(settings))  # the steps' settings, read once
+    options = options or Options.from_settings(settings)
     app = Application(
         broker_address=quix_connection(settings),  # bootstrap list and the cluster's TLS/SASL
         consumer_group=consumer_group or settings.processor_group,
@@ -133,29 +95,27 @@ def build_app(
     events_topic = app.topic(settings.events_topic, value_deserializer="bytes", key_deserializer="bytes")
     dlq_topic = app.topic(settings.dlq_topic, value_deserializer="bytes", key_deserializer="bytes")
 
-    def enrich(raws: list[bytes | None], source_of: Callable[[int], Source]) -> list[Outcome]:
-        """Run the steps and map each event to its row; a drop becomes its dead letter."""
-        return process_many(raws, steps, counters, source_of)
-
-    # one chain, no branches, no per-message apply: the sink gathers the messages and runs
-    # the steps over a batch of them at a time (see EventSink for why)
-    events = app.dataframe(events_topic)
-    sink = EventSink(settings, enrich=enrich, counters=counters, chunk_rows=settings.sink_batch_size,
-                     max_delay=settings.sink_max_delay_s, on_rows=quality.offer if quality is not None else None)
-    events.sink(sink)
-    # Quix runs a dataframe's periodic tasks on every pass of its loop, also when no message
-    # came: the sink's tick sends on what waited VIGIL_SINK_MAX_DELAY at the end of a burst
-    events._registry.register_periodic_task(sink.tick)  # noqa: SLF001 - Quix's own hook for operators' timers
+    # events: one chain, no branches, no per-message apply (see StepBatches for why)
+    events = StepBatches(
+        processor_steps(options, steps),
+        rows=ClickHouseSink(settings, table="events", columns=COLUMNS, counters=counters,
+                            chunk_rows=settings.sink_batch_size, max_delay=settings.sink_max_delay_s,
+                            on_rows=quality.offer if quality is not None else None,
+                            insert_settings=EVENT_INSERT_SETTINGS),
+        dead_letters=DeadLetterSink(settings, counters=counters),
+        counters=counters, max_delay=settings.sink_max_delay_s,
+    )
+    app.dataframe(events_topic).sink(events)
 
     # the DLQ read back into ClickHouse's dead_letters table: drops by reason are queryable
     def dead_letter_row_of(record: bytes | None) -> tuple:
         context = message_context()
         return dead_letter_row(record, context.topic, context.partition, context.offset)
 
-    app.dataframe(dlq_topic).apply(dead_letter_row_of).sink(
-        ClickHouseSink(settings, table="dead_letters", columns=DEAD_LETTER_COLUMNS,
-                       counters=dead_letter_counters or Counters()))
-    return app
+    dead_letters = ClickHouseSink(settings, table="dead_letters", columns=DEAD_LETTER_COLUMNS,
+                                  counters=dead_letter_counters or Counters())
+    app.dataframe(dlq_topic).apply(dead_letter_row_of).sink(dead_letters)
+    return Stream(app, (events, dead_letters))
 
 
 def tune_gc() -> None:
@@ -187,7 +147,8 @@ def main(args: argparse.Namespace) -> int:
         settings.dlq_topic, settings.processor_group,
     )
     try:
-        run_until_stopped(lambda: build_app(settings, counters=counters, quality=quality,
+        options = Options.from_settings(settings)  # the secret, the GeoIP database, the source maps: once
+        run_until_stopped(lambda: build_app(settings, options=options, counters=counters, quality=quality,
                                             dead_letter_counters=dead_letter_counters))
     finally:
         counters.log()

@@ -1,8 +1,8 @@
 """What became of one message: a row for ClickHouse, a dead letter, or neither (a bot).
 
-The processor's stream is a single chain — ``enrich`` then the sink — so an
-:class:`Outcome` is never copied between branches: :class:`~pipeline.processor.sink.EventSink`
-sends its row to ClickHouse or its dead letter to the DLQ topic. A named tuple keeps it
+The processor's stream is a single chain — the steps over a batch, then the sinks — so an
+:class:`Outcome` is never copied between branches: :class:`~pipeline.processor.batches.StepBatches`
+hands its row to the ClickHouse sink or its dead letter to the DLQ sink. A named tuple keeps it
 cheap to build (one per message) and immutable.
 """
 

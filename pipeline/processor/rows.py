@@ -8,7 +8,8 @@ before this module learns about them. The type-specific columns follow
 ============  =================================================================
 type          columns filled besides the common ones
 ============  =================================================================
-web_vital     vital_name, vital_value, vital_rating, target (attribution target)
+web_vital     vital_name, vital_value, vital_rating (pipeline.vitals.rate: the contract's
+              bounds, whatever rating the event carried), target (attribution target)
 error         error_kind, error_type, error_message, platform, level, logger,
               server_name, transaction; kind=api also duration_ms and http_* from its
               request; kind=resource http_url (the failing URL); kind=backend (a server's
@@ -38,6 +39,7 @@ from typing import Any
 
 import orjson
 
+from pipeline import vitals
 from pipeline.contract.sentry_errors import BACKEND_KIND, DEFAULT_LEVEL
 from pipeline.processor.steps import Dropped, Event
 
@@ -109,7 +111,8 @@ def event_row(event: Event) -> Row | Dropped:
     if event_type == "web_vital":
         vital_name = data["name"]
         vital_value = float(data["value"])
-        vital_rating = data.get("rating", "")
+        # rated here from contract/vitals.json, the one source: a Sentry SDK sends no rating
+        vital_rating = vitals.rate(vital_name, vital_value)
         target = (data.get("attribution") or _EMPTY).get("target", "")
     elif event_type == "resource":
         http_url = data["name"]

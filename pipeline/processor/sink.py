@@ -1,7 +1,8 @@
-"""Rows → ClickHouse: Quix Streams ``BatchingSink`` subclasses.
+"""Rows → ClickHouse: :class:`ClickHouseSink`, a Quix Streams ``BatchingSink``.
 
-:class:`ClickHouseSink` inserts rows into one table; :class:`EventSink`, the processor's,
-also sends each dead letter to the DLQ topic.
+The one sink every stream writes ClickHouse through: the processor's events (their rows
+handed over a batch at a time by :class:`~pipeline.processor.batches.StepBatches`), the
+dead letters read back from the DLQ topic, and ``vigil signals``' minutes.
 
 Quix Streams hands the sink each row and calls :meth:`ClickHouseSink.flush` at each
 commit, *before* it commits the consumer offsets — so a row is either in ClickHouse or its
@@ -38,28 +39,19 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
-from confluent_kafka import KafkaException, Producer
 from clickhouse_connect.driver import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError, ProgrammingError
 from clickhouse_connect.driver.insert import InsertContext
 from quixstreams.sinks import BatchingSink, SinkBackpressureError, SinkBatch
 from quixstreams.models import HeadersTuples
 
-from pipeline.collector.producer import producer_config
 from pipeline.processor import rows
 from pipeline.processor.counters import Counters
-from pipeline.processor.dead_letters import Source
-from pipeline.processor.outcome import Outcome
 from pipeline.settings import Settings, redacted
 from pipeline.warehouse.client import WarehouseUnavailable, connect
 from pipeline.warehouse.migrate import pending_migrations
 
 log = logging.getLogger(__name__)
-
-# messages → outcomes, in order; the second argument says where message i came from
-Enrich = Callable[[list, Callable[[int], Source]], list[Outcome]]
-# messages the steps run over at a time (see :func:`pipeline.processor.steps.run_many`)
-STEP_BATCH = 256
 
 # ClickHouse error codes that mean "not now" rather than "never"
 TRANSIENT_CODES = frozenset({
@@ -85,7 +77,7 @@ SCHEMA_MISSING_CODES = frozenset({60, 81})  # UNKNOWN_TABLE, UNKNOWN_DATABASE
 
 
 class ClickHouseSink(BatchingSink):
-    """Insert the processor's rows (:data:`rows.COLUMNS` order) into ClickHouse."""
+    """Insert rows (tuples in ``columns`` order; the processor's :data:`rows.COLUMNS` by default) into ``table``."""
 
     def __init__(
         self,
@@ -116,7 +108,7 @@ class ClickHouseSink(BatchingSink):
         self._pending_since = 0.0
         # sees each chunk as it goes to ClickHouse (the quality monitor: must return at once)
         self.on_rows = on_rows
-        # ClickHouse settings of every insert (EventSink's: see EVENT_INSERT_SETTINGS)
+        # ClickHouse settings of every insert (the processor's events: EVENT_INSERT_SETTINGS)
         self.insert_settings = insert_settings or {}
         self._backoff = min_backoff
         self._client: Client | None = None
@@ -184,16 +176,30 @@ class ClickHouseSink(BatchingSink):
         self._rows.append(value)
         self._gathered(had)
 
+    def extend(self, values: list) -> None:
+        """Add many rows at once (the processor's, a step batch at a time): as many :meth:`add` calls."""
+        if values:
+            had = len(self._rows)
+            self._rows.extend(values)
+            self._gathered(had)
+
+    def send_due(self) -> None:
+        """Send the waiting rows if the first waited ``max_delay`` and no insert is in flight (the
+        processor's timer asks, so the end of a burst goes out without waiting for a message)."""
+        if (self.max_delay is not None and self._rows and self._writer_idle()
+                and time.monotonic() - self._pending_since >= self.max_delay):
+            self.send_pending()
+
     def _gathered(self, had: int) -> None:
         """Rows were added to the ``had`` waiting: send a full chunk, or a partial one whose first
         row waited ``max_delay``."""
         if len(self._rows) >= self.chunk_rows:
-            self._send_pending()
+            self.send_pending()
         elif self.max_delay is not None:
             if not had:
                 self._pending_since = time.monotonic()
             elif time.monotonic() - self._pending_since >= self.max_delay and self._writer_idle():
-                self._send_pending()
+                self.send_pending()
 
     def _writer_idle(self) -> bool:
         """No insert in flight: a partial chunk sent now goes to ClickHouse at once.
@@ -214,7 +220,7 @@ class ClickHouseSink(BatchingSink):
     def flush(self) -> None:
         """Send what is left of this checkpoint and wait until every chunk of it is in ClickHouse."""
         try:
-            self._send_pending()
+            self.send_pending()
             failures = [error for error in (future.result() for future in self._in_flight) if error]
             rows = sum(self._in_flight_rows)
             self._raise_for(failures[0] if failures else None, rows)
@@ -232,7 +238,8 @@ class ClickHouseSink(BatchingSink):
         self._rows = []
         super().on_paused()
 
-    def _send_pending(self) -> None:
+    def send_pending(self) -> None:
+        """Hand the waiting rows to the writer thread now, whatever their number."""
         values = self._rows
         if not values:
             return
@@ -317,147 +324,3 @@ def _first_line(exc: BaseException) -> str:
 # other inserts' blocks before a merge. It was 10–35 % of the server's CPU per row
 # (compare: bench/clickhouse_inserts.py --insert-setting optimize_on_insert=1).
 EVENT_INSERT_SETTINGS = {"optimize_on_insert": 0}
-
-
-class EventSink(ClickHouseSink):
-    """The processor's one sink: messages in; each one's row to ClickHouse, its dead letter to the DLQ.
-
-    It gathers the raw messages and hands ``step_batch`` of them at a time to ``enrich``
-    (the steps, run step by step over the batch: ``steps.run_many``), which answers an
-    :class:`Outcome` per message. Batches rather than one message at a time keep each step's
-    code and data in the CPU caches (a quarter to a third less stream-thread CPU per event);
-    ``flush`` enriches what is gathered before anything is committed, and a batch whose
-    first message waited ``max_delay`` goes through the steps and on to ClickHouse at once,
-    so quiet streams are not held back.
-
-    The stream stays a single chain (topic → this sink) instead of branching into a
-    rows branch and a dead-letter branch: at a branch point Quix Streams pickles a copy of
-    every value for every branch but the first, and filters and applies on both branches
-    run for every message — together about a fifth of the processor's CPU per event.
-
-    Dead letters go out through this sink's own idempotent producer (acks=all, keyed like
-    the input message) and :meth:`flush` waits for Kafka to acknowledge them together with
-    the rows' inserts, before Quix commits the offsets: a drop is on the DLQ topic or its
-    message will be read again, as with Quix's own ``to_topic``. Filtered events (bots)
-    carry neither and go nowhere.
-    """
-
-    def __init__(self, settings: Settings, *, enrich: Enrich, step_batch: int = STEP_BATCH,
-                 dlq_timeout: float = 30.0, **options: Any) -> None:
-        options.setdefault("insert_settings", EVENT_INSERT_SETTINGS)
-        super().__init__(settings, **options)
-        self.enrich = enrich
-        self.step_batch = step_batch
-        self._messages: list[tuple] = []  # (value, key, timestamp, headers, topic, partition, offset)
-        self._waiting_since = 0.0
-        self.dlq_topic = settings.dlq_topic
-        self.dlq_timeout = dlq_timeout
-        self._dlq_failure: str | None = None
-        # the collector's durable settings (idempotent, acks=all, its partitioner: a session's
-        # dead letters share its input's partition), given up on after this sink's timeout
-        self._dlq: Producer | None = Producer({**producer_config(settings), "client.id": "vigil-processor-dlq", "linger.ms": 20,
-                              "message.timeout.ms": max(int(dlq_timeout * 1000), 1000)})
-
-    def add(self, value: bytes | None, key: Any, timestamp: int, headers: HeadersTuples,
-            topic: str, partition: int, offset: int) -> None:
-        """Gather the message; every ``step_batch`` messages run the steps over them (and
-        :meth:`tick`, right after each message, over fewer once the first waited ``max_delay``)."""
-        messages = self._messages
-        messages.append((value, key, timestamp, headers, topic, partition, offset))
-        if len(messages) >= self.step_batch:
-            self._enrich_waiting()
-        elif len(messages) == 1:
-            self._waiting_since = time.monotonic()
-
-    def tick(self) -> None:
-        """Send on what waited ``max_delay``: gathered messages through the steps, rows to
-        ClickHouse — also when no message came since (the end of a burst, a quiet stream),
-        which would otherwise wait for the next checkpoint.
-
-        The processor registers it as a periodic task of its dataframe, which Quix Streams
-        runs on the stream thread on every pass of its loop, after each message and at least
-        every second while the topic is idle; so :meth:`add` needs no clock of its own.
-        """
-        if self.max_delay is None:
-            return
-        if self._messages and time.monotonic() - self._waiting_since >= self.max_delay:
-            self._enrich_waiting()
-            self._send_pending()
-        elif self._rows and time.monotonic() - self._pending_since >= self.max_delay and self._writer_idle():
-            self._send_pending()
-
-    def _enrich_waiting(self) -> None:
-        """The gathered messages through the steps: rows to the insert chunks, dead letters to the DLQ."""
-        messages, self._messages = self._messages, []
-        if not messages:
-            return
-        outcomes = self.enrich([message[0] for message in messages],
-                               lambda index: Source(*messages[index][4:]))
-        rows = self._rows
-        had = len(rows)
-        for outcome, message in zip(outcomes, messages):
-            if outcome.row is not None:
-                rows.append(outcome.row)
-            elif outcome.dead_letter is not None:
-                self._produce_dead_letter(outcome.dead_letter.record, message[1])
-        if len(rows) > had:
-            self._gathered(had)
-
-    def _produce_dead_letter(self, record: bytes, key: Any) -> None:
-        while True:
-            try:
-                self._dlq.produce(self.dlq_topic, record, key=key, on_delivery=self._delivered)
-                break
-            except BufferError:  # librdkafka's queue is full: let deliveries drain, then retry
-                self._dlq.poll(0.1)
-        self._dlq.poll(0)
-
-    def _delivered(self, error: Any, _message: Any) -> None:
-        if error is not None and self._dlq_failure is None:
-            self._dlq_failure = str(error)
-
-    def flush(self) -> None:
-        """The rows in ClickHouse and the dead letters acknowledged by Kafka, or no commit."""
-        started = time.monotonic()
-        try:
-            self._enrich_waiting()
-            super().flush()
-        finally:
-            remaining = self._flush_dead_letters()
-            self.counters.checkpoints += 1
-            self.counters.checkpoint_wait_s += time.monotonic() - started
-        failure, self._dlq_failure = self._dlq_failure, None
-        if remaining or failure:
-            self.counters.backpressured += 1
-            log.warning("the DLQ topic %s did not take %s; this checkpoint will be re-read from Kafka",
-                        self.dlq_topic, failure or f"{remaining} dead letter(s) within {self.dlq_timeout:.0f}s")
-            raise SinkBackpressureError(retry_after=self.min_backoff)
-
-    def _flush_dead_letters(self) -> int:
-        try:
-            return self._dlq.flush(self.dlq_timeout)
-        except KafkaException as exc:
-            self._dlq_failure = self._dlq_failure or str(exc)
-            return 0
-
-    def close(self) -> None:
-        """Also let go of the DLQ producer, so librdkafka's threads end with it (left alone they go
-        on calling a broker that may be gone, and every restart of the stream would leak one).
-
-        After a clean stop Quix Streams' final checkpoint has flushed every dead letter. After a
-        failed one, what is still queued belongs to messages whose offsets were not committed:
-        they will be read again and their dead letters produced again, so the queue is purged
-        rather than waited for (waiting could only put the same dead letter on the topic twice).
-        """
-        super().close()
-        if self._dlq is not None:
-            self._dlq.purge()
-            self._dlq.flush(0)  # serve the purged messages' delivery reports
-            self._dlq = None  # the last reference: the producer is destroyed here
-
-    def on_paused(self) -> None:
-        """Backpressure: the gathered messages and the unacknowledged dead letters will be read again."""
-        self._messages.clear()
-        self._flush_dead_letters()
-        self._dlq_failure = None
-        super().on_paused()

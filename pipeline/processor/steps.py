@@ -8,8 +8,10 @@ drops by reason and sends each to the dead-letter topic. Reasons are a closed se
 (:data:`REASONS`): the contract's own plus the few only the processor can detect.
 
 Adding enrichment means writing one more small function here and putting it in the list at
-the right place. The few settings steps need (:class:`Options`) are read once, at start, by
-:func:`configure`.
+the right place. The few settings steps need (:class:`Options`) are read once, at start, and
+passed as an object: a step that needs them takes them as its second argument, and
+:func:`steps_for` binds them (``steps_for(Options.from_settings(settings))``); :data:`STEPS`
+are the steps with the default options (tools and tests).
 
 Steps write what they derive into the event under the warehouse's column names
 (``received_at``, ``browser``, ``os``, ``device``, ``client_ip``, ``path``, …); those names
@@ -106,14 +108,7 @@ class Options:
                    session_pages=SessionPages(WarehousePages(settings)))
 
 
-_options = Options()
-
-
-def configure(options: Options) -> Options:
-    """Use ``options`` from now on (the processor calls this once at start); returns the old ones."""
-    global _options
-    previous, _options = _options, options
-    return previous
+DEFAULT_OPTIONS = Options()  # what a step uses when it is called without its options
 
 
 def _preview(value: Any, limit: int = 80) -> str:
@@ -230,7 +225,7 @@ def put_user_agent(event: Event) -> Event:
     return event
 
 
-def drop_bots(event: Event) -> Event | Dropped:
+def drop_bots(event: Event, options: Options = DEFAULT_OPTIONS) -> Event | Dropped:
     """Crawlers, monitors, an empty User-Agent, and headless browsers if ``drop_headless``.
 
     Runs after :func:`put_user_agent` (it reads the capped UA; ``bots.verdict``). A bot's
@@ -241,41 +236,41 @@ def drop_bots(event: Event) -> Event | Dropped:
     if verdict == bots.HUMAN:
         return event
     if verdict == bots.HEADLESS:
-        if _options.drop_headless:
+        if options.drop_headless:
             return Dropped("bot", f"a headless browser ({_preview(user_agent)}); VIGIL_DROP_HEADLESS is on",
                            "client.user_agent")
         return event
     return Dropped("bot", f"a robot's user agent: {_preview(user_agent)}", "client.user_agent")
 
 
-def put_geo(event: Event) -> Event:
+def put_geo(event: Event, options: Options = DEFAULT_OPTIONS) -> Event:
     """Country, region and city of the client IP from the GeoIP database, if one is configured.
 
     Needs the full IP address, so it runs before :func:`anonymize_ip`; after :func:`drop_bots`,
     so robots cost no lookup. Unknown (no database, private address, no match) is ``""``.
     """
-    event["country"], event["region"], event["city"] = _options.locate(event["client_ip"])
+    event["country"], event["region"], event["city"] = options.locate(event["client_ip"])
     return event
 
 
-def put_visitor_id(event: Event) -> Event:
+def put_visitor_id(event: Event, options: Options = DEFAULT_OPTIONS) -> Event:
     """A cookieless visitor id for an SDK without storage (``anon_…``): see ``visitors``.
 
     Needs the full IP address, so it runs before :func:`anonymize_ip`.
     """
     visitor = event["visitor_id"]
     if visitor.startswith(visitors.ANONYMOUS_PREFIX):
-        salt = visitors.daily_salt(_options.secret, event["received_at"].date())
+        salt = visitors.daily_salt(options.secret, event["received_at"].date())
         event["visitor_id"] = visitors.visitor_id(salt, event["user_agent"], event["client_ip"], event["project_id"])
     return event
 
 
-def anonymize_ip(event: Event) -> Event:
+def anonymize_ip(event: Event, options: Options = DEFAULT_OPTIONS) -> Event:
     """Keep only the network of the client address: IPv4 /24, IPv6 /48 (unless ``keep_full_ip``).
 
     Runs after every step that needs the whole address (the visitor id).
     """
-    if not _options.keep_full_ip and event["client_ip"]:
+    if not options.keep_full_ip and event["client_ip"]:
         event["client_ip"] = _network_of(event["client_ip"])
     return event
 
@@ -373,20 +368,20 @@ def put_traffic_source(event: Event) -> Event:
     return event
 
 
-def symbolicate(event: Event) -> Event:
+def symbolicate(event: Event, options: Options = DEFAULT_OPTIONS) -> Event:
     """An error's minified frames → original file, line, column and function (``symbolication``).
 
     Needs the event's release and a source map uploaded for it (``vigil sourcemaps upload``);
     runs before :func:`put_fingerprint`, so groups are made of original frames. Any other
     event, or an error without frames or release, passes after a look at its type.
     """
-    if event["type"] != "error" or _options.source_maps is None:
+    if event["type"] != "error" or options.source_maps is None:
         return event
     release = event.get("release")
     for holder in (event["data"], *(event["data"].get("exceptions") or ())):  # and a chain's exceptions
         frames = holder.get("frames")
         if release and frames:
-            _options.source_maps.symbolicate(event["project_id"], release, frames)
+            options.source_maps.symbolicate(event["project_id"], release, frames)
     return event
 
 
@@ -430,6 +425,22 @@ STEPS: tuple[Step, ...] = (
     symbolicate,
     put_fingerprint,
 )
+
+
+# the steps that read the options: steps_for binds them to the options given
+OPTION_STEPS = frozenset({drop_bots, put_geo, put_visitor_id, anonymize_ip, symbolicate})
+
+
+def steps_for(options: Options, steps: tuple[Step, ...] = STEPS) -> tuple[Step, ...]:
+    """``steps`` with ``options`` bound to those that read them (each keeps its name)."""
+    return tuple(_bind(step, options) if step in OPTION_STEPS else step for step in steps)
+
+
+def _bind(step: Callable[[Event, Options], Event | Dropped], options: Options) -> Step:
+    @functools.wraps(step)
+    def bound(event: Event) -> Event | Dropped:
+        return step(event, options)
+    return bound
 
 
 def run(raw: bytes | None, steps: tuple[Step, ...] = STEPS) -> Event | Dropped:

@@ -40,11 +40,11 @@ from pipeline.broker.topics import SIGNALS_TOPIC
 from pipeline.processor.counters import Counters
 from pipeline.processor.sink import ClickHouseSink
 from pipeline.processor.steps import (
-    Dropped, Options, Step, configure, drop_bots, parse, put_received_at, put_user_agent, require_project, run,
+    Dropped, Options, Step, drop_bots, parse, put_received_at, put_user_agent, require_project, run, steps_for,
     validate,
 )
 from pipeline.settings import Settings, redacted
-from pipeline.streaming import run_until_stopped, start_service
+from pipeline.streaming import Stream, run_until_stopped, start_service
 from pipeline.signals.windows import (
     COLUMNS, Sample, aggregations, event_time, project_of, sample_of, signal_of, signal_row,
 )
@@ -102,7 +102,8 @@ class SignalCounters:
         self._late_logged = False
 
 
-def to_sample(raw: bytes | None, counters: SignalCounters) -> Sample | None:
+def to_sample(raw: bytes | None, counters: SignalCounters,
+              steps: tuple[Step, ...] = SIGNAL_STEPS) -> Sample | None:
     """One message → its :data:`Sample`, or None (counted by reason) if the processor would not store it.
 
     The processor sends the same drops to the dead-letter topic; doing it here too would
@@ -111,7 +112,7 @@ def to_sample(raw: bytes | None, counters: SignalCounters) -> Sample | None:
     counters.consumed += 1
     if counters.consumed & 1023 == 0:  # the clock is read once every 1024 events only
         counters.maybe_log()
-    outcome = run(raw, SIGNAL_STEPS)
+    outcome = run(raw, steps)
     if type(outcome) is Dropped:
         counters.dropped[outcome.reason] += 1
         return None
@@ -119,11 +120,12 @@ def to_sample(raw: bytes | None, counters: SignalCounters) -> Sample | None:
 
 
 def build_app(settings: Settings, *, counters: SignalCounters | None = None,
-              consumer_group: str | None = None) -> Application:
-    """The signals' Quix Streams application, ready to ``run()``."""
+              consumer_group: str | None = None) -> Stream:
+    """The signals' Quix Streams application and its sink, ready to ``run()``."""
     counters = counters or SignalCounters()
     # only drop_headless matters to these steps; the visitor-id secret is not read here
-    configure(Options(drop_headless=settings.drop_headless, keep_full_ip=settings.keep_full_ip))
+    steps = steps_for(Options(drop_headless=settings.drop_headless, keep_full_ip=settings.keep_full_ip),
+                      SIGNAL_STEPS)
     app = Application(
         broker_address=quix_connection(settings),  # bootstrap list and the cluster's TLS/SASL
         consumer_group=consumer_group or settings.signals_group,
@@ -140,7 +142,7 @@ def build_app(settings: Settings, *, counters: SignalCounters | None = None,
     signals_topic = app.topic(SIGNALS_TOPIC, value_serializer="json", key_serializer="str")
 
     def sample(raw: bytes | None) -> Sample | None:
-        return to_sample(raw, counters)
+        return to_sample(raw, counters, steps)
 
     def is_sample(value: Sample | None) -> bool:
         return value is not None
@@ -165,8 +167,9 @@ def build_app(settings: Settings, *, counters: SignalCounters | None = None,
            .final(closing_strategy="partition"))
     sdf = sdf.apply(signal, metadata=True)
     sdf.to_topic(signals_topic, key=signal_key)
-    sdf.apply(signal_row).sink(ClickHouseSink(settings, table=TABLE, columns=COLUMNS, counters=Counters()))
-    return app
+    sink = ClickHouseSink(settings, table=TABLE, columns=COLUMNS, counters=Counters())
+    sdf.apply(signal_row).sink(sink)
+    return Stream(app, (sink,))
 
 
 def main(args: argparse.Namespace) -> int:

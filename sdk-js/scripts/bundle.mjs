@@ -13,44 +13,90 @@ import { minify } from 'terser';
 import { gzipSync } from 'node:zlib';
 
 const WEB_VITALS_MODULES = /[\\/]node_modules[\\/]web-vitals[\\/]dist[\\/]modules[\\/].*\.js$/;
-// Tests for what only soft navigations bring: their entries, their metrics.
-const SOFT_NAV_ENTRY = /\b[\w.]+ === '(?:soft-navigation|interaction-contentful-paint)'/g;
-// Vigil calls each on*() without options: never `reportAllChanges`.
-const REPORT_ALL_CHANGES = /\bopts\.reportAllChanges\b/g;
 
 /**
- * An esbuild plugin: web-vitals from its ES modules, without what Vigil never turns on.
- * Vigil never passes `reportSoftNavs` (it reports SPA navigations itself), so web-vitals
- * never observes `soft-navigation` or `interaction-contentful-paint` entries: the
- * `checkSoftNavsEnabled` gate becomes `false` and the handlers of those entries become
- * unreachable for terser to drop (about 450 B min+gzip); nor does Vigil pass
- * `reportAllChanges` (each metric is sent once, final: 30 B more). If a web-vitals release reshapes
- * that code the build fails here rather than shipping it half cut.
+ * What Vigil never uses, cut from web-vitals' modules: `[name, pattern, replacement, at least
+ * this many matches]`. Vigil reads a metric's `name`, `value`, `id`, `navigationType` and
+ * `entries` only (src/vitals.ts), and calls each on*() without options.
+ */
+const CUTS = [
+  // Tests for what only soft navigations bring: their entries, their metrics.
+  ['soft-navigation entries', /\b[\w.]+ === '(?:soft-navigation|interaction-contentful-paint)'/g, 'false', 4],
+  // Each metric is sent once, final: never `reportAllChanges`.
+  ['reportAllChanges', /\bopts\.reportAllChanges\b/g, 'false', 5],
+  ['reportAllChanges test', /(?<=\bforceReport) \|\| reportAllChanges\b/g, '', 1],
+  // No `rating`: the processor rates every vital from contract/vitals.json (one source).
+  ['rating', /^\s*metric\.rating = getRating\(metric\.value, thresholds\);$|^\s*rating: 'good',.*$/gm, '', 2],
+  // A soft navigation's id, interaction, URL and start time, copied from metric to metric.
+  ['soft-navigation fields', /^\s*navigation(?:Id|InteractionId|URL|StartTime): .*,$|^\s*const hardNavId = .*;$|^\s*metric\.navigationId = .*;$/gm, '', 6],
+  ['soft-navigation arguments', /, metric\.navigationId, metric\.navigationInteractionId, metric\.navigationURL, getBFCacheRestoreTime\(\)\)/g, ')', 5],
+  ['soft-navigation parameters', /, navigationId(?: = 0)?, navigationInteractionId, navigationURL, navigationStartTime\)/g, ')', 7],
+  // The hooks only web-vitals' attribution build sets, and the soft navigations' entry maps.
+  ['attribution hooks', /^\s*(?:this\.)?_(?:on[A-Z]\w+|softNavigationEntryMap)(?:\?\.\(\w+\))?;$/gm, '', 9],
+];
+
+/**
+ * Modules of web-vitals replaced whole: `[path end, what the original must declare, the
+ * replacement]`.
+ * - Vigil never passes `reportSoftNavs` (it reports SPA navigations itself), so web-vitals
+ *   never observes `soft-navigation` or `interaction-contentful-paint` entries: the
+ *   `checkSoftNavsEnabled` gate is `false` and the handlers of those entries become
+ *   unreachable for terser to drop (about 450 B min+gzip).
+ * - `initUnique(opts, Manager)` shares a manager between calls given the same options
+ *   object (the attribution build's wrappers do that); Vigil calls each on*() once without
+ *   options, so every call gets a fresh `{}` and a new manager anyway.
+ */
+const REPLACED = [
+  [
+    '/lib/softNavs.js',
+    [/^export const checkSoftNavsEnabled\b/m, /^export const storeSoftNavEntry\b/m],
+    'export const checkSoftNavsEnabled = () => false;\nexport const storeSoftNavEntry = () => {};\n',
+  ],
+  ['/lib/initUnique.js', [/^export function initUnique\(identityObj, ClassObj\)/m], 'export const initUnique = (identityObj, ClassObj) => new ClassObj();\n'],
+];
+
+/**
+ * An esbuild plugin: web-vitals from its ES modules, without what Vigil never turns on or
+ * reads (REPLACED, CUTS): with the soft-navigation fields of every metric (120 B), no
+ * `reportAllChanges` (30 B), no `rating` (55 B), no attribution hooks. If a web-vitals
+ * release reshapes that code the build fails here rather than shipping it half cut.
  */
 const webVitalsForVigil = () => {
-  const cut = { gate: 0, branches: 0, options: 0 };
+  const cut = Object.fromEntries([...REPLACED, ...CUTS].map(([name]) => [name, 0]));
   return {
     name: 'web-vitals-for-vigil',
     setup(b) {
       b.onResolve({ filter: /^web-vitals$/ }, () => ({ path: root + 'node_modules/web-vitals/dist/modules/index.js' }));
       b.onLoad({ filter: WEB_VITALS_MODULES }, ({ path }) => {
         let text = readFileSync(path, 'utf8');
-        if (path.endsWith('/lib/softNavs.js')) {
-          if (!/export const checkSoftNavsEnabled\b/.test(text) || !/export const storeSoftNavEntry\b/.test(text))
-            throw new Error('web-vitals lib/softNavs.js changed: review webVitalsForVigil in scripts/bundle.mjs');
-          cut.gate++;
-          text = 'export const checkSoftNavsEnabled = () => false;\nexport const storeSoftNavEntry = () => {};\n';
-        }
-        text = text.replace(SOFT_NAV_ENTRY, () => (cut.branches++, 'false')).replace(REPORT_ALL_CHANGES, () => (cut.options++, 'false'));
+        for (const [end, declares, replacement] of REPLACED)
+          if (path.replace(/\\/g, '/').endsWith(end)) {
+            if (!declares.every((d) => d.test(text)))
+              throw new Error(`web-vitals ${end} changed: review webVitalsForVigil in scripts/bundle.mjs`);
+            cut[end]++;
+            text = replacement;
+          }
+        for (const [name, pattern, replacement] of CUTS)
+          text = text.replace(pattern, () => (cut[name]++, replacement));
         return { contents: text, loader: 'js' };
       });
       b.onEnd(() => {
-        if (cut.gate != 1 || cut.branches < 4 || cut.options < 5)
+        if (REPLACED.some(([end]) => cut[end] != 1) || CUTS.some(([name, , , least]) => cut[name] < least))
           throw new Error(`web-vitals' code changed: not every cut applied (${JSON.stringify(cut)}): review webVitalsForVigil in scripts/bundle.mjs`);
       });
     },
   };
 };
+
+/**
+ * Property names terser may shorten: web-vitals' private members (`_name`, its own build
+ * mangles them the same way; nothing of Vigil's starts with `_`: `__vigil__` is not matched),
+ * its visibility watcher's, and Vigil's internal members — queue, transport, session and
+ * store methods (src/queue.ts, transport.ts, session.ts, lib/storage.ts). Never a contract
+ * field, an option or API name (docs/sdk.md), a DOM name, nor a name a built-in also has
+ * (`push`, `get`, `keys`, `all`…): mangling goes by name across the whole bundle.
+ */
+const INTERNAL_MEMBERS = /^(?:_[A-Za-z].*|firstHiddenTime|onHidden|flushHidden|setStore|sendNow|visitorId|sessionId|persist|del)$/;
 
 export const root = new URL('..', import.meta.url).pathname;
 export const version = JSON.parse(readFileSync(root + 'package.json', 'utf8')).version;
@@ -84,9 +130,7 @@ export const bundleIife = async () => {
       ecma: 2020,
       // inline: 1 inlines only simple functions: 25 B smaller once gzipped than full inlining.
       compress: { passes: 2, inline: 1 },
-      // web-vitals' private members are `_name` (its own build mangles them the same way);
-      // nothing of Vigil's is (`__vigil__` is not matched).
-      mangle: { toplevel: true, properties: { regex: /^_[A-Za-z]/ } },
+      mangle: { toplevel: true, properties: { regex: INTERNAL_MEMBERS } },
       sourceMap: { content: map, filename: 'vigil.min.js', url: 'vigil.min.js.map' },
     },
   );

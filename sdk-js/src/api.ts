@@ -6,6 +6,7 @@
  */
 import type { ApiCallData, ApiFailure } from './contract';
 import { guard } from './lib/guard';
+import { ms } from './lib/ms';
 import { scrubUrl } from './lib/scrub';
 
 type Report = (call: ApiCallData) => void;
@@ -24,7 +25,7 @@ const call = (method: string, url: string, start: number, status: number, failur
     // The fragment never reaches the server; drop it with whatever it holds.
     url: scrubUrl(url.replace(/#.*/, '')),
     status,
-    duration: Math.round((performance.now() - start) * 10) / 10,
+    duration: ms(performance.now() - start),
     ok: !failure,
   };
   if (failure) data.failure = failure;

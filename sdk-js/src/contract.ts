@@ -62,6 +62,7 @@ export type NavigationBreakdown = Record<string, number>;
 export interface WebVitalData {
   name: VitalName;
   value: number;
+  /** Sent by earlier builds only, still accepted: the processor rates every vital (`contract/vitals.json`). */
   rating?: Rating;
   navigation_type?: string;
   metric_id?: string;

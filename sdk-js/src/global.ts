@@ -23,6 +23,7 @@ import {
   track,
 } from './index';
 import { handleError, type Handler } from './errors';
+import type { Options } from './options';
 import { guard } from './lib/guard';
 
 const api = { SDK, init, track, identify, setTag, captureException, captureMessage, addBreadcrumb, setConsent, flush };
@@ -36,18 +37,13 @@ guard(() => {
   w.Vigil = api;
   const script = document.currentScript as HTMLScriptElement | null;
   const d = script && script.dataset;
-  if (d && d.projectId)
-    init({
-      endpoint: d.endpoint!,
-      projectId: d.projectId,
-      key: d.key!,
-      release: d.release,
-      environment: d.environment,
-      transport: d.transport as never,
-      cookieless: d.cookieless != null,
-      hashRouting: d.hashRouting != null,
-      debug: d.debug != null,
-    });
+  if (d && d.projectId) {
+    // The data attributes named in docs/sdk.md: values as given, flags on when present.
+    const o: Record<string, unknown> = {};
+    for (const k of ['endpoint', 'projectId', 'key', 'release', 'environment', 'transport']) o[k] = d[k];
+    for (const k of ['cookieless', 'hashRouting', 'debug']) o[k] = d[k] != null;
+    init(o as unknown as Options);
+  }
   if (stub && stub.q)
     stub.q.forEach(([method, args]) => {
       const fn = api[method] as (...a: unknown[]) => void;

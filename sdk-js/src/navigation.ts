@@ -3,19 +3,14 @@
  * Navigation Timing Level 2, where every time is already relative to navigation start:
  * - LOAD = `loadEventEnd`, sent with the phase breakdown below;
  * - TTI = `domInteractive`. This is the write-up's simplification, not Lighthouse's TTI
- *   (which waits for a 5 s quiet window); it is rated with Lighthouse's TTI thresholds.
+ *   (which waits for a 5 s quiet window).
+ * Neither is rated here: the processor rates every web vital from `contract/vitals.json`.
  *
  * Prerendered pages count from activation, as web-vitals does.
  */
-import type { NavigationBreakdown, Rating, WebVitalData } from './contract';
+import type { NavigationBreakdown, WebVitalData } from './contract';
 import { guard } from './lib/guard';
 import { ms } from './lib/ms';
-
-/** Lighthouse's TTI scoring bands, ms: ≤ 3.8 s good, ≤ 7.3 s needs improvement. */
-export const TTI_THRESHOLDS = [3800, 7300];
-
-const rate = (value: number, [good, poor]: number[]): Rating =>
-  value <= good ? 'good' : value <= poor ? 'needs-improvement' : 'poor';
 
 /** Redirect, DNS, TCP, TLS, request (to first byte), response, DOM processing and load-event phases. */
 export const breakdown = (t: PerformanceNavigationTiming): NavigationBreakdown => {
@@ -35,10 +30,9 @@ export const breakdown = (t: PerformanceNavigationTiming): NavigationBreakdown =
 /** LOAD and TTI web_vital data for a finished navigation. */
 export const navigationVitals = (t: PerformanceNavigationTiming): WebVitalData[] => {
   const start = t.activationStart || 0;
-  const tti = ms(t.domInteractive - start);
   return [
     { name: 'LOAD', value: ms(t.loadEventEnd - start), navigation_type: t.type, breakdown: breakdown(t) },
-    { name: 'TTI', value: tti, rating: rate(tti, TTI_THRESHOLDS), navigation_type: t.type },
+    { name: 'TTI', value: ms(t.domInteractive - start), navigation_type: t.type },
   ];
 };
 

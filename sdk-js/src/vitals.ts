@@ -1,11 +1,13 @@
 /**
- * Core Web Vitals (FCP, LCP, CLS, INP, TTFB) from Google's `web-vitals`, with their
- * good / needs-improvement / poor rating (web-vitals' thresholds:
- * https://web.dev/articles/vitals) and what to blame, taken from the standard build's
+ * Core Web Vitals (FCP, LCP, CLS, INP, TTFB) from Google's `web-vitals`, with what to
+ * blame, taken from the standard build's
  * `metric.entries` (the attribution build alone would cost 2.5 KB more):
  * - LCP: the element's selector, and its image URL;
  * - CLS: the source node of the largest layout shift in the worst session window;
  * - INP: the interaction's target and whether it was a pointer or keyboard interaction.
+ *
+ * No rating: the processor rates every web vital from `contract/vitals.json`, one source for
+ * the SDK's, the pipeline's and the dashboards' thresholds.
  *
  * LCP, CLS and INP are final only when the page is hidden; web-vitals reports them from
  * its capture-phase `visibilitychange` listener, before the queue's hidden-page flush runs.
@@ -57,7 +59,6 @@ export const vitalData = (metric: MetricType, entry = blamed(metric)): WebVitalD
   const data: WebVitalData = {
     name: metric.name,
     value: metric.name == 'CLS' ? Math.round(metric.value * 10000) / 10000 : ms(metric.value),
-    rating: metric.rating,
     // web-vitals says back-forward(-cache); page views and Navigation Timing say back_forward.
     navigation_type: metric.navigationType.replace(/-/g, '_'),
     metric_id: metric.id,

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { onApiCalls } from '../src/api';
 import type { ApiCallData } from '../src/contract';
 import { startServer, waitFor, type LocalServer } from './helpers';
@@ -63,6 +63,23 @@ describe('wrapped fetch', () => {
       [0, 'abort'],
       [0, 'timeout'],
     ]);
+  });
+
+  test('a call longer than the contract allows (1 h) is recorded at 1 h, within the contract', async () => {
+    const realFetch = window.fetch;
+    const { open, send } = XMLHttpRequest.prototype;
+    let now = 1000;
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => now);
+    window.fetch = () => ((now += 2 * 3600000), Promise.resolve(new Response('late')));
+    try {
+      onApiCalls((call) => calls.push(call), () => false);
+      await fetch(server.url + '/api/slow');
+    } finally {
+      window.fetch = realFetch;
+      Object.assign(XMLHttpRequest.prototype, { open, send });
+      clock.mockRestore();
+    }
+    expect(calls[0].duration).toBe(3600000);
   });
 
   test('Request objects and relative URLs', async () => {

@@ -13,7 +13,7 @@ afterAll(() => server.close());
 
 test('starts from data attributes and replays calls the page queued before it loaded', async () => {
   const script = document.createElement('script');
-  Object.assign(script.dataset, { endpoint: server.url, projectId: 'shop', key: 'pk_tag', release: 'shop@3', hashRouting: '' });
+  Object.assign(script.dataset, { endpoint: server.url, projectId: 'shop', key: 'pk_tag', release: 'shop@3', environment: 'staging', hashRouting: '' });
   Object.defineProperty(document, 'currentScript', { value: script, configurable: true });
   // The stub from docs/sdk.md, as a page runs it before the async script arrives.
   const stub = { q: [] as unknown[] } as Record<string, unknown> & { q: unknown[] };
@@ -30,7 +30,7 @@ test('starts from data attributes and replays calls the page queued before it lo
   await waitFor(() => server.envelopes().some((e) => e.events.some((ev) => ev.type == 'custom')));
   const [envelope] = server.envelopes();
   expect(server.requests[0].url).toBe('/api/shop/events?key=pk_tag');
-  expect(envelope.context).toMatchObject({ release: 'shop@3' });
+  expect(envelope.context).toMatchObject({ release: 'shop@3', environment: 'staging' });
   const custom = server.envelopes().flatMap((e) => e.events).find((e) => e.type == 'custom')!;
   expect(custom.data).toEqual({ name: 'clicked-before-load', props: { early: true } });
   // data-hash-routing: a new hash is a page view of its own

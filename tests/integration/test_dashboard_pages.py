@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline import dashboard_users, queries
+from pipeline import dashboard_users, queries, vitals
 from pipeline.projects import create
 from pipeline.settings import REPO_ROOT
 from pipeline.warehouse import dashboard_state
@@ -56,7 +56,9 @@ class Rows:
         self.add(minutes_ago, session, "page_view", path=path, **fields)
 
     def vital(self, minutes_ago: float, session: str, name: str, value: float, **fields: Any) -> None:
-        self.add(minutes_ago, session, "web_vital", vital_name=name, vital_value=value, **fields)
+        """A measurement with the rating the processor stores (``rows.event_row``: the contract's)."""
+        self.add(minutes_ago, session, "web_vital", vital_name=name, vital_value=value,
+                 vital_rating=vitals.rate(name, value), **fields)
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,6 @@ from pipeline import queries
 from pipeline.broker.topics import ensure_topics
 from pipeline.processor import rows as processor_rows
 from pipeline.processor.app import build_app
-from pipeline.streaming import close_sinks
 from pipeline.quality.check import EXPECTATIONS_DIR, Checker, read_suite, rows_frame
 from pipeline.quality.monitor import QualityMonitor
 from pipeline.quality.store import write_results
@@ -230,11 +229,11 @@ def test_processor_with_a_stuck_quality_worker_and_the_dlq_by_reason(kafka, clic
     release = threading.Event()
     monitor = QualityMonitor(settings, interval=0, sample_rows=500,
                              check=lambda sample: release.wait(60) and [], store=lambda results, n: None)
-    app = build_app(settings, consumer_group=f"test-q-{run}", quality=monitor)
+    stream = build_app(settings, consumer_group=f"test-q-{run}", quality=monitor)
     try:
-        app.run(timeout=8, collect=False)
+        stream.app.run(timeout=8, collect=False)
     finally:
-        close_sinks(app)
+        stream.close()
         release.set()
         monitor.close()
     client = clickhouse.client()

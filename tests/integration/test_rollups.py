@@ -1,4 +1,4 @@
-"""The rollup migrations themselves: their ratings are pipeline.vitals' thresholds, a backfill
+"""The rollup migrations themselves: their ratings are the processor's (pipeline.vitals'), a backfill
 over events stored before them builds exactly what their views build on insert, inserting
 the same batch twice changes no answer, and retention sets (and removes) the tables' TTLs."""
 
@@ -53,22 +53,22 @@ def answers(client) -> dict:
     }
 
 
-def test_the_rollups_rate_vitals_with_pipeline_vitals_thresholds(fresh_db):
+def test_the_rollups_rate_vitals_as_the_processor_rates_them_from_the_contract(fresh_db):
+    """Every vital, TTI included, at and just past each bound: the rollups' ratings are the
+    processor's (events.vital_rating), which are pipeline.vitals', which are contract/vitals.json's."""
     apply_migrations(fresh_db)
     values = []
     for name, threshold in vitals.THRESHOLDS.items():
         step = 0.001 if threshold.unit == "" else 1.0
         values += [(name, value) for value in (threshold.good, threshold.good + step, threshold.poor,
                                                threshold.poor + step)]
-    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    fresh_db.insert("events", [[1, "web_vital", at, f"e{i:04d}", "s", "v", name, value]
-                               for i, (name, value) in enumerate(values)],
-                    column_names=["project_id", "type", "timestamp", "event_id", "session_id", "visitor_id",
-                                  "vital_name", "vital_value"])
-    stored = fresh_db.query("SELECT toString(vital_name), high, toString(rating) FROM web_vitals_minute FINAL").result_rows
-    assert len(stored) == len(values)
-    assert {(name, value, rating) for name, value, rating in stored} == {
-        (name, value, vitals.rate(name, value)) for name, value in values}
+    shop_data.insert(fresh_db, shop_data.vital_rows(1, datetime(2026, 1, 1, tzinfo=timezone.utc), values))
+    expected = {(name, float(value), vitals.rate(name, value)) for name, value in values}
+    assert {rating for _name, _value, rating in expected} == set(vitals.RATINGS)
+    for table in ("web_vitals_minute", "web_vitals_hour"):
+        stored = fresh_db.query(f"SELECT toString(vital_name), high, toString(rating) FROM {table} FINAL").result_rows
+        assert len(stored) == len(values), table
+        assert set(stored) == expected, table
 
 
 # the columns the processor's rows carry today come with the early schema (shop_data inserts them all)

@@ -77,6 +77,28 @@ def shop_events(project_id: int, sessions: int, seed: int, start: datetime, span
     return ShopData(rows, made)
 
 
+def vital_rows(project_id: int, at: datetime, measurements: list[tuple[str, float]]) -> list[tuple]:
+    """One ``web_vital`` row per ``(name, value)``, sent without a rating (as a Sentry SDK sends
+    them) and made as :func:`shop_events` makes its rows, so the rating is the processor's."""
+    stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    events = [{"event_id": f"vital_{index:06d}", "type": "web_vital", "timestamp": stamp,
+               "data": {"name": name, "value": value}} for index, (name, value) in enumerate(measurements)]
+    doc = {"version": 1, "sdk": {"name": "vigil-browser", "version": "0.1.0"},
+           "context": {"session_id": "s_vital_rows", "visitor_id": "v_vital_rows",
+                       "page": {"url": "https://shop.example.com/"}},
+           "events": events}
+    split = envelope.split(doc, project_id, {"ip": CLIENT_IP, "user_agent": "Mozilla/5.0"}, now=at)
+    assert not split.rejected, split.rejected
+    made = []
+    for _key, message in split.messages:
+        event = steps.run(message)
+        assert not isinstance(event, steps.Dropped), event
+        row = processor_rows.event_row(event)
+        assert not isinstance(row, steps.Dropped), row
+        made.append(row + ("",))
+    return made
+
+
 def insert(client: Client, rows: list[tuple], chunk: int = 20_000) -> None:
     """Insert rows as the processor's sink does (named columns, batches)."""
     for offset in range(0, len(rows), chunk):

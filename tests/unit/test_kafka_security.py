@@ -75,11 +75,11 @@ def test_the_collector_producer(secured):
 
 
 def test_the_processor_dlq_producer(secured, monkeypatch):
-    from pipeline.processor import sink
+    from pipeline.processor import dlq_sink
 
-    monkeypatch.setattr(sink, "Producer", Recorder)
+    monkeypatch.setattr(dlq_sink, "Producer", Recorder)
     with pytest.raises(Recorded):
-        sink.EventSink(secured, enrich=lambda raws, source_of: [])
+        dlq_sink.DeadLetterSink(secured)
     _carries(Recorder.configs[-1])
     assert Recorder.configs[-1]["client.id"] == "vigil-processor-dlq"
 

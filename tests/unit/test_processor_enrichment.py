@@ -11,7 +11,9 @@ import orjson
 import pytest
 
 from pipeline import contract
-from pipeline.processor import app, bots, fingerprints, pii, routes, steps, visitors
+from pipeline.processor import bots, fingerprints, pii, routes, steps, visitors
+from pipeline.processor.app import processor_steps
+from pipeline.processor.batches import process
 from pipeline.processor.counters import Counters
 from pipeline.processor.steps import Dropped, Options
 from tests.unit.test_processor_steps import CHROME_WINDOWS, message
@@ -22,17 +24,14 @@ GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.
 SECRET = b"s" * 32
 
 
-@pytest.fixture(autouse=True)
-def options():
-    """Every test starts from known options and leaves the module's as it found them."""
-    previous = steps.configure(Options(secret=SECRET))
-    yield
-    steps.configure(previous)
+OPTIONS = Options(secret=SECRET)  # known options, passed to every step that reads them
+STEPS = steps.steps_for(OPTIONS)
+PROCESSOR = processor_steps(OPTIONS)  # the steps, then to_row
 
 
 def enriched(**overrides) -> dict:
     """One message through every step up to (not including) the ones under test."""
-    event = steps.run(orjson.dumps(message(**overrides)), steps=steps.STEPS[:6])
+    event = steps.run(orjson.dumps(message(**overrides)), steps=STEPS[:6])
     assert isinstance(event, dict), event
     return event
 
@@ -61,7 +60,7 @@ def js_error(message_text: str = "Cannot read properties of undefined (reading '
 ])
 def test_drop_bots_drops_crawlers_monitors_and_an_empty_user_agent(user_agent):
     event = enriched(client={"ip": "203.0.113.9", "user_agent": user_agent})
-    dropped = steps.drop_bots(event)
+    dropped = steps.drop_bots(event, OPTIONS)
     assert isinstance(dropped, Dropped) and (dropped.reason, dropped.path) == ("bot", "client.user_agent")
 
 
@@ -73,13 +72,13 @@ def test_drop_bots_drops_crawlers_monitors_and_an_empty_user_agent(user_agent):
 ])
 def test_drop_bots_keeps_browsers_and_http_libraries(user_agent):
     event = enriched(client={"ip": "203.0.113.9", "user_agent": user_agent})
-    assert steps.drop_bots(event) is event
+    assert steps.drop_bots(event, OPTIONS) is event
 
 
 def test_headless_browsers_are_kept_unless_configured_away():
-    assert steps.drop_bots(enriched(client={"ip": "203.0.113.9", "user_agent": HEADLESS}))["browser"] == "HeadlessChrome"
-    steps.configure(Options(drop_headless=True, secret=SECRET))
-    dropped = steps.drop_bots(enriched(client={"ip": "203.0.113.9", "user_agent": HEADLESS}))
+    assert steps.drop_bots(enriched(client={"ip": "203.0.113.9", "user_agent": HEADLESS}), OPTIONS)["browser"] == "HeadlessChrome"
+    dropped = steps.drop_bots(enriched(client={"ip": "203.0.113.9", "user_agent": HEADLESS}),
+                              Options(drop_headless=True, secret=SECRET))
     assert dropped.reason == "bot" and "VIGIL_DROP_HEADLESS" in dropped.message
 
 
@@ -87,7 +86,7 @@ def test_headless_browsers_are_kept_unless_configured_away():
                                         "Mozilla/5.0 \udcff HeadlessChrome"])
 def test_drop_bots_survives_hostile_user_agents(user_agent):
     event = steps.put_user_agent(message(client={"ip": "203.0.113.9", "user_agent": user_agent}))
-    outcome = steps.drop_bots(event)
+    outcome = steps.drop_bots(event, OPTIONS)
     assert outcome is event or outcome.reason == "bot"
 
 
@@ -99,14 +98,14 @@ def test_is_bot_and_is_headless_alone():
 
 def test_a_bot_is_counted_but_not_dead_lettered():
     counters = Counters()
-    outcome = app.process(orjson.dumps(message(client={"ip": "203.0.113.9", "user_agent": GOOGLEBOT})),
-                          counters=counters)
+    outcome = process(orjson.dumps(message(client={"ip": "203.0.113.9", "user_agent": GOOGLEBOT})),
+                      PROCESSOR, counters=counters)
     assert (outcome.row, outcome.dead_letter) == (None, None)
     assert counters.dropped == {"bot": 1} and counters.kept == 0
 
 
 def test_invalid_input_still_goes_to_the_dead_letter_topic():
-    outcome = app.process(orjson.dumps(message(type="teleport")), counters=Counters())
+    outcome = process(orjson.dumps(message(type="teleport")), PROCESSOR, counters=Counters())
     assert outcome.dead_letter is not None and outcome.row is None
 
 
@@ -114,8 +113,8 @@ def test_invalid_input_still_goes_to_the_dead_letter_topic():
 
 
 def test_an_anonymous_visitor_gets_a_stable_cookieless_id_for_the_day():
-    first = steps.put_visitor_id(enriched(visitor_id="anon_0b6e2d94c7a1"))
-    again = steps.put_visitor_id(enriched(visitor_id="anon_ffff2d94c7a1"))  # the next page load
+    first = steps.put_visitor_id(enriched(visitor_id="anon_0b6e2d94c7a1"), OPTIONS)
+    again = steps.put_visitor_id(enriched(visitor_id="anon_ffff2d94c7a1"), OPTIONS)  # the next page load
     assert first["visitor_id"] == again["visitor_id"]
     assert first["visitor_id"].startswith("c_") and len(first["visitor_id"]) == 18
 
@@ -126,27 +125,27 @@ def test_an_anonymous_visitor_gets_a_stable_cookieless_id_for_the_day():
     {"project_id": 8},
 ])
 def test_another_ip_user_agent_or_project_is_another_visitor(change):
-    base = steps.put_visitor_id(enriched(visitor_id="anon_0b6e2d94c7a1"))
-    other = steps.put_visitor_id(enriched(visitor_id="anon_0b6e2d94c7a1", **change))
+    base = steps.put_visitor_id(enriched(visitor_id="anon_0b6e2d94c7a1"), OPTIONS)
+    other = steps.put_visitor_id(enriched(visitor_id="anon_0b6e2d94c7a1", **change), OPTIONS)
     assert base["visitor_id"] != other["visitor_id"]
 
 
 def test_the_salt_rotates_daily_and_depends_on_the_secret():
-    today = steps.put_visitor_id(enriched(visitor_id="anon_0b6e2d94c7a1"))["visitor_id"]
+    today = steps.put_visitor_id(enriched(visitor_id="anon_0b6e2d94c7a1"), OPTIONS)["visitor_id"]
     tomorrow_event = enriched(visitor_id="anon_0b6e2d94c7a1")
     tomorrow_event["received_at"] += timedelta(days=1)
-    assert steps.put_visitor_id(tomorrow_event)["visitor_id"] != today
-    steps.configure(Options(secret=b"another secret"))
-    assert steps.put_visitor_id(enriched(visitor_id="anon_0b6e2d94c7a1"))["visitor_id"] != today
+    assert steps.put_visitor_id(tomorrow_event, OPTIONS)["visitor_id"] != today
+    assert steps.put_visitor_id(enriched(visitor_id="anon_0b6e2d94c7a1"),
+                                Options(secret=b"another secret"))["visitor_id"] != today
 
 
 def test_a_replayed_message_gets_the_same_id():
     raw = orjson.dumps(message(visitor_id="anon_0b6e2d94c7a1"))
-    assert steps.run(raw)["visitor_id"] == steps.run(raw)["visitor_id"]
+    assert steps.run(raw, STEPS)["visitor_id"] == steps.run(raw, STEPS)["visitor_id"]
 
 
 def test_a_stored_visitor_id_is_kept():
-    assert steps.put_visitor_id(enriched())["visitor_id"] == "v_0b6e2d94c7a1f3"
+    assert steps.put_visitor_id(enriched(), OPTIONS)["visitor_id"] == "v_0b6e2d94c7a1f3"
 
 
 def test_the_secret_is_generated_once_and_kept(tmp_path: Path):
@@ -174,18 +173,18 @@ def test_the_visitor_hash_survives_hostile_text():
 ])
 def test_anonymize_ip_keeps_only_the_network(ip, network):
     event = steps.put_client_ip(message(client={"ip": ip, "user_agent": CHROME_WINDOWS}))
-    assert steps.anonymize_ip(event)["client_ip"] == network
+    assert steps.anonymize_ip(event, OPTIONS)["client_ip"] == network
 
 
 def test_anonymize_ip_can_be_turned_off():
-    steps.configure(Options(keep_full_ip=True, secret=SECRET))
-    assert steps.anonymize_ip(steps.put_client_ip(message()))["client_ip"] == "203.0.113.9"
+    assert steps.anonymize_ip(steps.put_client_ip(message()), Options(keep_full_ip=True, secret=SECRET))[
+        "client_ip"] == "203.0.113.9"
 
 
 def test_the_visitor_id_is_hashed_from_the_whole_address():
     """Two addresses of one /24 are two visitors: the id is computed before anonymisation."""
     ids = {steps.run(orjson.dumps(message(visitor_id="anon_0b6e2d94c7a1",
-                                          client={"ip": ip, "user_agent": CHROME_WINDOWS})))["visitor_id"]
+                                          client={"ip": ip, "user_agent": CHROME_WINDOWS})), STEPS)["visitor_id"]
            for ip in ("203.0.113.9", "203.0.113.10")}
     assert len(ids) == 2
 
@@ -296,7 +295,7 @@ def test_message_normalisation():
 
 
 def test_an_error_through_every_step_has_its_group():
-    event = steps.run(orjson.dumps(message(type="error", data=js_error())))
+    event = steps.run(orjson.dumps(message(type="error", data=js_error())), STEPS)
     assert event["fingerprint"] == fingerprints.fingerprint(js_error())
 
 
@@ -323,7 +322,7 @@ def test_scrub_pii_cleans_urls_messages_stacks_and_frames():
                         {"category": "fetch", "message": "GET /api?key=k2", "timestamp": "2026-06-15T12:00:00Z"}])
     data["frames"][0]["filename"] = "https://x.example/app.js?sid=s9"
     event = steps.run(orjson.dumps(message(type="error", data=data, page={
-        "url": "https://x.example/u/ann@example.com?session=abc", "referrer": "https://mail.example/?auth=zz"})))
+        "url": "https://x.example/u/ann@example.com?session=abc", "referrer": "https://mail.example/?auth=zz"})), STEPS)
     assert event["page"] == {"url": "https://x.example/u/[email]?session=[redacted]",
                              "referrer": "https://mail.example/?auth=[redacted]"}
     assert event["path"] == "/u/[email]"
@@ -366,7 +365,7 @@ def test_props_nested_as_deep_as_the_contract_allows_pass_every_step():
     for _ in range(contract.MAX_DEPTH - 3):  # event → data → props → … (the contract refuses deeper)
         cursor["next"] = {"email": "ann@example.com"}
         cursor = cursor["next"]
-    event = steps.run(orjson.dumps(message(type="custom", data={"name": "deep", "props": deep})))
+    event = steps.run(orjson.dumps(message(type="custom", data={"name": "deep", "props": deep})), STEPS)
     assert isinstance(event, dict) and event["fingerprint"] == 0
 
 

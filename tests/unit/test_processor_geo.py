@@ -23,11 +23,9 @@ def database(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def located(database):
-    """The steps configured with the test database, as the processor configures them at start."""
-    previous = steps.configure(Options(locate=geo.open_locator(str(database))))
-    yield
-    steps.configure(previous)
+def located(database) -> Options:
+    """The steps' options with the test database, as the processor reads them at start."""
+    return Options(locate=geo.open_locator(str(database)))
 
 
 @pytest.mark.parametrize("network", list(geoip.NETWORKS))
@@ -46,29 +44,27 @@ def test_each_network_reads_as_its_location(database, network):
     ("", geo.UNKNOWN),
 ])
 def test_put_geo_locates_the_full_client_ip(located, ip, expected):
-    event = steps.put_geo(steps.put_client_ip(message(client={"ip": ip, "user_agent": "Mozilla/5.0"})))
+    event = steps.put_geo(steps.put_client_ip(message(client={"ip": ip, "user_agent": "Mozilla/5.0"})), located)
     assert (event["country"], event["region"], event["city"]) == expected
 
 
 @pytest.mark.parametrize("ip", ["not an ip", "999.1.1.1", "1" * 1_000_000, "203.0.113.9\x00", "\ud800", 42, None])
 def test_garbage_addresses_are_located_nowhere(located, ip):
-    event = steps.put_geo(steps.put_client_ip(message(client={"ip": ip, "user_agent": "Mozilla/5.0"})))
+    event = steps.put_geo(steps.put_client_ip(message(client={"ip": ip, "user_agent": "Mozilla/5.0"})), located)
     assert (event["country"], event["region"], event["city"]) == ("", "", "")
 
 
 def test_the_lookup_uses_the_address_before_anonymize_ip_cuts_it(located):
-    event = steps.run(orjson.dumps(message(client={"ip": "2001:db8:85a3::8a2e:370:7334", "user_agent": "Mozilla/5.0"})))
+    event = steps.run(orjson.dumps(message(client={"ip": "2001:db8:85a3::8a2e:370:7334", "user_agent": "Mozilla/5.0"})),
+                      steps.steps_for(located))
     assert (event["country"], event["city"], event["client_ip"]) == ("FR", "Paris", "2001:db8:85a3::")
     names = [step.__name__ for step in steps.STEPS]
     assert names.index("put_client_ip") < names.index("put_geo") < names.index("anonymize_ip")
 
 
 def test_without_a_database_every_location_is_unknown():
-    previous = steps.configure(Options())
-    try:
-        event = steps.run(orjson.dumps(message(client={"ip": "203.0.113.9", "user_agent": "Mozilla/5.0"})))
-    finally:
-        steps.configure(previous)
+    event = steps.run(orjson.dumps(message(client={"ip": "203.0.113.9", "user_agent": "Mozilla/5.0"})),
+                      steps.steps_for(Options()))
     assert (event["country"], event["region"], event["city"]) == ("", "", "")
     assert geo.open_locator("") is geo.no_database
 

@@ -25,13 +25,11 @@ IP = "203.0.113.9"
 PAGE = "https://shop.example.com/products/42"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def located(tmp_path_factory):
-    """GeoIP on, so put_geo really looks addresses up."""
+@pytest.fixture(scope="module")
+def located(tmp_path_factory) -> tuple:
+    """The steps with GeoIP on, so put_geo really looks addresses up."""
     database = geoip.write_city_database(tmp_path_factory.mktemp("geoip") / "GeoLite2-City.mmdb")
-    previous = steps.configure(Options(locate=geo.open_locator(str(database))))
-    yield
-    steps.configure(previous)
+    return steps.steps_for(Options(locate=geo.open_locator(str(database))))
 
 
 def nested(levels: int) -> dict:
@@ -127,8 +125,8 @@ def assert_enriched_or_dropped(outcome: Any) -> None:
     (b"[" * 10_000 + b"]" * 10_000, "too_deep"),
     (b"\x00" * MB, "invalid_json"),
 ])
-def test_the_parser_refuses_what_is_not_one_readable_json_object(raw, reason):
-    dropped = steps.run(raw)
+def test_the_parser_refuses_what_is_not_one_readable_json_object(raw, reason, located):
+    dropped = steps.run(raw, located)
     assert (dropped.reason, dropped.step) == (reason, "parse")
 
 
@@ -136,8 +134,8 @@ def test_the_parser_refuses_what_is_not_one_readable_json_object(raw, reason):
 
 
 @pytest.mark.parametrize("case", [case for case in HOSTILE if encodable(case)])
-def test_hostile_messages_are_enriched_or_dropped_with_a_reason(case):
-    enriched = steps.run(raw(case))
+def test_hostile_messages_are_enriched_or_dropped_with_a_reason(case, located):
+    enriched = steps.run(raw(case), located)
     assert_enriched_or_dropped(enriched if isinstance(enriched, Dropped) else rows.event_row(enriched))
 
 
@@ -146,8 +144,8 @@ def test_hostile_messages_are_enriched_or_dropped_with_a_reason(case):
     ("referrer_1mb", "too_long"), ("props_10000_deep", "too_deep"), ("props_300_deep", "too_deep"),
     ("error_message_1mb", "too_long"),
 ])
-def test_what_happens_to_the_worst_of_them(case, reason):
-    enriched = steps.run(raw(case))
+def test_what_happens_to_the_worst_of_them(case, reason, located):
+    enriched = steps.run(raw(case), located)
     outcome = enriched if isinstance(enriched, Dropped) else rows.event_row(enriched)
     assert (outcome.reason if isinstance(outcome, Dropped) else None) == reason
 
@@ -162,8 +160,8 @@ def test_what_happens_to_the_worst_of_them(case, reason):
     ("url_malformed", {"path": "/p", "utm_source": "\ufffd\ufffd", "referrer_source": "\ufffd\ufffd"}),
     ("url_not_a_url", {"referrer_source": "Google", "utm_source": ""}),
 ])
-def test_hostile_but_valid_messages_are_enriched(case, columns):
-    row = dict(zip(rows.COLUMNS, rows.event_row(steps.run(raw(case)))))
+def test_hostile_but_valid_messages_are_enriched(case, columns, located):
+    row = dict(zip(rows.COLUMNS, rows.event_row(steps.run(raw(case), located))))
     assert {name: row[name] for name in columns} == columns
 
 
@@ -171,10 +169,10 @@ def test_hostile_but_valid_messages_are_enriched(case, columns):
 
 
 @pytest.mark.parametrize("case", list(HOSTILE))
-def test_every_step_copes_with_what_the_contract_would_have_refused(case):
+def test_every_step_copes_with_what_the_contract_would_have_refused(case, located):
     """(``rows.event_row`` is left out: it maps validated events, and relies on their shape.)"""
     value: Any = hostile(case)
-    for step in steps.STEPS[1:]:
+    for step in located[1:]:
         if step is steps.validate:
             continue
         value = step(value)  # a raise fails the test: no step may raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.processor.app import FILTERED
+from pipeline.processor.batches import FILTERED
 from pipeline.processor.dead_letters import DeadLetter
 from pipeline.processor.outcome import Outcome
 

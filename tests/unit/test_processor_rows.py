@@ -189,3 +189,20 @@ def test_data_nested_deeper_than_storable_is_dropped():
 def test_epoch_ms_is_exact(when):
     parsed = contract.parse_timestamp(when)
     assert rows.epoch_ms(parsed) == round(parsed.timestamp() * 1000)
+
+
+def _vital(data: dict) -> dict:
+    return {**EVENTS["01J0ZK4T0002XQ5M8R2B7C9D"], "data": data}
+
+
+@pytest.mark.parametrize(("data", "rating"), [
+    # a Sentry SDK's vital comes without a rating; the SDK sends none for LOAD
+    ({"name": "LCP", "value": 4100.0}, "poor"),
+    ({"name": "LOAD", "value": 2900.0}, "good"),
+    # the contract's TTI bands (Lighthouse's), whatever rating the event carried
+    ({"name": "TTI", "value": 3000.0, "rating": "needs-improvement"}, "good"),
+    ({"name": "CLS", "value": 0.1, "rating": "poor"}, "good"),
+])
+def test_every_web_vital_is_rated_from_the_contract(data, rating):
+    row = dict(zip(rows.COLUMNS, rows.event_row(_vital(data))))
+    assert (row["vital_name"], row["vital_rating"]) == (data["name"], rating)

@@ -21,11 +21,6 @@ class _FlushOnlySink:
     """A sink without resources of its own (most of Quix Streams' own): nothing to close."""
 
 
-class _Sinks:
-    def __init__(self, sinks: list) -> None:
-        self.sinks = sinks
-
-
 class _Stream:
     """Stands in for a Quix Application: ``run()`` raises the given errors, one per run, then returns."""
 
@@ -34,12 +29,11 @@ class _Stream:
         self.runs = 0
         self.built: list[_Sink] = []
 
-    def build(self) -> _Stream:
+    def build(self) -> streaming.Stream:
         """A fresh application (as the services' factories make one per run), with its own sink."""
         sink = _Sink()
         self.built.append(sink)
-        self._sink_manager = _Sinks([_FlushOnlySink(), sink])
-        return self
+        return streaming.Stream(self, (_FlushOnlySink(), sink))  # type: ignore[arg-type]
 
     def run(self) -> None:
         self.runs += 1

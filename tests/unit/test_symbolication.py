@@ -294,10 +294,9 @@ def test_a_warehouse_failure_while_loading_a_map_stops_at_one_request(warehouse,
 
 
 @pytest.fixture
-def step_maps(maps):
-    previous = steps.configure(Options(secret=b"s" * 32, source_maps=maps))
-    yield maps
-    steps.configure(previous)
+def step_maps(maps) -> Options:
+    """The steps' options with the uploaded source maps, as the processor reads them at start."""
+    return Options(secret=b"s" * 32, source_maps=maps)
 
 
 def error_event(frames: list[dict], **overrides) -> dict:
@@ -310,12 +309,13 @@ def error_event(frames: list[dict], **overrides) -> dict:
 def test_symbolicate_runs_before_the_fingerprint_so_groups_use_original_frames(warehouse, step_maps):
     assert steps.STEPS.index(steps.symbolicate) < steps.STEPS.index(steps.put_fingerprint)
     warehouse.put("~/static/js/app.min.js")
-    event = steps.run(orjson.dumps(error_event(browser_frames())))
+    processor = steps.steps_for(step_maps)
+    event = steps.run(orjson.dumps(error_event(browser_frames())), processor)
     assert isinstance(event, dict), event
     assert positions(event["data"]["frames"]) == ORIGINAL
     original_data = copy.deepcopy(event["data"])
     assert event["fingerprint"] == fingerprints.fingerprint(original_data)
-    minified = steps.run(orjson.dumps(error_event(browser_frames(), release="shop@0.9.0")))
+    minified = steps.run(orjson.dumps(error_event(browser_frames(), release="shop@0.9.0")), processor)
     assert minified["fingerprint"] != event["fingerprint"]
 
 
@@ -328,17 +328,13 @@ def test_symbolicate_runs_before_the_fingerprint_so_groups_use_original_frames(w
 def test_events_the_step_cannot_help_pass_untouched_without_a_warehouse_read(warehouse, step_maps, event):
     warehouse.put("~/static/js/app.min.js")
     before = copy.deepcopy(event)
-    assert steps.symbolicate(event) == before
+    assert steps.symbolicate(event, step_maps) == before
     assert warehouse.index_reads == 0
 
 
 def test_without_configured_source_maps_the_step_passes_errors_through():
-    previous = steps.configure(Options(secret=b"s" * 32))
-    try:
-        event = error_event(browser_frames())
-        assert steps.symbolicate(copy.deepcopy(event)) == event
-    finally:
-        steps.configure(previous)
+    event = error_event(browser_frames())
+    assert steps.symbolicate(copy.deepcopy(event), Options(secret=b"s" * 32)) == event
 
 
 # ── finding maps to upload ───────────────────────────────────────────────────────────────

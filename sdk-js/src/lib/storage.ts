@@ -10,33 +10,18 @@ export interface Store {
   keys(prefix: string): string[];
 }
 
+/** `use(localStorage)`, or `otherwise` if that throws (full or denied: data stays in memory only). */
+const attempt = <T>(use: (storage: Storage) => T, otherwise: T): T => {
+  try {
+    return use(localStorage);
+  } catch {
+    return otherwise;
+  }
+};
+
 export const localStore: Store = {
-  get: (k) => {
-    try {
-      return localStorage.getItem(k);
-    } catch {
-      return null;
-    }
-  },
-  set: (k, v) => {
-    try {
-      localStorage.setItem(k, v);
-    } catch {
-      /* full or denied: the data stays in memory only */
-    }
-  },
-  del: (k) => {
-    try {
-      localStorage.removeItem(k);
-    } catch {
-      /* denied */
-    }
-  },
-  keys: (prefix) => {
-    try {
-      return Object.keys(localStorage).filter((k) => k.indexOf(prefix) == 0);
-    } catch {
-      return [];
-    }
-  },
+  get: (k) => attempt((s) => s.getItem(k), null),
+  set: (k, v) => attempt((s) => s.setItem(k, v), undefined),
+  del: (k) => attempt((s) => s.removeItem(k), undefined),
+  keys: (prefix) => attempt((s) => Object.keys(s).filter((k) => k.indexOf(prefix) == 0), []),
 };

@@ -1,0 +1,1 @@
+import {onLCP,onINP,onCLS,onFCP,onTTFB} from 'web-vitals'; (window as any).x=[onLCP,onINP,onCLS,onFCP,onTTFB];
