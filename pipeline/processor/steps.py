@@ -324,7 +324,7 @@ def scrub_pii(event: Event) -> Event:
     return event
 
 
-def put_session_page(event: Event) -> Event:
+def put_session_page(event: Event, options: Options = DEFAULT_OPTIONS) -> Event:
     """A Web Vital sent without its page's URL (Sentry's late INP and CLS spans) gets its session's
     page view's (``session_pages``); page views are remembered for that. Runs before
     :func:`scrub_pii` and :func:`put_page`, so the URL given is scrubbed and has a route."""
@@ -335,9 +335,9 @@ def put_session_page(event: Event) -> Event:
     url = page.get("url") if type(page) is dict else None
     if kind == "page_view":
         if type(url) is str and url:
-            _options.session_pages.saw_page_view(event["project_id"], event["session_id"], url)
+            options.session_pages.saw_page_view(event["project_id"], event["session_id"], url)
     elif not url:
-        url = _options.session_pages.page_of(event["project_id"], event["session_id"], event["timestamp"])
+        url = options.session_pages.page_of(event["project_id"], event["session_id"], event["timestamp"])
         if url:
             if type(page) is dict:
                 page["url"] = url
@@ -428,7 +428,7 @@ STEPS: tuple[Step, ...] = (
 
 
 # the steps that read the options: steps_for binds them to the options given
-OPTION_STEPS = frozenset({drop_bots, put_geo, put_visitor_id, anonymize_ip, symbolicate})
+OPTION_STEPS = frozenset({drop_bots, put_geo, put_visitor_id, anonymize_ip, put_session_page, symbolicate})
 
 
 def steps_for(options: Options, steps: tuple[Step, ...] = STEPS) -> tuple[Step, ...]:

@@ -14,7 +14,8 @@ import orjson
 import pytest
 
 from pipeline.contract import merge_context, sentry
-from pipeline.processor import app, session_pages, steps
+from pipeline.processor import batches, session_pages, steps
+from pipeline.processor.app import processor_steps
 from pipeline.processor.rows import COLUMNS
 from pipeline.processor.session_pages import SessionPages
 from pipeline.processor.steps import Options
@@ -48,11 +49,13 @@ class Warehouse:
 
 @pytest.fixture
 def pages():
-    """The steps' options with a known secret and a memory-only SessionPages; restored afterwards."""
-    index = SessionPages()
-    previous = steps.configure(Options(secret=SECRET, session_pages=index))
-    yield index
-    steps.configure(previous)
+    """A memory-only SessionPages, in the options the processor's steps get."""
+    return SessionPages()
+
+
+def process_many(messages: list[bytes], pages: SessionPages) -> list:
+    """The processor's steps over one batch, with a known secret and ``pages``."""
+    return batches.process_many(messages, processor_steps(Options(secret=SECRET, session_pages=pages)))
 
 
 def collector_messages(envelope: str) -> list[bytes]:
@@ -73,15 +76,15 @@ def vitals(outcomes: list) -> dict[str, tuple]:
 def test_late_spans_in_a_later_batch_get_their_trace_s_page_view_url(pages):
     # the pageload's spans (page view, LCP, FCP, TTFB) in one batch, the page-hide spans (INP and
     # CLS, no URL) in a later one, as two collector workers would have produced them
-    first = vitals(app.process_many(collector_messages("pageload_spans")))
-    late = vitals(app.process_many(collector_messages("interaction_spans")))
+    first = vitals(process_many(collector_messages("pageload_spans"), pages))
+    late = vitals(process_many(collector_messages("interaction_spans"), pages))
     assert set(first) >= {"LCP", "FCP", "TTFB"}
     assert late == {"INP": ("http://127.0.0.1:35377/", "/"), "CLS": ("http://127.0.0.1:35377/", "/")}
     assert pages.counts["memory"] == 2
 
 
 def test_late_spans_of_an_unknown_session_keep_no_page(pages):
-    late = vitals(app.process_many(collector_messages("interaction_spans")))
+    late = vitals(process_many(collector_messages("interaction_spans"), pages))
     assert late == {"INP": ("", ""), "CLS": ("", "")}
     assert pages.counts["unknown"] == 2
 
@@ -91,9 +94,10 @@ def test_a_vital_with_its_own_url_and_other_types_are_left_alone(pages):
     own = {"type": "web_vital", "project_id": 7, "session_id": "s1", "timestamp": AT,
            "page": {"url": "https://shop.example.com/cart"}}
     error = {"type": "error", "project_id": 7, "session_id": "s1", "timestamp": AT, "page": {}}
-    assert steps.put_session_page(dict(own))["page"] == {"url": "https://shop.example.com/cart"}
-    assert steps.put_session_page(dict(error))["page"] == {}
-    without_page = steps.put_session_page({"type": "web_vital", "project_id": 7, "session_id": "s1", "timestamp": AT})
+    assert steps.put_session_page(dict(own), Options(session_pages=pages))["page"] == {"url": "https://shop.example.com/cart"}
+    assert steps.put_session_page(dict(error), Options(session_pages=pages))["page"] == {}
+    without_page = steps.put_session_page({"type": "web_vital", "project_id": 7, "session_id": "s1", "timestamp": AT},
+                                         Options(session_pages=pages))
     assert without_page["page"] == {"url": "https://shop.example.com/"}
     assert pages.page_of(8, "s1", AT) == ""  # another project's session of the same id
 
