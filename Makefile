@@ -12,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test test-python test-sdk setup sdk sentry-app vitals-app chromium bench clean
+.PHONY: up test test-python test-sdk setup sdk sentry-app vitals-app chromium bench schema clean
 
 up: setup
 	$(BIN)/vigil up
@@ -57,6 +57,10 @@ bench: setup
 	$(MAKE) sdk
 	node bench/sdk_size.mjs
 	$(BIN)/python bench/warehouse.py
+
+# pipeline/warehouse/schema.sql from the migrations (after adding one; tests/integration/test_schema.py checks it)
+schema: setup
+	$(BIN)/python -m tests.support.schema_file
 
 clean:
 	rm -rf $(VENV) .vigil sdk-js/node_modules sdk-js/dist tests/e2e/sentry_app/node_modules tests/e2e/sentry_app/dist tests/e2e/vitals_app/node_modules

@@ -6,7 +6,7 @@ Three ways, the first configured wins:
    ``[auth]`` section (one provider in ``[auth]`` itself, or named ones in ``[auth.NAME]``);
    Streamlit keeps the identity in a signed cookie, ``st.user`` says who it is.
 2. **Configured users** with scrypt-hashed passwords in the file ``VIGIL_DASHBOARD_USERS``
-   names (:mod:`pipeline.dashboard_users`); a signed-in user stays signed in for the browser
+   names (:mod:`pipeline.queries.dashboard_users`); a signed-in user stays signed in for the browser
    session (a reload asks again).
 3. **Nobody configured**: the dashboards are open — as on a developer's machine, where they
    listen on 127.0.0.1 only. The sidebar says so.
@@ -19,7 +19,8 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from pipeline import dashboard_users, settings
+from pipeline.queries import dashboard_users
+from pipeline import settings
 
 USER_KEY = "vigil_user"  # session state: the name of the signed-in configured user
 FAILED_LOGIN_DELAY_S = 1.0  # every wrong attempt waits this long: guessing stays slow

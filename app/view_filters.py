@@ -4,7 +4,7 @@ route, device, browser and country — and the warehouse client.
 The entry point (``main.py``) draws them once in the sidebar; pages read the choice with
 :func:`current`. All of them are kept in the URL's query string
 (``?project=1&range=6h&device=mobile&route=/p/*``), so a view can be shared as a link.
-Pages get data only through ``pipeline.warehouse.queries``; nothing here renders event data
+Pages get data only through ``pipeline.queries``; nothing here renders event data
 as markdown or HTML.
 
 A link is input like any other: a parameter the page cannot use (``?range=5y``, an unknown
@@ -24,8 +24,7 @@ import streamlit as st
 from clickhouse_connect.driver import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from pipeline import settings
-from pipeline.warehouse import queries
+from pipeline import queries, settings
 from pipeline.warehouse.client import WarehouseUnavailable, connect_reader
 
 @dataclass(frozen=True)

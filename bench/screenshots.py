@@ -35,9 +35,9 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import warehouse as bench  # noqa: E402  (bench/warehouse.py)
 
+from pipeline import queries  # noqa: E402
 from pipeline import settings as settings_module  # noqa: E402
 from pipeline.warehouse.projects import ensure  # noqa: E402
-from pipeline.warehouse import queries  # noqa: E402
 from pipeline.warehouse.client import connect, wait_until_ready  # noqa: E402
 from tests.support.clickhouse import free_port  # noqa: E402
 

@@ -17,7 +17,7 @@ the real migrations with their materialized views), then:
    seals the closed hours' counts (``pipeline.warehouse.sealing.seal_now``: what the
    warehouse's own refreshable view does within a minute of the last insert);
 2. **pages** — for the ranges 1 h, 24 h and 7 d, runs each dashboard page's queries the
-   way the page does (``pipeline.warehouse.queries``, over HTTP with clickhouse-connect) and
+   way the page does (``pipeline.queries``, over HTTP with clickhouse-connect) and
    reports each query's median of 3 warm runs, whether it reads a rollup or raw events, and
    the page's total against the targets (page ≤ 1 s, rollup query ≤ 100 ms);
 3. **raw p75 by route vs polars** — LCP p75 per route over all 10M events straight from the
@@ -56,12 +56,13 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from pipeline import queries
 from pipeline.contract import vitals  # noqa: E402
-from pipeline.simulation import shop_catalog  # noqa: E402
 from pipeline.stream import referrers, user_agents  # noqa: E402
-from pipeline.warehouse import dashboard_state, queries  # noqa: E402
+from pipeline.queries import Filters, FunnelStep  # noqa: E402
+from pipeline.simulation import shop_catalog  # noqa: E402
+from pipeline.queries import dashboard_state  # noqa: E402
 from pipeline.warehouse.migrator import apply_migrations  # noqa: E402
-from pipeline.warehouse.queries import Filters, FunnelStep  # noqa: E402
 from pipeline.warehouse.sealing import SEAL_MARGIN, seal_now  # noqa: E402
 from tests.support.clickhouse import ClickHouseServer  # noqa: E402
 

@@ -22,8 +22,7 @@ import streamlit as st
 
 import ui
 import view_filters
-from pipeline import settings
-from pipeline.warehouse import queries
+from pipeline import queries, settings
 
 selection = view_filters.current()
 assert selection is not None

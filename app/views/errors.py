@@ -20,7 +20,8 @@ import streamlit as st
 
 import ui
 import view_filters
-from pipeline.warehouse import dashboard_state, queries
+from pipeline import queries
+from pipeline.queries import dashboard_state
 
 # the status picker's options (also its URL values, ?status=Resolved) → the query's status
 STATUSES = {"All": "", "Unresolved": "unresolved", "Regressed": "regressed", "Resolved": "resolved",

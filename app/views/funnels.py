@@ -20,8 +20,9 @@ import streamlit as st
 
 import ui
 import view_filters
-from pipeline.warehouse import dashboard_state, queries
-from pipeline.warehouse.queries import FunnelStep
+from pipeline import queries
+from pipeline.queries import FunnelStep
+from pipeline.queries import dashboard_state
 
 EXAMPLE_STEPS = "page /\npage /p/*\npage /cart\npage /checkout\nevent purchase"
 # the pickers' options are also their URL values (?window=1+hour&unit=Visitors&funnel_breakdown=Device)

@@ -15,9 +15,8 @@ import streamlit as st
 
 import ui
 import view_filters
-from pipeline import settings
+from pipeline import queries, settings
 from pipeline.contract import vitals
-from pipeline.warehouse import queries
 
 # one colour per event type, the same on every refresh
 EVENT_TYPE_COLOURS = {

@@ -10,7 +10,7 @@ import streamlit as st
 
 import ui
 import view_filters
-from pipeline.warehouse import queries
+from pipeline import queries
 
 selection = view_filters.current()
 assert selection is not None

@@ -17,8 +17,8 @@ import streamlit as st
 
 import ui
 import view_filters
+from pipeline import queries
 from pipeline.contract import vitals
-from pipeline.warehouse import queries
 
 # the breakdown picker's options (also its URL values, ?breakdown=Country) → the query's dimension
 BREAKDOWNS = {"Route": "route", "Device": "device", "Browser": "browser", "Country": "country",

@@ -6,7 +6,7 @@ a whole metric, one per error group for the per-group metrics — with the measu
 last week to compare with). The same :class:`Observation` comes from the processor's
 streaming signals (:mod:`pipeline.alerts.signal_rules`), so the evaluator judges both alike.
 
-Every number comes from the shared query layer (``pipeline.warehouse.queries``), the same
+Every number comes from the shared query layer (``pipeline.queries``), the same
 functions the dashboards show, over the per-minute rollups: a window is the whole minutes
 before the evaluation's minute (``[end - window, end)`` with ``end`` on a minute), so a
 rule sees exactly what the Overview shows for those minutes. Percentiles are the rollups'
@@ -22,9 +22,9 @@ from datetime import datetime, timedelta
 import polars as pl
 from clickhouse_connect.driver import Client
 
+from pipeline import queries
 from pipeline.alerts.rules import Rule
-from pipeline.warehouse import queries
-from pipeline.warehouse.queries import Filters
+from pipeline.queries import Filters
 
 WEEK = timedelta(days=7)
 MAX_GROUPS = 500  # error groups one evaluation looks at (the ones with the most events)

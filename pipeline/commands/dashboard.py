@@ -43,7 +43,7 @@ def streamlit_argv(s: settings_module.Settings) -> list[str]:
 def print_users_line(name: str) -> int:
     """``vigil dashboard --hash-password NAME``: read the password (twice on a terminal, else one
     line of stdin) and print ``NAME:scrypt$…`` for the VIGIL_DASHBOARD_USERS file."""
-    from pipeline import dashboard_users
+    from pipeline.queries import dashboard_users
 
     if not dashboard_users.valid_name(name):
         print(f"vigil dashboard: {name!r} cannot be a user name (letters, digits and ._@+- only)", file=sys.stderr)

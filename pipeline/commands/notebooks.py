@@ -24,8 +24,8 @@ from typing import Any
 from clickhouse_connect.driver import Client
 
 from pipeline import settings as settings_module
+from pipeline.queries import Filters
 from pipeline.settings import REPO_ROOT, redacted
-from pipeline.warehouse.queries import Filters
 
 HELP = "open JupyterLab on the curated notebooks, against the warehouse"
 

@@ -1,7 +1,7 @@
 """``vigil quality report``: run the suites over recent events and build GX Data Docs.
 
 Reads the newest events received in the last ``--hours`` (at most ``--limit``) from
-ClickHouse through the query layer (:func:`pipeline.warehouse.queries.quality_sample`),
+ClickHouse through the query layer (:func:`pipeline.queries.quality_sample`),
 validates them with every suite in ``expectations/`` through a GX checkpoint whose
 ``UpdateDataDocsAction`` writes the Data Docs site to ``<VIGIL_DATA_DIR>/data_docs/``,
 stores the results in ``quality_results`` (source ``report``) and prints a summary and
@@ -23,9 +23,9 @@ def run_report(settings: Settings, *, hours: float = 24.0, limit: int = 100_000,
 
     Raises ``LookupError`` when there are no events in the window.
     """
+    from pipeline import queries
     from pipeline.quality.check import Checker
     from pipeline.quality.result_store import write_results
-    from pipeline.warehouse import queries
     from pipeline.warehouse.client import connect
 
     end = now or datetime.now(timezone.utc)

@@ -28,10 +28,10 @@ from typing import Any
 import pytest
 
 from pipeline.warehouse import projects
-from pipeline.contract.vitals import rate
+from pipeline import queries
 from pipeline.broker.topics import ensure_topics
-from pipeline.warehouse import queries
-from pipeline.warehouse.queries import Filters
+from pipeline.queries import Filters
+from pipeline.contract.vitals import rate
 from tests.support import processes
 from tests.support.kafka import free_ports
 from tests.support.sdk_site import CHROMIUM, CHROMIUM_ARGS, LATE_S, FixtureSite

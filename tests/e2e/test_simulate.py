@@ -17,9 +17,9 @@ from datetime import timedelta
 import pytest
 
 from pipeline.warehouse import projects
+from pipeline import queries
 from pipeline.broker.topics import ensure_topics
 from pipeline.settings import REPO_ROOT
-from pipeline.warehouse import queries
 from tests.support import processes
 
 pytestmark = pytest.mark.e2e

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta, timezone
 import orjson
 import pytest
 
+from pipeline import queries
 from pipeline.stream import rows, steps
-from pipeline.warehouse import queries
-from pipeline.warehouse.queries import Filters
+from pipeline.queries import Filters
 
 pytestmark = pytest.mark.integration
 

@@ -15,11 +15,12 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline import dashboard_users
+from pipeline.queries import dashboard_users
+from pipeline import queries
 from pipeline.contract import vitals
 from pipeline.warehouse.projects import create
 from pipeline.settings import REPO_ROOT
-from pipeline.warehouse import dashboard_state, queries
+from pipeline.queries import dashboard_state
 from tests.support.shop_data import COLUMNS
 
 pytestmark = pytest.mark.integration

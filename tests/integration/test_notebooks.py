@@ -16,11 +16,11 @@ import httpx
 import polars as pl
 import pytest
 
+from pipeline import queries
 from pipeline.commands.notebooks import execute, notebooks, open_project
 from pipeline.warehouse.projects import create
+from pipeline.queries import Filters
 from pipeline.settings import REPO_ROOT, redacted
-from pipeline.warehouse import queries
-from pipeline.warehouse.queries import Filters
 from tests.support import shop_data
 from tests.support.alerts import private_database
 from tests.support.clickhouse import free_port

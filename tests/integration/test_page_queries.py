@@ -21,9 +21,11 @@ import orjson
 import polars as pl
 import pytest
 
+from pipeline import queries
 from pipeline.contract import vitals
-from pipeline.warehouse import dashboard_state, queries
-from pipeline.warehouse.queries import RELATIVE_ACCURACY, Filters, FunnelStep
+from pipeline.queries import RELATIVE_ACCURACY, Filters, FunnelStep
+from pipeline.queries.filters import clickhouse_time
+from pipeline.queries import dashboard_state
 from tests.support import shop_data
 
 pytestmark = pytest.mark.integration
@@ -176,14 +178,17 @@ def test_the_hourly_tier_answers_whole_hours_exactly(client, shop, dimensions):
 
 
 def test_the_hourly_tier_is_used_only_when_it_can_answer():
-    assert queries._tiers(WIDE, None, ("device",)) == {"hours_start": queries._clickhouse_time(ANCHOR),
-                                                      "hours_end": queries._clickhouse_time(ANCHOR + timedelta(hours=2))}
-    empty = {"hours_start": queries._clickhouse_time(WIDE.start), "hours_end": queries._clickhouse_time(WIDE.start)}
-    assert queries._tiers(Filters(PROJECT, WIDE.start, WIDE.end, device="mobile"), None, ("device",)) == empty
-    assert queries._tiers(WIDE, 15, ()) == empty  # buckets narrower than an hour
-    assert queries._tiers(WIDE, None, (), fine=True) == empty
-    assert queries._tiers(WINDOW, None, ()) == {"hours_start": queries._clickhouse_time(WINDOW.start),
-                                                "hours_end": queries._clickhouse_time(WINDOW.start)}
+    def hours(source: queries.tiers.Source) -> dict[str, str]:
+        return source.parameters()
+
+    assert hours(queries.pick_source(WIDE, "traffic")) == {"hours_start": clickhouse_time(ANCHOR),
+                                                           "hours_end": clickhouse_time(ANCHOR + timedelta(hours=2))}
+    empty = {"hours_start": clickhouse_time(WIDE.start), "hours_end": clickhouse_time(WIDE.start)}
+    assert hours(queries.pick_source(Filters(PROJECT, WIDE.start, WIDE.end, device="mobile"), "traffic")) == empty
+    assert hours(queries.pick_source(WIDE, "api_calls", 15)) == empty  # buckets narrower than an hour
+    assert hours(queries.pick_source(WIDE, "web_vitals", group="device")) == empty  # grouped by what hours lack
+    assert hours(queries.pick_source(WINDOW, "traffic")) == {"hours_start": clickhouse_time(WINDOW.start),
+                                                             "hours_end": clickhouse_time(WINDOW.start)}
 
 
 def test_rollup_totals_agree_with_the_raw_summary_on_whole_minutes(client, shop):

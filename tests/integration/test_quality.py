@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from pipeline import contract  # noqa: F401  (the contract's schema is the reference for the type set)
+from pipeline import queries
 from pipeline.broker.topics import ensure_topics
 from pipeline.stream import rows as processor_rows
 from pipeline.stream.processor import build_app
@@ -27,7 +28,6 @@ from pipeline.quality.check import EXPECTATIONS_DIR, Checker, read_suite, rows_f
 from pipeline.stream.quality_monitor import QualityMonitor
 from pipeline.quality.result_store import write_results
 from pipeline.settings import REPO_ROOT, Settings
-from pipeline.warehouse import queries
 from tests.integration.test_processor import invalid_messages, produce, valid_messages
 
 pytestmark = pytest.mark.integration

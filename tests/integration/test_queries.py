@@ -10,10 +10,10 @@ from datetime import datetime, timedelta, timezone
 import polars as pl
 import pytest
 
-from pipeline.simulation import shop_catalog, shop_sessions
+from pipeline import queries
 from pipeline.contract import merge_context
-from pipeline.warehouse import queries
-from pipeline.warehouse.queries import Filters
+from pipeline.queries import Filters
+from pipeline.simulation import shop_catalog, shop_sessions
 
 pytestmark = pytest.mark.integration
 

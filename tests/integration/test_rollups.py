@@ -11,10 +11,10 @@ from datetime import datetime, timedelta, timezone
 import polars as pl
 import pytest
 
+from pipeline import queries
 from pipeline.contract import vitals
-from pipeline.warehouse import queries
+from pipeline.queries import Filters
 from pipeline.warehouse.migrator import MIGRATIONS_DIR, apply_migrations
-from pipeline.warehouse.queries import Filters
 from pipeline.warehouse.retention import ROLLUP_TABLES, apply_retention
 from tests.support import shop_data
 

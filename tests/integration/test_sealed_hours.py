@@ -17,8 +17,9 @@ from datetime import datetime, timedelta, timezone
 import polars as pl
 import pytest
 
-from pipeline.warehouse import queries
-from pipeline.warehouse.queries import Filters
+from pipeline import queries
+from pipeline.queries import Filters
+from pipeline.queries.filters import clickhouse_time
 from pipeline.warehouse.sealing import seal_now
 from tests.support import shop_data
 
@@ -43,7 +44,7 @@ def filters_with(**dimensions: str) -> Filters:
 
 def answers(client) -> dict:
     """traffic_totals for every filter and the hourly traffic_trend, comparable with ==."""
-    assert all(queries._traffic_source(filters_with(**dimensions), sealed=True) == "sealed" for dimensions in FILTERS)
+    assert all(queries.pick_source(filters_with(**dimensions), "traffic", sealed=True).rows == "sealed" for dimensions in FILTERS)
     found = {repr(dimensions): queries.traffic_totals(client, filters_with(**dimensions)).to_dicts()
              for dimensions in FILTERS}
     found["trend"] = queries.traffic_trend(client, RANGE, 60).to_dicts()
@@ -74,9 +75,9 @@ def truth(rows: list[tuple]) -> dict:
 
 def sealed_hours(client) -> list[datetime]:
     """The hours of the range whose counts the queries take from the seal (sealed, untouched since)."""
-    parameters = {"project_id": PROJECT, "hours_start": queries._clickhouse_time(HOURS[0]),
-                  "hours_end": queries._clickhouse_time(HOURS[-1] + timedelta(hours=1))}
-    rows = client.query(f"SELECT hour FROM ({queries._SEALED_HOURS}) ORDER BY hour", parameters=parameters)
+    parameters = {"project_id": PROJECT, "hours_start": clickhouse_time(HOURS[0]),
+                  "hours_end": clickhouse_time(HOURS[-1] + timedelta(hours=1))}
+    rows = client.query(f"SELECT hour FROM ({queries.sql('rows/sealed_hours')}) ORDER BY hour", parameters=parameters)
     return [hour.replace(tzinfo=timezone.utc) for (hour,) in rows.result_rows]
 
 
@@ -145,8 +146,8 @@ def test_totals_read_the_seal_only_where_it_pays():
     """Sealed counts for ranges with SEALED_FROM of whole hours the hourly rollup answers; the sets
     elsewhere (the seal's bookkeeping costs more than short ranges' event sets)."""
     week = Filters(PROJECT, ANCHOR - timedelta(days=7), ANCHOR)
-    assert queries._traffic_source(week, sealed=True) == "sealed"
-    assert queries._traffic_source(week) == "audience"  # the trend
-    assert queries._traffic_source(Filters(PROJECT, ANCHOR - timedelta(hours=24), ANCHOR), sealed=True) == "audience"
-    assert queries._traffic_source(Filters(PROJECT, week.start, week.end, device="mobile"), sealed=True) == "audience"
-    assert queries._traffic_source(Filters(PROJECT, week.start, week.end, route="/p/*"), sealed=True) == "traffic"
+    assert queries.pick_source(week, "traffic", sealed=True).rows == "sealed"
+    assert queries.pick_source(week, "traffic").rows == "audience"  # the trend
+    assert queries.pick_source(Filters(PROJECT, ANCHOR - timedelta(hours=24), ANCHOR), "traffic", sealed=True).rows == "audience"
+    assert queries.pick_source(Filters(PROJECT, week.start, week.end, device="mobile"), "traffic", sealed=True).rows == "audience"
+    assert queries.pick_source(Filters(PROJECT, week.start, week.end, route="/p/*"), "traffic", sealed=True).rows == "traffic"

@@ -14,8 +14,9 @@ import orjson
 import pytest
 
 from pipeline.warehouse import projects
+from pipeline import queries
 from pipeline.settings import REPO_ROOT
-from pipeline.warehouse import dashboard_state, queries
+from pipeline.queries import dashboard_state
 from tests.integration.test_dashboard_pages import frame_with, run_page
 from tests.integration.test_processor import iso, make_processor, produce, wait_for_rows  # noqa: F401 (fixture)
 from tests.unit.test_symbolication import DIST, ORIGINAL, URL, browser_frames, positions

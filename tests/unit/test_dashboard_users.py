@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from pipeline import dashboard_users
-from pipeline.dashboard_users import UsersFileError
+from pipeline.queries import dashboard_users
+from pipeline.queries.dashboard_users import UsersFileError
 from pipeline.settings import REPO_ROOT
 
 

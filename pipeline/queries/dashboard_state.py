@@ -4,7 +4,7 @@ Both live in the warehouse (``migrations/005_dashboard_state.sql``) as versioned
 save is one insert of a new version, the highest version wins — so every dashboard
 process, the notebooks and the alerts see the same state without another database.
 
-    from pipeline.warehouse import dashboard_state
+    from pipeline.queries import dashboard_state
     dashboard_state.save_funnel(client, 1, FunnelDefinition("Checkout", steps, window_minutes=60), by="ana")
     dashboard_state.saved_funnels(client, 1)                # name → FunnelDefinition
     dashboard_state.set_error_group_status(client, 1, fingerprint, "resolved", by="ana")
@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 import orjson
 from clickhouse_connect.driver import Client
 
-from pipeline.warehouse.queries import FUNNEL_UNITS, MAX_FUNNEL_STEPS, FunnelStep
+from pipeline.queries import FUNNEL_UNITS, MAX_FUNNEL_STEPS, FunnelStep
 
 # what a person can set; "unresolved" removes a resolution (a reopen), "regressed" is derived
 SETTABLE_STATUSES = ("unresolved", "resolved", "ignored")

@@ -1,0 +1,7 @@
+-- API calls per endpoint, status and failure.
+SELECT method, endpoint, status, failure, sum(length(calls)) AS calls
+FROM
+(
+    -- include: rows/api_calls
+)
+GROUP BY method, endpoint, status, failure

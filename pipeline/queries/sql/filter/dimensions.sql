@@ -1,0 +1,3 @@
+-- include: filter/release
+-- include: filter/route
+-- include: filter/visitor

@@ -1,0 +1,2 @@
+AND ({environment:String} = '' OR environment = {environment:String})
+AND ({release:String} = '' OR release = {release:String})

@@ -1,0 +1,1 @@
+AND ({route:String} = '' OR path LIKE {route:String})

@@ -1,0 +1,26 @@
+-- The values each dimension filter can take: the visitors' dimensions from the sessions of the
+-- range, the routes from the hourly traffic (whole hours around it). Both small, so the sidebar
+-- opens fast; no FINAL needed for a list.
+SELECT environment, release, route, device, browser, country
+FROM
+(
+    SELECT
+        topK({limit:UInt32})(toString(environment)) AS environment,
+        topK({limit:UInt32})(toString(release)) AS release,
+        topK({limit:UInt32})(toString(device)) AS device,
+        topK({limit:UInt32})(toString(browser)) AS browser,
+        topK({limit:UInt32})(toString(country)) AS country
+    FROM sessions
+    WHERE project_id = {project_id:UInt32}
+      AND started >= {start:DateTime64(3, 'UTC')}
+      AND started < {end:DateTime64(3, 'UTC')}
+) AS visitors
+CROSS JOIN
+(
+    SELECT topK({limit:UInt32})(path) AS route
+    FROM traffic_hour
+    WHERE project_id = {project_id:UInt32}
+      AND hour >= toStartOfHour({start:DateTime64(3, 'UTC')})
+      AND hour < {end:DateTime64(3, 'UTC')}
+      AND type = 'page_view'
+) AS routes

@@ -1,0 +1,15 @@
+-- One Web Vital's (or every one's) log-bucketed histogram per rating, grouped by the group
+-- parameter: a column of rows/vitals (vital_name, path, device, browser, country, release,
+-- connection_type, environment), picked by the calling function from a fixed list.
+SELECT
+    toString({group:Identifier}) AS key,
+    bucket,
+    toString(rating) AS rating,
+    sum(length(samples)) AS samples,
+    min(low) AS low,
+    max(high) AS high
+FROM
+(
+    -- include: rows/vitals
+)
+GROUP BY key, bucket, rating

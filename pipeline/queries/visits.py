@@ -1,0 +1,86 @@
+"""Sessions and what people did in them: bounce, duration, entry and exit pages, where they came
+from, time on page, clicks and forms.
+
+Session answers read the ``sessions`` rollup (a session is in the range when it started in it;
+the route filter matches its entry page); behaviour answers read the raw events, exact.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from clickhouse_connect.driver import Client
+
+from pipeline.stream.referrers import DIRECT
+from pipeline.queries.filters import Filters
+from pipeline.queries.statements import frame, rollup_frame
+
+_PAGE_SESSIONS = {"page": pl.String, "sessions": pl.UInt64, "bounce_rate": pl.Float64}
+
+
+def session_summary(client: Client, filters: Filters) -> pl.DataFrame:
+    """One row about the sessions that started in the range (with a page view): ``sessions``,
+    ``bounces`` (one page view), ``bounce_rate``, ``with_errors`` (met an error of any kind),
+    ``error_rate`` (their share), ``pages_per_session`` and ``median_duration_s`` (first to last
+    event). Rates and averages are null without sessions."""
+    answer = rollup_frame(client, "session_summary", filters.parameters(), {
+        "sessions": pl.UInt64, "bounces": pl.UInt64, "with_errors": pl.UInt64,
+        "pages_per_session": pl.Float64, "median_duration_s": pl.Float64,
+    })
+    none = pl.col("sessions") == 0
+    return answer.with_columns(
+        pl.when(none).then(None).otherwise(pl.col("bounces") / pl.col("sessions")).alias("bounce_rate"),
+        pl.when(none).then(None).otherwise(pl.col("with_errors") / pl.col("sessions")).alias("error_rate"),
+        pl.when(none).then(None).otherwise(pl.col("pages_per_session")).alias("pages_per_session"),
+        pl.when(none).then(None).otherwise(pl.col("median_duration_s")).alias("median_duration_s"),
+    ).select("sessions", "bounces", "bounce_rate", "with_errors", "error_rate", "pages_per_session",
+             "median_duration_s")
+
+
+def entry_pages(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
+    """Where sessions started: ``page`` (path of their first page view), ``sessions``, ``bounce_rate``."""
+    return rollup_frame(client, "sessions_by", {**filters.parameters(), "key": "entry", "limit": limit},
+                        _PAGE_SESSIONS)
+
+
+def exit_pages(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
+    """Where sessions ended: ``page`` (path of their last page view), ``sessions``, ``bounce_rate``."""
+    return rollup_frame(client, "sessions_by", {**filters.parameters(), "key": "exit", "limit": limit},
+                        _PAGE_SESSIONS)
+
+
+def sources(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
+    """Where sessions came from: ``source`` (the entry page view's ``referrer_source``: a tagged
+    source, a known name such as ``Google``, the referrer's host, or ``Direct / None``),
+    ``sessions``, ``bounce_rate``."""
+    return rollup_frame(client, "sources", {**filters.parameters(), "direct": DIRECT, "limit": limit},
+                        {"source": pl.String, "sessions": pl.UInt64, "bounce_rate": pl.Float64})
+
+
+def campaigns(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
+    """Sessions by their entry page view's UTM tags (decoded, as the processor stores them):
+    ``source``, ``medium``, ``campaign``, ``sessions``, ``bounce_rate``; sessions without any
+    utm_ tag are left out."""
+    return rollup_frame(client, "campaigns", {**filters.parameters(), "limit": limit},
+                        {"source": pl.String, "medium": pl.String, "campaign": pl.String,
+                         "sessions": pl.UInt64, "bounce_rate": pl.Float64})
+
+
+def time_on_page(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
+    """How long pages stay visible (time_on_page events): ``path``, ``views``, exact ``median_s`` and ``p75_s``."""
+    return frame(client, "time_on_page", {**filters.parameters(), "limit": limit},
+                 {"path": pl.String, "views": pl.UInt64, "median_s": pl.Float64, "p75_s": pl.Float64})
+
+
+def top_clicks(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
+    """The most clicked elements: ``target`` (CSS selector, else element id), the element's
+    ``text`` and a link's ``href`` (so one nav bar's links are rows of their own), ``clicks``,
+    ``visitors``."""
+    return frame(client, "top_clicks", {**filters.parameters(), "limit": limit},
+                 {"target": pl.String, "text": pl.String, "href": pl.String,
+                  "clicks": pl.UInt64, "visitors": pl.UInt64})
+
+
+def form_submits(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
+    """Forms submitted: ``form`` (form id, else name), ``submits``, ``sessions``, ``visitors``."""
+    return frame(client, "form_submits", {**filters.parameters(), "limit": limit},
+                 {"form": pl.String, "submits": pl.UInt64, "sessions": pl.UInt64, "visitors": pl.UInt64})

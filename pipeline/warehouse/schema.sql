@@ -1,0 +1,1156 @@
+-- The warehouse's schema as the migrations leave it: every table and view, as ClickHouse reports
+-- it (SHOW CREATE), by name. Generated — do not edit: add a migration, then run `make schema`.
+
+CREATE TABLE alert_channels
+(
+    `name` String,
+    `definition` String,
+    `source` LowCardinality(String),
+    `deleted` UInt8,
+    `updated_at` DateTime64(3, 'UTC'),
+    `updated_by` String,
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY name
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE alert_deliveries
+(
+    `at` DateTime64(3, 'UTC'),
+    `rule_id` String,
+    `incident_id` String,
+    `kind` LowCardinality(String),
+    `channel` String,
+    `channel_type` LowCardinality(String),
+    `attempts` UInt8,
+    `delivered` UInt8,
+    `error` String
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(at)
+ORDER BY (at, rule_id)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE alert_history
+(
+    `at` DateTime64(3, 'UTC'),
+    `rule_id` String,
+    `rule_name` String,
+    `incident_id` String,
+    `key` String,
+    `state` LowCardinality(String),
+    `severity` LowCardinality(String),
+    `value` Nullable(Float64),
+    `threshold` Float64,
+    `comparator` LowCardinality(String),
+    `summary` String,
+    `labels` Map(String, String),
+    `origin` LowCardinality(String),
+    `notified` UInt8,
+    `note` String
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(at)
+ORDER BY (rule_id, key, at)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE alert_mutes
+(
+    `rule_id` String,
+    `muted_until` DateTime64(3, 'UTC'),
+    `reason` String,
+    `muted_by` String,
+    `updated_at` DateTime64(3, 'UTC'),
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY rule_id
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE alert_rules
+(
+    `id` String,
+    `definition` String,
+    `source` LowCardinality(String),
+    `deleted` UInt8,
+    `updated_at` DateTime64(3, 'UTC'),
+    `updated_by` String,
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY id
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE api_calls_hour
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `method` LowCardinality(String),
+    `endpoint` String,
+    `status` UInt16,
+    `failure` LowCardinality(String),
+    `bucket` Int16,
+    `calls` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `low` SimpleAggregateFunction(min, Float64),
+    `high` SimpleAggregateFunction(max, Float64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (project_id, hour, endpoint, method, status, failure, environment, release, bucket)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW api_calls_hour_mv TO api_calls_hour
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `method` LowCardinality(String),
+    `endpoint` String,
+    `status` UInt16,
+    `failure` String,
+    `bucket` Int16,
+    `calls` Array(UInt64),
+    `low` Float64,
+    `high` Float64
+)
+AS SELECT
+    project_id,
+    toStartOfHour(timestamp) AS hour,
+    environment,
+    release,
+    http_method AS method,
+    concat(if((domain(http_url) IN ('', domain(url))), '', domain(http_url)), arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+$|^[0-9a-fA-F-]{16,}$'), ':id', segment), splitByChar('/', path(http_url))), '/')) AS endpoint,
+    http_status AS status,
+    JSONExtractString(data, 'failure') AS failure,
+    if(duration_ms > 0, toInt16(ceil(log(duration_ms) / log(101 / 99))), toInt16(-32768)) AS bucket,
+    groupUniqArray(cityHash64(event_id)) AS calls,
+    min(duration_ms) AS low,
+    max(duration_ms) AS high
+FROM events
+WHERE type = 'api_call'
+GROUP BY
+    project_id,
+    hour,
+    environment,
+    release,
+    method,
+    endpoint,
+    status,
+    failure,
+    bucket;
+
+CREATE TABLE api_calls_minute
+(
+    `project_id` UInt32,
+    `minute` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `path` String,
+    `device` LowCardinality(String),
+    `browser` LowCardinality(String),
+    `country` LowCardinality(String),
+    `method` LowCardinality(String),
+    `endpoint` String,
+    `status` UInt16,
+    `failure` LowCardinality(String),
+    `bucket` Int16,
+    `calls` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `low` SimpleAggregateFunction(min, Float64),
+    `high` SimpleAggregateFunction(max, Float64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (project_id, minute, endpoint, method, status, failure, environment, release, path, device, browser, country, bucket)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW api_calls_minute_mv TO api_calls_minute
+(
+    `project_id` UInt32,
+    `minute` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `path` String,
+    `device` LowCardinality(String),
+    `browser` LowCardinality(String),
+    `country` LowCardinality(String),
+    `method` LowCardinality(String),
+    `endpoint` String,
+    `status` UInt16,
+    `failure` String,
+    `bucket` Int16,
+    `calls` Array(UInt64),
+    `low` Float64,
+    `high` Float64
+)
+AS SELECT
+    project_id,
+    toStartOfMinute(timestamp) AS minute,
+    environment,
+    release,
+    path,
+    device,
+    browser,
+    country,
+    http_method AS method,
+    concat(if((domain(http_url) IN ('', domain(url))), '', domain(http_url)), arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+$|^[0-9a-fA-F-]{16,}$'), ':id', segment), splitByChar('/', path(http_url))), '/')) AS endpoint,
+    http_status AS status,
+    JSONExtractString(data, 'failure') AS failure,
+    if(duration_ms > 0, toInt16(ceil(log(duration_ms) / log(101 / 99))), toInt16(-32768)) AS bucket,
+    groupUniqArray(cityHash64(event_id)) AS calls,
+    min(duration_ms) AS low,
+    max(duration_ms) AS high
+FROM events
+WHERE type = 'api_call'
+GROUP BY
+    project_id,
+    minute,
+    environment,
+    release,
+    path,
+    device,
+    browser,
+    country,
+    method,
+    endpoint,
+    status,
+    failure,
+    bucket;
+
+CREATE TABLE audience_hour
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `page_views` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `errors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `sessions` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64))
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (project_id, hour, environment, release)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE audience_hour_counts
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `events` UInt64,
+    `page_views` UInt64,
+    `errors` UInt64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(sealed_at)
+PARTITION BY toYYYYMM(hour)
+ORDER BY (project_id, hour, environment, release)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW audience_hour_mv TO audience_hour
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `events` Array(UInt64),
+    `page_views` Array(UInt64),
+    `errors` Array(UInt64),
+    `visitors` Array(UInt64),
+    `sessions` Array(UInt64)
+)
+AS SELECT
+    project_id,
+    toStartOfHour(timestamp) AS hour,
+    environment,
+    release,
+    groupUniqArray(cityHash64(event_id)) AS events,
+    groupUniqArrayIf(cityHash64(event_id), type = 'page_view') AS page_views,
+    groupUniqArrayIf(cityHash64(event_id), type = 'error') AS errors,
+    groupUniqArray(cityHash64(visitor_id)) AS visitors,
+    groupUniqArray(cityHash64(session_id)) AS sessions
+FROM events
+GROUP BY
+    project_id,
+    hour,
+    environment,
+    release;
+
+CREATE MATERIALIZED VIEW audience_hour_seal
+REFRESH EVERY 1 MINUTE APPEND TO audience_hour_counts
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `events` UInt64,
+    `page_views` UInt64,
+    `errors` UInt64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+DEFINER = default SQL SECURITY DEFINER
+AS SELECT
+    project_id,
+    hour,
+    environment,
+    release,
+    length(events) AS events,
+    length(page_views) AS page_views,
+    length(errors) AS errors,
+    now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
+FROM audience_hour
+FINAL
+WHERE (project_id, hour) IN (
+    SELECT
+        touched.project_id,
+        touched.hour
+    FROM
+    (
+        SELECT
+            project_id,
+            hour,
+            max(touched_at) AS touched_at
+        FROM audience_hour_touched
+        WHERE hour <= (now() - toIntervalMinute(65))
+        GROUP BY
+            project_id,
+            hour
+    ) AS touched
+    LEFT JOIN
+    (
+        SELECT
+            project_id,
+            hour,
+            max(sealed_at) AS sealed_at
+        FROM audience_hour_counts
+        GROUP BY
+            project_id,
+            hour
+    ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+    WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+)
+SETTINGS do_not_merge_across_partitions_select_final = 1;
+
+CREATE TABLE audience_hour_touched
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `touched_at` SimpleAggregateFunction(max, DateTime64(3, 'UTC'))
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (project_id, hour)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW audience_hour_touched_mv TO audience_hour_touched
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `touched_at` DateTime64(3, 'UTC')
+)
+AS SELECT
+    project_id,
+    toStartOfHour(timestamp) AS hour,
+    max(now64(3, 'UTC')) AS touched_at
+FROM events
+GROUP BY
+    project_id,
+    hour;
+
+CREATE TABLE audience_minute
+(
+    `project_id` UInt32,
+    `minute` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `device` LowCardinality(String),
+    `browser` LowCardinality(String),
+    `country` LowCardinality(String),
+    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `page_views` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `errors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `sessions` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64))
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (project_id, minute, environment, release, device, browser, country)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW audience_minute_mv TO audience_minute
+(
+    `project_id` UInt32,
+    `minute` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `device` LowCardinality(String),
+    `browser` LowCardinality(String),
+    `country` LowCardinality(String),
+    `events` Array(UInt64),
+    `page_views` Array(UInt64),
+    `errors` Array(UInt64),
+    `visitors` Array(UInt64),
+    `sessions` Array(UInt64)
+)
+AS SELECT
+    project_id,
+    toStartOfMinute(timestamp) AS minute,
+    environment,
+    release,
+    device,
+    browser,
+    country,
+    groupUniqArray(cityHash64(event_id)) AS events,
+    groupUniqArrayIf(cityHash64(event_id), type = 'page_view') AS page_views,
+    groupUniqArrayIf(cityHash64(event_id), type = 'error') AS errors,
+    groupUniqArray(cityHash64(visitor_id)) AS visitors,
+    groupUniqArray(cityHash64(session_id)) AS sessions
+FROM events
+GROUP BY
+    project_id,
+    minute,
+    environment,
+    release,
+    device,
+    browser,
+    country;
+
+CREATE TABLE dead_letters
+(
+    `failed_at` DateTime64(3, 'UTC'),
+    `reason` LowCardinality(String),
+    `step` LowCardinality(String),
+    `path` String,
+    `message` String,
+    `project_id` UInt32,
+    `event_type` LowCardinality(String),
+    `event_id` String,
+    `source_topic` LowCardinality(String),
+    `source_partition` UInt32,
+    `source_offset` UInt64,
+    `record` String CODEC(ZSTD(3))
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (source_topic, source_partition, source_offset, reason)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE error_group_states
+(
+    `project_id` UInt32,
+    `fingerprint` UInt64,
+    `status` LowCardinality(String),
+    `updated_at` DateTime64(3, 'UTC'),
+    `updated_by` String,
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (project_id, fingerprint)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE error_groups
+(
+    `project_id` UInt32,
+    `fingerprint` UInt64,
+    `day` Date,
+    `kind` SimpleAggregateFunction(any, LowCardinality(String)),
+    `error_type` SimpleAggregateFunction(any, String),
+    `message` AggregateFunction(argMin, String, Tuple(
+        DateTime64(3, 'UTC'),
+        String)),
+    `culprit` AggregateFunction(argMax, String, Tuple(
+        DateTime64(3, 'UTC'),
+        String)),
+    `first_seen` SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
+    `last_seen` SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `users` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `releases` SimpleAggregateFunction(groupUniqArrayArray, Array(String))
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (project_id, fingerprint, day)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE error_groups_minute
+(
+    `project_id` UInt32,
+    `minute` DateTime('UTC'),
+    `fingerprint` UInt64,
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `path` String,
+    `device` LowCardinality(String),
+    `browser` LowCardinality(String),
+    `country` LowCardinality(String),
+    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `kind` SimpleAggregateFunction(any, LowCardinality(String)),
+    `error_type` SimpleAggregateFunction(any, String),
+    `message` SimpleAggregateFunction(any, String),
+    `first_seen` SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
+    `last_seen` SimpleAggregateFunction(max, DateTime64(3, 'UTC'))
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (project_id, minute, fingerprint, environment, release, path, device, browser, country)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW error_groups_minute_mv TO error_groups_minute
+(
+    `project_id` UInt32,
+    `minute` DateTime('UTC'),
+    `fingerprint` UInt64,
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `path` String,
+    `device` LowCardinality(String),
+    `browser` LowCardinality(String),
+    `country` LowCardinality(String),
+    `events` Array(UInt64),
+    `visitors` Array(UInt64),
+    `kind` String,
+    `error_type` String,
+    `message` String,
+    `first_seen` DateTime64(3, 'UTC'),
+    `last_seen` DateTime64(3, 'UTC')
+)
+AS SELECT
+    project_id,
+    toStartOfMinute(timestamp) AS minute,
+    fingerprint,
+    environment,
+    release,
+    path,
+    device,
+    browser,
+    country,
+    groupUniqArray(cityHash64(event_id)) AS events,
+    groupUniqArray(cityHash64(visitor_id)) AS visitors,
+    any(error_kind) AS kind,
+    any(error_type) AS error_type,
+    any(error_message) AS message,
+    min(timestamp) AS first_seen,
+    max(timestamp) AS last_seen
+FROM events
+WHERE type = 'error'
+GROUP BY
+    project_id,
+    minute,
+    fingerprint,
+    environment,
+    release,
+    path,
+    device,
+    browser,
+    country;
+
+CREATE MATERIALIZED VIEW error_groups_mv TO error_groups
+(
+    `project_id` UInt32,
+    `fingerprint` UInt64,
+    `day` Date,
+    `kind` String,
+    `error_type` String,
+    `message` AggregateFunction(argMin, String, Tuple(
+        DateTime64(3, 'UTC'),
+        String)),
+    `culprit` AggregateFunction(argMax, String, Tuple(
+        DateTime64(3, 'UTC'),
+        String)),
+    `first_seen` DateTime64(3, 'UTC'),
+    `last_seen` DateTime64(3, 'UTC'),
+    `events` Array(UInt64),
+    `visitors` Array(UInt64),
+    `users` Array(UInt64),
+    `releases` Array(String)
+)
+AS SELECT
+    project_id,
+    fingerprint,
+    toDate(timestamp) AS day,
+    any(error_kind) AS kind,
+    any(error_type) AS error_type,
+    argMinState(error_message, (timestamp, event_id)) AS message,
+    argMaxState(multiIf(top_frame != '', concat(if(frame_function = '', '', concat(frame_function, ' (')), frame_path, ':', toString(JSONExtractUInt(top_frame, 'lineno')), if(frame_function = '', '', ')')), http_url != '', concat(if(http_method = '', '', concat(toString(http_method), ' ')), path(http_url)), ''), (timestamp, event_id)) AS culprit,
+    min(timestamp) AS first_seen,
+    max(timestamp) AS last_seen,
+    groupUniqArray(cityHash64(event_id)) AS events,
+    groupUniqArray(cityHash64(visitor_id)) AS visitors,
+    groupUniqArrayIf(cityHash64(user_id), user_id != '') AS users,
+    groupUniqArrayIf(toString(release), release != '') AS releases
+FROM
+(
+    SELECT
+        *,
+        JSONExtractArrayRaw(data, 'frames') AS frames,
+        arrayFirst(frame -> JSONExtractBool(frame, 'in_app'), frames) AS in_app_frame,
+        if(in_app_frame != '', in_app_frame, frames[1]) AS top_frame,
+        JSONExtractString(top_frame, 'function') AS frame_function,
+        JSONExtractString(top_frame, 'filename') AS frame_file,
+        if(position(frame_file, '://') > 0, path(frame_file), frame_file) AS frame_path
+    FROM events
+    WHERE type = 'error'
+)
+GROUP BY
+    project_id,
+    fingerprint,
+    day;
+
+CREATE TABLE events
+(
+    `project_id` UInt32,
+    `type` LowCardinality(String),
+    `timestamp` DateTime64(3, 'UTC'),
+    `event_id` String,
+    `received_at` DateTime64(3, 'UTC'),
+    `session_id` String,
+    `visitor_id` String,
+    `user_id` String,
+    `release` LowCardinality(String),
+    `environment` LowCardinality(String),
+    `url` String CODEC(ZSTD(1)),
+    `path` String,
+    `referrer` String CODEC(ZSTD(1)),
+    `title` String CODEC(ZSTD(1)),
+    `browser` LowCardinality(String),
+    `browser_version` LowCardinality(String),
+    `os` LowCardinality(String),
+    `os_version` LowCardinality(String),
+    `device` LowCardinality(String),
+    `client_ip` String,
+    `user_agent` String CODEC(ZSTD(1)),
+    `sdk_name` LowCardinality(String),
+    `sdk_version` LowCardinality(String),
+    `tags` Map(LowCardinality(String), String),
+    `vital_name` LowCardinality(String),
+    `vital_value` Float64,
+    `vital_rating` LowCardinality(String),
+    `error_kind` LowCardinality(String),
+    `error_type` String,
+    `error_message` String CODEC(ZSTD(1)),
+    `duration_ms` Float64,
+    `http_method` LowCardinality(String),
+    `http_url` String CODEC(ZSTD(1)),
+    `http_status` UInt16,
+    `target` String,
+    `name` String,
+    `data` String CODEC(ZSTD(3)),
+    `country` LowCardinality(String) DEFAULT '',
+    `connection_type` LowCardinality(String) DEFAULT JSONExtractString(data, 'connection_type'),
+    `fingerprint` UInt64 DEFAULT multiIf(type != 'error', toUInt64(0), JSONLength(data, 'fingerprint') > 0, cityHash64(JSONExtract(data, 'fingerprint', 'Array(String)')), cityHash64(toString(error_kind), error_type, replaceRegexpAll(error_message, '[0-9]+', '<n>'))),
+    `timings` Map(String, Float64) DEFAULT if((type = 'web_vital') AND (vital_name = 'LOAD'), JSONExtract(data, 'breakdown', 'Map(String, Float64)'), map()),
+    `initiator` LowCardinality(String) DEFAULT if(type = 'resource', JSONExtractString(data, 'initiator_type'), ''),
+    `transfer_size` UInt32 DEFAULT if(type = 'resource', toUInt32(least(JSONExtractUInt(data, 'transfer_size'), 4294967295)), 0),
+    `region` LowCardinality(String) DEFAULT '',
+    `city` String DEFAULT '',
+    `referrer_source` String DEFAULT '',
+    `referrer_domain` String DEFAULT '',
+    `utm_source` String DEFAULT '',
+    `utm_medium` String DEFAULT '',
+    `utm_campaign` String DEFAULT '',
+    `utm_term` String DEFAULT '',
+    `utm_content` String DEFAULT '',
+    `click_text` String DEFAULT if(type = 'click', JSONExtractString(data, 'text'), ''),
+    `click_href` String DEFAULT if(type = 'click', JSONExtractString(data, 'href'), '') CODEC(ZSTD(1)),
+    `platform` LowCardinality(String) DEFAULT 'javascript',
+    `level` LowCardinality(String) DEFAULT if(type = 'error', if(JSONExtractString(data, 'level') = '', 'error', JSONExtractString(data, 'level')), ''),
+    `logger` String DEFAULT '',
+    `server_name` LowCardinality(String) DEFAULT '',
+    `transaction` String DEFAULT '' CODEC(ZSTD(1)),
+    INDEX events_fingerprint fingerprint TYPE bloom_filter GRANULARITY 4,
+    INDEX events_session session_id TYPE bloom_filter GRANULARITY 4
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(timestamp)
+ORDER BY (project_id, type, timestamp, event_id)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE funnels
+(
+    `project_id` UInt32,
+    `name` String,
+    `definition` String,
+    `deleted` UInt8,
+    `updated_at` DateTime64(3, 'UTC'),
+    `updated_by` String,
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (project_id, name)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE page_audience_hour
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `path` String,
+    `page_views` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64))
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (project_id, hour, environment, release, path)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW page_audience_hour_mv TO page_audience_hour
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `path` String,
+    `page_views` Array(UInt64),
+    `visitors` Array(UInt64)
+)
+AS SELECT
+    project_id,
+    toStartOfHour(timestamp) AS hour,
+    environment,
+    release,
+    path,
+    groupUniqArrayIf(cityHash64(event_id), type = 'page_view') AS page_views,
+    groupUniqArray(cityHash64(visitor_id)) AS visitors
+FROM events
+GROUP BY
+    project_id,
+    hour,
+    environment,
+    release,
+    path;
+
+CREATE TABLE project_id_claims
+(
+    `id` UInt32,
+    `claim` String,
+    `claimed_at` DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY id
+SETTINGS non_replicated_deduplication_window = 10000, index_granularity = 8192;
+
+CREATE TABLE projects
+(
+    `id` UInt32,
+    `name` String,
+    `key` String,
+    `origins` Array(String),
+    `created_at` DateTime64(3, 'UTC'),
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY id
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE quality_results
+(
+    `run_id` UUID,
+    `run_at` DateTime64(3, 'UTC'),
+    `source` LowCardinality(String),
+    `suite` LowCardinality(String),
+    `suite_version` UInt32,
+    `expectation` LowCardinality(String),
+    `expectation_type` LowCardinality(String),
+    `column` LowCardinality(String),
+    `row_condition` String,
+    `success` Bool,
+    `batch_rows` UInt64,
+    `element_count` UInt64,
+    `unexpected_count` UInt64,
+    `unexpected_percent` Float64,
+    `observed_value` String,
+    `unexpected_sample` String CODEC(ZSTD(1)),
+    `exception` String
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(run_at)
+ORDER BY (suite, expectation, run_at)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE refusals_minute
+(
+    `minute` DateTime('UTC'),
+    `project_id` UInt64,
+    `transport` LowCardinality(String),
+    `reason` LowCardinality(String),
+    `unit` LowCardinality(String),
+    `refusals` UInt64
+)
+ENGINE = SummingMergeTree(refusals)
+PARTITION BY toYYYYMM(minute)
+ORDER BY (minute, project_id, transport, reason, unit)
+SETTINGS non_replicated_deduplication_window = 10000, index_granularity = 8192;
+
+CREATE TABLE schema_migrations
+(
+    `version` UInt32,
+    `name` String,
+    `checksum` String,
+    `applied_at` DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY version
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE sessions
+(
+    `project_id` UInt32,
+    `session_id` String,
+    `visitor_id` SimpleAggregateFunction(any, String),
+    `started` SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
+    `ended` SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    `page_views` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `errors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `entry_page` AggregateFunction(argMinIf, String, DateTime64(3, 'UTC'), UInt8),
+    `exit_page` AggregateFunction(argMaxIf, String, DateTime64(3, 'UTC'), UInt8),
+    `entry_referrer` AggregateFunction(argMinIf, String, DateTime64(3, 'UTC'), UInt8),
+    `entry_url` AggregateFunction(argMinIf, String, DateTime64(3, 'UTC'), UInt8),
+    `entry_traffic_source` AggregateFunction(argMinIf, Tuple(
+        String,
+        String,
+        String,
+        String), DateTime64(3, 'UTC'), UInt8),
+    `environment` SimpleAggregateFunction(any, LowCardinality(String)),
+    `release` SimpleAggregateFunction(any, LowCardinality(String)),
+    `device` SimpleAggregateFunction(any, LowCardinality(String)),
+    `browser` SimpleAggregateFunction(any, LowCardinality(String)),
+    `country` SimpleAggregateFunction(any, LowCardinality(String))
+)
+ENGINE = AggregatingMergeTree
+ORDER BY (project_id, session_id)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW sessions_mv TO sessions
+(
+    `project_id` UInt32,
+    `session_id` String,
+    `visitor_id` String,
+    `started` DateTime64(3, 'UTC'),
+    `ended` DateTime64(3, 'UTC'),
+    `page_views` Array(UInt64),
+    `events` Array(UInt64),
+    `errors` Array(UInt64),
+    `entry_page` AggregateFunction(argMinIf, String, DateTime64(3, 'UTC'), UInt8),
+    `exit_page` AggregateFunction(argMaxIf, String, DateTime64(3, 'UTC'), UInt8),
+    `entry_referrer` AggregateFunction(argMinIf, String, DateTime64(3, 'UTC'), UInt8),
+    `entry_url` AggregateFunction(argMinIf, String, DateTime64(3, 'UTC'), UInt8),
+    `entry_traffic_source` AggregateFunction(argMinIf, Tuple(
+        String,
+        String,
+        String,
+        String), DateTime64(3, 'UTC'), UInt8),
+    `environment` String,
+    `release` String,
+    `device` String,
+    `browser` String,
+    `country` String
+)
+AS SELECT
+    project_id,
+    session_id,
+    any(visitor_id) AS visitor_id,
+    min(timestamp) AS started,
+    max(timestamp) AS ended,
+    groupUniqArrayIf(cityHash64(event_id), type = 'page_view') AS page_views,
+    groupUniqArray(cityHash64(event_id)) AS events,
+    groupUniqArrayIf(cityHash64(event_id), type = 'error') AS errors,
+    argMinIfState(path, timestamp, type = 'page_view') AS entry_page,
+    argMaxIfState(path, timestamp, type = 'page_view') AS exit_page,
+    argMinIfState(referrer, timestamp, type = 'page_view') AS entry_referrer,
+    argMinIfState(url, timestamp, type = 'page_view') AS entry_url,
+    argMinIfState((referrer_source, utm_source, utm_medium, utm_campaign), timestamp, type = 'page_view') AS entry_traffic_source,
+    any(environment) AS environment,
+    any(release) AS release,
+    any(device) AS device,
+    any(browser) AS browser,
+    any(country) AS country
+FROM events
+GROUP BY
+    project_id,
+    session_id;
+
+CREATE TABLE signals_minute
+(
+    `project_id` UInt32,
+    `minute` DateTime('UTC'),
+    `events` UInt64,
+    `errors` UInt64,
+    `error_rate` Float64,
+    `api_calls` UInt64,
+    `api_failures` UInt64,
+    `api_failure_rate` Nullable(Float64),
+    `p75_lcp` Nullable(Float64),
+    `p75_inp` Nullable(Float64),
+    `p75_cls` Nullable(Float64),
+    `p75_fcp` Nullable(Float64),
+    `p75_ttfb` Nullable(Float64),
+    `samples_lcp` UInt64,
+    `samples_inp` UInt64,
+    `samples_cls` UInt64,
+    `samples_fcp` UInt64,
+    `samples_ttfb` UInt64,
+    `emitted_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(emitted_at)
+PARTITION BY toYYYYMM(minute)
+ORDER BY (project_id, minute)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE sourcemaps
+(
+    `project_id` UInt32,
+    `release` String,
+    `url` String,
+    `map` String CODEC(ZSTD(3)),
+    `minified` String CODEC(ZSTD(3)),
+    `map_bytes` UInt64,
+    `sha256` String,
+    `uploaded_at` DateTime64(3, 'UTC'),
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (project_id, release, url)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE traffic_hour
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `type` LowCardinality(String),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `path` String,
+    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `sessions` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64))
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (project_id, hour, type, environment, release, path)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW traffic_hour_mv TO traffic_hour
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `type` LowCardinality(String),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `path` String,
+    `events` Array(UInt64),
+    `visitors` Array(UInt64),
+    `sessions` Array(UInt64)
+)
+AS SELECT
+    project_id,
+    toStartOfHour(timestamp) AS hour,
+    type,
+    environment,
+    release,
+    path,
+    groupUniqArray(cityHash64(event_id)) AS events,
+    groupUniqArray(cityHash64(visitor_id)) AS visitors,
+    groupUniqArray(cityHash64(session_id)) AS sessions
+FROM events
+GROUP BY
+    project_id,
+    hour,
+    type,
+    environment,
+    release,
+    path;
+
+CREATE TABLE traffic_minute
+(
+    `project_id` UInt32,
+    `minute` DateTime('UTC'),
+    `type` LowCardinality(String),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `path` String,
+    `device` LowCardinality(String),
+    `browser` LowCardinality(String),
+    `country` LowCardinality(String),
+    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `sessions` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64))
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (project_id, minute, type, environment, release, path, device, browser, country)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW traffic_minute_mv TO traffic_minute
+(
+    `project_id` UInt32,
+    `minute` DateTime('UTC'),
+    `type` LowCardinality(String),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `path` String,
+    `device` LowCardinality(String),
+    `browser` LowCardinality(String),
+    `country` LowCardinality(String),
+    `events` Array(UInt64),
+    `visitors` Array(UInt64),
+    `sessions` Array(UInt64)
+)
+AS SELECT
+    project_id,
+    toStartOfMinute(timestamp) AS minute,
+    type,
+    environment,
+    release,
+    path,
+    device,
+    browser,
+    country,
+    groupUniqArray(cityHash64(event_id)) AS events,
+    groupUniqArray(cityHash64(visitor_id)) AS visitors,
+    groupUniqArray(cityHash64(session_id)) AS sessions
+FROM events
+GROUP BY
+    project_id,
+    minute,
+    type,
+    environment,
+    release,
+    path,
+    device,
+    browser,
+    country;
+
+CREATE TABLE web_vitals_hour
+(
+    `project_id` UInt32,
+    `vital_name` LowCardinality(String),
+    `hour` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `rating` LowCardinality(String),
+    `bucket` Int16,
+    `samples` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `low` SimpleAggregateFunction(min, Float64),
+    `high` SimpleAggregateFunction(max, Float64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (project_id, vital_name, hour, environment, release, rating, bucket)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW web_vitals_hour_mv TO web_vitals_hour
+(
+    `project_id` UInt32,
+    `vital_name` LowCardinality(String),
+    `hour` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `rating` LowCardinality(String),
+    `bucket` Int16,
+    `samples` Array(UInt64),
+    `low` Float64,
+    `high` Float64
+)
+AS SELECT
+    project_id,
+    vital_name,
+    toStartOfHour(timestamp) AS hour,
+    environment,
+    release,
+    vital_rating AS rating,
+    if(vital_value > 0, toInt16(ceil(log(vital_value) / log(101 / 99))), toInt16(-32768)) AS bucket,
+    groupUniqArray(cityHash64(event_id)) AS samples,
+    min(vital_value) AS low,
+    max(vital_value) AS high
+FROM events
+WHERE type = 'web_vital'
+GROUP BY
+    project_id,
+    vital_name,
+    hour,
+    environment,
+    release,
+    rating,
+    bucket;
+
+CREATE TABLE web_vitals_minute
+(
+    `project_id` UInt32,
+    `vital_name` LowCardinality(String),
+    `minute` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `path` String,
+    `device` LowCardinality(String),
+    `browser` LowCardinality(String),
+    `country` LowCardinality(String),
+    `connection_type` LowCardinality(String),
+    `rating` LowCardinality(String),
+    `bucket` Int16,
+    `samples` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+    `low` SimpleAggregateFunction(min, Float64),
+    `high` SimpleAggregateFunction(max, Float64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (project_id, vital_name, minute, environment, release, path, device, browser, country, connection_type, rating, bucket)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW web_vitals_minute_mv TO web_vitals_minute
+(
+    `project_id` UInt32,
+    `vital_name` LowCardinality(String),
+    `minute` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `path` String,
+    `device` LowCardinality(String),
+    `browser` LowCardinality(String),
+    `country` LowCardinality(String),
+    `connection_type` LowCardinality(String),
+    `rating` LowCardinality(String),
+    `bucket` Int16,
+    `samples` Array(UInt64),
+    `low` Float64,
+    `high` Float64
+)
+AS SELECT
+    project_id,
+    vital_name,
+    toStartOfMinute(timestamp) AS minute,
+    environment,
+    release,
+    path,
+    device,
+    browser,
+    country,
+    connection_type,
+    vital_rating AS rating,
+    if(vital_value > 0, toInt16(ceil(log(vital_value) / log(101 / 99))), toInt16(-32768)) AS bucket,
+    groupUniqArray(cityHash64(event_id)) AS samples,
+    min(vital_value) AS low,
+    max(vital_value) AS high
+FROM events
+WHERE type = 'web_vital'
+GROUP BY
+    project_id,
+    vital_name,
+    minute,
+    environment,
+    release,
+    path,
+    device,
+    browser,
+    country,
+    connection_type,
+    rating,
+    bucket;
