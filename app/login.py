@@ -19,8 +19,8 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from pipeline.queries import dashboard_users
 from pipeline import settings
+from pipeline.queries import dashboard_users
 
 USER_KEY = "vigil_user"  # session state: the name of the signed-in configured user
 FAILED_LOGIN_DELAY_S = 1.0  # every wrong attempt waits this long: guessing stays slow

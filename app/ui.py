@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from pipeline.contract import vitals
+from pipeline.queries import vitals
 
 # Google's colours for the three ratings, with an icon so colour is never the only cue
 RATING_BADGE: dict[str, tuple[str, str, str]] = {

@@ -25,7 +25,7 @@ from clickhouse_connect.driver import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from pipeline import queries, settings
-from pipeline.warehouse.client import WarehouseUnavailable, connect_reader
+from pipeline.queries import WarehouseUnavailable, connect_reader
 
 @dataclass(frozen=True)
 class TimeRange:

@@ -21,7 +21,6 @@ import streamlit as st
 
 import view_filters
 from pipeline import queries, settings
-from pipeline.contract import vitals
 from pipeline.alerts.evaluator import send_test
 from pipeline.alerts.notify import Delivery, Sender
 from pipeline.alerts.rules import (
@@ -29,6 +28,7 @@ from pipeline.alerts.rules import (
     parse_channel, parse_rule, slugify,
 )
 from pipeline.alerts.rule_store import AlertStore
+from pipeline.queries import vitals
 
 FLASH_KEY = "alerts_flash"
 MUTE_SPANS = {"1h": "1 hour", "4h": "4 hours", "1d": "1 day", "1w": "1 week"}

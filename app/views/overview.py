@@ -16,7 +16,7 @@ import streamlit as st
 import ui
 import view_filters
 from pipeline import queries, settings
-from pipeline.contract import vitals
+from pipeline.queries import vitals
 
 # one colour per event type, the same on every refresh
 EVENT_TYPE_COLOURS = {

@@ -18,7 +18,7 @@ import streamlit as st
 import ui
 import view_filters
 from pipeline import queries
-from pipeline.contract import vitals
+from pipeline.queries import vitals
 
 # the breakdown picker's options (also its URL values, ?breakdown=Country) → the query's dimension
 BREAKDOWNS = {"Route": "route", "Device": "device", "Browser": "browser", "Country": "country",

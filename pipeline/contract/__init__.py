@@ -23,6 +23,9 @@ import fastjsonschema
 
 from pipeline.settings import REPO_ROOT
 
+# the traffic source of a visit with neither a referrer nor a campaign: the processor files such
+# visits under it (pipeline.stream.referrers), the read model asks for it by name
+DIRECT = "Direct / None"
 SCHEMA_DIR = REPO_ROOT / "contract" / "schema" / "v1"
 VERSION = 1
 

@@ -4,7 +4,7 @@
 - :mod:`pipeline.stream.quality_monitor` — the processor's background worker (off the hot path);
 - :mod:`pipeline.quality.result_store` — the ``quality_results`` table (migration 030);
 - :mod:`pipeline.quality.dlq_reader` — the DLQ topic → the ``dead_letters`` table;
-- :mod:`pipeline.quality.report` — ``vigil quality report`` (recent data → GX Data Docs).
+- ``vigil quality report`` (recent data → GX Data Docs) is :mod:`pipeline.commands.quality`.
 
 Importing this package does not import Great Expectations (slow: seconds); the modules that
 need it import it when first used. May import: ``warehouse``, ``broker``, ``contract``, ``settings``.

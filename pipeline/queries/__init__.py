@@ -5,9 +5,11 @@ ClickHouse SQL with ``{name:Type}`` parameters, loaded by name: :mod:`.statement
 :class:`Filters` a view passes (:mod:`.filters`), the one choice of rollup tier or raw table
 (:func:`~.tiers.pick_source`), and the functions that run them and shape their answers
 (:mod:`.audience`, :mod:`.performance`, :mod:`.api_calls`, :mod:`.visits`, :mod:`.triage`,
-:mod:`.conversion`, :mod:`.health`). It may import the settings-free domain modules
-(``pipeline.contract.vitals``, ``pipeline.warehouse.projects``, and the processor's name for a direct visit,
-``pipeline.stream.referrers.DIRECT``) and the ClickHouse client; it writes nothing.
+:mod:`.conversion`, :mod:`.health`). It may import the ``warehouse`` (the ClickHouse client, projects), the ``contract`` (the
+vitals' thresholds, the name of a direct visit) and the settings; of the warehouse it writes only
+the dashboards' own state (:mod:`.dashboard_state`). It is all the app sees of Vigil besides the
+settings: the pages connect, read, and show thresholds through it (``queries.connect_reader``,
+``queries.vitals``), and their users are :mod:`.dashboard_users`.
 
 Every function takes a ``clickhouse-connect`` client and (most) a :class:`Filters` and returns a
 polars DataFrame with a fixed schema — an empty answer has the same columns, so callers never
@@ -24,6 +26,7 @@ special-case "no data". Two kinds of source:
   percentiles from log-bucketed histograms within :data:`RELATIVE_ACCURACY` (1 %).
 """
 
+from pipeline.contract import vitals  # the thresholds and formats a page shows beside the answers
 from pipeline.queries.api_calls import api_call_totals, api_endpoints, api_failures
 from pipeline.queries.audience import (events_by_type, events_per_minute, filter_options, projects, top_pages,
                                        traffic_summary, traffic_totals, traffic_trend)
@@ -41,10 +44,12 @@ from pipeline.queries.statements import UTC_MS, sql
 from pipeline.queries.tiers import SEALED_FROM, pick_source
 from pipeline.queries.triage import (ERROR_STATUSES, error_events, error_group_summaries, error_groups,
                                      error_tags)
+from pipeline.warehouse.client import WarehouseUnavailable, connect_reader  # how the pages connect
 from pipeline.queries.visits import (campaigns, entry_pages, exit_pages, form_submits, session_summary, sources,
                                      time_on_page, top_clicks)
 
 __all__ = [
+    "WarehouseUnavailable", "connect_reader", "vitals",
     "BREAKDOWNS", "DIMENSION_NAMES", "ERROR_STATUSES", "FUNNEL_BREAKDOWNS", "FUNNEL_UNITS", "GAMMA",
     "MAX_FUNNEL_STEPS", "NAVIGATION_PHASES", "PERCENTILES", "RELATIVE_ACCURACY", "RETENTION_PERIODS",
     "SEALED_FROM", "UNKNOWN_COUNTRY", "UTC_MS", "ZERO_BUCKET", "Filters", "FunnelStep",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 from clickhouse_connect.driver import Client
 
-from pipeline.stream.referrers import DIRECT
+from pipeline.contract import DIRECT
 from pipeline.queries.filters import Filters
 from pipeline.queries.statements import frame, rollup_frame
 

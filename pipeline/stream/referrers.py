@@ -24,7 +24,8 @@ import functools
 from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
-DIRECT = "Direct / None"
+from pipeline.contract import DIRECT
+
 CACHE_SIZE = 16_384
 MAX_CACHED_CHARS = 2048  # longer URL + referrer pairs are classified without being cached (memory)
 MAX_TAG_CHARS = 256  # a UTM value or host longer than this is cut
