@@ -37,6 +37,7 @@ from pipeline.queries.health import (dead_letters_by_reason, quality_failures, q
                                      refusals_by_reason)
 from pipeline.queries.histograms import (GAMMA, PERCENTILES, RELATIVE_ACCURACY, ZERO_BUCKET, bucket_value,
                                          histogram_percentiles)
+from pipeline.queries.notebook_views import ProjectView, open_project
 from pipeline.queries.performance import (BREAKDOWNS, NAVIGATION_PHASES, navigation_timing, slowest_resources,
                                           vital_attribution, vital_breakdown, vital_histogram, vital_p75_change,
                                           vital_percentiles, vital_summary, vital_trend)
@@ -49,7 +50,7 @@ from pipeline.queries.visits import (campaigns, entry_pages, exit_pages, form_su
                                      time_on_page, top_clicks)
 
 __all__ = [
-    "WarehouseUnavailable", "connect_reader", "vitals",
+    "ProjectView", "WarehouseUnavailable", "connect_reader", "open_project", "vitals",
     "BREAKDOWNS", "DIMENSION_NAMES", "ERROR_STATUSES", "FUNNEL_BREAKDOWNS", "FUNNEL_UNITS", "GAMMA",
     "MAX_FUNNEL_STEPS", "NAVIGATION_PHASES", "PERCENTILES", "RELATIVE_ACCURACY", "RETENTION_PERIODS",
     "SEALED_FROM", "UNKNOWN_COUNTRY", "UTC_MS", "ZERO_BUCKET", "Filters", "FunnelStep",

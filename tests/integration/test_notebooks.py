@@ -17,7 +17,8 @@ import polars as pl
 import pytest
 
 from pipeline import queries
-from pipeline.commands.notebooks import execute, notebooks, open_project
+from pipeline.commands.notebooks import execute, notebooks
+from pipeline.queries import open_project
 from pipeline.warehouse.projects import create
 from pipeline.queries import Filters
 from pipeline.settings import REPO_ROOT, redacted
