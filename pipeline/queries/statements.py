@@ -8,13 +8,14 @@ comment line, which the loader replaces with that file's text at the same indent
     WHERE project_id = {project_id:UInt32}
       -- include: filter/release
 
-``python -m pipeline.queries NAME`` prints a statement exactly as it runs.
+``python -m pipeline.queries NAME`` prints a statement as it runs; the server gets it without
+its whole-line comments, which it would only parse and drop (:func:`wire`).
 """
 
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -26,6 +27,7 @@ UTC_MS = pl.Datetime("ms", "UTC")
 ROLLUP_SETTINGS = {"do_not_merge_across_partitions_select_final": 1}
 _INCLUDE = re.compile(r"^(?P<indent>[ \t]*)-- include: (?P<name>[\w/]+)[ \t]*$", re.MULTILINE)
 _MAX_DEPTH = 4
+_COMMENT_LINE = re.compile(r"^[ \t]*--[^\n]*(?:\n|$)", re.MULTILINE)
 
 
 @cache
@@ -64,12 +66,19 @@ def frame(client: Client, name: str, parameters: dict[str, Any], schema: dict[st
 def run(client: Client, statement: str, parameters: dict[str, Any], schema: dict[str, Any],
         settings: dict[str, Any] | None = None) -> pl.DataFrame:
     """Run ``statement`` (the text of one of ours) and return its rows with exactly ``schema``."""
-    table = client.query_arrow(statement, parameters=parameters, settings=settings)
+    table = client.query_arrow(wire(statement), parameters=parameters, settings=settings)
     answer = pl.from_arrow(table)
     assert isinstance(answer, pl.DataFrame)
     if answer.height == 0:
         return pl.DataFrame(schema=schema)
     return answer.select([pl.col(column).cast(dtype) for column, dtype in schema.items()])
+
+
+@lru_cache(maxsize=512)
+def wire(statement: str) -> str:
+    """``statement`` as it is sent: without its whole-line comments (a line's trailing comment and
+    anything inside a string stay)."""
+    return _COMMENT_LINE.sub("", statement)
 
 
 def rollup_frame(client: Client, name: str, parameters: dict[str, Any], schema: dict[str, Any]) -> pl.DataFrame:

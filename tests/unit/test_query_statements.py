@@ -72,3 +72,11 @@ def test_the_package_ships_every_statement():
                                                  for pattern in shipped)]
     assert not missing
     assert queries.sql("top_clicks").startswith("-- The most clicked elements")
+
+
+def test_the_server_gets_a_statement_without_its_whole_line_comments():
+    statement = "-- what it answers\nSELECT a, -- kept: a trailing comment\n    '-- kept: in a string'\n  -- why\nFROM t\n"
+    assert statements.wire(statement) == "SELECT a, -- kept: a trailing comment\n    '-- kept: in a string'\nFROM t\n"
+    for name in ("top_clicks", "error_groups", "vital_histogram"):
+        sent = statements.wire(queries.sql(name))
+        assert not any(line.lstrip().startswith("--") for line in sent.splitlines())
