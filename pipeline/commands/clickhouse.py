@@ -12,6 +12,6 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipeline.embedded.clickhouse_server import main as serve_clickhouse
+    from pipeline.embedded.clickhouse_server import serve as serve_clickhouse
 
     return serve_clickhouse(args)

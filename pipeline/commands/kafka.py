@@ -12,6 +12,6 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipeline.embedded.kafka_broker import main as serve_kafka
+    from pipeline.embedded.kafka_broker import serve as serve_kafka
 
     return serve_kafka(args)

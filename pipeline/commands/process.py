@@ -12,6 +12,6 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipeline.stream.processor import main as run_processor
+    from pipeline.stream.processor import serve as run_processor
 
     return run_processor(args)

@@ -12,6 +12,6 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipeline.stream.signal_stream import main as run_signals
+    from pipeline.stream.signal_stream import serve as run_signals
 
     return run_signals(args)

@@ -153,7 +153,7 @@ def serve(data_dir: Path, port: int, passwords: dict[str, str], database: str = 
         engine.close()
 
 
-def main(args: argparse.Namespace) -> int:
+def serve(args: argparse.Namespace) -> int:
     """``vigil clickhouse``: serve ``<VIGIL_DATA_DIR>/clickhouse`` on 127.0.0.1:VIGIL_CLICKHOUSE_PORT."""
     logging.basicConfig(level=os.environ.get("VIGIL_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     config = vigil_settings.load()

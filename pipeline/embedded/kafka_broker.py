@@ -491,7 +491,7 @@ def last_log_lines(data_dir: Path, count: int = 20) -> str:
 # ── vigil kafka ───────────────────────────────────────────────────────────────────────
 
 
-def main(args: argparse.Namespace) -> int:
+def serve(args: argparse.Namespace) -> int:
     """Run the broker in the foreground until SIGTERM/SIGINT; create Vigil's topics."""
     s = settings_module.load()
     console = Console(highlight=False, soft_wrap=True)

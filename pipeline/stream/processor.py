@@ -131,7 +131,7 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 50, 100)
 
 
-def main(args: argparse.Namespace) -> int:
+def serve(args: argparse.Namespace) -> int:
     """Run the processor until SIGTERM/SIGINT (Quix Streams commits and stops cleanly)."""
     settings = start_service("process")
     if settings is None:

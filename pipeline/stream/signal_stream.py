@@ -172,7 +172,7 @@ def build_app(settings: Settings, *, counters: SignalCounters | None = None,
     return Stream(app, (sink,))
 
 
-def main(args: argparse.Namespace) -> int:
+def serve(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT (Quix Streams commits the state and offsets and stops cleanly)."""
     settings = start_service("signals")
     if settings is None:

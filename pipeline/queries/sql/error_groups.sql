@@ -5,8 +5,7 @@ SELECT
     lower(hex(groups.fingerprint)) AS error_group,
     groups.fingerprint AS fingerprint,
     kind, error_type, message, events, visitors, first_seen, last_seen,
-    multiIf(states.saved_status = 'resolved' AND last_seen > states.saved_at, 'regressed',
-            states.saved_status = '', 'unresolved', states.saved_status) AS status
+    -- include: rows/error_group_status
 FROM
 (
     SELECT
