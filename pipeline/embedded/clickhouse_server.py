@@ -116,7 +116,7 @@ class ClickHouseHTTPServer(ThreadingHTTPServer):
         return True
 
 
-def serve(data_dir: Path, port: int, passwords: dict[str, str], database: str = "vigil",
+def serve_http(data_dir: Path, port: int, passwords: dict[str, str], database: str = "vigil",
           ready: Callable[[str], None] | None = None, stop: threading.Event | None = None) -> None:
     """Run the server until ``stop`` is set; closes chDB cleanly before returning.
 
@@ -173,6 +173,6 @@ def serve(args: argparse.Namespace) -> int:
             print(f"vigil clickhouse: user {user}, password from {source}", flush=True)
 
     passwords = {user: access.password(config, user) for user in (access.WRITER, access.READER)}
-    serve(config.data_dir / "clickhouse", config.clickhouse_port, passwords, config.clickhouse_database, ready=ready, stop=stop)
+    serve_http(config.data_dir / "clickhouse", config.clickhouse_port, passwords, config.clickhouse_database, ready=ready, stop=stop)
     print("vigil clickhouse: stopped, data saved", flush=True)
     return 0
