@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from sqlglot.dialects.clickhouse import ClickHouse
 from sqlglot.tokens import Token, TokenType
 
+from pipeline.warehouse.client import quote_identifier as quote
+
 ZOOKEEPER_PATH = "/clickhouse/tables/{shard}/{database}/{table}"
 REPLICA = "{replica}"
 # table → the Distributed table's sharding key, where a hash of the sorting key is not the right one
@@ -72,16 +74,11 @@ class ClusterStatement:
 
 @dataclass(frozen=True)
 class _Head:
-    kind: str  # "table", "materialized view", "view", "alter", "drop", "delete", "insert"
+    kind: str  # "table", "materialized view", "view", "alter", "drop", "delete", "maintenance", "insert"
     name: str
     create: str  # how a CREATE began: "CREATE TABLE", "CREATE OR REPLACE TABLE", "CREATE TABLE IF NOT EXISTS"
     name_end: int  # character offset just after the object's name
     rest: list[Token]  # the tokens after the name
-
-
-def quote(name: str) -> str:
-    """``name`` as a backquoted ClickHouse identifier."""
-    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
 def literal(text: str) -> str:
@@ -147,13 +144,16 @@ def _head(sql: str) -> _Head:
         take("IF", "EXISTS")
     elif take("DELETE", "FROM"):
         kind = "delete"
+    elif take("TRUNCATE", "TABLE"):
+        kind = "maintenance"
+        take("IF", "EXISTS")
     elif take("INSERT", "INTO"):
         kind = "insert"
         take("TABLE")
     else:
         raise ClusterRenderError(f"cannot render {sql[:60]!r}… for a cluster: not a statement kind "
                                  "pipeline/warehouse/cluster_schema.py knows; teach it, or write the statement "
-                                 "as CREATE/ALTER/DROP/DELETE/INSERT")
+                                 "as CREATE/ALTER/DROP/DELETE/TRUNCATE/INSERT")
     name, after = _name(toks, i, sql)
     return _Head(kind, name, create, toks[after - 1].end + 1, toks[after:])
 
@@ -257,7 +257,7 @@ class Renderer:
                 statements.insert(0, ClusterStatement(
                     f"DROP TABLE IF EXISTS {quote(shared)}.{quote(head.name)} ON CLUSTER {self.cluster} SYNC", shared))
             return statements
-        if head.kind == "delete":
+        if head.kind in ("delete", "maintenance"):  # the data is in the local tables
             return [ClusterStatement(on_cluster + sql[head.name_end:], local)]
         if head.name not in self.sharding:  # insert
             raise ClusterRenderError(f"INSERT INTO {head.name}: not a table the migrations created before it")

@@ -121,6 +121,8 @@ def test_deletes_run_on_the_local_tables_and_backfills_through_the_distributed_o
     assert delete == ClusterStatement("DELETE FROM t ON CLUSTER `vigil_cluster` WHERE a = 1", "vigil_local")
     assert insert == ClusterStatement("INSERT INTO t SELECT a FROM events FINAL", "vigil", INSERT_SETTINGS)
     assert INSERT_SETTINGS == {"parallel_distributed_insert_select": 2, "distributed_foreground_insert": 1}
+    assert render("TRUNCATE TABLE IF EXISTS t") == [
+        ClusterStatement("TRUNCATE TABLE IF EXISTS t ON CLUSTER `vigil_cluster`", "vigil_local")]
 
 
 @pytest.mark.parametrize(("sql", "says"), [
@@ -131,6 +133,7 @@ def test_deletes_run_on_the_local_tables_and_backfills_through_the_distributed_o
     ("CREATE TABLE t (a UInt8) ENGINE = MergeTree", "without ORDER BY"),
     ("CREATE DICTIONARY d (a UInt8) PRIMARY KEY a SOURCE(NULL()) LAYOUT(FLAT()) LIFETIME(0)", "only TABLE, VIEW"),
     ("RENAME TABLE a TO b", "not a statement kind"),
+    ("SYSTEM REFRESH VIEW v", "not a statement kind"),
     ("OPTIMIZE TABLE t FINAL", "not a statement kind"),
     ("INSERT INTO nowhere SELECT 1", "not a table the migrations created"),
 ])
@@ -172,3 +175,22 @@ def test_the_ledger_is_replicated_and_read_through_a_distributed_table():
     assert setup[2].database == "vigil_local" and "ReplicatedMergeTree(" in setup[2].sql
     assert setup[3].sql.startswith("CREATE TABLE IF NOT EXISTS `vigil`.`schema_migrations` ON CLUSTER")
     assert LEDGER_DDL.strip().startswith("CREATE TABLE IF NOT EXISTS schema_migrations")
+
+
+def test_vigil_migrate_print_shows_every_statement_with_its_database_and_connects_to_nothing(monkeypatch, capsys):
+    from pipeline import settings as vigil_settings
+    from pipeline.commands import migrate
+
+    monkeypatch.setenv("VIGIL_CLICKHOUSE_CLUSTER", "vigil_cluster")
+    monkeypatch.setenv("VIGIL_CLICKHOUSE_URL", "http://127.0.0.1:1")  # nothing listens there
+    assert migrate.print_statements(vigil_settings.load()) == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith(f"-- vigil migrate --print: {len(discover())} migration(s) for cluster vigil_cluster\n")
+    assert len(re.findall(r"^-- in vigil(_local)?(, .*)?$", shown, re.M)) == len(every_rendered_statement())
+    assert "-- in vigil, parallel_distributed_insert_select = 2, distributed_foreground_insert = 1\nINSERT INTO" in shown
+
+    monkeypatch.setenv("VIGIL_CLICKHOUSE_CLUSTER", "")
+    assert migrate.print_statements(vigil_settings.load()) == 0
+    shown = capsys.readouterr().out
+    assert "for one node" in shown.splitlines()[0] and "ON CLUSTER" not in shown
+    assert len(re.findall(r"^-- in vigil$", shown, re.M)) == sum(len(m.statements) for m in discover())
