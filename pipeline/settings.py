@@ -134,6 +134,9 @@ class Settings:
         default_factory=lambda: _str("VIGIL_CLICKHOUSE_URL", f"http://127.0.0.1:{_int('VIGIL_CLICKHOUSE_PORT', 8123)}")
     )
     clickhouse_database: str = field(default_factory=lambda: _str("VIGIL_CLICKHOUSE_DATABASE", "vigil"))
+    # a ClickHouse cluster's name (its remote_servers entry): `vigil migrate` renders the schema for
+    # it (replicated local tables, Distributed tables, ON CLUSTER); empty: one node, as written
+    clickhouse_cluster: str = field(default_factory=lambda: _str("VIGIL_CLICKHOUSE_CLUSTER", ""))
     clickhouse_port: int = field(default_factory=lambda: _int("VIGIL_CLICKHOUSE_PORT", 8123))
     # ClickHouse users (pipeline/warehouse/access.py): `vigil` writes, `vigil_reader` serves the
     # dashboard, notebooks and alerts. Credentials inside VIGIL_CLICKHOUSE_URL win; else these
