@@ -5,8 +5,8 @@
   ``vigil clickhouse`` generated in ``<VIGIL_DATA_DIR>/clickhouse-vigil.password``.
 * ``vigil_reader`` (role ``vigil_reader_role``): the dashboard, the notebooks and the alert
   evaluator. It reads every table and may insert only into the small state tables those write
-  themselves (saved funnels, error-group states, alert rules/channels/mutes/history/deliveries);
-  it cannot insert events, change or drop anything. Password: ``VIGIL_CLICKHOUSE_READER_PASSWORD``,
+  themselves (saved funnels, error-group states, alert rules/channels/mutes/history/deliveries,
+  test-notification requests); it cannot insert events, change or drop anything. Password: ``VIGIL_CLICKHOUSE_READER_PASSWORD``,
   else ``<VIGIL_DATA_DIR>/clickhouse-vigil_reader.password``.
 
 Neither role holds a ``SOURCES`` grant (FILE, URL, REMOTE, S3, MYSQL, POSTGRES, ODBC, JDBC, HDFS,
@@ -44,7 +44,7 @@ READER_STATE_ROLE = "vigil_reader_state"
 # the tables the dashboard and the alert evaluator write (their own state, never telemetry)
 READER_STATE_TABLES = (
     "funnels", "error_group_states",
-    "alert_rules", "alert_channels", "alert_mutes", "alert_history", "alert_deliveries",
+    "alert_rules", "alert_channels", "alert_mutes", "alert_history", "alert_deliveries", "alert_test_requests",
 )
 
 WRITER_PRIVILEGES = (
