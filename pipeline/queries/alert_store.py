@@ -106,6 +106,8 @@ class TestRequest:
     """Someone on the Alerts page asked for a test notification (a row of ``alert_test_requests``):
     about ``rule_id`` (empty: a sample rule on ``project``) to ``channels``."""
 
+    __test__ = False  # not a pytest test class, whatever its name
+
     request_id: str
     channels: tuple[str, ...]
     rule_id: str = ""
