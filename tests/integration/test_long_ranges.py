@@ -163,14 +163,21 @@ def link_and_range(which: str) -> tuple[dict[str, str], datetime, datetime]:
     return ({"range": which}, *minute_range(RANGES[which]))
 
 
-@pytest.mark.parametrize("which", ["30d", "90d", "custom"])
-def test_traffic_shows_the_range_and_its_change_as_polars_counts_them(clickhouse, monkeypatch, shop, which):
+def page_and_answers(clickhouse, monkeypatch, shop, page: str, which: str) -> tuple:
+    """The page opened on the range ``which``; the range; polars' totals and sessions of it and of the period before."""
     project, events = shop
     link, start, end = link_and_range(which)
-    app = opened(clickhouse, monkeypatch, "traffic", project=str(project.id), **link)
+    app = opened(clickhouse, monkeypatch, page, project=str(project.id), **link)
     span = end - start
-    now, before = totals(events, start, end), totals(events, start - span, start)
-    visits, visits_before = sessions(events, start, end), sessions(events, start - span, start)
+    return (app, (start, end), totals(events, start, end), totals(events, start - span, start),
+            sessions(events, start, end), sessions(events, start - span, start))
+
+
+@pytest.mark.parametrize("which", ["30d", "90d", "custom"])
+def test_traffic_shows_the_range_and_its_change_as_polars_counts_them(clickhouse, monkeypatch, shop, which):
+    app, (start, end), now, before, visits, visits_before = page_and_answers(clickhouse, monkeypatch, shop,
+                                                                             "traffic", which)
+    events = shop[1]
     metrics = shown(app)
     assert before["page_views"] and now["page_views"] != before["page_views"]  # a change worth showing
     assert metrics["Page views"] == (count(now["page_views"]), change(now["page_views"], before["page_views"]))
@@ -196,12 +203,9 @@ def test_traffic_shows_the_range_and_its_change_as_polars_counts_them(clickhouse
 
 @pytest.mark.parametrize("which", ["30d", "90d", "custom"])
 def test_the_overview_compares_the_range_with_the_one_before(clickhouse, monkeypatch, shop, which):
-    project, events = shop
-    link, start, end = link_and_range(which)
-    app = opened(clickhouse, monkeypatch, "overview", project=str(project.id), **link)
-    span = end - start
-    now, before = totals(events, start, end), totals(events, start - span, start)
-    visits, visits_before = sessions(events, start, end), sessions(events, start - span, start)
+    app, (start, end), now, before, visits, visits_before = page_and_answers(clickhouse, monkeypatch, shop,
+                                                                             "overview", which)
+    events, span = shop[1], end - start
     metrics = shown(app)
     assert metrics["Page views"] == (count(now["page_views"]), change(now["page_views"], before["page_views"]))
     assert metrics["Errors"] == (count(now["errors"]), change(now["errors"], before["errors"]))
