@@ -48,11 +48,15 @@ def bucket_for(span: timedelta) -> int:
 
 
 def parse_day(value: str) -> date:
-    """A ``YYYY-MM-DD`` date from a link; ValueError says what was expected."""
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValueError("a date as YYYY-MM-DD") from None
+    """A day from a link, in the forms the bound date picker reads: ``YYYY-MM-DD`` (it writes this
+    one) or ``YYYY/MM/DD`` — not ``date.fromisoformat``'s others (``20261101``), which the
+    picker would silently replace by its default."""
+    for form in ("%Y-%m-%d", "%Y/%m/%d"):
+        try:
+            return datetime.strptime(value, form).date()
+        except ValueError:
+            continue
+    raise ValueError(f"not a day as YYYY-MM-DD: {value!r}")
 
 
 def custom_range(first: date, last: date) -> TimeRange:

@@ -26,7 +26,8 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from pipeline import queries, settings
 from pipeline.queries import WarehouseUnavailable, connect_reader
-from time_ranges import CUSTOM, RANGE_CHOICES, TIME_RANGES, TimeRange, custom_filters, custom_range
+from time_ranges import (CUSTOM, RANGE_CHOICES, TIME_RANGES, TimeRange, custom_filters, custom_range,
+                         parse_day)
 
 DEFAULT_RANGE = "1h"
 DEFAULT_PROJECT = "demo"
@@ -194,7 +195,7 @@ def _check_day(name: str, earliest: date, today: date) -> None:
     if value is None:
         return
     try:
-        day = date.fromisoformat(value)
+        day = parse_day(value)
     except ValueError:
         day = None
     if day is None or not earliest <= day <= today:

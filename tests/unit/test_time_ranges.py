@@ -166,6 +166,13 @@ def test_a_custom_range_in_the_link_is_those_utc_days():
         "custom", first.isoformat(), last.isoformat())
 
 
+def test_a_day_in_the_pickers_other_form_is_read_as_that_day():
+    today = datetime.now(timezone.utc).date()
+    first = today - timedelta(days=3)
+    app = opened(range="custom", **{"from": f"{first:%Y/%m/%d}"})
+    assert not app.error and shown(app)["days"] == str((first, today))
+
+
 def test_a_custom_range_given_backwards_is_said_and_shown_the_right_way_round():
     today = datetime.now(timezone.utc).date()
     first, last = today - timedelta(days=3), today - timedelta(days=10)
@@ -179,6 +186,7 @@ def bad_cases() -> list[tuple[str, dict[str, str]]]:
     return [
         ("range", {"range": "5y"}), ("range", {"range": INJECTION}), ("range", {"range": "30D"}),
         ("from", {"range": "custom", "from": "2026-13-01"}), ("from", {"range": "custom", "from": INJECTION}),
+        ("from", {"range": "custom", "from": f"{today - timedelta(days=3):%Y%m%d}"}),  # ISO, but not the picker's
         ("from", {"range": "custom", "from": (today + timedelta(days=1)).isoformat()}),
         ("from", {"range": "custom", "from": (today - timedelta(days=400)).isoformat()}),  # older than the rollups
         ("to", {"range": "custom", "to": "yesterday"}), ("to", {"to": "x" * 500}),
