@@ -17,13 +17,15 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pipeline.contract import vitals
 from pipeline.settings import REPO_ROOT
 from pipeline.warehouse.projects import create
 
 pytestmark = pytest.mark.integration
 
 APP_DIR = REPO_ROOT / "app"
-COLUMNS = ["project_id", "type", "timestamp", "event_id", "session_id", "visitor_id", "path", "target", "click_text"]
+COLUMNS = ["project_id", "type", "timestamp", "event_id", "session_id", "visitor_id", "path", "target", "click_text",
+           "vital_name", "vital_value", "vital_rating"]
 DAYS = 200  # of traffic: a 90-day range and the 90 days before it, and more
 PATHS = ("/", "/pricing", "/p/1", "/p/2", "/cart")
 
@@ -31,7 +33,7 @@ PATHS = ("/", "/pricing", "/p/1", "/p/2", "/cart")
 def traffic(project_id: int, now: datetime) -> pl.DataFrame:
     """A few sessions a day, each inside one hour that ends at least an hour from every whole-day
     mark before ``now`` (so a range of whole days, a minute's drift later, cuts none), from a pool
-    of visitors: page views (the first on ``/``), sometimes an error, sometimes a click."""
+    of visitors: page views (the first on ``/``), sometimes an error, sometimes a click, mostly an LCP."""
     rng = random.Random(16)
     rows = []
     for day in range(DAYS):
@@ -41,17 +43,22 @@ def traffic(project_id: int, now: datetime) -> pl.DataFrame:
             pages = rng.choice((1, 1, 2, 3, 5))
             for page in range(pages):
                 rows.append((project_id, "page_view", at + timedelta(minutes=page), uuid.uuid4().hex, session, visitor,
-                             "/" if page == 0 else rng.choice(PATHS), "", ""))
+                             "/" if page == 0 else rng.choice(PATHS), "", "", "", 0.0, ""))
             if rng.random() < 0.3:
                 rows.append((project_id, "error", at + timedelta(seconds=30), uuid.uuid4().hex, session, visitor,
-                             "/", "", ""))
+                             "/", "", "", "", 0.0, ""))
             if rng.random() < 0.5:
                 rows.append((project_id, "click", at + timedelta(seconds=45), uuid.uuid4().hex, session, visitor,
-                             "/", "button#buy", "Buy"))
+                             "/", "button#buy", "Buy", "", 0.0, ""))
+            if rng.random() < 0.8:
+                lcp = round(rng.uniform(800, 4200), 1)
+                rows.append((project_id, "web_vital", at + timedelta(seconds=20), uuid.uuid4().hex, session, visitor,
+                             "/", "", "", "LCP", lcp, vitals.rate("LCP", lcp)))
     return pl.DataFrame(rows, schema={"project_id": pl.UInt32, "type": pl.String,
                                       "timestamp": pl.Datetime("ms", "UTC"), "event_id": pl.String,
                                       "session_id": pl.String, "visitor_id": pl.String, "path": pl.String,
-                                      "target": pl.String, "click_text": pl.String}, orient="row")
+                                      "target": pl.String, "click_text": pl.String, "vital_name": pl.String,
+                                      "vital_value": pl.Float64, "vital_rating": pl.String}, orient="row")
 
 
 @pytest.fixture(scope="module")
@@ -218,6 +225,26 @@ def test_the_overview_compares_the_range_with_the_one_before(clickhouse, monkeyp
         events, start - span, start).height
 
 
+def lcp(events: pl.DataFrame, start: datetime, end: datetime) -> pl.DataFrame:
+    return within(events, start, end).filter(pl.col("vital_name") == "LCP")
+
+
+@pytest.mark.parametrize("which", ["30d", "custom"])
+def test_web_vitals_compare_the_measurements_and_the_exact_p75(clickhouse, monkeypatch, shop, which):
+    project, events = shop
+    link, start, end = link_and_range(which)
+    app = opened(clickhouse, monkeypatch, "web_vitals", project=str(project.id), **link)
+    now, before = lcp(events, start, end), lcp(events, start - (end - start), start)
+    metrics = shown(app)
+    assert metrics["Measurements"] == (count(now.height), change(now.height, before.height))
+    good_now, good_before = (now["vital_rating"] == "good").mean(), (before["vital_rating"] == "good").mean()
+    assert metrics["Good"] == (f"{good_now * 100:.1f} %", points(good_now, good_before))
+    exact = now["vital_value"].quantile(0.75, "linear") - before["vital_value"].quantile(0.75, "linear")
+    assert metrics["p75"][1] == f"{round(exact) + 0:+,} ms" and round(exact) != 0
+    trend = {trace["name"]: trace for trace in chart(app, "vital_trend")["data"]}
+    assert "p75 (previous period)" in trend and trend["p75 (previous period)"]["opacity"] < 1
+
+
 def test_without_the_comparison_traffic_shows_no_changes_and_no_previous_line(clickhouse, monkeypatch, shop):
     project, events = shop
     app = opened(clickhouse, monkeypatch, "traffic", project=str(project.id), range="30d", compare="false")
@@ -244,6 +271,14 @@ def test_past_the_raw_retention_the_rollups_answer_and_the_raw_details_say_what_
 
     overview = opened(clickhouse, monkeypatch, "overview", raw_days=30, project=str(project.id), range="90d")
     assert any("No p75 changes" in c.value for c in overview.caption)
+    assert shown(overview)["LCP p75"][1] is None
+    vital = opened(clickhouse, monkeypatch, "web_vitals", raw_days=30, project=str(project.id), range="90d",
+                   details="Slowest resources")
+    assert any("No p75 change" in c.value for c in vital.caption) and shown(vital)["p75"][1] is None
+    measured = lcp(events, start, end).height
+    assert shown(vital)["Measurements"] == (count(measured), change(measured, lcp(events, start - (end - start),
+                                                                                      start).height))
+    assert any("Slowest resources: the last 30 days only" in c.value for c in vital.caption)
 
 
 def test_a_custom_range_older_than_the_raw_events_shows_no_raw_detail(clickhouse, monkeypatch, shop):
