@@ -210,3 +210,24 @@ def test_a_bad_value_is_named_in_one_line_and_the_default_shown(name, params):
         today = datetime.now(timezone.utc).date()
         default = today - timedelta(days=29) if name == "from" else today
         assert repr(default) in view["days"]
+
+
+@pytest.mark.parametrize("key", ["7d", "30d", "90d", "custom"])
+@pytest.mark.parametrize("family", ["traffic", "web_vitals", "api_calls"])
+def test_long_ranges_are_answered_from_the_hourly_rollups_but_for_their_edges(key, family):
+    import time_ranges
+    from pipeline.queries import Filters, pick_source
+
+    first, last = date(2026, 9, 1), date(2026, 11, 30)
+    if key == "custom":
+        filters = time_ranges.custom_filters(1, first, last, NOW)
+        bucket = time_ranges.custom_range(first, last).bucket_minutes
+    else:
+        filters = Filters.last_minutes(1, time_ranges.TIME_RANGES[key].span, NOW)
+        bucket = time_ranges.TIME_RANGES[key].bucket_minutes
+    for per_bucket in (None, bucket):
+        source = pick_source(filters, family, per_bucket)
+        hours = datetime.fromisoformat(source.hours_end) - datetime.fromisoformat(source.hours_start)
+        assert hours >= filters.span - timedelta(hours=1), "the hourly rollup answers all but the edges"
+    source = pick_source(time_ranges.custom_filters(1, first, last, NOW, device="mobile"), family, bucket)
+    assert source.hours_start == source.hours_end, "a dimension the hourly rollup lacks: the minutes answer"
