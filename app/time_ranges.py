@@ -91,12 +91,6 @@ def raw_cutoff(retention_days: int, now: datetime | None = None) -> datetime | N
     return moment.replace(second=0, microsecond=0) - timedelta(days=retention_days)
 
 
-def beyond_raw(filters: queries.Filters, retention_days: int, now: datetime | None = None) -> bool:
-    """Whether ``filters`` reach back past the raw events' retention (only rollups cover all of it)."""
-    cutoff = raw_cutoff(retention_days, now)
-    return cutoff is not None and filters.start < cutoff
-
-
 def within_raw(filters: queries.Filters, retention_days: int, now: datetime | None = None) -> queries.Filters | None:
     """``filters`` cut to the part raw events still cover (None when none of it is)."""
     cutoff = raw_cutoff(retention_days, now)
