@@ -47,6 +47,7 @@ class KafkaCluster:
         self.topics = vigil_topics(self.settings) if topics is None else dict(topics)
         self.ready_timeout = ready_timeout
         self.startup_seconds: float | None = None
+        self._admin: AdminClient | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -100,7 +101,11 @@ class KafkaCluster:
         return time.monotonic() - started
 
     def admin(self) -> AdminClient:
-        return AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 2})
+        """One admin client for the cluster's life: a request's future never completes once its
+        client is garbage-collected, so callers must not make throw-away ones."""
+        if self._admin is None:
+            self._admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 2})
+        return self._admin
 
     def replicas(self, topic: str) -> dict[int, tuple[int, list[int]]]:
         """partition → (leader node id, in-sync replica node ids), as the cluster's metadata says now."""
