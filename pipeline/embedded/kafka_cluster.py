@@ -99,15 +99,13 @@ def start_node(
                                      stdout=stdout, jvm_options=jvm_options, role=node.role)
 
 
-def wait_for_cluster(
-    nodes: Sequence[ClusterNode], processes: Sequence[subprocess.Popen], timeout: float, *, live: int | None = None
-) -> None:
-    """Block until every node answers and its metadata lists ``live`` brokers (default: all
-    nodes); :class:`BrokerNotReady` naming the node's log otherwise."""
+def wait_for_cluster(nodes: Sequence[ClusterNode], processes: Sequence[subprocess.Popen], timeout: float) -> None:
+    """Block until every node answers and its metadata lists every node; :class:`BrokerNotReady`
+    naming the node's log otherwise."""
     deadline = time.monotonic() + timeout
     for node, process in zip(nodes, processes, strict=True):
         kafka_broker.wait_until_ready(node.bootstrap, max(deadline - time.monotonic(), 1.0), process=process,
-                                      log_file=node.log_file, brokers=live or len(nodes))
+                                      log_file=node.log_file, brokers=len(nodes))
 
 
 # ── vigil kafka --nodes N ──────────────────────────────────────────────────────────────
