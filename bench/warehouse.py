@@ -1,28 +1,33 @@
-"""Warehouse and dashboards: load 10 million events, then time every page's queries.
+"""Warehouse and dashboards: load N events over D days, then time every page's queries.
 
     .venv/bin/python bench/warehouse.py                    # 10,000,000 events over 7 days
     .venv/bin/python bench/warehouse.py --events 1000000   # a quicker look
+    .venv/bin/python bench/warehouse.py --events 100000000 --days 30   # 100× the shop (issue 16)
     .venv/bin/python bench/warehouse.py --data-dir DIR     # keep the loaded warehouse in DIR
     .venv/bin/python bench/warehouse.py --data-dir DIR --skip-load   # only time the queries on it again
 
 Starts a scratch embedded ClickHouse (``vigil clickhouse`` on a free port, throw-away data,
 the real migrations with their materialized views), then:
 
-1. **load** — generates the shop's traffic with numpy/polars (the distributions of
-   ``pipeline.simulation``: devices and their browsers, funnel walk, log-normal Web Vitals per
-   device class, resources, API calls with failures, clicks, forms, the buggy release's error
-   bursts during incidents, countries, connection types) in chunks of ~450k events and inserts
-   each chunk as one Arrow batch, so every rollup's view runs as in production; reports the
-   insert rate *with* the views, and the same for a chunk into a table without them; then
-   seals the closed hours' counts (``pipeline.warehouse.sealing.seal_now``: what the
+1. **load** — generates the shop's traffic with numpy/polars (``bench/warehouse_traffic.py``:
+   the distributions of ``pipeline.simulation``) over the ``--days`` ending now, in time
+   order: chunks of ~450k events, each the sessions that start in the next slice of the span,
+   each inserted as one Arrow batch, so every rollup's view runs as in production and memory
+   holds one chunk whatever the size; prints progress (events/s, ETA, memory) every 30 s and
+   the insert rate *with* the views, and a processor-sized batch into a table without them;
+   then seals the closed hours' counts (``pipeline.warehouse.sealing.seal_now``: what the
    warehouse's own refreshable view does within a minute of the last insert);
-2. **pages** — for the ranges 1 h, 24 h and 7 d, runs each dashboard page's queries the
-   way the page does (``pipeline.queries``, over HTTP with clickhouse-connect) and
-   reports each query's median of 3 warm runs, whether it reads a rollup or raw events, and
-   the page's total against the targets (page ≤ 1 s, rollup query ≤ 100 ms);
-3. **raw p75 by route vs polars** — LCP p75 per route over all 10M events straight from the
+2. **storage** — rows, compressed, uncompressed and on-disk bytes per table from
+   ``system.parts``, and the rollups (the tables the materialized views write) together as a
+   share of the ``events`` table (target ≤ 20 %);
+3. **pages** — for the ranges 1 h, 24 h, 7 d, and 30 d and 90 d when the data reaches them,
+   runs each dashboard page's queries the way the page does (``pipeline.queries``, over HTTP
+   with clickhouse-connect) and reports each query's median of 3 warm runs, whether it reads
+   a rollup or raw events, and the page's total against the targets (page ≤ 1 s, rollup
+   query ≤ 150 ms), ⚠ where missed;
+4. **raw p75 by route vs polars** — LCP p75 per route over all events straight from the
    raw table (``FINAL``, exact quantiles) against polars on the same rows exported to
-   Parquet, in the same run, as a ratio.
+   Parquet (a day at a time), in the same run, as a ratio.
 
 Prints the machine (cores, CPU model, load average before and after: the machine may be
 shared) and writes a Markdown summary to ``--out`` (default bench/.cache/warehouse.md).
@@ -31,9 +36,6 @@ shared) and writes a Markdown summary to ``--out`` (default bench/.cache/warehou
 from __future__ import annotations
 
 import argparse
-import math
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -48,7 +50,6 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,40 +61,64 @@ from pipeline.queries import dashboard_state  # noqa: E402
 from pipeline.warehouse.migrator import apply_migrations  # noqa: E402
 from pipeline.warehouse.sealing import SEAL_MARGIN, seal_now  # noqa: E402
 from tests.support.clickhouse import ClickHouseServer  # noqa: E402
+from warehouse_report import (  # noqa: E402  (bench/warehouse_report.py)
+    OTHER_DETAILS, PAGE_TARGET_S, RAW, ROLLUP, ROLLUP_SHARE_TARGET, ROLLUP_TARGET_S, load_average, machine, markdown,
+    Storage, misses, page_totals, size, storage,
+)
 from warehouse_traffic import PROJECT, SPAN, generate_chunk, shop  # noqa: E402  (bench/warehouse_traffic.py)
 
-console = Console(highlight=False)
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)  # logs: wide tables
 CHUNK_SESSIONS = 10_000  # ≈ 450k events per insert
-PAGE_TARGET_S = 1.0
-ROLLUP_TARGET_S = 0.1
+PROGRESS_EVERY_S = 30.0
 
 
-def load(client: Any, events: int, start: datetime, seed: int = 42, project_id: int = PROJECT) -> tuple[int, float]:
-    """Generate and insert ``events`` events of the week from ``start``; returns (events, seconds inserting)."""
+def memory(pid: int | str = "self") -> tuple[int, int]:
+    """(resident, peak resident) bytes of a process, from ``/proc/<pid>/status``."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
+
+
+def load(client: Any, events: int, start: datetime, seed: int = 42, project_id: int = PROJECT,
+         span: timedelta = SPAN, already: int = 0, server_pid: int | None = None) -> tuple[int, float]:
+    """Generate and insert ``events`` events over the ``span`` from ``start``, in time order, as a
+    live system inserts them: each chunk (~450k events, one insert) is the sessions that start in
+    the next slice of the span, sized so the events spread evenly, and only one chunk is in memory
+    at a time. ``already`` events of the same load are in the warehouse (an interrupted run with
+    ``--data-dir``): the slices go on after theirs. Prints progress every 30 s (with the resident
+    memory of the bench and, given ``server_pid``, of the ClickHouse server); returns (events
+    inserted, seconds spent inserting)."""
     rng = np.random.default_rng(seed)
-    model = shop(start)
-    visitors = max(1000, int(events / 40 * 0.7))  # ≈ 40 events per session, 1.4 sessions per visitor
-    inserted, insert_seconds, generate_seconds = 0, 0.0, 0.0
-    columns = TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task("loading events", total=events)
-        per_session = 40.0  # events per session, refined as chunks come
-        while inserted < events:
-            began = time.perf_counter()
-            remaining = events - inserted
-            sessions = min(CHUNK_SESSIONS, max(100, int(remaining / per_session * 1.02)))
-            table = generate_chunk(rng, model, sessions, start, visitors, project_id)
-            per_session = table.num_rows / sessions
-            if table.num_rows > remaining:  # the last chunk: leave out a random few of its events
-                keep = np.sort(rng.choice(table.num_rows, size=remaining, replace=False))
-                table = table.take(pa.array(keep))
-            generated = time.perf_counter()
-            client.insert_arrow("events", table)
-            insert_seconds += time.perf_counter() - generated
-            generate_seconds += generated - began
-            inserted += table.num_rows
-            progress.update(task, completed=inserted,
-                            description=f"loading events ({inserted / insert_seconds:,.0f}/s into ClickHouse)")
+    model = shop(start, span)
+    total = already + events
+    visitors = max(1000, int(total / 40 * 0.7))  # ≈ 40 events per session, 1.4 sessions per visitor
+    inserted, insert_seconds, generate_seconds, chunks = 0, 0.0, 0.0, 0
+    per_session = 40.0  # events per session, refined as chunks come
+    began_load = reported = time.perf_counter()
+    while inserted < events:
+        began = time.perf_counter()
+        remaining = events - inserted
+        sessions = min(CHUNK_SESSIONS, max(100, int(remaining / per_session * 1.02)))
+        done = (already + inserted) / total
+        width = 1 - done if sessions * per_session >= remaining else sessions * per_session / total
+        table = generate_chunk(rng, model, sessions, start + span * done, visitors, project_id, span * width)
+        per_session = table.num_rows / sessions
+        if table.num_rows > remaining:  # the last chunk: leave out a random few of its events
+            keep = np.sort(rng.choice(table.num_rows, size=remaining, replace=False))
+            table = table.take(pa.array(keep))
+        generated = time.perf_counter()
+        client.insert_arrow("events", table)
+        insert_seconds += time.perf_counter() - generated
+        generate_seconds += generated - began
+        inserted += table.num_rows
+        chunks += 1
+        if chunks == 1 or inserted >= events or time.perf_counter() - reported >= PROGRESS_EVERY_S:
+            reported = time.perf_counter()
+            overall = inserted / (reported - began_load)
+            server = f", ClickHouse server {size(memory(server_pid)[0])}" if server_pid else ""
+            console.print(f"  {already + inserted:>13,} of {total:,} events ({(already + inserted) / total:6.1%})  "
+                          f"{inserted / insert_seconds:,.0f}/s inserting, {overall:,.0f}/s with the generation, "
+                          f"ETA {(events - inserted) / overall / 60:.0f} min; resident: bench "
+                          f"{size(memory()[0])}{server}")
     console.print(f"generated {inserted:,} events in {generate_seconds:.1f} s; inserted in {insert_seconds:.1f} s "
                   f"({inserted / insert_seconds:,.0f} events/s with every materialized view)")
     return inserted, insert_seconds
@@ -101,7 +126,6 @@ def load(client: Any, events: int, start: datetime, seed: int = 42, project_id: 
 
 # ── what each page asks ──────────────────────────────────────────────────────────────────
 
-RAW, ROLLUP = "raw", "rollup"
 SHOP_FUNNEL = [FunnelStep("page", "/"), FunnelStep("page", "/c/*"), FunnelStep("page", "/p/*"),
                FunnelStep("page", "/cart"), FunnelStep("page", "/checkout"), FunnelStep("page", "/checkout/confirmation")]
 
@@ -165,26 +189,6 @@ def page_queries(client: Any, filters: Filters, bucket: int) -> dict[str, list[t
     }
 
 
-OTHER_DETAILS = "Web Vitals, other details"
-
-
-def page_totals(timings: dict[str, list[tuple[str, str, float]]]) -> dict[str, float]:
-    """Seconds per page as a viewer waits for it: the sum of its queries. The Web Vitals page runs
-    one of its three details at a time, so it counts three times: as it opens (attribution) and
-    with each other choice of its Details picker in place of the attribution."""
-    totals: dict[str, float] = {}
-    for page, rows in timings.items():
-        if page == OTHER_DETAILS:
-            continue
-        if page != "Web Vitals":
-            totals[page] = sum(seconds for _, _, seconds in rows)
-            continue
-        opening = sum(seconds for name, _, seconds in rows if name != "vital_attribution")
-        for name, _, seconds in [*(row for row in rows if row[0] == "vital_attribution"), *timings[OTHER_DETAILS]]:
-            totals[f"Web Vitals ({name.replace('vital_', '').replace('_', ' ')})"] = opening + seconds
-    return totals
-
-
 def timed(call: Callable[[], Any], runs: int = 3) -> float:
     call()  # warm: connection, marks cache
     samples = []
@@ -195,10 +199,18 @@ def timed(call: Callable[[], Any], runs: int = 3) -> float:
     return statistics.median(samples)
 
 
+# label → (span, bucket minutes: a range is ~170 bars or fewer); RANGES are what the A/B scripts use
 RANGES = {"1 h": (timedelta(hours=1), 1), "24 h": (timedelta(hours=24), 15), "7 d": (timedelta(days=7), 60)}
+LONG_RANGES = {"30 d": (timedelta(days=30), 240), "90 d": (timedelta(days=90), 720)}
 
 
-def time_pages(client: Any, end: datetime, rounds: int = 1) -> dict[str, dict[str, list[tuple[str, str, float]]]]:
+def ranges_for(days: int) -> dict[str, tuple[timedelta, int]]:
+    """:data:`RANGES`, and the :data:`LONG_RANGES` that ``days`` of data reach."""
+    return RANGES | {label: (span, bucket) for label, (span, bucket) in LONG_RANGES.items() if span.days <= days}
+
+
+def time_pages(client: Any, end: datetime, rounds: int = 1,
+               ranges: dict[str, tuple[timedelta, int]] = RANGES) -> dict[str, dict[str, list[tuple[str, str, float]]]]:
     """Each page's queries per range: (name, source, seconds) — the median of 3 warm runs; with
     ``rounds`` > 1 every query is timed in that many sweeps over all pages and ranges, one after
     the other, and keeps its fastest (on a shared machine a neighbour's burst inflates one sweep's
@@ -206,7 +218,7 @@ def time_pages(client: Any, end: datetime, rounds: int = 1) -> dict[str, dict[st
     sweeps = []
     for sweep in range(1, rounds + 1):
         results: dict[str, dict[str, list[tuple[str, str, float]]]] = {}
-        for label, (span, bucket) in RANGES.items():
+        for label, (span, bucket) in ranges.items():
             filters = Filters.last_minutes(PROJECT, span, end)
             results[label] = {}
             for page, calls in page_queries(client, filters, bucket).items():
@@ -217,7 +229,7 @@ def time_pages(client: Any, end: datetime, rounds: int = 1) -> dict[str, dict[st
     fastest = {label: {page: [(name, source, min(s[label][page][index][2] for s in sweeps))
                               for index, (name, source, _) in enumerate(rows)]
                        for page, rows in pages.items()} for label, pages in sweeps[0].items()}
-    for label in RANGES:
+    for label in ranges:
         console.print(f"  {label:>4}  pages: " + ", ".join(f"{page} {seconds * 1000:.0f} ms" for page, seconds
                                                         in page_totals(fastest[label]).items()))
     return fastest
@@ -234,16 +246,37 @@ ORDER BY path
 """
 
 
+EXPORT_DAY = """
+SELECT project_id, toString(type) AS type, timestamp, event_id, path, toString(vital_name) AS vital_name, vital_value
+FROM events FINAL
+WHERE timestamp >= {day:Date} AND timestamp < {day:Date} + 1
+"""
+
+
+def export_events(client: Any, parquet: Path) -> int:
+    """The raw events (``FINAL``) into one Parquet file, a day at a time so that neither the
+    server nor the bench holds more than a day's rows (the sorting key has the timestamp, so
+    ``FINAL`` per day is ``FINAL`` overall); returns the rows written."""
+    days = client.query("SELECT DISTINCT toDate(timestamp) AS day FROM events ORDER BY day").result_rows
+    rows, writer = 0, None
+    try:
+        for (day,) in days:
+            table = client.query_arrow(EXPORT_DAY, parameters={"day": day}, settings={"max_block_size": 1_000_000})
+            writer = writer or pq.ParquetWriter(parquet, table.schema)
+            writer.write_table(table)
+            rows += table.num_rows
+    finally:
+        if writer:
+            writer.close()
+    return rows
+
+
 def p75_by_route(client: Any, workdir: Path) -> dict[str, float]:
     parquet = workdir / "events.parquet"
     began = time.perf_counter()
-    table = client.query_arrow("SELECT project_id, toString(type) AS type, timestamp, event_id, path, "
-                               "toString(vital_name) AS vital_name, vital_value FROM events FINAL",
-                               settings={"max_block_size": 1_000_000})
-    pq.write_table(table, parquet)
-    console.print(f"exported {table.num_rows:,} rows to Parquet ({parquet.stat().st_size / 2**20:.0f} MiB) in "
+    rows = export_events(client, parquet)
+    console.print(f"exported {rows:,} rows to Parquet ({parquet.stat().st_size / 2**20:.0f} MiB) in "
                   f"{time.perf_counter() - began:.1f} s")
-    del table
 
     def in_clickhouse() -> pl.DataFrame:
         return pl.from_arrow(client.query_arrow(P75_BY_ROUTE, parameters={"project_id": PROJECT}))
@@ -266,19 +299,6 @@ def p75_by_route(client: Any, workdir: Path) -> dict[str, float]:
 
 
 # ── the run ──────────────────────────────────────────────────────────────────────────────
-
-
-def machine() -> dict[str, str]:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cores": str(os.cpu_count()), "cpu": model, "python": platform.python_version(),
-            "load": " ".join(f"{x:.2f}" for x in os.getloadavg())}
 
 
 def insert_overhead(client: Any, start: datetime) -> dict[str, float]:
@@ -314,60 +334,85 @@ def optimize(client: Any, unmerged_only: bool = False) -> float:
     return time.perf_counter() - began
 
 
-def load_lines(facts: dict[str, Any]) -> list[str]:
-    """The load and insert-cost bullets, or what a ``--skip-load`` run reused instead."""
-    if math.isnan(facts["insert_rate"]):
-        return [f"- Data: the warehouse an earlier run loaded (reused, new migrations applied). On disk: {facts['sizes']}."]
-    return [f"- Load: {facts['insert_rate']:,.0f} events/s inserted with every materialized view "
-            f"(Arrow batches of ~450k events), then `OPTIMIZE … FINAL` on every table ({facts['optimize_s']:.0f} s). "
-            f"On disk: {facts['sizes']}.",
-            f"- A processor-sink-shaped insert (20,000 rows, Native, clickhouse-connect): "
-            f"{facts['sink_with_views'] * 1000:.0f} ms with every view, {facts['sink_without_views'] * 1000:.0f} ms "
-            f"into a copy of `events` without views (medians of 5, alternating)."]
+def data_days(client: Any) -> tuple[datetime, int]:
+    """A loaded warehouse's end (the minute after its newest event) and how many days its events span."""
+    first, latest = client.query("SELECT min(timestamp), toStartOfMinute(max(timestamp)) FROM events "
+                                 "WHERE project_id = {project:UInt32}", parameters={"project": PROJECT}).result_rows[0]
+    end = latest.replace(tzinfo=timezone.utc) + timedelta(minutes=1)
+    return end, max(1, round((end - first.replace(tzinfo=timezone.utc)) / timedelta(days=1)))
 
 
-def markdown(facts: dict[str, Any], results: dict, ratio: dict[str, float]) -> str:
-    lines = [f"Run {facts['date']}: {facts['events']:,} events over 7 days ending at the run; machine: "
-             f"{facts['machine']['cores']} cores, {facts['machine']['cpu']}; load average before "
-             f"{facts['load_before']}, after {facts['load_after']}.", "",
-             *load_lines(facts),
-             f"- Closed hours' counts sealed before timing (`audience_hour_seal` refreshed once the last insert "
-             f"was {SEAL_MARGIN.seconds} s old, {facts['seal_wait_s']:.0f} s of waiting), as a running warehouse "
-             "does within a minute.",
-             "", "| page | 1 h | 24 h | 7 d |", "|---|---|---|---|"]
-    totals = {label: page_totals(results[label]) for label in RANGES}
-    for page in totals["1 h"]:
-        cells = []
-        for label in RANGES:
-            total = totals[label][page]
-            mark = "" if total <= PAGE_TARGET_S else " ⚠"
-            cells.append(f"{total * 1000:.0f} ms{mark}")
-        lines.append(f"| {page} | " + " | ".join(cells) + " |")
-    pages = list(results["1 h"])
-    how = ("median of 3 warm runs" if facts["rounds"] == 1
-           else f"median of 3 warm runs, the fastest of {facts['rounds']} sweeps over every page and range")
-    lines += ["", f"Each query ({how}, ms; rollup target ≤ 100 ms, raw queries are "
-              "drill-downs with no target of their own):", "", "| page | query | source | 1 h | 24 h | 7 d |",
-              "|---|---|---|---|---|---|"]
-    for page in pages:
-        for index, (name, source, _) in enumerate(results["1 h"][page]):
-            cells = []
-            for label in RANGES:
-                seconds = results[label][page][index][2]
-                over = source == ROLLUP and seconds > ROLLUP_TARGET_S
-                cells.append(f"{seconds * 1000:.0f}{' ⚠' if over else ''}")
-            lines.append(f"| {page} | `{name}` | {source} | " + " | ".join(cells) + " |")
-    lines += ["", f"Raw-table LCP p75 by route over all {ratio['samples']:,} LCP measurements ({ratio['routes']} "
-              f"routes, `FINAL`, exact quantiles): ClickHouse {ratio['clickhouse_s'] * 1000:.0f} ms, polars on the "
-              f"same rows in Parquet {ratio['polars_s'] * 1000:.0f} ms — ratio ClickHouse/polars "
-              f"{ratio['clickhouse_s'] / ratio['polars_s']:.2f} (same run, medians of 5, answers equal)."]
-    return "\n".join(lines) + "\n"
+def fill(client: Any, server: ClickHouseServer, args: argparse.Namespace, facts: dict[str, Any]) -> datetime:
+    """Load the events (or reuse a kept warehouse's), merge them and seal the closed hours;
+    records what it measured in ``facts`` and returns the end of the data (the minute after it)."""
+    span = timedelta(days=args.days)
+    end = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    start = end - span
+    stored = client.command("SELECT count() FROM events WHERE project_id = {project:UInt32}",
+                            parameters={"project": PROJECT})
+    if args.skip_load and not stored:
+        raise SystemExit(f"{server.data_dir} holds no events of project {PROJECT}: run once without --skip-load")
+    if args.skip_load or (args.keep and stored >= args.events):  # a kept warehouse: time it again
+        console.print(f"reusing the {stored:,} events kept in {server.data_dir} (loaded by an earlier run)")
+        facts.update(events=stored, insert_rate=float("nan"), optimize_s=optimize(client, unmerged_only=True))
+        end, facts["days"] = data_days(client)
+    else:
+        if stored:  # an interrupted earlier load into a kept warehouse: go on where it stopped
+            console.print(f"{stored:,} events kept from an earlier run; loading the other {args.events - stored:,}")
+            first = client.query("SELECT min(timestamp) FROM events WHERE project_id = {project:UInt32}",
+                                 parameters={"project": PROJECT}).result_rows[0][0]
+            start = first.replace(tzinfo=timezone.utc).replace(second=0, microsecond=0)
+            end = start + span
+        began = time.perf_counter()
+        added, insert_s = load(client, args.events - stored, start, seed=42 + stored, span=span, already=stored,
+                               server_pid=server.process.pid if server.process else None)
+        facts.update(events=stored + added, events_loaded=added, insert_rate=added / insert_s, days=args.days,
+                     load_s=time.perf_counter() - began, bench_peak=memory()[1],
+                     server_peak=memory(server.process.pid)[1] if server.process else float("nan"))
+        facts["optimize_s"] = optimize(client)
+        console.print(f"merged every table (OPTIMIZE … FINAL) in {facts['optimize_s']:.0f} s")
+    if args.skip_load:
+        facts["sink_with_views"] = facts["sink_without_views"] = float("nan")
+    else:
+        overhead = insert_overhead(client, start)
+        facts["sink_with_views"], facts["sink_without_views"] = overhead["events"], overhead["events_no_views"]
+        console.print(f"a sink-shaped insert ({overhead['rows']:,} rows, Native): "
+                      f"{overhead['events'] * 1000:.0f} ms with every view, "
+                      f"{overhead['events_no_views'] * 1000:.0f} ms without (medians of 5)")
+    waited = facts["seal_wait_s"] = seal_now(client)  # what the warehouse's seal view does within a minute
+    console.print(f"sealed the closed hours' counts (audience_hour_seal refreshed after waiting {waited:.0f} s "
+                  f"for the last insert to be {SEAL_MARGIN.seconds} s old), as a running system would have")
+    return end
+
+
+def show(store: Storage, results: dict[str, Any]) -> None:
+    """The storage and the page totals as tables on the console, ⚠ where a target is missed."""
+    table = Table("table", "rows", "compressed", "uncompressed", "on disk", "/ events", title="storage")
+    for t in store.tables:
+        table.add_row(t.table + (" (rollup)" if t.rollup else ""), f"{t.rows:,}", size(t.compressed),
+                      size(t.uncompressed), size(t.on_disk), f"{t.on_disk / max(1, store.events.on_disk):.1%}")
+    console.print(table)
+    share = store.rollup_share()
+    console.print(f"rollups together: {share:.0%} of `events` on disk (target ≤ {ROLLUP_SHARE_TARGET:.0%})"
+                  + (" ⚠" if share > ROLLUP_SHARE_TARGET else ""))
+    table = Table("page", *results, title=f"page totals (target ≤ {PAGE_TARGET_S:.0f} s; rollup queries ≤ "
+                                          f"{ROLLUP_TARGET_S * 1000:.0f} ms)")
+    totals = {label: page_totals(pages) for label, pages in results.items()}
+    for page in next(iter(totals.values())):
+        table.add_row(page, *(f"{totals[label][page] * 1000:.0f} ms" + (" ⚠" if totals[label][page] > PAGE_TARGET_S
+                                                                       else "") for label in results))
+    console.print(table)
+    for miss in misses(results):
+        console.print(f"  over a target: {miss}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10_000_000, help="events to load (default 10,000,000)")
+    parser.add_argument("--days", type=int, default=7,
+                        help="spread the events over this many days ending now (default 7); 30 and 90 d ranges "
+                             "are timed when the data reaches them")
     parser.add_argument("--data-dir", "--keep", dest="keep", type=Path, default=None,
                         help="keep the warehouse's data in this directory; a later run with the same directory "
                              "skips the load and times the queries again")
@@ -381,63 +426,26 @@ def main() -> int:
     args = parser.parse_args()
     if args.skip_load and not (args.keep and args.keep.is_dir()):
         parser.error("--skip-load needs --data-dir DIR naming a warehouse an earlier run loaded")
+    if args.events < 1 or args.days < 1 or args.rounds < 1:
+        parser.error("--events, --days and --rounds must be at least 1")
     facts: dict[str, Any] = {"machine": machine(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     facts["load_before"], facts["rounds"] = facts["machine"]["load"], args.rounds
     console.print(f"machine: {facts['machine']['cores']} cores, {facts['machine']['cpu']}, load {facts['load_before']}")
-    end = datetime.now(timezone.utc).replace(second=0, microsecond=0)
-    start = end - SPAN
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as scratch:
-        data_dir = args.keep or Path(scratch) / "warehouse"
-        with ClickHouseServer(data_dir) as server:
-            client = server.client(send_receive_timeout=600)
+        with ClickHouseServer(args.keep or Path(scratch) / "warehouse") as server:
+            client = server.client(send_receive_timeout=3600)
             apply_migrations(client)
-            stored = client.command(f"SELECT count() FROM events WHERE project_id = {PROJECT}")
-            if args.skip_load and not stored:
-                raise SystemExit(f"{data_dir} holds no events of project {PROJECT}: run once without --skip-load")
-            if args.skip_load or (args.keep and stored >= args.events):  # a kept warehouse: time it again
-                console.print(f"reusing the {stored:,} events kept in {data_dir} (loaded by an earlier run)")
-                facts.update(events=stored, insert_rate=float("nan"), optimize_s=optimize(client, unmerged_only=True))
-                latest = client.query("SELECT toStartOfMinute(max(timestamp)) FROM events").result_rows[0][0]
-                end = latest.replace(tzinfo=timezone.utc) + timedelta(minutes=1)
-            else:
-                if stored:  # an interrupted earlier load into a kept warehouse: top it up
-                    console.print(f"{stored:,} events kept from an earlier run; loading the other {args.events - stored:,}")
-                    latest = client.query("SELECT min(timestamp) FROM events").result_rows[0][0]
-                    start = latest.replace(tzinfo=timezone.utc).replace(second=0, microsecond=0)
-                    end = start + SPAN
-                added, insert_s = load(client, args.events - stored, start, seed=42 + stored)
-                facts["events"] = stored + added
-                facts["insert_rate"] = added / insert_s
-                facts["optimize_s"] = optimize(client)
-            if args.skip_load:
-                facts["sink_with_views"] = facts["sink_without_views"] = float("nan")
-            else:
-                overhead = insert_overhead(client, start)
-                facts["sink_with_views"], facts["sink_without_views"] = overhead["events"], overhead["events_no_views"]
-                console.print(f"a sink-shaped insert ({overhead['rows']:,} rows, Native): "
-                              f"{overhead['events'] * 1000:.0f} ms with every view, "
-                              f"{overhead['events_no_views'] * 1000:.0f} ms without (medians of 5)")
-            waited = facts["seal_wait_s"] = seal_now(client)  # what the warehouse's seal view does within a minute
-            console.print(f"sealed the closed hours' counts (audience_hour_seal refreshed after waiting {waited:.0f} s "
-                          f"for the last insert to be {SEAL_MARGIN.seconds} s old), as a running system would have")
-            sizes = client.query("SELECT table, sum(rows), formatReadableSize(sum(bytes_on_disk)) FROM system.parts "
-                                 "WHERE database = currentDatabase() AND active GROUP BY table ORDER BY table").result_rows
-            facts["sizes"] = ", ".join(f"`{t}` {r:,} rows / {s}" for t, r, s in sizes if r)
-            console.print(f"optimized in {facts['optimize_s']:.0f} s; {facts['sizes']}")
+            end = fill(client, server, args, facts)
+            store = storage(client)
             console.print("page queries (ms):")
-            results = time_pages(client, end - timedelta(minutes=1), args.rounds)
+            results = time_pages(client, end - timedelta(minutes=1), args.rounds, ranges_for(facts["days"]))
             ratio = p75_by_route(client, Path(scratch))
             console.print(f"raw LCP p75 by route: ClickHouse {ratio['clickhouse_s'] * 1000:.0f} ms, polars/Parquet "
                           f"{ratio['polars_s'] * 1000:.0f} ms, ratio {ratio['clickhouse_s'] / ratio['polars_s']:.2f}")
-    facts["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    summary = markdown(facts, results, ratio)
+    facts["load_after"] = load_average()
+    show(store, results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(summary)
-    table = Table("page", *RANGES, title="page totals")
-    totals = {label: page_totals(results[label]) for label in RANGES}
-    for page in totals["1 h"]:
-        table.add_row(page, *(f"{totals[label][page] * 1000:.0f} ms" for label in RANGES))
-    console.print(table)
+    args.out.write_text(markdown(facts, store, results, ratio, SEAL_MARGIN.seconds))
     console.print(f"summary written to {args.out}")
     return 0
 

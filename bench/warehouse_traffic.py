@@ -90,22 +90,25 @@ class Shop:
     incidents: list[tuple[datetime, datetime]]
 
 
-def shop(start: datetime) -> Shop:
+def shop(start: datetime, span: timedelta = SPAN) -> Shop:
+    """The shop of the ``span`` from ``start``: its devices, funnel and two one-hour incidents in
+    the span's last week (the week itself when the span is one), when the buggy release's bug
+    bites most."""
     devices, weights = [], []
     for device, weight in shop_catalog.DEVICES:
         info = user_agents.classify(device.user_agent)
         devices.append((info.browser, info.os, device.kind))
         weights.append(weight)
     w = np.asarray(weights)
-    # two one-hour incidents in the week, when the buggy release's bug bites most
-    incidents = [(start + timedelta(days=2, hours=14), start + timedelta(days=2, hours=15)),
-                 (start + timedelta(days=5, hours=9), start + timedelta(days=5, hours=10))]
+    week = start + max(span - timedelta(days=7), timedelta(0))
+    incidents = [(week + timedelta(days=2, hours=14), week + timedelta(days=2, hours=15)),
+                 (week + timedelta(days=5, hours=9), week + timedelta(days=5, hours=10))]
     return Shop(devices, w / w.sum(), _transition_matrix(), incidents)
 
 
 def generate_chunk(rng: np.random.Generator, model: Shop, sessions: int, start: datetime, visitors: int,
-                   project_id: int = PROJECT) -> pa.Table:
-    """The events of ``sessions`` visits starting uniformly in [start, start + SPAN), as an Arrow table."""
+                   project_id: int = PROJECT, span: timedelta = SPAN) -> pa.Table:
+    """The events of ``sessions`` visits starting uniformly in [start, start + span), as an Arrow table."""
     start_ms = int(start.timestamp() * 1000)
     # sessions: who, on what, from where, when
     visitor = rng.integers(0, visitors, size=sessions)
@@ -126,7 +129,7 @@ def generate_chunk(rng: np.random.Generator, model: Shop, sessions: int, start: 
         "connection_type": _weighted(rng, CONNECTIONS, sessions),
         "release": _weighted(rng, tuple(zip(shop_catalog.RELEASES, shop_catalog.RELEASE_WEIGHTS)), sessions),
         "referrer": _weighted(rng, REFERRERS, sessions),
-        "started": start_ms + rng.integers(0, int(SPAN.total_seconds() * 1000), size=sessions),
+        "started": start_ms + rng.integers(0, max(1, int(span.total_seconds() * 1000)), size=sessions),
     }, schema_overrides={"browser": pl.String, "os": pl.String, "device": pl.String, "country": pl.String,
                          "connection_type": pl.String, "release": pl.String, "referrer": pl.String})
     incident = np.zeros(sessions, dtype=bool)
