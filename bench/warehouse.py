@@ -117,7 +117,7 @@ def load(client: Any, events: int, start: datetime, seed: int = 42, project_id: 
             server = f", ClickHouse server {size(memory(server_pid)[0])}" if server_pid else ""
             console.print(f"  {already + inserted:>13,} of {total:,} events ({(already + inserted) / total:6.1%})  "
                           f"{inserted / insert_seconds:,.0f}/s inserting, {overall:,.0f}/s with the generation, "
-                          f"ETA {(events - inserted) / overall / 60:.0f} min; resident: bench "
+                          f"ETA {(events - inserted) / overall / 60:.1f} min; resident: bench "
                           f"{size(memory()[0])}{server}")
     console.print(f"generated {inserted:,} events in {generate_seconds:.1f} s; inserted in {insert_seconds:.1f} s "
                   f"({inserted / insert_seconds:,.0f} events/s with every materialized view)")
