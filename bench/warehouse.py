@@ -199,9 +199,9 @@ def timed(call: Callable[[], Any], runs: int = 3) -> float:
     return statistics.median(samples)
 
 
-# label → (span, bucket minutes: a range is ~170 bars or fewer); RANGES are what the A/B scripts use
+# label → (span, bucket minutes: the dashboard's bar width); RANGES are what the A/B scripts use
 RANGES = {"1 h": (timedelta(hours=1), 1), "24 h": (timedelta(hours=24), 15), "7 d": (timedelta(days=7), 60)}
-LONG_RANGES = {"30 d": (timedelta(days=30), 240), "90 d": (timedelta(days=90), 720)}
+LONG_RANGES = {"30 d": (timedelta(days=30), 360), "90 d": (timedelta(days=90), 1440)}  # as app/time_ranges.py
 
 
 def ranges_for(days: int) -> dict[str, tuple[timedelta, int]]:
