@@ -69,6 +69,7 @@ from warehouse_traffic import PROJECT, SPAN, generate_chunk, shop  # noqa: E402 
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)  # logs: wide tables
 CHUNK_SESSIONS = 10_000  # ≈ 450k events per insert
+PILOT_SESSIONS = 2_000  # to estimate the events per session before the first slice is cut
 PROGRESS_EVERY_S = 30.0
 
 
@@ -92,7 +93,11 @@ def load(client: Any, events: int, start: datetime, seed: int = 42, project_id: 
     total = already + events
     visitors = max(1000, int(total / 40 * 0.7))  # ≈ 40 events per session, 1.4 sessions per visitor
     inserted, insert_seconds, generate_seconds, chunks = 0, 0.0, 0.0, 0
-    per_session = 40.0  # events per session, refined as chunks come
+    # events per session, refined as chunks come; a first estimate from a pilot chunk that is not
+    # inserted, so the first slice is not sized by a guess (that left a gap of a day at 30 days)
+    pilot = generate_chunk(np.random.default_rng(seed + 1), model, PILOT_SESSIONS, start, visitors, project_id, span)
+    per_session = pilot.num_rows / PILOT_SESSIONS
+    del pilot
     began_load = reported = time.perf_counter()
     while inserted < events:
         began = time.perf_counter()
