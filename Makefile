@@ -18,7 +18,8 @@ up: setup
 	$(BIN)/vigil up
 
 test: setup sdk sentry-app vitals-app chromium
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests -m "not cluster"
+	$(BIN)/python -m pytest tests -m cluster
 	cd sdk-js && npm test && npm run test:e2e
 
 # only the multi-node tests (part of `make test` too): a 3-node Kafka cluster losing a broker under
