@@ -23,8 +23,9 @@ for before the offsets are committed (at-least-once), and the warehouse collapse
 ``event_id``. The samples of the stored rows (:mod:`pipeline.stream.samples`) go out through
 the application's own producer in a Kafka transaction per checkpoint (Quix Streams'
 exactly-once guarantee): they and the consumed offsets are committed together after the
-sinks flushed, and a crash aborts both, so the signals count each stored event once. Scale out by running more processors with the same ``VIGIL_PROCESSOR_GROUP``:
-Kafka splits the partitions between them.
+sinks flushed, and a crash aborts both, so the signals count each stored event once. Scale
+out by running more processors with the same ``VIGIL_PROCESSOR_GROUP``: Kafka splits the
+partitions between them.
 """
 
 from __future__ import annotations
@@ -57,9 +58,9 @@ log = logging.getLogger("pipeline.stream")
 CHUNKS_PER_CHECKPOINT = 15
 # A checkpoint's Kafka transaction must commit within its timeout: a checkpoint lasts up to
 # VIGIL_PROCESSOR_COMMIT_INTERVAL, then waits for its last insert (up to the sink's 30 s), so the
-# timeout is twice the interval plus 30 s (90 s by default), within librdkafka's default (60 s)
-# and the brokers' default transaction.max.timeout.ms (15 min). After a crash the signals wait
-# up to this long for the dead processor's open transaction to be aborted before they read on.
+# timeout is twice the interval plus 30 s (90 s by default, where librdkafka's default is 60 s),
+# at most the brokers' default transaction.max.timeout.ms (15 min). After a crash the signals
+# wait up to this long for the dead processor's open transaction to be aborted before they read on.
 MIN_TRANSACTION_TIMEOUT_S, MAX_TRANSACTION_TIMEOUT_S = 60.0, 900.0
 
 
