@@ -3,7 +3,9 @@
 Both start the same way — settings from ``VIGIL_*``, logging, their topics created if
 missing — and both must outlive a Kafka broker restart: Quix Streams ends ``run()`` on any
 failed checkpoint commit, also when the cause is a group coordinator that is moving or still
-loading, which a later retry gets past.
+loading, which a later retry gets past. On a cluster they must outlive a broker's loss too:
+for a few seconds after a broker dies, the cluster may still name it as its controller, and
+Quix Streams' topic inspection (``app.topic()``) times out waiting for it.
 """
 
 from __future__ import annotations
@@ -83,8 +85,14 @@ def start_service(command: str) -> Settings | None:
     return settings
 
 
+def kafka_can_retry(error: KafkaError) -> bool:
+    """Whether a later attempt may succeed: the cluster is recovering, not refusing."""
+    return error.code() in RETRIABLE_COMMIT_ERRORS or error.retriable()
+
+
 def run_until_stopped(make_stream: Callable[[], Stream], max_pause: float = 30.0) -> None:
-    """Run the stream until it is stopped (SIGTERM/SIGINT), surviving failed commits Kafka can retry.
+    """Run the stream until it is stopped (SIGTERM/SIGINT), surviving failed commits Kafka can retry,
+    and Kafka errors it can retry while the stream is being built.
 
     The offsets of a failed commit simply stay uncommitted: a fresh application (new
     consumer, same group) resumes from the last committed offsets, and everything
@@ -93,12 +101,22 @@ def run_until_stopped(make_stream: Callable[[], Stream], max_pause: float = 30.0
     """
     pause = 1.0
     while True:
-        stream = make_stream()
+        try:
+            stream = make_stream()
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            if not isinstance(error, KafkaError) or not kafka_can_retry(error):
+                raise
+            log.warning("Kafka did not answer while the stream was set up (%s: %s), a broker may be down; "
+                        "trying again in %.0fs", error.name(), error.str(), pause)
+            time.sleep(pause)
+            pause = min(pause * 2, max_pause)
+            continue
         try:
             stream.run()
             return
         except CheckpointConsumerCommitError as exc:
-            if exc.code not in RETRIABLE_COMMIT_ERRORS and not exc.error.retriable():
+            if not kafka_can_retry(exc.error):
                 raise
             log.warning("committing offsets failed (%s: %s), Kafka is recovering; the uncommitted "
                         "messages will be read again, restarting the stream in %.0fs",
@@ -122,4 +140,4 @@ def checkpoint_can_be_retried(exc: Exception) -> bool:
     if not isinstance(exc, KafkaException):
         return True  # Quix's own: retries exhausted, a flush or a delivery that timed out
     error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
-    return error is not None and not error.fatal() and (error.retriable() or error.txn_requires_abort())
+    return error is not None and not error.fatal() and (kafka_can_retry(error) or error.txn_requires_abort())

@@ -58,6 +58,33 @@ def test_a_commit_refused_for_good_still_ends_the_processor(monkeypatch):
     assert stream.runs == 1
 
 
+def test_kafka_timing_out_while_the_stream_is_built_retries_instead_of_ending_the_processor(monkeypatch):
+    # a broker of a cluster SIGKILLed moments ago is still named the controller for a few seconds;
+    # Quix Streams' topic inspection (describe_configs, in app.topic()) then times out waiting for it
+    monkeypatch.setattr(streaming.time, "sleep", lambda _seconds: None)
+    stream = _Stream([])
+    failures = [KafkaException(KafkaError(KafkaError._TIMED_OUT, "Timed out waiting for controller")),
+                KafkaException(KafkaError(KafkaError._TRANSPORT))]
+
+    def build() -> streaming.Stream:
+        if failures:
+            raise failures.pop(0)
+        return stream.build()
+
+    streaming.run_until_stopped(build)
+    assert stream.runs == 1 and not failures
+
+
+def test_kafka_refusing_the_stream_for_good_still_ends_the_processor(monkeypatch):
+    monkeypatch.setattr(streaming.time, "sleep", lambda _seconds: None)
+
+    def build() -> streaming.Stream:
+        raise KafkaException(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED))
+
+    with pytest.raises(KafkaException):
+        streaming.run_until_stopped(build)
+
+
 def test_every_application_run_closes_its_sinks_also_when_the_run_failed(monkeypatch):
     monkeypatch.setattr(streaming.time, "sleep", lambda _seconds: None)
     stream = _Stream([CheckpointConsumerCommitError(KafkaError(KafkaError.NOT_COORDINATOR)),
