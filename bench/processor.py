@@ -268,12 +268,14 @@ def main() -> int:
     with KafkaBroker(topics={}) as kafka, ClickHouseServer() as clickhouse:
         settings = dataclasses.replace(
             clickhouse.settings, kafka_brokers=kafka.bootstrap, events_topic=f"bench.events.{uuid.uuid4().hex[:6]}",
-            dlq_topic=f"bench.dlq.{uuid.uuid4().hex[:6]}", data_dir=clickhouse.data_dir / "processor",
+            dlq_topic=f"bench.dlq.{uuid.uuid4().hex[:6]}", samples_topic=f"bench.samples.{uuid.uuid4().hex[:6]}",
+            data_dir=clickhouse.data_dir / "processor",
         )
         from pipeline.broker.topics import ensure_topics
 
         ensure_topics(kafka.bootstrap, {settings.events_topic: settings.topic_partitions,
-                                        settings.dlq_topic: settings.topic_partitions})
+                                        settings.dlq_topic: settings.topic_partitions,
+                                        settings.samples_topic: settings.topic_partitions})
         apply_migrations(clickhouse.client())
         if args.null_table:
             settings = null_tables(clickhouse.client(), settings)

@@ -112,6 +112,8 @@ class Settings:
     kafka_controller_port: int = field(default_factory=lambda: _int("VIGIL_KAFKA_CONTROLLER_PORT", 9093))
     events_topic: str = field(default_factory=lambda: _str("VIGIL_EVENTS_TOPIC", "vigil.events"))
     dlq_topic: str = field(default_factory=lambda: _str("VIGIL_DLQ_TOPIC", "vigil.events.dlq"))
+    # what the processor hands the signals: each stored event's sample, keyed by project (pipeline/stream/samples.py)
+    samples_topic: str = field(default_factory=lambda: _str("VIGIL_SAMPLES_TOPIC", "vigil.samples"))
     topic_partitions: int = field(default_factory=lambda: _int("VIGIL_TOPIC_PARTITIONS", 4))
     # a production cluster's TLS/SASL: librdkafka's security.protocol, sasl.mechanism, sasl.username,
     # sasl.password, ssl.ca.location, ssl.certificate.location, ssl.key.location, ssl.key.password,

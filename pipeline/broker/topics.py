@@ -19,7 +19,7 @@ from pipeline.settings import Settings, redacted
 
 log = logging.getLogger(__name__)
 
-# windowed aggregates → alert signals (processor writes, alert evaluator reads)
+# windowed aggregates → alert signals (`vigil signals` writes, the alert evaluator reads)
 SIGNALS_TOPIC = "vigil.signals"
 
 # -1 = the cluster's default.replication.factor (KIP-464): 1 on the embedded single-node
@@ -30,7 +30,7 @@ CLUSTER_DEFAULT_REPLICATION = -1
 def vigil_topics(settings: Settings | None = None) -> dict[str, int]:
     """The topics Vigil needs, each with its partition count."""
     s = settings or settings_module.load()
-    return {name: s.topic_partitions for name in (s.events_topic, s.dlq_topic, SIGNALS_TOPIC)}
+    return {name: s.topic_partitions for name in (s.events_topic, s.dlq_topic, s.samples_topic, SIGNALS_TOPIC)}
 
 
 def ensure_topics(

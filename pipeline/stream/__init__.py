@@ -8,9 +8,10 @@
   ClickHouse sink (:mod:`~pipeline.stream.sink`, also the DLQ reader's and the signals'), a
   step's drop becomes a dead letter (:mod:`~pipeline.stream.dead_letters`) for the DLQ's own
   sink (:mod:`~pipeline.stream.dlq_sink`); a sample of batches goes to the Great Expectations
-  suites off the hot path (:mod:`~pipeline.stream.quality_monitor`);
-- the signals (:mod:`~pipeline.stream.signal_stream`, ``vigil signals``): the same events in
-  1-minute tumbling windows per project (:mod:`~pipeline.stream.signal_windows`) →
+  suites off the hot path (:mod:`~pipeline.stream.quality_monitor`); each stored row's sample
+  goes to ``vigil.samples`` in the checkpoint's Kafka transaction (:mod:`~pipeline.stream.samples`);
+- the signals (:mod:`~pipeline.stream.signal_stream`, ``vigil signals``): the processor's
+  samples in 1-minute tumbling windows per project (:mod:`~pipeline.stream.signal_windows`) →
   ``vigil.signals`` and ClickHouse, for the alerts' fast path;
 - :mod:`~pipeline.stream.runner`: what both share to start and stop cleanly.
 

@@ -12,7 +12,10 @@ them at a time, handing each :class:`Outcome` on to the sink it names:
 - a row → :class:`~pipeline.stream.sink.ClickHouseSink` (the ``events`` table),
 - a dead letter → :class:`~pipeline.stream.dlq_sink.DeadLetterSink` (the DLQ topic, keyed
   like its message),
-- a filtered event (a bot) → nowhere (counted).
+- a filtered event (a bot) → nowhere (counted);
+
+and the samples of the batch's rows to :class:`~pipeline.stream.samples.SampleOutput` (the
+signals' input, produced in the application's Kafka transaction), when it is given one.
 
 :meth:`StepBatches.flush` runs the steps over what is gathered, then flushes both sinks;
 only then does Quix Streams commit the offsets (at-least-once; ``events`` collapses repeats
@@ -39,6 +42,7 @@ from pipeline.stream.counters import Counters
 from pipeline.stream.dead_letters import Source, dead_letter
 from pipeline.stream.dlq_sink import DeadLetterSink
 from pipeline.stream.outcome import Outcome
+from pipeline.stream.samples import SampleOutput
 from pipeline.stream.sink import ClickHouseSink
 from pipeline.stream.steps import FILTERED_REASONS, Dropped, Step, run_many
 
@@ -93,15 +97,16 @@ def process_many(
 
 class StepBatches(BaseSink):
     """Messages in; ``steps`` over ``step_batch`` of them at a time; rows to ``rows``, dead letters
-    to ``dead_letters``; both flushed before the offsets are committed."""
+    to ``dead_letters``, their samples to ``samples``; the sinks flushed before the offsets are committed."""
 
     def __init__(self, steps: tuple[Step, ...], *, rows: ClickHouseSink, dead_letters: DeadLetterSink,
-                 counters: Counters | None = None, step_batch: int = STEP_BATCH,
-                 max_delay: float | None = None) -> None:
+                 samples: SampleOutput | None = None, counters: Counters | None = None,
+                 step_batch: int = STEP_BATCH, max_delay: float | None = None) -> None:
         super().__init__(on_client_connect_success=lambda: None, on_client_connect_failure=lambda _error: None)
         self.steps = steps
         self.rows = rows
         self.dead_letters = dead_letters
+        self.samples = samples
         self.counters = counters or Counters()
         self.step_batch = step_batch
         # gathered messages go through the steps once the first waited this long (None: at the checkpoint)
@@ -174,7 +179,12 @@ class StepBatches(BaseSink):
     # ── the steps ───────────────────────────────────────────────────────────────────────
 
     def _run_steps(self) -> None:
-        """The gathered messages through the steps: rows to ``rows``, dead letters to ``dead_letters``."""
+        """The gathered messages through the steps: rows to ``rows`` (and their samples to ``samples``),
+        dead letters to ``dead_letters``.
+
+        Under the lock, also on the timer thread: the samples go into the checkpoint's open
+        transaction, and :meth:`flush` (which takes the lock) leaves nothing gathered, so
+        none can be produced between the checkpoint's flush and its commit."""
         messages, self._messages = self._messages, []
         if not messages:
             return
@@ -188,6 +198,8 @@ class StepBatches(BaseSink):
             elif outcome.dead_letter is not None:
                 self.dead_letters.add(outcome.dead_letter.record, message[1])
         self.rows.extend(rows)
+        if self.samples is not None and rows:
+            self.samples.send(rows)
 
     # ── the timer thread ────────────────────────────────────────────────────────────────
 

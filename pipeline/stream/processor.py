@@ -8,6 +8,7 @@ The stream, top to bottom (declared in :func:`build_app`)::
            → drop_bots → put_geo → put_visitor_id → anonymize_ip → scrub_pii → put_page
            → put_traffic_source → symbolicate → put_fingerprint → to_row
            ├─ rows → ClickHouseSink → ClickHouse ``events``
+           │   └─ their samples → vigil.samples (key = project id) → ``vigil signals``
            ├─ dead letters → DeadLetterSink → vigil.events.dlq (same key)
            └─ bots → nowhere (counted)
     vigil.events.dlq
@@ -19,8 +20,12 @@ settings once and bound to the steps that need them. The sink inserts every
 commit every ``VIGIL_PROCESSOR_COMMIT_INTERVAL`` seconds or every :data:`CHUNKS_PER_CHECKPOINT`
 inserts, whichever comes first; the inserts and the dead letters' acknowledgements are waited
 for before the offsets are committed (at-least-once), and the warehouse collapses repeats by
-``event_id``. Scale out by running more processors with the same ``VIGIL_PROCESSOR_GROUP``:
-Kafka splits the partitions between them.
+``event_id``. The samples of the stored rows (:mod:`pipeline.stream.samples`) go out through
+the application's own producer in a Kafka transaction per checkpoint (Quix Streams'
+exactly-once guarantee): they and the consumed offsets are committed together after the
+sinks flushed, and a crash aborts both, so the signals count each stored event once. Scale
+out by running more processors with the same ``VIGIL_PROCESSOR_GROUP``: Kafka splits the
+partitions between them.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from pipeline.stream.counters import Counters
 from pipeline.stream.dlq_sink import DeadLetterSink
 from pipeline.stream.processor_metrics import serve_metrics
 from pipeline.stream.rows import COLUMNS, Row, event_row
+from pipeline.stream.samples import SampleOutput
 from pipeline.stream.sink import EVENT_INSERT_SETTINGS, ClickHouseSink
 from pipeline.stream.steps import STEPS, Dropped, Event, Options, Step, steps_for
 from pipeline.quality.dlq_reader import COLUMNS as DEAD_LETTER_COLUMNS, dead_letter_row
@@ -50,6 +56,12 @@ log = logging.getLogger("pipeline.stream")
 # At most this many inserts per checkpoint at high rates (the interval bounds it otherwise):
 # 15 chunks of 40,000 rows, what a crash may read again at most (30 s at 20,000 events/s).
 CHUNKS_PER_CHECKPOINT = 15
+# A checkpoint's Kafka transaction must commit within its timeout: a checkpoint lasts up to
+# VIGIL_PROCESSOR_COMMIT_INTERVAL, then waits for its last insert (up to the sink's 30 s), so the
+# timeout is twice the interval plus 30 s (90 s by default, where librdkafka's default is 60 s),
+# at most the brokers' default transaction.max.timeout.ms (15 min). After a crash the signals
+# wait up to this long for the dead processor's open transaction to be aborted before they read on.
+MIN_TRANSACTION_TIMEOUT_S, MAX_TRANSACTION_TIMEOUT_S = 60.0, 900.0
 
 
 def to_row(event: Event) -> Row | Dropped:
@@ -88,12 +100,22 @@ def build_app(
         # the sink inserts every VIGIL_SINK_BATCH_SIZE rows while the stream goes on; a
         # checkpoint waits for the last insert, so checkpoints are rarer than inserts
         commit_every=settings.sink_batch_size * CHUNKS_PER_CHECKPOINT,
+        # Kafka transactions: the samples of a checkpoint's rows and its consumed offsets are
+        # committed together, after the sinks flushed; a crash aborts both
+        processing_guarantee="exactly-once",
+        producer_extra_config={"transaction.timeout.ms": transaction_timeout_ms(settings)},
         # the processor keeps no state of its own yet; Quix still wants a directory for it
         state_dir=settings.data_dir / "processor-state",
         loglevel="INFO",
     )
     events_topic = app.topic(settings.events_topic, value_deserializer="bytes", key_deserializer="bytes")
     dlq_topic = app.topic(settings.dlq_topic, value_deserializer="bytes", key_deserializer="bytes")
+    app.topic(settings.samples_topic, value_serializer="bytes", key_serializer="bytes")  # created if missing
+    events_dataframe = app.dataframe(events_topic)
+    producer = events_dataframe.processing_context.producer  # the application's, transactional
+
+    def produce_samples(topic: str, key: bytes, value: bytes) -> None:
+        producer.produce(topic=topic, key=key, value=value)
 
     # events: one chain, no branches, no per-message apply (see StepBatches for why)
     events = StepBatches(
@@ -103,9 +125,10 @@ def build_app(
                             on_rows=quality.offer if quality is not None else None,
                             insert_settings=EVENT_INSERT_SETTINGS),
         dead_letters=DeadLetterSink(settings, counters=counters),
+        samples=SampleOutput(settings.samples_topic, produce_samples),
         counters=counters, max_delay=settings.sink_max_delay_s,
     )
-    app.dataframe(events_topic).sink(events)
+    events_dataframe.sink(events)
 
     # the DLQ read back into ClickHouse's dead_letters table: drops by reason are queryable
     def dead_letter_row_of(record: bytes | None) -> tuple:
@@ -116,6 +139,13 @@ def build_app(
                                   counters=dead_letter_counters or Counters())
     app.dataframe(dlq_topic).apply(dead_letter_row_of).sink(dead_letters)
     return Stream(app, (events, dead_letters))
+
+
+def transaction_timeout_ms(settings: Settings) -> int:
+    """librdkafka's ``transaction.timeout.ms`` for the processor: twice a checkpoint's interval plus
+    time for its last insert, within :data:`MIN_TRANSACTION_TIMEOUT_S`…:data:`MAX_TRANSACTION_TIMEOUT_S`."""
+    seconds = 2 * settings.processor_commit_interval_s + 30.0
+    return int(min(max(MIN_TRANSACTION_TIMEOUT_S, seconds), MAX_TRANSACTION_TIMEOUT_S) * 1000)
 
 
 def tune_gc() -> None:

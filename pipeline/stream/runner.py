@@ -18,7 +18,9 @@ from typing import Callable
 
 from confluent_kafka import KafkaError, KafkaException
 from quixstreams import Application
-from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError
+from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError, CheckpointProducerTimeout
+from quixstreams.internal_producer import KafkaProducerTransactionCommitFailed
+from quixstreams.kafka.exceptions import KafkaProducerDeliveryError
 from quixstreams.sinks import BaseSink
 
 from pipeline import settings as settings_module
@@ -119,7 +121,23 @@ def run_until_stopped(make_stream: Callable[[], Stream], max_pause: float = 30.0
             log.warning("committing offsets failed (%s: %s), Kafka is recovering; the uncommitted "
                         "messages will be read again, restarting the stream in %.0fs",
                         exc.error.name(), exc.description, pause)
+        except (KafkaException, KafkaProducerTransactionCommitFailed, CheckpointProducerTimeout,
+                KafkaProducerDeliveryError) as exc:
+            if not checkpoint_can_be_retried(exc):
+                raise
+            log.warning("the checkpoint's Kafka transaction failed (%s), Kafka is recovering; it is aborted "
+                        "and its messages will be read again, restarting the stream in %.0fs", exc, pause)
         finally:
             stream.close()  # its threads and producer go before the next run makes its own
         time.sleep(pause)
         pause = min(pause * 2, max_pause)
+
+
+def checkpoint_can_be_retried(exc: Exception) -> bool:
+    """A checkpoint's transaction (exactly-once) failed in a way a fresh application gets past:
+    Quix gave up retrying it, its produce timed out, or Kafka calls the error retriable or
+    abortable (a broker restart). Never a fatal error (a fenced producer, a refused ACL)."""
+    if not isinstance(exc, KafkaException):
+        return True  # Quix's own: retries exhausted, a flush or a delivery that timed out
+    error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+    return error is not None and not error.fatal() and (kafka_can_retry(error) or error.txn_requires_abort())

@@ -1,27 +1,31 @@
-"""``vigil signals``: the Quix Streams application from ``vigil.events`` to 1-minute signals.
+"""``vigil signals``: the Quix Streams application from ``vigil.samples`` to 1-minute signals.
 
 The stream, top to bottom::
 
-    vigil.events (bytes, key = session id)
-      └─ to_sample: steps.run (parse → require_project → put_received_at → validate →
-         put_user_agent → drop_bots), then windows.sample_of; drops are counted, not dead-lettered
-           └─ set_timestamp(event_time)          window by the event's own time
-              └─ group_by(project_of)            repartition topic keyed by project id
-                 └─ tumbling_window(1 min, grace VIGIL_SIGNALS_GRACE).agg(Count, Sum…, VitalPercentiles)
-                    .final(closing_strategy="partition")
-                    └─ signal_of → vigil.signals (key = project id)
-                       └─ signal_row → ClickHouseSink(table="signals_minute")
+    vigil.samples (packed samples, key = project id; read committed)
+      └─ samples.unpack (expand: one value per stored event)
+         └─ set_timestamp(event_time)          window by the event's own time
+            └─ tumbling_window(1 min, grace VIGIL_SIGNALS_GRACE).agg(Count, Sum…, VitalPercentiles)
+               .final(closing_strategy="partition")
+               └─ signal_of → vigil.signals (key = project id)
+                  └─ signal_row → ClickHouseSink(table="signals_minute")
+
+The processor validates and enriches each event once and, for every row it stores, produces
+its sample to ``vigil.samples`` in its own Kafka transaction (:mod:`pipeline.stream.samples`):
+the signals run no step and drop nothing (drops are counted where they happen, in the
+processor and its dead-letter topic), and a message is already keyed by its project, so the
+windows need no repartition.
 
 Its own process and consumer group (``VIGIL_SIGNALS_GROUP``), beside ``vigil process``:
 the processor's hot path stays free of state, and the windows' state (RocksDB under
 ``VIGIL_DATA_DIR/signals-state``, backed by a changelog topic) lives here. Every
 ``VIGIL_COMMIT_INTERVAL`` seconds a checkpoint writes the ClickHouse rows, then commits the
-repartitioned events, the window state's changelog, the signals and the consumer offsets in
-one Kafka transaction (Quix's exactly-once guarantee): after a crash each event is counted
-once, and a window whose row was written in the lost checkpoint is written again with the
-same numbers (the table is a ReplacingMergeTree by project and minute). Events later than
-the grace period are counted and logged (:class:`SignalCounters`), never folded into a
-window that was already emitted.
+window state's changelog, the signals and the consumer offsets in one Kafka transaction
+(Quix's exactly-once guarantee): after a crash each sample is counted once, and a window
+whose row was written in the lost checkpoint is written again with the same numbers (the
+table is a ReplacingMergeTree by project and minute). Events later than the grace period
+are counted and logged (:class:`SignalCounters`), never folded into a window that was
+already emitted.
 """
 
 from __future__ import annotations
@@ -38,35 +42,27 @@ from quixstreams import Application
 from pipeline.broker.connection import quix_connection
 from pipeline.broker.topics import SIGNALS_TOPIC
 from pipeline.stream.counters import Counters
+from pipeline.stream.samples import MalformedSamples, Sample, unpack
 from pipeline.stream.sink import ClickHouseSink
-from pipeline.stream.steps import (
-    Dropped, Options, Step, drop_bots, parse, put_received_at, put_user_agent, require_project, run, steps_for,
-    validate,
-)
 from pipeline.settings import Settings, redacted
 from pipeline.stream.runner import Stream, run_until_stopped, start_service
-from pipeline.stream.signal_windows import (
-    COLUMNS, Sample, aggregations, event_time, project_of, sample_of, signal_of, signal_row,
-)
+from pipeline.stream.signal_windows import COLUMNS, aggregations, event_time, signal_of, signal_row
 
 log = logging.getLogger("pipeline.stream")
 
-# the processor's cheap steps: enough to count exactly the events the processor stores
-# (valid, from a project, not a bot) without its per-event enrichment
-SIGNAL_STEPS: tuple[Step, ...] = (parse, require_project, put_received_at, validate, put_user_agent, drop_bots)
 WINDOW = timedelta(minutes=1)
 TABLE = "signals_minute"
 
 
 class SignalCounters:
-    """Events in, drops by reason, late events and windows out, logged every ``interval`` seconds."""
+    """Samples in, malformed messages, late events and windows out, logged every ``interval`` seconds."""
 
     def __init__(self, interval: float = 30.0) -> None:
         self.interval = interval
         self.consumed = 0
-        self.dropped: Counter[str] = Counter()
+        self.malformed = 0
         self.late = 0
-        self.late_by_project: Counter[int] = Counter()
+        self.late_by_project: Counter[str] = Counter()
         self.windows = 0
         self._last_at = time.monotonic()
         self._late_logged = False
@@ -94,71 +90,67 @@ class SignalCounters:
             self.log()
 
     def log(self) -> None:
-        drops = ", ".join(f"{reason}={count}" for reason, count in self.dropped.most_common()) or "none"
         late = ", ".join(f"project {project}={count}" for project, count in self.late_by_project.most_common(5))
-        log.info("consumed %d · dropped %d (%s) · late %d%s · signals %d", self.consumed,
-                 sum(self.dropped.values()), drops, self.late, f" ({late})" if late else "", self.windows)
+        log.info("consumed %d · malformed %d · late %d%s · signals %d", self.consumed, self.malformed,
+                 self.late, f" ({late})" if late else "", self.windows)
         self._last_at = time.monotonic()
         self._late_logged = False
 
 
-def to_sample(raw: bytes | None, counters: SignalCounters,
-              steps: tuple[Step, ...] = SIGNAL_STEPS) -> Sample | None:
-    """One message → its :data:`Sample`, or None (counted by reason) if the processor would not store it.
+def samples_of(value: bytes | None, key: Any, counters: SignalCounters) -> list[Sample]:
+    """One ``vigil.samples`` message → its samples (Quix's ``apply(expand=True)`` emits each).
 
-    The processor sends the same drops to the dead-letter topic; doing it here too would
-    put every bad event there twice.
+    A message that is not this version's samples (or not keyed by a project id) is counted
+    and logged, not counted as events: the processor would have to be of another version.
     """
-    counters.consumed += 1
-    if counters.consumed & 1023 == 0:  # the clock is read once every 1024 events only
+    try:
+        if not (isinstance(key, str) and key.isdigit()):
+            raise MalformedSamples(f"a samples message must be keyed by its project id, got {key!r}")
+        samples = unpack(value)
+    except MalformedSamples as exc:
+        counters.malformed += 1
+        log.error("skipping a message on the samples topic: %s", exc)
+        return []
+    before = counters.consumed
+    counters.consumed += len(samples)
+    if before >> 10 != counters.consumed >> 10:  # the clock is read once every 1024 samples only
         counters.maybe_log()
-    outcome = run(raw, steps)
-    if type(outcome) is Dropped:
-        counters.dropped[outcome.reason] += 1
-        return None
-    return sample_of(outcome)
+    return samples
 
 
 def build_app(settings: Settings, *, counters: SignalCounters | None = None,
               consumer_group: str | None = None) -> Stream:
     """The signals' Quix Streams application and its sink, ready to ``run()``."""
     counters = counters or SignalCounters()
-    # only drop_headless matters to these steps; the visitor-id secret is not read here
-    steps = steps_for(Options(drop_headless=settings.drop_headless, keep_full_ip=settings.keep_full_ip),
-                      SIGNAL_STEPS)
     app = Application(
         broker_address=quix_connection(settings),  # bootstrap list and the cluster's TLS/SASL
         consumer_group=consumer_group or settings.signals_group,
         auto_offset_reset="earliest",
         commit_interval=settings.commit_interval_s,
-        # Kafka transactions: the repartition messages, the changelog, the signals and the
-        # consumer offsets of a checkpoint are committed together or not at all, so a crash
-        # cannot leave half a checkpoint's events in the repartition topic to be counted twice
+        # Kafka transactions: the changelog, the signals and the consumer offsets of a
+        # checkpoint are committed together or not at all; and the consumer reads committed
+        # messages only, so a processor's aborted samples (a crash) are never counted
         processing_guarantee="exactly-once",
         state_dir=settings.data_dir / "signals-state",
         loglevel="INFO",
     )
-    events_topic = app.topic(settings.events_topic, value_deserializer="bytes", key_deserializer="bytes")
+    samples_topic = app.topic(settings.samples_topic, value_deserializer="bytes", key_deserializer="str")
     signals_topic = app.topic(SIGNALS_TOPIC, value_serializer="json", key_serializer="str")
 
-    def sample(raw: bytes | None) -> Sample | None:
-        return to_sample(raw, counters, steps)
+    def samples(value: bytes | None, key: Any, timestamp: int, headers: Any) -> list[Sample]:
+        return samples_of(value, key, counters)
 
-    def is_sample(value: Sample | None) -> bool:
-        return value is not None
-
-    def signal(window: dict[str, Any], project_id: int, timestamp: int, headers: Any) -> dict[str, Any]:
+    def signal(window: dict[str, Any], project: str, timestamp: int, headers: Any) -> dict[str, Any]:
         counters.windows += 1
         counters.maybe_log()
-        return signal_of(window, project_id)
+        return signal_of(window, int(project))
 
     def signal_key(value: dict[str, Any]) -> str:
         return str(value["project_id"])
 
-    sdf = app.dataframe(events_topic)
-    sdf = sdf.apply(sample).filter(is_sample)
+    sdf = app.dataframe(samples_topic)
+    sdf = sdf.apply(samples, expand=True, metadata=True)
     sdf = sdf.set_timestamp(event_time)
-    sdf = sdf.group_by(project_of, name="project")
     # "partition": any project's events move the clock, so a quiet project's minute closes
     # on time instead of waiting for its own next event
     sdf = (sdf.tumbling_window(WINDOW, grace_ms=timedelta(seconds=settings.signals_grace_s), name="signals_1m",
@@ -179,7 +171,7 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     counters = SignalCounters()
     log.info("1-minute signals of %s → %s and ClickHouse %s (table %s); grace %gs; consumer group %s",
-             settings.events_topic, SIGNALS_TOPIC, redacted(settings.clickhouse_url), TABLE, settings.signals_grace_s,
+             settings.samples_topic, SIGNALS_TOPIC, redacted(settings.clickhouse_url), TABLE, settings.signals_grace_s,
              settings.signals_group)
     try:
         run_until_stopped(lambda: build_app(settings, counters=counters))

@@ -1,13 +1,14 @@
-"""What one minute of a project's events adds up to: the pure half of ``vigil signals``.
+"""What one minute of a project's samples adds up to: the pure half of ``vigil signals``.
 
-An event becomes a small :data:`Sample` (is it an error, an API call, a failed one, which Web
-Vital it measured); Quix Streams' tumbling window folds a minute of samples with the
-aggregations of :func:`aggregations`; :func:`signal_of` turns the closed window into the
-``vigil.signals`` message that ``pipeline.alerts.signal_rules.parse_signal`` reads, and
-:func:`signal_row` into a ``signals_minute`` row. The definitions are the warehouse's, so a
-signal and the dashboards agree on the same minute:
+The processor hands each stored event over as a small :data:`~pipeline.stream.samples.Sample`
+(is it an error, an API call, a failed one, which Web Vital it measured:
+:mod:`pipeline.stream.samples`, where the definitions are); Quix Streams' tumbling window
+folds a minute of samples with the aggregations of :func:`aggregations`; :func:`signal_of`
+turns the closed window into the ``vigil.signals`` message that
+``pipeline.alerts.signal_rules.parse_signal`` reads, and :func:`signal_row` into a
+``signals_minute`` row:
 
-- ``events``: every event; ``errors``: events of type ``error`` (``traffic_totals``);
+- ``events``: every stored event; ``errors``: events of type ``error`` (``traffic_totals``);
 - ``api_failures``: ``api_call`` events with HTTP status ≥ 400 or none at all (network
   error, timeout), as ``api_call_totals`` counts them;
 - ``p75``: the exact 75th percentile of the minute's samples of each of :data:`SIGNAL_VITALS`,
@@ -24,16 +25,12 @@ import numpy as np
 from quixstreams.dataframe.windows.aggregations import Collector, Count, Sum
 
 from pipeline import contract
-from pipeline.stream.rows import epoch_ms
+from pipeline.stream.samples import SIGNAL_VITALS, Sample
 
-# the Web Vitals a signal carries a p75 of (the alert rules' vital_p75 can name any of them)
-SIGNAL_VITALS: tuple[str, ...] = ("LCP", "INP", "CLS", "FCP", "TTFB")
+__all__ = ["COLUMNS", "SIGNAL_VITALS", "Sample", "VitalPercentiles", "aggregations", "event_time", "iso_ms",
+           "p75", "parse_iso", "signal_of", "signal_row"]
+
 P75 = 0.75
-
-# One event, as much of it as the window needs (and as little as the repartition topic carries):
-# {"project_id": 1, "at": epoch ms, "error": 0|1, "api_call": 0|1, "api_failure": 0|1,
-#  "vital": ["LCP", 2380.0] | None}
-Sample = dict[str, Any]
 
 # signals_minute's columns, in signal_row's order
 COLUMNS: tuple[str, ...] = (
@@ -44,39 +41,9 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
-def sample_of(event: dict[str, Any]) -> Sample:
-    """A validated event (after ``steps.validate``) → its :data:`Sample`.
-
-    ``at`` is the event's own time, but never later than the collector's ``received_at``: a
-    browser clock running ahead (the contract accepts up to a day) would otherwise move the
-    partition's event time forward and close every project's current minute early.
-    """
-    event_type = event["type"]
-    data = event["data"]
-    at = min(event["timestamp"], event["received_at"])  # both times since steps.validate
-    api_call = event_type == "api_call"
-    status = data.get("status", 0) if api_call else 0
-    vital = None
-    if event_type == "web_vital" and data["name"] in SIGNAL_VITALS:
-        vital = [data["name"], float(data["value"])]
-    return {
-        "project_id": event["project_id"],
-        "at": epoch_ms(at),
-        "error": int(event_type == "error"),
-        "api_call": int(api_call),
-        "api_failure": int(api_call and (not status or status >= 400)),
-        "vital": vital,
-    }
-
-
 def event_time(sample: Sample, key: Any, timestamp: int, headers: Any) -> int:
     """Quix's timestamp hook (``set_timestamp``): window by event time, not Kafka's append time."""
     return sample["at"]
-
-
-def project_of(sample: Sample) -> int:
-    """The window key: one set of windows per project (``group_by``)."""
-    return sample["project_id"]
 
 
 class VitalPercentiles(Collector):

@@ -1,11 +1,15 @@
-"""``vigil signals`` on the real Kafka broker and ClickHouse: three minutes of two projects'
-events in, exactly the expected 1-minute signals out — on ``vigil.signals``, in
+"""``vigil process`` → ``vigil signals`` on the real Kafka broker and ClickHouse: three minutes of
+two projects' events in, exactly the expected 1-minute signals out — on ``vigil.signals``, in
 ``signals_minute``, and readable by the alerts' consumer — and a late event counted, not folded in.
 
-The events topic has one partition so the event-time order the test produces is the order
-the app reads (with several partitions a lagging one's events can fall behind the grace).
-A second test stops the app mid-window and deletes its state directory: the windows come
-back from the changelog topic and the signals are still exactly right.
+The signals consume what the processor validated (``vigil.samples``): events it refuses (not
+JSON, invalid, a bot, no project) never reach them, and a processor SIGKILLed with samples
+produced but not committed leaves the signals' counts equal to the events ClickHouse stores.
+
+The events and samples topics have one partition so the event-time order the test produces
+is the order the signals read (with several partitions a lagging one's events can fall behind
+the grace). Another test stops the signals mid-window and deletes their state directory: the
+windows come back from the changelog topic and the signals are still exactly right.
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from pipeline.queries.alert_rules import parse_rule
 from pipeline.alerts.signal_rules import SignalWindows, parse_signal
 from pipeline.broker.topics import SIGNALS_TOPIC, ensure_topics
+from pipeline.stream.samples import unpack
 from pipeline.stream.signal_windows import COLUMNS, SIGNAL_VITALS
 from tests.support.processes import VigilProcess
 
@@ -164,6 +169,7 @@ class Scenario:
 
     run: str
     events_topic: str
+    samples_topic: str
     projects: set[int]
     base: datetime
     events: list[dict[str, Any]]
@@ -177,17 +183,27 @@ class Scenario:
                        "page_view", {"navigation_type": "navigate"})
 
     def app(self, vigil_env: dict[str, str], tmp_path: Path) -> VigilProcess:
-        return VigilProcess(["signals"], {**vigil_env, "VIGIL_EVENTS_TOPIC": self.events_topic,
+        return VigilProcess(["signals"], {**vigil_env, "VIGIL_SAMPLES_TOPIC": self.samples_topic,
                                           "VIGIL_SIGNALS_GROUP": f"test-signals-{self.run}",
                                           "VIGIL_SIGNALS_GRACE": str(GRACE_S), "VIGIL_COMMIT_INTERVAL": "0.5"},
                             tmp_path / "signals.log")
+
+    def processor(self, vigil_env: dict[str, str], tmp_path: Path, commit_interval: float = 0.5) -> VigilProcess:
+        """``vigil process`` from this scenario's events topic to ClickHouse and its samples topic."""
+        return VigilProcess(["process"], {**vigil_env, "VIGIL_EVENTS_TOPIC": self.events_topic,
+                                          "VIGIL_DLQ_TOPIC": f"{self.events_topic}.dlq",
+                                          "VIGIL_SAMPLES_TOPIC": self.samples_topic,
+                                          "VIGIL_PROCESSOR_GROUP": f"test-processor-{self.run}",
+                                          "VIGIL_PROCESSOR_COMMIT_INTERVAL": str(commit_interval),
+                                          "VIGIL_SINK_MAX_DELAY": "0.3", "VIGIL_PROCESSOR_METRICS_PORT": "0"},
+                            tmp_path / "processor.log")
 
 
 def scenario(kafka) -> Scenario:
     run = uuid.uuid4().hex[:8]
     rng = random.Random(run)
-    events_topic = f"test.signals-events.{run}"
-    ensure_topics(kafka.bootstrap, {events_topic: 1})
+    events_topic, samples_topic = f"test.signals-events.{run}", f"test.signals-samples.{run}"
+    ensure_topics(kafka.bootstrap, {events_topic: 1, f"{events_topic}.dlq": 1, samples_topic: 1})
     projects = {rng.randint(10**8, 2 * 10**8), rng.randint(2 * 10**8 + 1, 3 * 10**8)}
     base = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=2)
     events, expected = [], []
@@ -197,26 +213,52 @@ def scenario(kafka) -> Scenario:
             events += made
             expected.append(answer)
     events.sort(key=lambda event: event["timestamp"])
-    return Scenario(run, events_topic, projects, base, events, expected)
+    return Scenario(run, events_topic, samples_topic, projects, base, events, expected)
+
+
+def refused(case: Scenario) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """Events the processor refuses, in the scenario's minutes: a bot, one without a project, one of
+    an unknown type; and a message that is not JSON."""
+    project, at = min(case.projects), case.base + timedelta(seconds=30)
+    bot = stamped(project, at, 99_001, "page_view", {"navigation_type": "navigate"},
+                  user_agent="Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
+    no_project = {**stamped(project, at, 99_004, "error", {"kind": "js", "message": "x"}), "project_id": None}
+    unknown = stamped(project, at, 99_005, "teleport", {})
+    return [bot, no_project, unknown], [b"{not json"]
+
+
+def stored_by_minute(client, projects: set[int]) -> dict[tuple[int, str], int]:
+    """What ClickHouse's events table holds per project and minute (FINAL: each event once)."""
+    result = client.query("SELECT project_id, toStartOfMinute(timestamp) AS minute, count() FROM events FINAL "
+                          "WHERE has({projects:Array(UInt32)}, project_id) GROUP BY project_id, minute",
+                          parameters={"projects": sorted(projects)})
+    return {(project, minute.strftime("%Y-%m-%dT%H:%M:%SZ")): count for project, minute, count in result.result_rows}
+
+
+def counted(signals: list[dict[str, Any]]) -> dict[tuple[int, str], int]:
+    return {(signal["project_id"], signal["window_start"]): signal["events"] for signal in signals}
 
 
 def test_three_minutes_of_two_projects_become_exactly_their_signals(kafka, clickhouse, vigil_env, tmp_path):
     case = scenario(kafka)
     projects, expected = case.projects, case.expected
-    bot = stamped(min(projects), case.base + timedelta(seconds=30), 99_001, "page_view",
-                  {"navigation_type": "navigate"},
-                  user_agent="Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
-    events = sorted([*case.events, bot], key=lambda event: event["timestamp"])
-    produce(kafka.bootstrap, case.events_topic, [*events, case.closer], extra=[b"{not json"])
+    bad_events, not_json = refused(case)
+    events = sorted([*case.events, *bad_events], key=lambda event: event["timestamp"])
+    produce(kafka.bootstrap, case.events_topic, [*events, case.closer], extra=not_json)
 
-    app = case.app(vigil_env, tmp_path)
+    processor, app = case.processor(vigil_env, tmp_path), case.app(vigil_env, tmp_path)
+    processor.start()
     app.start()
     try:
         signals = read_signals(kafka.bootstrap, projects, len(expected))
-        assert len(signals) == len(expected), app.log_tail()
-        expected_signals(signals, expected)
+        assert len(signals) == len(expected), app.log_tail() + processor.log_tail()
+        expected_signals(signals, expected)  # the refused events are in no signal
         stored = stored_rows(clickhouse.client(), projects, len(expected))
         assert stored == [as_row(answer) for answer in expected], app.log_tail()
+        # the signals count exactly what the warehouse stores (the closer's minute is still open)
+        in_warehouse = stored_by_minute(clickhouse.client(), projects)
+        assert {window: count for window, count in in_warehouse.items() if window in counted(signals)} == \
+            counted(signals)
 
         # the alerts' consumer reads them, and sums a 3-minute error rate from them
         windows, rule = SignalWindows(), parse_rule({"id": "errors", "metric": "error_rate", "threshold": 1,
@@ -240,10 +282,77 @@ def test_three_minutes_of_two_projects_become_exactly_their_signals(kafka, click
         assert f"an event of project {min(projects)} is" in app.log_file.read_text(), app.log_tail()
     finally:
         app.stop()
+        processor.stop()
     summary = [line for line in app.log_file.read_text().splitlines() if "· signals" in line][-1]
-    assert "late 1" in summary and f"signals {len(expected)}" in summary, summary
-    assert "dropped 2 (" in summary and "bot=1" in summary and "invalid_json=1" in summary, summary
+    assert "late 1" in summary and f"signals {len(expected)}" in summary and "malformed 0" in summary, summary
+    # the processor counted the refusals where they happened: the bot filtered, the rest dead-lettered
+    drops = [line for line in processor.log_file.read_text().splitlines() if "dropped" in line][-1]
+    for reason in ("bot=1", "invalid_json=1", "missing_project=1", "unknown_value=1"):
+        assert reason in drops, drops
     assert rows(clickhouse.client(), projects) == stored  # the late event changed no minute
+
+
+def test_a_processor_sigkilled_with_samples_in_an_open_transaction_leaves_each_event_counted_once(
+        kafka, clickhouse, vigil_env, tmp_path):
+    case = scenario(kafka)
+    middle = iso(case.base + timedelta(minutes=1, seconds=30))
+    first = [e for e in case.events if e["timestamp"] < middle]
+    second = [e for e in case.events if e["timestamp"] >= middle]
+    produce(kafka.bootstrap, case.events_topic, first)
+    # checkpoints far apart: the rows reach ClickHouse (and their samples Kafka) within a second,
+    # but neither the samples nor the offsets are committed when the SIGKILL comes
+    processor = case.processor(vigil_env, tmp_path, commit_interval=30)
+    processor.start()
+    client = clickhouse.client()
+    deadline = time.monotonic() + 60
+    while sum(stored_by_minute(client, case.projects).values()) < len(first):
+        assert time.monotonic() < deadline, processor.log_tail()
+        time.sleep(0.3)
+    assert samples_on_the_topic(kafka.bootstrap, case.samples_topic, "read_uncommitted") == len(first), \
+        "the samples were not produced before the kill; the test proves nothing"
+    assert samples_on_the_topic(kafka.bootstrap, case.samples_topic, "read_committed") == 0, \
+        "a checkpoint committed before the kill; the test proves nothing"
+    processor.kill()
+
+    # restarted, it reads the first part again and commits it this time, then the rest
+    processor.env["VIGIL_PROCESSOR_COMMIT_INTERVAL"] = "0.5"
+    processor.start()
+    app = case.app(vigil_env, tmp_path)
+    app.start()
+    produce(kafka.bootstrap, case.events_topic, [*second, case.closer])
+    try:
+        # the aborted samples are in no signal: each event counted once, as ClickHouse stores it once
+        signals = read_signals(kafka.bootstrap, case.projects, len(case.expected), timeout=150)
+        assert len(signals) == len(case.expected), app.log_tail() + processor.log_tail()
+        expected_signals(signals, case.expected)
+        in_warehouse = stored_by_minute(client, case.projects)
+        assert {window: count for window, count in in_warehouse.items() if window in counted(signals)} == \
+            counted(signals)
+    finally:
+        app.stop()
+        processor.stop()
+
+
+def samples_on_the_topic(bootstrap: str, topic: str, isolation: str, timeout: float = 20.0) -> int:
+    """How many samples ``topic`` (one partition) holds as a consumer with ``isolation`` sees it."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"test-samples-{uuid.uuid4().hex[:8]}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False, "isolation.level": isolation,
+                         "enable.partition.eof": True})
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    count, deadline = 0, time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            if message.error():
+                if message.error().code() == KafkaError._PARTITION_EOF:
+                    return count
+                continue
+            count += len(unpack(message.value()))
+    finally:
+        consumer.close()
+    return count
 
 
 def changelog_messages(bootstrap: str, group: str) -> int:
@@ -263,7 +372,8 @@ def test_a_restart_without_the_state_directory_rebuilds_the_open_windows_from_th
     first, second = ([e for e in case.events if e["timestamp"] < middle],
                      [e for e in case.events if e["timestamp"] >= middle])
     produce(kafka.bootstrap, case.events_topic, first)
-    app = case.app(vigil_env, tmp_path)
+    processor, app = case.processor(vigil_env, tmp_path), case.app(vigil_env, tmp_path)
+    processor.start()
     app.start()
     group = f"test-signals-{case.run}"
     deadline = time.monotonic() + 30
@@ -287,3 +397,4 @@ def test_a_restart_without_the_state_directory_rebuilds_the_open_windows_from_th
         assert stored == [as_row(answer) for answer in case.expected], app.log_tail()
     finally:
         app.stop()
+        processor.stop()

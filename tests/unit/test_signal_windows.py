@@ -1,5 +1,6 @@
 """The signals' aggregation logic (pipeline/stream/signal_windows.py) without Kafka: what an event
-counts as, what a minute of samples adds up to, and the p75 against numpy and polars."""
+counts as (the sample the processor hands over, pipeline/stream/samples.py), what a minute of
+samples adds up to, and the p75 against numpy and polars."""
 
 from __future__ import annotations
 
@@ -13,10 +14,16 @@ import polars as pl
 import pytest
 
 from pipeline.alerts.signal_rules import parse_signal
-from pipeline.stream.signal_stream import SignalCounters, to_sample
+from pipeline.stream.batches import process
+from pipeline.stream.processor import processor_steps
+from pipeline.stream.samples import pack, unpack
+from pipeline.stream.signal_stream import SignalCounters, samples_of
 from pipeline.stream.signal_windows import (
-    COLUMNS, SIGNAL_VITALS, VitalPercentiles, aggregations, p75, sample_of, signal_of, signal_row,
+    COLUMNS, SIGNAL_VITALS, VitalPercentiles, aggregations, p75, signal_of, signal_row,
 )
+from pipeline.stream.steps import Options
+
+STEPS = processor_steps(Options())
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
 RECEIVED = datetime(2026, 3, 2, 9, 30, 20, tzinfo=timezone.utc)
@@ -35,10 +42,13 @@ def event(event_type: str, data: dict[str, Any], *, at: datetime = RECEIVED - ti
 
 
 def sample(raw_event: dict[str, Any]) -> dict[str, Any]:
-    """Through the signals' steps, as the app does."""
-    counters = SignalCounters()
-    result = to_sample(orjson.dumps(raw_event), counters)
-    assert result is not None, f"dropped: {dict(counters.dropped)}"
+    """Through the processor's steps to its row, packed as the processor sends it, unpacked as the
+    signals read it."""
+    outcome = process(orjson.dumps(raw_event), STEPS)
+    assert outcome.row is not None, f"dropped: {outcome.dead_letter}"
+    ((project, value),) = pack([outcome.row])
+    assert project == raw_event["project_id"]
+    (result,) = samples_of(value, str(project), SignalCounters())
     return result
 
 
@@ -93,7 +103,6 @@ def test_percentiles_are_per_vital_and_events_without_a_vital_are_ignored():
 def test_an_error_counts_as_an_error_and_nothing_else():
     s = sample(event("error", {"kind": "js", "type": "TypeError", "message": "x is undefined"}))
     assert (s["error"], s["api_call"], s["api_failure"], s["vital"]) == (1, 0, 0, None)
-    assert s["project_id"] == 7
 
 
 @pytest.mark.parametrize(("data", "failed"), [
@@ -118,19 +127,21 @@ def test_only_the_five_signal_vitals_carry_a_value():
 def test_the_window_time_is_the_events_own_time_but_never_after_the_collector_received_it():
     early = RECEIVED - timedelta(minutes=3, seconds=1)
     assert sample(event("page_view", {}, at=early))["at"] == int(early.timestamp() * 1000)
-    # as steps.validate leaves it: both times parsed
-    ahead = sample_of({**event("page_view", {}), "timestamp": RECEIVED + timedelta(hours=2), "received_at": RECEIVED})
+    ahead = sample({**event("page_view", {}), "timestamp": iso(RECEIVED + timedelta(hours=2))})
     assert ahead["at"] == int(RECEIVED.timestamp() * 1000)
 
 
-def test_what_the_processor_would_not_store_is_counted_by_reason_not_sampled():
+def test_a_message_that_is_not_whole_samples_is_counted_as_malformed_not_as_events():
     counters = SignalCounters()
-    bot = {**event("page_view", {}), "client": {"ip": "198.51.100.7", "user_agent": "Googlebot/2.1"}}
-    no_project = {**event("page_view", {}), "project_id": None}
-    for raw in (b"{not json", orjson.dumps(bot), orjson.dumps(no_project), orjson.dumps(event("teleport", {}))):
-        assert to_sample(raw, counters) is None
-    assert counters.consumed == 4
-    assert counters.dropped == {"invalid_json": 1, "bot": 1, "missing_project": 1, "unknown_value": 1}
+    good = pack([process(orjson.dumps(event("page_view", {})), STEPS).row])[0][1]
+    assert samples_of(good[:-1], "7", counters) == []  # not whole records
+    assert samples_of(b"", "7", counters) == []
+    assert samples_of(good, "not-a-project", counters) == []
+    assert samples_of(good[:8] + bytes([7 << 3]) + good[9:], "7", counters) == []  # vital #7 of 5
+    assert (counters.consumed, counters.malformed) == (0, 4)
+    assert len(samples_of(good * 3, "7", counters)) == 3 and counters.consumed == 3
+    with pytest.raises(ValueError, match="whole 17-byte records"):
+        unpack(b"\x00" * 5)
 
 
 # ── what a minute adds up to ────────────────────────────────────────────────────────────────

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError
+from quixstreams.internal_producer import KafkaProducerTransactionCommitFailed
 
 from pipeline.stream import runner as streaming
 
@@ -92,3 +93,22 @@ def test_every_application_run_closes_its_sinks_also_when_the_run_failed(monkeyp
         streaming.run_until_stopped(stream.build)
     # a restart does not leak the failed run's writer thread and DLQ producer
     assert [sink.closed for sink in stream.built] == [1, 1]
+
+
+def test_a_checkpoint_transaction_kafka_can_retry_restarts_the_stream(monkeypatch):
+    # exactly-once: a broker restart can fail a checkpoint's transaction; a fresh application
+    # (a new transactional producer) reads the aborted checkpoint's messages again
+    monkeypatch.setattr(streaming.time, "sleep", lambda _seconds: None)
+    stream = _Stream([KafkaProducerTransactionCommitFailed("All Kafka commit_transaction attempts failed"),
+                      KafkaException(KafkaError(KafkaError._TIMED_OUT, "commit timed out", retriable=True)),
+                      KafkaException(KafkaError(KafkaError._STATE, "abortable", txn_requires_abort=True))])
+    streaming.run_until_stopped(stream.build)
+    assert stream.runs == 4
+
+
+def test_a_fatal_transaction_error_still_ends_the_processor(monkeypatch):
+    monkeypatch.setattr(streaming.time, "sleep", lambda _seconds: None)
+    stream = _Stream([KafkaException(KafkaError(KafkaError._FENCED, "fenced", fatal=True))])
+    with pytest.raises(KafkaException):
+        streaming.run_until_stopped(stream.build)
+    assert stream.runs == 1
