@@ -1,7 +1,8 @@
 """Traffic: events, page views, visitors and sessions of a range, and the filters' choices.
 
 Raw answers (:func:`events_per_minute`, :func:`traffic_summary`) are exact to the millisecond;
-rollup answers (the rest) cover whole minutes and count with idempotent sets of event-id hashes.
+rollup answers (the rest) cover whole minutes: sealed hours from the hourly rollups (plain counts
+and visitor/session sets, recomputed from the raw events), every other minute from the raw events.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ def traffic_totals(client: Client, filters: Filters) -> pl.DataFrame:
     ``events``. :func:`traffic_summary` answers the same from raw events, exact to the ms."""
     source = pick_source(filters, "traffic", sealed=True)
     parameters = {**filters.parameters(), "bucket_minutes": 1, **source.parameters()}
-    return rollup_frame(client, f"traffic_totals_{source.rows}", parameters, _TOTALS).fill_null(0)
+    # since 091 a sealed audience hour holds plain counts, so the sealed rows are the audience rows
+    rows = "audience" if source.rows == "sealed" else source.rows
+    return rollup_frame(client, f"traffic_totals_{rows}", parameters, _TOTALS).fill_null(0)
 
 
 def traffic_trend(client: Client, filters: Filters, bucket_minutes: int = 1) -> pl.DataFrame:

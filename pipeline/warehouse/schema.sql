@@ -226,26 +226,11 @@ CREATE TABLE audience_hour
     `hour` DateTime('UTC'),
     `environment` LowCardinality(String),
     `release` LowCardinality(String),
-    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `page_views` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `errors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `sessions` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64))
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(hour)
-ORDER BY (project_id, hour, environment, release)
-SETTINGS index_granularity = 8192;
-
-CREATE TABLE audience_hour_counts
-(
-    `project_id` UInt32,
-    `hour` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `events` UInt64,
     `page_views` UInt64,
     `errors` UInt64,
+    `events` UInt64,
+    `visitors` Array(UInt64),
+    `sessions` Array(UInt64),
     `sealed_at` DateTime64(3, 'UTC')
 )
 ENGINE = ReplacingMergeTree(sealed_at)
@@ -253,60 +238,35 @@ PARTITION BY toYYYYMM(hour)
 ORDER BY (project_id, hour, environment, release)
 SETTINGS index_granularity = 8192;
 
-CREATE MATERIALIZED VIEW audience_hour_mv TO audience_hour
-(
-    `project_id` UInt32,
-    `hour` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `events` Array(UInt64),
-    `page_views` Array(UInt64),
-    `errors` Array(UInt64),
-    `visitors` Array(UInt64),
-    `sessions` Array(UInt64)
-)
-AS SELECT
-    project_id,
-    toStartOfHour(timestamp) AS hour,
-    environment,
-    release,
-    groupUniqArray(cityHash64(event_id)) AS events,
-    groupUniqArrayIf(cityHash64(event_id), type = 'page_view') AS page_views,
-    groupUniqArrayIf(cityHash64(event_id), type = 'error') AS errors,
-    groupUniqArray(cityHash64(visitor_id)) AS visitors,
-    groupUniqArray(cityHash64(session_id)) AS sessions
-FROM events
-GROUP BY
-    project_id,
-    hour,
-    environment,
-    release;
-
 CREATE MATERIALIZED VIEW audience_hour_seal
-REFRESH EVERY 1 MINUTE APPEND TO audience_hour_counts
+REFRESH EVERY 1 MINUTE APPEND TO audience_hour
 (
     `project_id` UInt32,
     `hour` DateTime('UTC'),
     `environment` LowCardinality(String),
     `release` LowCardinality(String),
-    `events` UInt64,
     `page_views` UInt64,
     `errors` UInt64,
+    `events` UInt64,
+    `visitors` Array(UInt64),
+    `sessions` Array(UInt64),
     `sealed_at` DateTime64(3, 'UTC')
 )
 DEFINER = default SQL SECURITY DEFINER
 AS SELECT
     project_id,
-    hour,
+    toStartOfHour(timestamp) AS hour,
     environment,
     release,
-    length(events) AS events,
-    length(page_views) AS page_views,
-    length(errors) AS errors,
+    countIf(type = 'page_view') AS page_views,
+    countIf(type = 'error') AS errors,
+    count() AS events,
+    groupUniqArray(cityHash64(visitor_id)) AS visitors,
+    groupUniqArray(cityHash64(session_id)) AS sessions,
     now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
-FROM audience_hour
+FROM events
 FINAL
-WHERE (project_id, hour) IN (
+WHERE (project_id, toStartOfHour(timestamp)) IN (
     SELECT
         touched.project_id,
         touched.hour
@@ -328,13 +288,18 @@ WHERE (project_id, hour) IN (
             project_id,
             hour,
             max(sealed_at) AS sealed_at
-        FROM audience_hour_counts
+        FROM audience_hour
         GROUP BY
             project_id,
             hour
     ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
     WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
 )
+GROUP BY
+    project_id,
+    hour,
+    environment,
+    release
 SETTINGS do_not_merge_across_partitions_select_final = 1;
 
 CREATE TABLE audience_hour_touched
@@ -362,64 +327,6 @@ FROM events
 GROUP BY
     project_id,
     hour;
-
-CREATE TABLE audience_minute
-(
-    `project_id` UInt32,
-    `minute` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `page_views` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `errors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `sessions` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64))
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY (project_id, minute, environment, release, device, browser, country)
-SETTINGS index_granularity = 8192;
-
-CREATE MATERIALIZED VIEW audience_minute_mv TO audience_minute
-(
-    `project_id` UInt32,
-    `minute` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `events` Array(UInt64),
-    `page_views` Array(UInt64),
-    `errors` Array(UInt64),
-    `visitors` Array(UInt64),
-    `sessions` Array(UInt64)
-)
-AS SELECT
-    project_id,
-    toStartOfMinute(timestamp) AS minute,
-    environment,
-    release,
-    device,
-    browser,
-    country,
-    groupUniqArray(cityHash64(event_id)) AS events,
-    groupUniqArrayIf(cityHash64(event_id), type = 'page_view') AS page_views,
-    groupUniqArrayIf(cityHash64(event_id), type = 'error') AS errors,
-    groupUniqArray(cityHash64(visitor_id)) AS visitors,
-    groupUniqArray(cityHash64(session_id)) AS sessions
-FROM events
-GROUP BY
-    project_id,
-    minute,
-    environment,
-    release,
-    device,
-    browser,
-    country;
 
 CREATE TABLE dead_letters
 (
@@ -686,47 +593,6 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY (project_id, name)
 SETTINGS index_granularity = 8192;
 
-CREATE TABLE page_audience_hour
-(
-    `project_id` UInt32,
-    `hour` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `path` String,
-    `page_views` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64))
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(hour)
-ORDER BY (project_id, hour, environment, release, path)
-SETTINGS index_granularity = 8192;
-
-CREATE MATERIALIZED VIEW page_audience_hour_mv TO page_audience_hour
-(
-    `project_id` UInt32,
-    `hour` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `path` String,
-    `page_views` Array(UInt64),
-    `visitors` Array(UInt64)
-)
-AS SELECT
-    project_id,
-    toStartOfHour(timestamp) AS hour,
-    environment,
-    release,
-    path,
-    groupUniqArrayIf(cityHash64(event_id), type = 'page_view') AS page_views,
-    groupUniqArray(cityHash64(visitor_id)) AS visitors
-FROM events
-GROUP BY
-    project_id,
-    hour,
-    environment,
-    release,
-    path;
-
 CREATE TABLE project_id_claims
 (
     `id` UInt32,
@@ -925,109 +791,98 @@ CREATE TABLE traffic_hour
 (
     `project_id` UInt32,
     `hour` DateTime('UTC'),
-    `type` LowCardinality(String),
     `environment` LowCardinality(String),
     `release` LowCardinality(String),
     `path` String,
-    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `sessions` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64))
+    `type` LowCardinality(String),
+    `events` UInt64,
+    `visitors` Array(UInt64),
+    `sessions` Array(UInt64),
+    `sealed_at` DateTime64(3, 'UTC')
 )
-ENGINE = AggregatingMergeTree
+ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(hour)
-ORDER BY (project_id, hour, type, environment, release, path)
+ORDER BY (project_id, hour, environment, release, path, type)
 SETTINGS index_granularity = 8192;
 
-CREATE MATERIALIZED VIEW traffic_hour_mv TO traffic_hour
+CREATE MATERIALIZED VIEW traffic_hour_seal
+REFRESH EVERY 1 MINUTE APPEND TO traffic_hour
 (
     `project_id` UInt32,
     `hour` DateTime('UTC'),
-    `type` LowCardinality(String),
     `environment` LowCardinality(String),
     `release` LowCardinality(String),
     `path` String,
-    `events` Array(UInt64),
+    `type` String,
+    `events` UInt64,
     `visitors` Array(UInt64),
-    `sessions` Array(UInt64)
+    `sessions` Array(UInt64),
+    `sealed_at` DateTime64(3, 'UTC')
 )
+DEFINER = default SQL SECURITY DEFINER
 AS SELECT
     project_id,
-    toStartOfHour(timestamp) AS hour,
-    type,
+    hour,
     environment,
     release,
     path,
-    groupUniqArray(cityHash64(event_id)) AS events,
-    groupUniqArray(cityHash64(visitor_id)) AS visitors,
-    groupUniqArray(cityHash64(session_id)) AS sessions
-FROM events
+    kind AS type,
+    if(kind = '', 0, count()) AS events,
+    if(kind = '', groupUniqArray(cityHash64(visitor_id)), []) AS visitors,
+    if(kind = '', groupUniqArray(cityHash64(session_id)), []) AS sessions,
+    now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
+FROM
+(
+    SELECT
+        project_id,
+        toStartOfHour(timestamp) AS hour,
+        environment,
+        release,
+        path,
+        type,
+        visitor_id,
+        session_id
+    FROM events
+    FINAL
+    WHERE (project_id, toStartOfHour(timestamp)) IN (
+        SELECT
+            touched.project_id,
+            touched.hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM traffic_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+    SETTINGS do_not_merge_across_partitions_select_final = 1
+)
+ARRAY JOIN [toString(type), ''] AS kind
 GROUP BY
     project_id,
     hour,
-    type,
-    environment,
-    release,
-    path;
-
-CREATE TABLE traffic_minute
-(
-    `project_id` UInt32,
-    `minute` DateTime('UTC'),
-    `type` LowCardinality(String),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `path` String,
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `sessions` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64))
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY (project_id, minute, type, environment, release, path, device, browser, country)
-SETTINGS index_granularity = 8192;
-
-CREATE MATERIALIZED VIEW traffic_minute_mv TO traffic_minute
-(
-    `project_id` UInt32,
-    `minute` DateTime('UTC'),
-    `type` LowCardinality(String),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `path` String,
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `events` Array(UInt64),
-    `visitors` Array(UInt64),
-    `sessions` Array(UInt64)
-)
-AS SELECT
-    project_id,
-    toStartOfMinute(timestamp) AS minute,
-    type,
     environment,
     release,
     path,
-    device,
-    browser,
-    country,
-    groupUniqArray(cityHash64(event_id)) AS events,
-    groupUniqArray(cityHash64(visitor_id)) AS visitors,
-    groupUniqArray(cityHash64(session_id)) AS sessions
-FROM events
-GROUP BY
-    project_id,
-    minute,
-    type,
-    environment,
-    release,
-    path,
-    device,
-    browser,
-    country;
+    kind;
 
 CREATE TABLE web_vitals_hour
 (

@@ -1,16 +1,28 @@
--- Who came, without a route filter (070_audience_rollups.sql): each visitor and session once per
--- minute or hour and dimensions, not once per page and event type as in the traffic rollups, so
--- a week's uniques union a tenth of the hashes. Whole hours from audience_hour, the edges from
--- audience_minute.
-SELECT minute, events, page_views, errors, visitors, sessions
-FROM audience_minute FINAL
+-- Who came, without a route filter (091): the sealed whole hours from audience_hour (counts, and
+-- each visitor and session once per hour, environment and release), every other minute of the
+-- range from the raw events with the same aggregation.
+SELECT toStartOfMinute(timestamp) AS minute, countIf(type = 'page_view') AS page_views,
+       countIf(type = 'error') AS errors, count() AS events,
+       groupUniqArray(cityHash64(visitor_id)) AS visitors, groupUniqArray(cityHash64(session_id)) AS sessions
+FROM events FINAL
 WHERE project_id = {project_id:UInt32}
-  -- include: filter/edge_minutes
+  -- include: filter/event_minutes
   -- include: filter/release
   -- include: filter/visitor
+  AND toStartOfHour(timestamp) NOT IN (
+      SELECT hour FROM (
+          -- include: rows/sealed_hours
+      )
+  )
+GROUP BY minute
 UNION ALL
-SELECT hour AS minute, events, page_views, errors, visitors, sessions
+SELECT hour AS minute, page_views, errors, events, visitors, sessions
 FROM audience_hour FINAL
 WHERE project_id = {project_id:UInt32}
   -- include: filter/whole_hours
   -- include: filter/release
+  AND hour IN (
+      SELECT hour FROM (
+          -- include: rows/sealed_hours
+      )
+  )
