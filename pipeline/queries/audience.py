@@ -12,7 +12,7 @@ from clickhouse_connect.driver import Client
 
 from pipeline.warehouse.projects import list_projects
 from pipeline.queries.filters import DIMENSION_NAMES, UNKNOWN_COUNTRY, Filters, check_bucket
-from pipeline.queries.statements import UTC_MS, frame, rollup_frame, sql, wire
+from pipeline.queries.statements import ROLLUP_SETTINGS, UTC_MS, frame, rollup_frame, sql, wire
 from pipeline.queries.tiers import pick_source
 
 _TOTALS = {"page_views": pl.UInt64, "unique_visitors": pl.UInt64, "sessions": pl.UInt64,
@@ -82,7 +82,9 @@ def filter_options(client: Client, filters: Filters, limit: int = 200) -> dict[s
     "browser": [...], "country": [...]}``, the most frequent first (up to ``limit``) — from the
     sessions that started in the range and the pages viewed in its hours; a missing country is
     :data:`UNKNOWN_COUNTRY`, other empty values are left out."""
-    rows = client.query(wire(sql("filter_options")), parameters={**filters.parameters(), "limit": limit}).named_results()
+    unfiltered = Filters(filters.project_id, filters.start, filters.end)  # whatever the filters are
+    rows = client.query(wire(sql("filter_options")), parameters={**unfiltered.parameters(), "limit": limit},
+                        settings=ROLLUP_SETTINGS).named_results()
     found = next(iter(rows), {})
     options: dict[str, list[str]] = {}
     for dimension in DIMENSION_NAMES:

@@ -1,6 +1,6 @@
--- The values each dimension filter can take: the visitors' dimensions from the sessions of the
--- range, the routes from the sealed traffic hours around it (091) and the raw page views of the
--- hours not sealed yet. Both small, so the sidebar opens fast; no FINAL needed for a list.
+-- The values each dimension filter can take (asked with no dimension filter set): the visitors'
+-- dimensions from the sessions of the range (rows/sessions), the routes from the sealed traffic
+-- hours around it (091) and the raw page views of the hours not sealed yet.
 SELECT environment, release, route, device, browser, country
 FROM
 (
@@ -10,10 +10,10 @@ FROM
         topK({limit:UInt32})(toString(device)) AS device,
         topK({limit:UInt32})(toString(browser)) AS browser,
         topK({limit:UInt32})(toString(country)) AS country
-    FROM sessions
-    WHERE project_id = {project_id:UInt32}
-      AND started >= {start:DateTime64(3, 'UTC')}
-      AND started < {end:DateTime64(3, 'UTC')}
+    FROM
+    (
+        -- include: rows/sessions
+    )
 ) AS visitors
 CROSS JOIN
 (

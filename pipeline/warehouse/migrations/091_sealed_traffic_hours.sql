@@ -164,3 +164,125 @@ FROM (
 )
 ARRAY JOIN [toString(type), ''] AS kind
 GROUP BY project_id, hour, environment, release, path, kind;
+
+-- ── sessions ───────────────────────────────────────────────────────────────────────────────
+-- One row per visit, as 004/074 kept it, but with plain values instead of states of event-id sets,
+-- keyed by the hour the session started in and sealed per start hour. A session spans hours (the
+-- SDK ends it after 30 idle minutes, however long it runs), so a start hour H is sealed from the
+-- events of [H − 2 h, H + 3 h): a session of H is one whose first event there falls in H, and
+-- whatever it did in the 2 h after H ended is counted. H is (re)sealed once H + 3 h is over and
+-- any hour from H − 2 h to H + 2 h was inserted into since H's last seal; a reader takes H from here
+-- only while its seal is newer than every insert into those hours, else from the raw events with
+-- the same aggregation (rows/sealed_session_hours.sql, rows/sessions.sql). A visit running on more
+-- than 2 h past its start hour is counted up to there once sealed. Each sealed start hour also gets
+-- a row with an empty session_id (no page views, so no query counts it): the mark that H is sealed
+-- when no session started in it.
+DROP VIEW IF EXISTS sessions_mv;
+DROP TABLE IF EXISTS sessions;
+
+CREATE TABLE IF NOT EXISTS sessions
+(
+    project_id     UInt32,
+    hour           DateTime('UTC'),  -- the hour the session started in
+    session_id     String,
+    visitor_id     String,
+    started        DateTime64(3, 'UTC'),
+    ended          DateTime64(3, 'UTC'),
+    pages          UInt64,
+    events         UInt64,
+    error_events   UInt64,
+    entry          String,
+    exit           String,
+    entry_referrer String,
+    entry_url      String,
+    -- the entry page view's (referrer_source, utm_source, utm_medium, utm_campaign), as 074
+    traffic_source Tuple(String, String, String, String),
+    environment    LowCardinality(String),
+    release        LowCardinality(String),
+    device         LowCardinality(String),
+    browser        LowCardinality(String),
+    country        LowCardinality(String),
+    sealed_at      DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(sealed_at)
+PARTITION BY toYYYYMM(hour)
+ORDER BY (project_id, hour, session_id);
+
+-- every stored start hour whose three following hours are over, sealed a minute ago
+INSERT INTO sessions
+SELECT
+    project_id, toStartOfHour(started) AS hour, session_id, visitor_id, started, ended, pages, events, error_events,
+    entry, exit, entry_referrer, entry_url, traffic_source, environment, release, device, browser, country,
+    now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
+FROM (
+    SELECT
+        project_id, session_id, any(visitor_id) AS visitor_id, min(timestamp) AS started, max(timestamp) AS ended,
+        countIf(type = 'page_view') AS pages, count() AS events, countIf(type = 'error') AS error_events,
+        argMinIf(path, timestamp, type = 'page_view') AS entry, argMaxIf(path, timestamp, type = 'page_view') AS exit,
+        argMinIf(referrer, timestamp, type = 'page_view') AS entry_referrer,
+        argMinIf(url, timestamp, type = 'page_view') AS entry_url,
+        argMinIf((referrer_source, utm_source, utm_medium, utm_campaign), timestamp, type = 'page_view')
+            AS traffic_source,
+        any(environment) AS environment, any(release) AS release, any(device) AS device, any(browser) AS browser,
+        any(country) AS country
+    FROM events FINAL
+    GROUP BY project_id, session_id
+    SETTINGS do_not_merge_across_partitions_select_final = 1
+)
+WHERE hour <= now() - toIntervalMinute(185)
+UNION ALL
+SELECT DISTINCT project_id, hour, '', '', hour, hour, 0, 0, 0, '', '', '', '', ('', '', '', ''), '', '', '', '', '',
+       now64(3, 'UTC') - toIntervalSecond(60)
+FROM audience_hour_touched
+WHERE hour <= now() - toIntervalMinute(185);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS sessions_seal
+REFRESH EVERY 1 MINUTE APPEND TO sessions AS
+WITH sealable AS (
+    -- start hours inserted into themselves, over for 3 h + 5 min, and inserted into (from H − 2 h to
+    -- H + 2 h) since their last seal but not in the last 60 s
+    SELECT touched.project_id AS project_id, touched.start_hour AS start_hour
+    FROM (
+        SELECT project_id, hour + toIntervalHour(offset) AS start_hour, max(touched_at) AS touched_at,
+               countIf(offset = 0) AS own
+        FROM audience_hour_touched
+        ARRAY JOIN [-2, -1, 0, 1, 2] AS offset
+        GROUP BY project_id, start_hour
+    ) AS touched
+    LEFT JOIN (
+        SELECT project_id, hour, max(sealed_at) AS sealed_at
+        FROM sessions
+        GROUP BY project_id, hour
+    ) AS sealed ON sealed.project_id = touched.project_id AND sealed.hour = touched.start_hour
+    WHERE touched.own > 0
+      AND touched.start_hour <= now() - toIntervalMinute(185)
+      AND touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))
+      AND touched.touched_at < now64(3, 'UTC') - toIntervalSecond(60)
+)
+SELECT
+    project_id, toStartOfHour(started) AS hour, session_id, visitor_id, started, ended, pages, events, error_events,
+    entry, exit, entry_referrer, entry_url, traffic_source, environment, release, device, browser, country,
+    now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
+FROM (
+    SELECT
+        project_id, session_id, any(visitor_id) AS visitor_id, min(timestamp) AS started, max(timestamp) AS ended,
+        countIf(type = 'page_view') AS pages, count() AS events, countIf(type = 'error') AS error_events,
+        argMinIf(path, timestamp, type = 'page_view') AS entry, argMaxIf(path, timestamp, type = 'page_view') AS exit,
+        argMinIf(referrer, timestamp, type = 'page_view') AS entry_referrer,
+        argMinIf(url, timestamp, type = 'page_view') AS entry_url,
+        argMinIf((referrer_source, utm_source, utm_medium, utm_campaign), timestamp, type = 'page_view')
+            AS traffic_source,
+        any(environment) AS environment, any(release) AS release, any(device) AS device, any(browser) AS browser,
+        any(country) AS country
+    FROM events FINAL
+    WHERE (project_id, toStartOfHour(timestamp)) IN (
+        SELECT project_id, start_hour + toIntervalHour(offset) FROM sealable ARRAY JOIN [-2, -1, 0, 1, 2] AS offset
+    )
+    GROUP BY project_id, session_id
+    SETTINGS do_not_merge_across_partitions_select_final = 1
+)
+WHERE (project_id, hour) IN (SELECT project_id, start_hour FROM sealable)
+UNION ALL
+SELECT project_id, start_hour, '', '', start_hour, start_hour, 0, 0, 0, '', '', '', '', ('', '', '', ''), '', '', '',
+       '', '', now64(3, 'UTC') - toIntervalSecond(60)
+FROM sealable;
