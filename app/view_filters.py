@@ -41,7 +41,7 @@ TIME_RANGES: dict[str, TimeRange] = {
     "15m": TimeRange("Last 15 minutes", timedelta(minutes=15), 1),
     "1h": TimeRange("Last hour", timedelta(hours=1), 1),
     "6h": TimeRange("Last 6 hours", timedelta(hours=6), 5),
-    "24h": TimeRange("Last 24 hours", timedelta(hours=24), 15),
+    "24h": TimeRange("Last 24 hours", timedelta(hours=24), 60),  # hourly bars: sealed hours answer them
     "7d": TimeRange("Last 7 days", timedelta(days=7), 60),
 }
 DEFAULT_RANGE = "1h"
