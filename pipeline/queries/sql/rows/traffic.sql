@@ -8,6 +8,18 @@ FROM events FINAL
 WHERE project_id = {project_id:UInt32}
   -- include: filter/event_minutes
   -- include: filter/dimensions
+  -- the edges, and the whole hours from the first one not sealed (a scalar: the primary key skips the rest)
+  AND (timestamp < {hours_start:DateTime64(3, 'UTC')} OR timestamp >= (
+      SELECT ifNull(minOrNull(hour), toDateTime({hours_end:DateTime64(3, 'UTC')}, 'UTC'))
+      FROM (
+          -- include: rows/span_hours
+      )
+      WHERE hour NOT IN (
+          SELECT hour FROM (
+              -- include: rows/sealed_traffic_hours
+          )
+      )
+  ))
   AND toStartOfHour(timestamp) NOT IN (
       SELECT hour FROM (
           -- include: rows/sealed_traffic_hours
