@@ -18,7 +18,7 @@ import re
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import streamlit as st
 from clickhouse_connect.driver import Client
@@ -26,27 +26,14 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from pipeline import queries, settings
 from pipeline.queries import WarehouseUnavailable, connect_reader
+from time_ranges import (CUSTOM, RANGE_CHOICES, TIME_RANGES, TimeRange, custom_filters, custom_range,
+                         parse_day)
 
-@dataclass(frozen=True)
-class TimeRange:
-    """One choice of the time-range picker."""
-
-    label: str
-    span: timedelta
-    bucket_minutes: int  # bar width of the events chart, so a range is at most a few hundred bars
-
-
-# keyed as they appear in the picker and the URL (?range=6h)
-TIME_RANGES: dict[str, TimeRange] = {
-    "15m": TimeRange("Last 15 minutes", timedelta(minutes=15), 1),
-    "1h": TimeRange("Last hour", timedelta(hours=1), 1),
-    "6h": TimeRange("Last 6 hours", timedelta(hours=6), 5),
-    "24h": TimeRange("Last 24 hours", timedelta(hours=24), 60),  # hourly bars: sealed hours answer them
-    "7d": TimeRange("Last 7 days", timedelta(days=7), 60),
-}
 DEFAULT_RANGE = "1h"
 DEFAULT_PROJECT = "demo"
 PROJECT_KEY, RANGE_KEY = "project", "range"
+FROM_KEY, TO_KEY, COMPARE_KEY = "from", "to", "compare"  # ?range=custom&from=2026-11-01&to=2026-11-30
+DEFAULT_CUSTOM_DAYS = 30  # a custom range starts as the last 30 days, today included
 
 
 # the dimension filters, as labelled in the sidebar; each is its own URL parameter (?device=mobile)
@@ -66,9 +53,13 @@ class Selection:
     project_id: int
     range_key: str
     dimensions: tuple[tuple[str, str], ...] = ()  # (name, value) of the dimension filters that are set
+    days: tuple[date, date] | None = None  # a custom range's first and last day (range_key "custom")
+    compare: bool = True  # show the change against the previous period of the same length
 
     @property
     def time_range(self) -> TimeRange:
+        if self.range_key == CUSTOM:
+            return custom_range(*self._days())
         return TIME_RANGES[self.range_key]
 
     @property
@@ -77,8 +68,15 @@ class Selection:
 
     def filters(self, now: datetime | None = None) -> queries.Filters:
         """The query filters for this choice: the range in whole minutes up to the current one
-        (each live refresh moves the window), with the dimension filters."""
+        (each live refresh moves the window), or the custom days, with the dimension filters."""
+        if self.range_key == CUSTOM:
+            return custom_filters(self.project_id, *self._days(), now, **dict(self.dimensions))
         return queries.Filters.last_minutes(self.project_id, self.time_range.span, now, **dict(self.dimensions))
+
+    def _days(self) -> tuple[date, date]:
+        if self.days is None:
+            raise ValueError("a custom range needs its first and last day")
+        return self.days
 
 
 def warehouse() -> Client:
@@ -152,12 +150,63 @@ def sidebar() -> Selection | None:
     project_id = st.sidebar.selectbox("Project", ids, index=default, key=PROJECT_KEY,
                                       format_func=lambda option: f"{names[option]} · #{option}")
     st.query_params[PROJECT_KEY] = str(project_id)
-    check_choice(RANGE_KEY, TIME_RANGES, "a time range")
     _check_filter_values()
-    st.sidebar.segmented_control("Time range", list(TIME_RANGES), default=DEFAULT_RANGE, required=True,
-                                 key=RANGE_KEY, bind="query-params", help="Events whose own timestamp is in this range.")
+    time_controls()
     dimension_filters(int(project_id))
     return current()
+
+
+def time_controls() -> None:
+    """The range picker (with the custom range's two days when it is chosen) and the comparison
+    toggle, all bound to the URL; a link's unusable value is named and replaced by the default."""
+    check_choice(RANGE_KEY, RANGE_CHOICES, "a time range")
+    today = datetime.now(timezone.utc).date()
+    earliest = _earliest_day(today)
+    for name in (FROM_KEY, TO_KEY):
+        _check_day(name, earliest, today)
+    check_choice(COMPARE_KEY, ("true", "false"), "a comparison switch")
+    choice = st.sidebar.segmented_control("Time range", list(RANGE_CHOICES), default=DEFAULT_RANGE, required=True,
+                                          key=RANGE_KEY, bind="query-params",
+                                          help="Events whose own timestamp is in this range; custom: whole UTC days.")
+    if choice == CUSTOM:
+        first, last = st.sidebar.columns(2)
+        first.date_input("From", today - timedelta(days=DEFAULT_CUSTOM_DAYS - 1), min_value=earliest,
+                         max_value=today, key=FROM_KEY, bind="query-params", format="YYYY-MM-DD",
+                         help="The first day, UTC.")
+        last.date_input("To", today, min_value=earliest, max_value=today, key=TO_KEY, bind="query-params",
+                        format="YYYY-MM-DD", help="The last day, UTC (included).")
+        days = _custom_days()
+        if days is not None and days[0] > days[1]:
+            st.sidebar.warning(f"The range's first day ({days[0]}) is after its last ({days[1]}): "
+                               "showing the days between them.", icon=":material/swap_horiz:")
+    st.sidebar.toggle("Compare with the previous period", value=True, key=COMPARE_KEY, bind="query-params",
+                      help="Show each number's change against the period of the same length just before, "
+                           "and the previous period as a faded line on trend charts.")
+
+
+def _earliest_day(today: date) -> date:
+    """The first day a custom range can start on: as far back as the rollups are kept."""
+    days = settings.load().rollup_retention_days
+    return today - timedelta(days=days - 1) if days > 0 else date(2000, 1, 1)
+
+
+def _check_day(name: str, earliest: date, today: date) -> None:
+    value = st.query_params.get(name)
+    if value is None:
+        return
+    try:
+        day = parse_day(value)
+    except ValueError:
+        day = None
+    if day is None or not earliest <= day <= today:
+        refuse_parameter(name, f"a day from {earliest} to {today} as YYYY-MM-DD (the rollups' retention)")
+
+
+def _custom_days() -> tuple[date, date] | None:
+    first, last = st.session_state.get(FROM_KEY), st.session_state.get(TO_KEY)
+    if not isinstance(first, date) or not isinstance(last, date):
+        return None
+    return first, last
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -195,4 +244,10 @@ def current() -> Selection | None:
     if project_id is None:
         return None
     dimensions = tuple((name, str(st.session_state[name])) for name in DIMENSION_LABELS if st.session_state.get(name))
-    return Selection(int(project_id), st.session_state.get(RANGE_KEY) or DEFAULT_RANGE, dimensions)
+    range_key = st.session_state.get(RANGE_KEY) or DEFAULT_RANGE
+    days = _custom_days() if range_key == CUSTOM else None
+    if days is not None:
+        days = (min(days), max(days))
+    elif range_key == CUSTOM:
+        range_key = DEFAULT_RANGE
+    return Selection(int(project_id), range_key, dimensions, days, bool(st.session_state.get(COMPARE_KEY, True)))

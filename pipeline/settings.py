@@ -134,6 +134,9 @@ class Settings:
         default_factory=lambda: _str("VIGIL_CLICKHOUSE_URL", f"http://127.0.0.1:{_int('VIGIL_CLICKHOUSE_PORT', 8123)}")
     )
     clickhouse_database: str = field(default_factory=lambda: _str("VIGIL_CLICKHOUSE_DATABASE", "vigil"))
+    # a ClickHouse cluster's name (its remote_servers entry): `vigil migrate` renders the schema for
+    # it (replicated local tables, Distributed tables, ON CLUSTER); empty: one node, as written
+    clickhouse_cluster: str = field(default_factory=lambda: _str("VIGIL_CLICKHOUSE_CLUSTER", ""))
     clickhouse_port: int = field(default_factory=lambda: _int("VIGIL_CLICKHOUSE_PORT", 8123))
     # ClickHouse users (pipeline/warehouse/access.py): `vigil` writes, `vigil_reader` serves the
     # dashboard, notebooks and alerts. Credentials inside VIGIL_CLICKHOUSE_URL win; else these
@@ -243,6 +246,9 @@ class Settings:
     alerts_group: str = field(default_factory=lambda: _str("VIGIL_ALERTS_GROUP", "vigil-alerts"))
     # tries per notification and channel (1 = no retry), backing off 1 s, 2 s, 4 s, …
     alerts_delivery_attempts: int = field(default_factory=lambda: _int("VIGIL_ALERTS_DELIVERY_ATTEMPTS", 4))
+    # the Alerts page waits this long for `vigil alerts` to send a test notification; unanswered by
+    # then, the request lapses (it is never sent later)
+    alerts_test_wait_s: float = field(default_factory=lambda: _float("VIGIL_ALERTS_TEST_WAIT", 20.0))
     # e-mail notifications: the SMTP relay; security auto = SSL on 465, STARTTLS on 587, plain otherwise
     smtp_host: str = field(default_factory=lambda: _str("VIGIL_SMTP_HOST", ""))
     smtp_port: int = field(default_factory=lambda: _int("VIGIL_SMTP_PORT", 587))

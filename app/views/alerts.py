@@ -6,8 +6,11 @@ notification to its channels, or delete it. Rules from the alerts file (``VIGIL_
 are edited in the file; here they can be muted and tested. History: every state change and
 every notification, with an incident timeline. Channels: where notifications go.
 
-The page only writes rules, channels and mutes to the warehouse; ``vigil alerts`` picks the
-changes up at its next evaluation (within a minute).
+The page is presentation only: rules, channels and mutes are written through the query
+layer's store (``vigil alerts`` picks the changes up at its next evaluation, within a minute),
+and a test notification is *asked of* ``vigil alerts``, which owns delivery and the channels'
+secrets: the page records the request, waits for the answer (``VIGIL_ALERTS_TEST_WAIT``
+seconds at most) and shows it — or says that no service answered and what to run.
 """
 
 from __future__ import annotations
@@ -21,14 +24,12 @@ import streamlit as st
 
 import view_filters
 from pipeline import queries, settings
-from pipeline.alerts.evaluator import send_test
-from pipeline.alerts.notify import Delivery, Sender
-from pipeline.alerts.rules import (
+from pipeline.queries import vitals
+from pipeline.queries.alert_rules import (
     CHANNEL_TYPES, COMPARATORS, METRICS, SEVERITIES, Channel, Rule, RuleError, dump_config, format_duration,
     parse_channel, parse_rule, slugify,
 )
-from pipeline.alerts.rule_store import AlertStore
-from pipeline.queries import vitals
+from pipeline.queries.alert_store import AlertStore, Delivery
 
 FLASH_KEY = "alerts_flash"
 MUTE_SPANS = {"1h": "1 hour", "4h": "4 hours", "1d": "1 day", "1w": "1 week"}
@@ -66,6 +67,24 @@ def show_deliveries(deliveries: list[Delivery]) -> None:
             st.error(f"{delivery.channel}: {delivery.error}", icon=":material/error:")
 
 
+def ask_for_test(channel_names: list[str], *, rule_id: str = "", project: str = "") -> None:
+    """Ask ``vigil alerts`` for a test notification to ``channel_names`` and show its answer."""
+    wait_s = settings.load().alerts_test_wait_s
+    request = store.request_test(channel_names, rule_id=rule_id, project=project, by=by, wait_s=wait_s)
+    with st.spinner(f"Asking `vigil alerts` to send it (waiting up to {wait_s:g} s) …"):
+        deliveries = store.await_test(request, wait_s)
+    show_deliveries(deliveries)
+    answered = {delivery.channel for delivery in deliveries}
+    unanswered = [name for name in request.channels if name not in answered]
+    if unanswered and not deliveries:
+        st.error(f"No `vigil alerts` answered within {wait_s:g} s, so nothing was sent: test notifications are "
+                 "sent by the alerts service. Start it with `vigil alerts` (`vigil up` starts it with the rest), "
+                 "then try again.", icon=":material/cloud_off:")
+    elif unanswered:
+        st.warning(f"No answer for {', '.join(unanswered)} within {wait_s:g} s; the History tab shows its "
+                   "delivery once `vigil alerts` records it.", icon=":material/hourglass_empty:")
+
+
 def table(frame: pl.DataFrame, key: str, column_config: dict[str, Any]) -> None:
     """A read-only table; every cell is shown as text or a number, never as markdown."""
     st.dataframe(frame, hide_index=True, key=key, column_config=column_config)
@@ -73,11 +92,6 @@ def table(frame: pl.DataFrame, key: str, column_config: dict[str, Any]) -> None:
 
 def nothing_yet(what: str) -> None:
     st.info(f"No {what} yet.", icon=":material/hourglass_empty:")
-
-
-def sender() -> Sender:
-    # people wait for the answer: fewer, shorter retries than the evaluator's
-    return Sender(settings.load(), attempts=2, backoff_s=0.5)
 
 
 with view_filters.warehouse_errors():
@@ -227,8 +241,7 @@ def manage(rule: Rule) -> None:
         st.caption("Send a test notification about this rule to "
                    + (", ".join(channel.name for channel in targets) if targets else "— no channel yet"))
         if st.button("Send test notification", icon=":material/send:", key="test_rule", disabled=not targets):
-            with st.spinner("Sending …"):
-                show_deliveries([send_test(store, sender(), channel, rule) for channel in targets])
+            ask_for_test([channel.name for channel in targets], rule_id=rule.id)
 
     if rule.source == "file":
         st.info("This rule is defined in the alerts file (VIGIL_ALERTS_FILE): change it there; `vigil alerts` "
@@ -359,8 +372,7 @@ with channels_tab:
         test_column, delete_column = st.columns(2)
         picked_channel = test_column.selectbox("Channel", list(channels), key="alert_channel")
         if test_column.button("Send test notification", icon=":material/send:", key="test_channel"):
-            with st.spinner("Sending …"):
-                show_deliveries([send_test(store, sender(), channels[picked_channel], project=default_project)])
+            ask_for_test([picked_channel], project=default_project)
         if channels[picked_channel].source == "ui" and delete_column.button(
                 "Delete channel", icon=":material/delete:", key="delete_channel"):
             try:

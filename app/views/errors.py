@@ -6,7 +6,8 @@ of a chain, in Sentry's order), the breadcrumbs that led to it, how it spreads o
 OSes, releases and routes (a backend's errors: servers, releases, routes and transactions),
 its platform, level, logger, server and transaction, and its latest events — and to resolve,
 ignore or reopen it. Below: failing API calls by endpoint and status,
-with latency percentiles. Everything from event data is shown as plain text.
+with latency percentiles. Everything from event data is shown as plain text. A group's detail
+reads raw events: on ranges older than their retention it covers its days only, and says so.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import orjson
 import polars as pl
 import streamlit as st
 
+import comparison
 import ui
 import view_filters
 from pipeline import queries
@@ -145,9 +147,12 @@ def show_chain(exceptions: list[Any]) -> bool:
 
 def show_group(group: str) -> None:
     fingerprint = int(group, 16)
+    raw = comparison.raw_part(filters, "This group's stack trace, spread and events")
+    if raw is None:
+        return
     with view_filters.warehouse_errors():
-        events = queries.error_events(client, filters, fingerprint, limit=20)
-        tags = queries.error_tags(client, filters, fingerprint)
+        events = queries.error_events(client, raw, fingerprint, limit=20)
+        tags = queries.error_tags(client, raw, fingerprint)
     if events.is_empty():
         ui.no_data("events of this group")
         return

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+import comparison
 import ui
 import view_filters
 from pipeline import queries
@@ -107,10 +108,17 @@ except ValueError as error:
     st.error(f"These steps cannot be counted: {error}", icon=":material/edit_note:")
     st.stop()
 
-filters = selection.filters()
+filters = comparison.raw_part(selection.filters(), "Funnels")  # journeys are read from raw events
+if filters is None:
+    st.stop()
+window = timedelta(minutes=window_minutes)
+compared = selection.compare and comparison.raw_covers(filters.previous())
+first_before = last_before = None
 with view_filters.warehouse_errors():
-    result = queries.funnel(client, filters, steps, timedelta(minutes=window_minutes), unit=unit,
-                            breakdown=breakdown)
+    result = queries.funnel(client, filters, steps, window, unit=unit, breakdown=breakdown)
+    if compared:
+        before = queries.funnel(client, filters.previous(), steps, window, unit=unit).sort("step")["units"]
+        first_before, last_before = (before[0], before[-1]) if len(before) else (0, 0)
 
 unit_label = unit_label.lower()
 if result.is_empty() or result["units"].max() == 0:
@@ -119,10 +127,16 @@ else:
     whole = result.group_by("step", "label").agg(pl.col("units").sum()).sort("step")
     first, last = whole["units"][0], whole["units"][-1]
     entered, completed, converted = st.columns(3)
-    entered.metric(f"Entered ({unit_label})", ui.count(first), border=True)
-    completed.metric("Completed", ui.count(last), border=True)
+    entered.metric(f"Entered ({unit_label})", ui.count(first), border=True,
+                   delta=comparison.count_delta(first, first_before))
+    completed.metric("Completed", ui.count(last), border=True, delta=comparison.count_delta(last, last_before))
     converted.metric("Conversion", ui.percent(last / first if first else None), border=True,
+                     delta=comparison.share_delta(last / first if first else None,
+                                                  last_before / first_before if first_before else None),
                      help="Of those who did step 1, the share that did every step within the window.")
+    if selection.compare and not compared:
+        st.caption(f"No changes: the previous period starts before the raw events' {comparison.raw_days()} days "
+                   "(`VIGIL_RETENTION_DAYS`).")
 
     figure = go.Figure()
     for segment in result["segment"].unique(maintain_order=True).to_list():

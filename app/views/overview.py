@@ -1,8 +1,10 @@
 """Overview: is the site healthy right now? Traffic, bounce and error rates, and every Web
 Vital's p75 rated good / needs improvement / poor — each against the period before it — and
-events per minute, refreshed live. From the rollups, so it stays fast on any range — except the
-Web Vitals' changes: the difference of two rollup percentiles carries both their errors, so it
-is taken between both periods' exact p75 over the raw measurements, in one pass."""
+events per minute (the previous period's as a faded line), refreshed live. From the rollups, so
+it stays fast on any range — except the Web Vitals' changes: the difference of two rollup
+percentiles carries both their errors, so it is taken between both periods' exact p75 over the
+raw measurements, in one pass, and left out when the raw events no longer cover both periods.
+The comparison follows the sidebar's toggle (``?compare=false`` turns it off)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import plotly.express as px
 import polars as pl
 import streamlit as st
 
+import comparison
 import ui
 import view_filters
 from pipeline import queries, settings
@@ -32,19 +35,18 @@ refresh_s = settings.load().dashboard_refresh_s
 st.title("Overview")
 
 
-def count_metric(column: Any, label: str, now: dict[str, Any], before: dict[str, Any], key: str,
+def count_metric(column: Any, label: str, now: dict[str, Any], before: dict[str, Any] | None, key: str,
                  more_is_better: bool = True, help: str = "") -> None:
-    change = now[key] - before[key] if before["events"] else None
-    column.metric(label, ui.count(now[key]), delta=None if change is None else f"{change:+,}",
+    change = comparison.count_delta(now[key], before[key]) if before and before["events"] else None
+    column.metric(label, ui.count(now[key]), delta=change,
                   delta_color="normal" if more_is_better else "inverse", border=True,
                   help=help or "Change against the previous period of the same length.")
 
 
-def rate_metric(column: Any, label: str, now: dict[str, Any], before: dict[str, Any], key: str, help: str) -> None:
+def rate_metric(column: Any, label: str, now: dict[str, Any], before: dict[str, Any] | None, key: str,
+                help: str) -> None:
     """A share (bounce rate, error rate); its change in percentage points. Lower is better."""
-    delta = None
-    if now[key] is not None and before[key] is not None:
-        delta = f"{(now[key] - before[key]) * 100 + 0.0:+.1f} pp"
+    delta = comparison.share_delta(now[key], before[key]) if before else None
     column.metric(label, ui.percent(now[key]), delta=delta, delta_color="inverse", border=True, help=help)
 
 
@@ -69,8 +71,10 @@ def _vital_row(frame: pl.DataFrame, name: str) -> dict[str, Any] | None:
     return rows.row(0, named=True) if rows.height else None
 
 
-def events_chart(per_minute: pl.DataFrame, filters: queries.Filters, bucket_minutes: int) -> None:
-    """Stacked bars of events per minute by type (averaged per bucket over long ranges)."""
+def events_chart(per_minute: pl.DataFrame, filters: queries.Filters, bucket_minutes: int,
+                 before: pl.DataFrame | None) -> None:
+    """Stacked bars of events per minute by type (averaged per bucket over long ranges); with the
+    previous period's events per minute (all types) as a faded line over them."""
     rate = per_minute.with_columns(pl.col("events") / bucket_minutes)
     present = set(per_minute["type"].to_list())
     figure = px.bar(
@@ -78,6 +82,9 @@ def events_chart(per_minute: pl.DataFrame, filters: queries.Filters, bucket_minu
         color_discrete_map=EVENT_TYPE_COLOURS,
         category_orders={"type": [t for t in EVENT_TYPE_COLOURS if t in present] + sorted(present - set(EVENT_TYPE_COLOURS))},
     )
+    if before is not None:
+        total = before.group_by("minute").agg(pl.col("events").sum() / bucket_minutes).sort("minute")
+        comparison.previous_line(figure, total, "minute", "events", filters.span, "all events", "#555555")
     figure.update_layout(barmode="stack", bargap=0.15, xaxis_title=None,
                          yaxis_title="events per minute" + (f" ({bucket_minutes}-minute average)" if bucket_minutes > 1 else ""))
     figure.update_xaxes(range=[filters.start, filters.end])
@@ -87,15 +94,22 @@ def events_chart(per_minute: pl.DataFrame, filters: queries.Filters, bucket_minu
 @st.fragment(run_every=refresh_s)
 def live_overview() -> None:
     filters = selection.filters()
+    previous = filters.previous()
     client = view_filters.warehouse()
     with view_filters.warehouse_errors():
         traffic = queries.traffic_totals(client, filters).row(0, named=True)
-        traffic_before = queries.traffic_totals(client, filters.previous()).row(0, named=True)
         sessions = queries.session_summary(client, filters).row(0, named=True)
-        sessions_before = queries.session_summary(client, filters.previous()).row(0, named=True)
         vitals_now = queries.vital_summary(client, filters)
-        vital_changes = queries.vital_p75_change(client, filters)
         per_minute = queries.events_by_type(client, filters, selection.bucket_minutes)
+        traffic_before = sessions_before = per_minute_before = None
+        vital_changes = pl.DataFrame({"vital": [], "change": []}, schema={"vital": pl.String, "change": pl.Float64})
+        exact_changes = selection.compare and comparison.raw_covers(previous)
+        if selection.compare:
+            traffic_before = queries.traffic_totals(client, previous).row(0, named=True)
+            sessions_before = queries.session_summary(client, previous).row(0, named=True)
+            per_minute_before = queries.events_by_type(client, previous, selection.bucket_minutes)
+        if exact_changes:
+            vital_changes = queries.vital_p75_change(client, filters)
 
     page_views, visitors, visits, bounce, error_rate, errors = st.columns(6)
     count_metric(page_views, "Page views", traffic, traffic_before, "page_views")
@@ -113,16 +127,20 @@ def live_overview() -> None:
     for row in (core, more):
         for column, name in zip(st.columns(4), row):
             vital_metric(column, name, vitals_now, vital_changes)
+    if selection.compare and not exact_changes:
+        st.caption(f"No p75 changes: they are exact over the raw measurements, which are kept "
+                   f"{comparison.raw_days()} days (`VIGIL_RETENTION_DAYS`), and the previous period starts before that.")
 
     st.subheader("Events per minute")
     if per_minute.is_empty():
         st.info(f"No events in the {selection.time_range.label.lower()}. Send some with "
                 "`vigil simulate`, or embed the SDK in a site.", icon=":material/hourglass_empty:")
     else:
-        events_chart(per_minute, filters, selection.bucket_minutes)
+        events_chart(per_minute, filters, selection.bucket_minutes, per_minute_before)
 
-    st.caption(f"{selection.time_range.label} · changes against the period of the same length before it · "
-               f"whole minutes, UTC · updated {datetime.now(timezone.utc):%H:%M:%S}, every {refresh_s:g} s")
+    compared = " · changes against the period of the same length before it" if selection.compare else ""
+    st.caption(f"{selection.time_range.label}{compared} · whole minutes, UTC · "
+               f"updated {datetime.now(timezone.utc):%H:%M:%S}, every {refresh_s:g} s")
 
 
 live_overview()

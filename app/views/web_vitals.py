@@ -4,7 +4,10 @@ One metric at a time (picked at the top, kept in the URL): its p50 / p75 / p95 a
 shares rated good / needs improvement / poor; the percentiles over time against Google's
 thresholds; the distribution; breakdowns by route, device, browser, country, release and
 connection; the worst routes; what the SDK blamed (LCP element, INP target); the
-navigation-timing waterfall of a page load; and the slowest resources.
+navigation-timing waterfall of a page load; and the slowest resources. With the sidebar's
+comparison on: each headline's change against the previous period (the p75's exact, over the raw
+measurements, so only while they cover both periods) and the previous period's p75 as a faded line.
+The drill-downs read raw events: on ranges older than their retention they cover its days only.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+import comparison
 import ui
 import view_filters
 from pipeline import queries
@@ -49,6 +53,15 @@ with view_filters.warehouse_errors():
     summary = queries.vital_summary(client, filters).filter(pl.col("vital") == vital)
     trend = queries.vital_trend(client, filters, vital, selection.bucket_minutes)
     histogram = queries.vital_histogram(client, filters, vital)
+    before = trend_before = p75_change = None
+    if selection.compare:
+        previous = filters.previous()
+        summary_before = queries.vital_summary(client, previous).filter(pl.col("vital") == vital)
+        before = summary_before.row(0, named=True) if summary_before.height else None
+        trend_before = queries.vital_trend(client, previous, vital, selection.bucket_minutes)
+        if comparison.raw_covers(previous):
+            changes = queries.vital_p75_change(client, filters).filter(pl.col("vital") == vital)
+            p75_change = changes["change"][0] if changes.height else None
 
 if summary.is_empty():
     ui.no_data(f"{vital} measurements")
@@ -56,17 +69,28 @@ if summary.is_empty():
 headline = summary.row(0, named=True)
 
 # two rows of four: seven cards in one row cut values such as "27,562" short at 1440 px
+def share_change(key: str) -> str | None:
+    return comparison.share_delta(headline[key], before[key]) if before else None
+
+
 p50, p75, p95, samples = st.columns(4)
 p50.metric("p50", vitals.format_value(vital, headline["p50"]), border=True)
-p75.metric("p75", vitals.format_value(vital, headline["p75"]), border=True,
-           help="The value Google assesses a page by: 3 in 4 measurements are at most this.")
+p75.metric("p75", vitals.format_value(vital, headline["p75"]), border=True, delta_color="inverse",
+           delta=None if p75_change is None else ui.vital_delta(vital, p75_change),
+           help="The value Google assesses a page by: 3 in 4 measurements are at most this. The change is exact: "
+                "the difference of both periods' exact 75th percentiles over the raw measurements.")
 ui.rating_badge(p75, headline["rating"])
 p95.metric("p95", vitals.format_value(vital, headline["p95"]), border=True)
-samples.metric("Measurements", ui.count(headline["samples"]), border=True)
+samples.metric("Measurements", ui.count(headline["samples"]), border=True,
+               delta=comparison.count_delta(headline["samples"], before["samples"]) if before else None)
 good, improve, poor, _ = st.columns(4)
-good.metric("Good", ui.percent(headline["good"]), border=True)
-improve.metric("Needs improvement", ui.percent(headline["needs_improvement"]), border=True)
-poor.metric("Poor", ui.percent(headline["poor"]), border=True)
+good.metric("Good", ui.percent(headline["good"]), border=True, delta=share_change("good"))
+improve.metric("Needs improvement", ui.percent(headline["needs_improvement"]), border=True,
+               delta=share_change("needs_improvement"), delta_color="inverse")
+poor.metric("Poor", ui.percent(headline["poor"]), border=True, delta=share_change("poor"), delta_color="inverse")
+if selection.compare and before is not None and p75_change is None:
+    st.caption(f"No p75 change: it is exact over the raw measurements, which are kept {comparison.raw_days()} days "
+               "(`VIGIL_RETENTION_DAYS`), and the previous period starts before that.")
 
 # ── over time ────────────────────────────────────────────────────────────────────────────
 st.subheader("Percentiles over time")
@@ -74,6 +98,8 @@ figure = go.Figure()
 for name, dash in (("p95", "dot"), ("p75", "solid"), ("p50", "dash")):
     figure.add_trace(go.Scatter(x=trend["time"].to_list(), y=trend[name].to_list(), name=name, mode="lines+markers",
                                 line={"dash": dash, "width": 3 if name == "p75" else 1.5}))
+if trend_before is not None:
+    comparison.previous_line(figure, trend_before, "time", "p75", filters.span, "p75")
 ui.threshold_bands(figure, vital, float(trend["p95"].max() or threshold.poor))
 figure.update_xaxes(range=[filters.start, filters.end])
 figure.update_yaxes(title=None if unitless else "ms", rangemode="tozero")
@@ -138,10 +164,11 @@ details = st.segmented_control("Details", DETAILS, default="Attribution" if vita
 if details == "Attribution" and vital not in ("LCP", "INP"):
     st.caption("The SDK attributes LCP (the element painted) and INP (the element interacted with); pick one "
                "of them for this view.")
-if details == "Attribution" and vital in ("LCP", "INP"):
+raw = comparison.raw_part(filters, details)
+if raw is not None and details == "Attribution" and vital in ("LCP", "INP"):
     st.subheader("LCP element" if vital == "LCP" else "INP target")
     with view_filters.warehouse_errors():
-        blamed = queries.vital_attribution(client, filters, vital)
+        blamed = queries.vital_attribution(client, raw, vital)
     blamed = blamed.with_columns(pl.when(pl.col("target") == "").then(pl.lit("(not attributed)"))
                                  .otherwise(pl.col("target")).alias("target"))
     ui.table(blamed, "vital_attribution", {
@@ -151,10 +178,10 @@ if details == "Attribution" and vital in ("LCP", "INP"):
         "rating": st.column_config.TextColumn("p75 rating"),
     })
 
-if details == "Navigation timing":
+if raw is not None and details == "Navigation timing":
     st.subheader("Navigation timing")
     with view_filters.warehouse_errors():
-        timing = queries.navigation_timing(client, filters)
+        timing = queries.navigation_timing(client, raw)
     if timing.is_empty():
         ui.no_data("page loads with a timing breakdown")
     else:
@@ -164,10 +191,10 @@ if details == "Navigation timing":
         figure.update_yaxes(autorange="reversed")
         figure.update_xaxes(title="ms since navigation start (mean page load)")
         ui.chart(ui.compact(figure, 300), "navigation_waterfall")
-if details == "Slowest resources":
+if raw is not None and details == "Slowest resources":
     st.subheader("Slowest resources")
     with view_filters.warehouse_errors():
-        resources = queries.slowest_resources(client, filters, limit=15, min_loads=3)
+        resources = queries.slowest_resources(client, raw, limit=15, min_loads=3)
     if resources.is_empty():
         ui.no_data("resources loaded 3+ times")
     else:

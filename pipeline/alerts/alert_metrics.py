@@ -23,8 +23,8 @@ import polars as pl
 from clickhouse_connect.driver import Client
 
 from pipeline import queries
-from pipeline.alerts.rules import Rule
 from pipeline.queries import Filters
+from pipeline.queries.alert_rules import Rule
 
 WEEK = timedelta(days=7)
 MAX_GROUPS = 500  # error groups one evaluation looks at (the ones with the most events)

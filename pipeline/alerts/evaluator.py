@@ -38,10 +38,10 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from pipeline.alerts import alert_metrics
 from pipeline.alerts.alert_metrics import Observation
-from pipeline.alerts.notify import Delivery, Notification, Sender
-from pipeline.alerts.rules import Channel, Rule, format_duration
+from pipeline.alerts.notify import Notification, Sender
 from pipeline.alerts.signal_rules import Signal, SignalWindows
-from pipeline.alerts.rule_store import AlertStore, HistoryRow, Mute, utc_now
+from pipeline.queries.alert_rules import Channel, Rule, format_duration
+from pipeline.queries.alert_store import AlertStore, Delivery, HistoryRow, Mute, utc_now
 from pipeline.warehouse.projects import list_projects
 
 log = logging.getLogger(__name__)
@@ -301,16 +301,3 @@ def _at(observation: Observation, now: datetime) -> Observation:
     return Observation(observation.key, observation.value, now, observation.samples, observation.labels,
                        observation.origin)
 
-
-def send_test(store: AlertStore, sender: Sender, channel: Channel, rule: Rule | None = None,
-              project: str = "demo") -> Delivery:
-    """Send a test notification to ``channel`` (about ``rule``, or a sample rule) and record it."""
-    from pipeline.alerts.rules import parse_rule
-
-    sample = rule or parse_rule({"id": "test-notification", "name": "Test notification", "metric": "error_count",
-                                 "project": project, "threshold": 0, "channels": [channel.name]})
-    notification = Notification("test", sample, sample.project if rule else project, f"test-{uuid.uuid4().hex[:12]}",
-                                value=0.0, started_at=store.clock())
-    delivery = sender.send(channel, notification)
-    store.record_deliveries(sample.id, notification.incident_id, "test", [delivery])
-    return delivery

@@ -1,6 +1,6 @@
 """Notifications: what an alert says, and getting it to a channel — retried until it lands.
 
-Three channel types (:data:`pipeline.alerts.rules.CHANNEL_TYPES`):
+Three channel types (:data:`pipeline.queries.alert_rules.CHANNEL_TYPES`):
 
 - ``webhook`` — ``POST`` of :meth:`Notification.payload` as JSON (documented in ``docs/alerts.md``),
   with the channel's extra headers (e.g. a bearer token);
@@ -31,7 +31,8 @@ from typing import Any
 import httpx
 
 from pipeline import settings as settings_module
-from pipeline.alerts.rules import COMPARATORS, Channel, Rule, RuleError, format_duration
+from pipeline.queries.alert_rules import COMPARATORS, Channel, Rule, RuleError, format_duration
+from pipeline.queries.alert_store import Delivery
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -158,17 +159,6 @@ def _iso(when: datetime | None) -> str | None:
 def _whole_minutes(span: timedelta) -> timedelta:
     """``span`` rounded down to whole minutes (seconds only under a minute): "lasted 14m", not "14m37.2s"."""
     return span - span % timedelta(minutes=1) if span >= timedelta(minutes=1) else span - span % timedelta(seconds=1)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """How sending one notification to one channel went."""
-
-    channel: str
-    channel_type: str
-    delivered: bool
-    attempts: int
-    error: str = ""
 
 
 class _Permanent(Exception):

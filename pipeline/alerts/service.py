@@ -27,10 +27,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline.alerts.evaluator import Evaluator, Outcome
-from pipeline.alerts.rules import RuleError, load_file
 from pipeline.alerts.signal_rules import parse_signal
-from pipeline.alerts.rule_store import AlertStore
 from pipeline.broker.topics import SIGNALS_TOPIC
+from pipeline.queries.alert_rules import RuleError, load_file
+from pipeline.queries.alert_store import AlertStore
 from pipeline.settings import Settings
 
 log = logging.getLogger("vigil.alerts")

@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 
 from pipeline.alerts.alert_metrics import Observation
-from pipeline.alerts.rules import Rule
+from pipeline.queries.alert_rules import Rule
 
 KEEP = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)

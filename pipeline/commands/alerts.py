@@ -23,8 +23,11 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from pipeline.alerts.evaluator import Evaluator
-    from pipeline.alerts.rules import RuleError
+    from pipeline.alerts.notify import Sender
+    from pipeline.alerts.on_request import TestRequestDesk
     from pipeline.alerts.service import AlertService, check, healthcheck
+    from pipeline.queries.alert_rules import RuleError
+    from pipeline.queries.alert_store import AlertStore
     from pipeline.broker.topics import SIGNALS_TOPIC
 
     config = settings_module.load()
@@ -36,6 +39,8 @@ def main(args: argparse.Namespace) -> int:
     from pipeline.warehouse.client import WarehouseUnavailable, connect_reader, wait_until_ready
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request's URL at INFO, and a webhook's URL is a secret (Slack's token is its path)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         wait_until_ready(config.clickhouse_url, timeout=30.0)
         client = connect_reader(config)  # vigil_reader: reads, and writes only the alert tables
@@ -72,10 +77,17 @@ def main(args: argparse.Namespace) -> int:
     rules = len(service.store.rules())
     log.info("evaluating %d rule(s) every %g s on %s; signals from %s on %s", rules, config.alerts_interval_s,
              redacted(config.clickhouse_url), SIGNALS_TOPIC, redacted(config.kafka_brokers))
+    # the Alerts page's test notifications: its own thread and client, answered within a second or so
+    desk_client = connect_reader(config)
+    # people wait for the answer: fewer, shorter retries than the evaluator's
+    desk = TestRequestDesk(AlertStore(desk_client), Sender(config, attempts=2, backoff_s=0.5)).start()
+    log.info("answering the Alerts page's test notification requests every %g s", desk.poll_s)
     try:
         while not stopping:
             service.step()
     finally:
+        desk.stop()
+        desk_client.close()
         service.close()
         client.close()
     return 0

@@ -5,8 +5,8 @@
   ``vigil clickhouse`` generated in ``<VIGIL_DATA_DIR>/clickhouse-vigil.password``.
 * ``vigil_reader`` (role ``vigil_reader_role``): the dashboard, the notebooks and the alert
   evaluator. It reads every table and may insert only into the small state tables those write
-  themselves (saved funnels, error-group states, alert rules/channels/mutes/history/deliveries);
-  it cannot insert events, change or drop anything. Password: ``VIGIL_CLICKHOUSE_READER_PASSWORD``,
+  themselves (saved funnels, error-group states, alert rules/channels/mutes/history/deliveries,
+  test-notification requests); it cannot insert events, change or drop anything. Password: ``VIGIL_CLICKHOUSE_READER_PASSWORD``,
   else ``<VIGIL_DATA_DIR>/clickhouse-vigil_reader.password``.
 
 Neither role holds a ``SOURCES`` grant (FILE, URL, REMOTE, S3, MYSQL, POSTGRES, ODBC, JDBC, HDFS,
@@ -44,7 +44,7 @@ READER_STATE_ROLE = "vigil_reader_state"
 # the tables the dashboard and the alert evaluator write (their own state, never telemetry)
 READER_STATE_TABLES = (
     "funnels", "error_group_states",
-    "alert_rules", "alert_channels", "alert_mutes", "alert_history", "alert_deliveries",
+    "alert_rules", "alert_channels", "alert_mutes", "alert_history", "alert_deliveries", "alert_test_requests",
 )
 
 WRITER_PRIVILEGES = (
@@ -53,13 +53,25 @@ WRITER_PRIVILEGES = (
 )
 
 
-def role_grants(database: str) -> dict[str, list[str]]:
-    """The GRANT statements of each role (identifiers of ``database`` backquoted)."""
-    db = "`" + database.replace("\\", "\\\\").replace("`", "\\`") + "`"
+def role_grants(database: str, local_database: str | None = None) -> dict[str, list[str]]:
+    """The GRANT statements of each role (identifiers of ``database`` backquoted).
+
+    ``local_database``: on a cluster (``VIGIL_CLICKHOUSE_CLUSTER``) the database of the replicated
+    tables behind ``database``'s Distributed ones. The shards run a Distributed insert as the user
+    who sent it (the cluster's ``<secret>``), so the reader may insert into the state tables there
+    too; the writer runs the migrations' ``ON CLUSTER`` DDL, which needs the ``CLUSTER`` grant.
+    """
+    databases = [database] + ([local_database] if local_database else [])
+    writer = WRITER_PRIVILEGES + (", CLUSTER" if local_database else "")
     return {
-        WRITER_ROLE: [f"GRANT {WRITER_PRIVILEGES} ON *.*"],
-        READER_ROLE: ["GRANT SELECT, SHOW ON *.*"] + [f"GRANT INSERT ON {db}.{table}" for table in READER_STATE_TABLES],
+        WRITER_ROLE: [f"GRANT {writer} ON *.*"],
+        READER_ROLE: ["GRANT SELECT, SHOW ON *.*"] + [f"GRANT INSERT ON {_backquoted(db)}.{table}"
+                                                      for db in databases for table in READER_STATE_TABLES],
     }
+
+
+def _backquoted(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
 def embedded_role_grants(database: str) -> dict[str, list[str]]:

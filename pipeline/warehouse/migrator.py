@@ -3,7 +3,8 @@
 Every applied file is recorded with its SHA-256 in the ``schema_migrations`` table, so
 re-running is a no-op, and a file edited after it was applied is refused (a changed schema
 goes into a new numbered file). Only standard ClickHouse SQL: the same command migrates a
-real ClickHouse server and the embedded chDB one.
+real ClickHouse server and the embedded chDB one. With a cluster (``VIGIL_CLICKHOUSE_CLUSTER``)
+every statement, the ledger's too, is rendered for it first (:mod:`.cluster_schema`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from clickhouse_connect.driver import Client
 from clickhouse_connect.driver.exceptions import DatabaseError
+
+from pipeline.warehouse.cluster_schema import FOREGROUND_INSERT, ClusterStatement, Renderer, Topology
 
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -103,9 +106,31 @@ def split_statements(sql: str) -> list[str]:
     return statements
 
 
-def applied_versions(client: Client) -> dict[int, tuple[str, str]]:
+def render_for_cluster(migrations: list[Migration], topology: Topology) -> tuple[list[ClusterStatement],
+                                                                                  dict[int, list[ClusterStatement]]]:
+    """The cluster's databases and ledger, and each migration's statements, rendered for ``topology``
+    (all of them in order: a statement's rendering depends on the tables created before it)."""
+    renderer = Renderer(topology)
+    setup = renderer.databases() + renderer.render(LEDGER_DDL.strip())
+    return setup, {migration.version: [rendered for statement in migration.statements
+                                       for rendered in renderer.render(statement)] for migration in migrations}
+
+
+def run(client: Client, statement: ClusterStatement) -> None:
+    """Run one rendered statement in its database, with its settings."""
+    settings: dict[str, object] = dict(statement.settings)
+    if statement.database:
+        settings["database"] = statement.database
+    client.command(statement.sql, settings=settings)
+
+
+def applied_versions(client: Client, cluster: Topology | None = None) -> dict[int, tuple[str, str]]:
     """version → (name, checksum) of the migrations recorded in the ledger."""
-    client.command(LEDGER_DDL)
+    if cluster is None:
+        client.command(LEDGER_DDL)
+    else:
+        for statement in render_for_cluster([], cluster)[0]:
+            run(client, statement)
     result = client.query(f"SELECT version, any(name), any(checksum) FROM {LEDGER} GROUP BY version ORDER BY version")
     return {int(version): (name, checksum) for version, name, checksum in result.result_rows}
 
@@ -125,14 +150,17 @@ def pending_migrations(client: Client, directory: Path = MIGRATIONS_DIR) -> list
     return [migration.name for migration in discover(directory) if migration.version not in applied]
 
 
-def apply_migrations(client: Client, directory: Path = MIGRATIONS_DIR) -> list[str]:
+def apply_migrations(client: Client, directory: Path = MIGRATIONS_DIR, cluster: Topology | None = None) -> list[str]:
     """Apply the migrations not yet recorded, in order; returns the names of those applied.
+    ``cluster``: render them for that cluster first (``client`` on the Distributed tables' database).
 
     Raises :class:`MigrationError` if an applied file was changed since, or a statement fails.
     """
-    applied = applied_versions(client)
+    migrations = discover(directory)
+    rendered = render_for_cluster(migrations, cluster)[1] if cluster else {}
+    applied = applied_versions(client, cluster)
     newly: list[str] = []
-    for migration in discover(directory):
+    for migration in migrations:
         if migration.version in applied:
             name, checksum = applied[migration.version]
             if checksum != migration.checksum:
@@ -143,15 +171,17 @@ def apply_migrations(client: Client, directory: Path = MIGRATIONS_DIR) -> list[s
                     "NNN_*.sql file."
                 )
             continue
-        for number, statement in enumerate(migration.statements, start=1):
+        statements = rendered[migration.version] if cluster else [ClusterStatement(sql, "") for sql in migration.statements]
+        for number, statement in enumerate(statements, start=1):
             try:
-                client.command(statement)
+                run(client, statement)
             except DatabaseError as exc:
                 raise MigrationError(f"{migration.name}, statement {number} failed: {exc}") from exc
         client.insert(
             LEDGER,
             [[migration.version, migration.name, migration.checksum, datetime.now(timezone.utc)]],
             column_names=["version", "name", "checksum", "applied_at"],
+            settings=FOREGROUND_INSERT if cluster else None,
         )
         newly.append(migration.name)
     return newly

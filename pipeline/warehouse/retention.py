@@ -4,12 +4,16 @@ Raw events are kept ``VIGIL_RETENTION_DAYS`` (default 90) and the rollups and se
 dashboards read ``VIGIL_ROLLUP_RETENTION_DAYS`` (default 400), so trends outlive the raw
 detail; 0 keeps a table forever. ClickHouse drops expired rows in its background merges.
 Changing a TTL rewrites no data now (``materialize_ttl_after_modify = 0``): the new TTL
-applies to parts as they are merged.
+applies to parts as they are merged. On a cluster the TTLs are set on the replicated local
+tables, ``ON CLUSTER`` (rendered like the migrations).
 """
 
 from __future__ import annotations
 
 from clickhouse_connect.driver import Client
+
+from pipeline.warehouse.cluster_schema import ClusterStatement, Renderer, Topology
+from pipeline.warehouse.migrator import run
 
 # table → the time its rows expire by
 RAW_TABLES: dict[str, str] = {"events": "timestamp"}
@@ -25,8 +29,9 @@ ROLLUP_TABLES: dict[str, str] = {
 _NO_REWRITE = {"materialize_ttl_after_modify": 0}
 
 
-def apply_retention(client: Client, raw_days: int, rollup_days: int) -> list[str]:
-    """Set each table's TTL (``REMOVE TTL`` for 0 days); returns one line per table saying what it keeps."""
+def apply_retention(client: Client, raw_days: int, rollup_days: int, cluster: Topology | None = None) -> list[str]:
+    """Set each table's TTL (``REMOVE TTL`` for 0 days); returns one line per table saying what it keeps.
+    ``cluster``: on that cluster's local tables (``client`` on the Distributed tables' database)."""
     for days, name in ((raw_days, "VIGIL_RETENTION_DAYS"), (rollup_days, "VIGIL_ROLLUP_RETENTION_DAYS")):
         if days < 0:
             raise ValueError(f"{name}={days}: a retention is a number of days, 0 to keep data forever")
@@ -39,17 +44,24 @@ def apply_retention(client: Client, raw_days: int, rollup_days: int) -> list[str
                 continue
             if days:
                 # the table and column names are this module's constants; days is an int
-                client.command(f"ALTER TABLE {table} MODIFY TTL toDateTime({column}) + toIntervalDay({int(days)})",
-                               settings=_NO_REWRITE)
+                _alter(client, f"ALTER TABLE {table} MODIFY TTL toDateTime({column}) + toIntervalDay({int(days)})",
+                       cluster, _NO_REWRITE)
                 done.append(f"{table}: {days} days")
             else:
-                if _has_ttl(client, table):
-                    client.command(f"ALTER TABLE {table} REMOVE TTL")
+                if _has_ttl(client, table, cluster):
+                    _alter(client, f"ALTER TABLE {table} REMOVE TTL", cluster, {})
                 done.append(f"{table}: forever")
     return done
 
 
-def _has_ttl(client: Client, table: str) -> bool:
-    query = client.command("SELECT create_table_query FROM system.tables WHERE database = currentDatabase() "
-                           "AND name = {table:String}", parameters={"table": table})
+def _alter(client: Client, sql: str, cluster: Topology | None, settings: dict[str, int]) -> None:
+    rendered = Renderer(cluster).render(sql) if cluster else [ClusterStatement(sql, "")]
+    for statement in rendered:
+        run(client, ClusterStatement(statement.sql, statement.database, {**statement.settings, **settings}))
+
+
+def _has_ttl(client: Client, table: str, cluster: Topology | None = None) -> bool:
+    database = cluster.local_database if cluster else client.command("SELECT currentDatabase()")
+    query = client.command("SELECT create_table_query FROM system.tables WHERE database = {database:String} "
+                           "AND name = {table:String}", parameters={"database": database, "table": table})
     return " TTL " in str(query)

@@ -82,6 +82,21 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY id
 SETTINGS index_granularity = 8192;
 
+CREATE TABLE alert_test_requests
+(
+    `request_id` String,
+    `requested_at` DateTime64(3, 'UTC') DEFAULT now64(3),
+    `rule_id` String,
+    `channels` Array(String),
+    `project` String,
+    `requested_by` String,
+    `wait_ms` UInt32
+)
+ENGINE = MergeTree
+ORDER BY requested_at
+TTL toDateTime(requested_at) + toIntervalDay(7)
+SETTINGS index_granularity = 8192;
+
 CREATE TABLE api_calls_hour
 (
     `project_id` UInt32,

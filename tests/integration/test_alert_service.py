@@ -19,12 +19,12 @@ from confluent_kafka import Producer
 
 from pipeline.alerts.evaluator import Evaluator
 from pipeline.alerts.notify import Sender
-from pipeline.alerts.rules import RuleError, parse_channel, parse_rule
 from pipeline.alerts.service import AlertService
-from pipeline.alerts.rule_store import AlertStore
 from pipeline.broker.topics import SIGNALS_TOPIC
-from pipeline.warehouse.projects import create
+from pipeline.queries.alert_rules import RuleError, parse_channel, parse_rule
+from pipeline.queries.alert_store import AlertStore
 from pipeline.settings import REPO_ROOT
+from pipeline.warehouse.projects import create
 from tests.support.alerts import WebhookReceiver, private_database
 
 pytestmark = pytest.mark.integration

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pipeline.alerts.evaluator import Evaluator, send_test
+from pipeline.alerts.evaluator import Evaluator
 from pipeline.alerts.notify import Sender
-from pipeline.alerts.rules import parse_channel, parse_rule
-from pipeline.alerts.rule_store import AlertStore
+from pipeline.alerts.on_request import send_test
+from pipeline.queries.alert_rules import parse_channel, parse_rule
+from pipeline.queries.alert_store import AlertStore
 from pipeline.warehouse.projects import create
 from tests.support.alerts import SmtpReceiver, WebhookReceiver, empty, private_database
 
@@ -401,7 +402,7 @@ def test_secrets_in_channels_come_from_the_environment_when_sending(shop, monkey
     delivery = send_test(shop.store, shop.sender, channel, project="shop")
     assert not delivery.delivered
     assert delivery.error == ("channel 'secret-hook': the environment variable VIGIL_TEST_HOOK_URL is not set; "
-                              "set it for `vigil alerts` (and the dashboard, for test notifications)")
+                              "set it for `vigil alerts`, which sends every notification (tests too)")
     monkeypatch.setenv("VIGIL_TEST_HOOK_URL", shop.hook.url("/secret"))
     assert send_test(shop.store, shop.sender, channel, project="shop").delivered
     assert len(shop.hook.bodies("/secret")) == 1

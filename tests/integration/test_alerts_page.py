@@ -1,19 +1,28 @@
 """The Alerts page, run by Streamlit's AppTest against the real warehouse (a private database):
-create a rule, be told what to fix in a bad one, edit, mute and unmute, send a test notification
-to a real webhook receiver, add a channel, and read the history the evaluator wrote."""
+create a rule, be told what to fix in a bad one, edit, mute and unmute, ask `vigil alerts` for a
+test notification to a real webhook receiver (and be told when no service answers), add a
+channel, and read the history the evaluator wrote."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipeline.alerts.evaluator import Evaluator
 from pipeline.alerts.notify import Sender
-from pipeline.alerts.rules import parse_channel, parse_rule
-from pipeline.alerts.rule_store import AlertStore
+from pipeline.alerts.on_request import TestRequestDesk
+from pipeline.queries.alert_rules import parse_channel, parse_rule
+from pipeline.queries.alert_store import AlertStore
+from pipeline.warehouse.client import connect_reader
 from pipeline.warehouse.projects import create
 from pipeline.settings import REPO_ROOT
 from tests.support.alerts import WebhookReceiver, empty, private_database
@@ -43,6 +52,18 @@ def store(database, hook):
     store = AlertStore(client)
     store.save_channel(parse_channel("team-hook", {"type": "webhook", "url": hook.url("/team")}))
     return store
+
+
+@pytest.fixture
+def alerts_service(database):
+    """What `vigil alerts` runs to answer the page's test requests, in a thread with its own
+    reader client (the page asks; the service sends)."""
+    settings, _ = database
+    client = connect_reader(settings)
+    desk = TestRequestDesk(AlertStore(client), Sender(settings, attempts=2, backoff_s=0.5), poll_s=0.2).start()
+    yield desk
+    desk.stop()
+    client.close()
 
 
 def frame(page: str) -> None:
@@ -177,7 +198,7 @@ def test_muting_and_unmuting_a_rule(database, store, monkeypatch):
     assert messages(app) == ["Errors is no longer muted."]
 
 
-def test_a_test_notification_reaches_the_rules_channels(database, store, hook, monkeypatch):
+def test_a_test_notification_reaches_the_rules_channels(database, store, hook, alerts_service, monkeypatch):
     store.save_rule(parse_rule({"id": "errors", "name": "Errors", "metric": "error_count", "project": "shop",
                                 "threshold": 10, "channels": ["team-hook"]}))
     app = alerts_page(database, monkeypatch)
@@ -190,7 +211,7 @@ def test_a_test_notification_reaches_the_rules_channels(database, store, hook, m
     assert store.deliveries()["kind"].to_list() == ["test"]
 
 
-def test_a_channel_added_on_the_page_can_be_tested_right_away(database, store, hook, monkeypatch):
+def test_a_channel_added_on_the_page_can_be_tested_right_away(database, store, hook, alerts_service, monkeypatch):
     app = alerts_page(database, monkeypatch)
     app.text_input(key="channel_name").input("chat")
     app.selectbox(key="channel_type").select("slack")
@@ -204,6 +225,70 @@ def test_a_channel_added_on_the_page_can_be_tested_right_away(database, store, h
     app.button(key="test_channel").click()
     rerun(app)
     assert hook.bodies("/chat")[0]["text"].startswith("[TEST · warning] Test notification")
+
+
+def test_the_page_asks_a_running_vigil_alerts_for_a_test_and_shows_its_delivery(database, store, hook, clickhouse,
+                                                                               kafka, tmp_path: Path, monkeypatch):
+    settings, _ = database
+    # the channel's URL is a secret only the service's environment holds: the page cannot send
+    store.save_channel(parse_channel("ops-hook", {"type": "webhook", "url": "${VIGIL_TEST_OPS_HOOK_URL}"}))
+    store.save_rule(parse_rule({"id": "errors", "name": "Errors", "metric": "error_count", "project": "shop",
+                                "threshold": 10, "channels": ["ops-hook"]}))
+    monkeypatch.delenv("VIGIL_TEST_OPS_HOOK_URL", raising=False)
+    # the service as `vigil up` runs it: its own process, signed in as vigil_reader
+    env = {**os.environ, **clickhouse.env, "VIGIL_CLICKHOUSE_DATABASE": settings.clickhouse_database,
+           "VIGIL_KAFKA_BROKERS": kafka.bootstrap, "VIGIL_TEST_OPS_HOOK_URL": hook.url("/ops"),
+           "VIGIL_DATA_DIR": str(tmp_path), "VIGIL_ALERTS_INTERVAL": "3600",
+           "VIGIL_ALERTS_GROUP": f"alerts-page-{tmp_path.name}"}
+    log_path = tmp_path / "alerts.log"
+    with log_path.open("w") as log:
+        service = subprocess.Popen([sys.executable, "-m", "pipeline.commands.cli", "alerts"], env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        heartbeat = tmp_path / "alerts" / "heartbeat"  # written once the service has started and evaluated
+        deadline = time.monotonic() + 60
+        while not heartbeat.exists():
+            assert service.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, "vigil alerts did not start within 60 s:\n" + log_path.read_text()
+            time.sleep(0.2)
+        app = alerts_page(database, monkeypatch)
+        asked = time.monotonic()
+        app.button(key="test_rule").click()
+        rerun(app)
+        answered = time.monotonic() - asked
+
+        assert messages(app) == ["Test notification delivered to ops-hook (webhook)."], messages(app, "error")
+        assert answered < 10, f"the page waited {answered:.1f} s for the answer"
+        (body,) = hook.bodies("/ops")
+        assert (body["status"], body["rule"]["id"], body["project"]) == ("test", "errors", "shop")
+        deliveries = store.deliveries()
+        assert deliveries["kind"].to_list() == ["test"] and deliveries["delivered"].all()
+        assert deliveries["incident_id"].to_list() == [body["incident_id"]]  # the request's id
+        assert "test notification delivered to ops-hook" in log_path.read_text()
+        assert hook.url("/ops") not in log_path.read_text()  # a webhook's URL is a secret (Slack's token is its path)
+    finally:
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(30) == 0, log_path.read_text()
+
+
+def test_without_vigil_alerts_the_page_says_nothing_was_sent_and_what_to_run(database, store, hook, monkeypatch):
+    store.save_rule(parse_rule({"id": "errors", "name": "Errors", "metric": "error_count", "project": "shop",
+                                "threshold": 10, "channels": ["team-hook"]}))
+    monkeypatch.setenv("VIGIL_ALERTS_TEST_WAIT", "2")
+    app = alerts_page(database, monkeypatch)
+    asked = time.monotonic()
+    app.button(key="test_rule").click()
+    rerun(app)
+
+    assert time.monotonic() - asked >= 2
+    assert messages(app) == []
+    (error,) = messages(app, "error")
+    assert error == ("No `vigil alerts` answered within 2 s, so nothing was sent: test notifications are sent by "
+                     "the alerts service. Start it with `vigil alerts` (`vigil up` starts it with the rest), then "
+                     "try again.")
+    assert hook.bodies() == [] and store.deliveries().is_empty()
+    # the request lapsed with the page's wait: a service starting now does not send it late
+    assert store.open_test_requests() == []
 
 
 def test_a_bad_channel_says_what_is_missing(database, store, monkeypatch):

@@ -146,6 +146,18 @@ def test_a_web_vital_change_is_exact_even_inside_one_histogram_bucket(clickhouse
 
 def test_the_chart_counts_every_event_of_the_hour_by_type(clickhouse, monkeypatch, shop):
     app = overview(clickhouse, monkeypatch, project=str(shop.id))
+    # the hour before (s-e: 4 page views, an LCP) as one faded line of all its events, moved onto this hour
+    assert chart_totals(app) == {"page_view": 8, "web_vital": 6, "error": 4, "click": 1,
+                                 "all events (previous period)": 5}
+    previous = chart(app)["data"][-1]
+    assert previous["opacity"] < 1 and previous["line"]["dash"] == "dot"
+
+
+def test_without_the_comparison_the_overview_shows_no_changes(clickhouse, monkeypatch, shop):
+    app = overview(clickhouse, monkeypatch, project=str(shop.id), compare="false")
+    assert {label: value for label, (value, _) in shown(app).items() if label in ("Page views", "LCP p75")} == {
+        "Page views": "8", "LCP p75": "3.25 s"}
+    assert all(delta in (None, "") for _, delta in shown(app).values())
     assert chart_totals(app) == {"page_view": 8, "web_vital": 6, "error": 4, "click": 1}
 
 
@@ -162,7 +174,8 @@ def test_a_shorter_time_range_changes_the_numbers(clickhouse, monkeypatch, shop)
     # LCP 1000, 2000, 3000 → p75 2500 ms: still good (≤ 2.5 s); the 15 minutes before: 4000
     assert metrics["LCP p75"] == ("2.50 s", "-1,500 ms")
     assert badges(app)[0] == ":green-badge[:material/check_circle: Good]"
-    assert chart_totals(app) == {"page_view": 5, "web_vital": 5, "error": 1}
+    # the 15 minutes before: s-c (2 page views, an error, a click, an LCP)
+    assert chart_totals(app) == {"page_view": 5, "web_vital": 5, "error": 1, "all events (previous period)": 5}
 
 
 def test_long_ranges_draw_wider_bars_of_the_same_events(clickhouse, monkeypatch, shop):

@@ -5,7 +5,7 @@ default — never a traceback, never a silent substitute."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -30,6 +30,9 @@ SIDEBAR = {
     "device": ["\x00"],
     "browser": ["\x7f"],
     "country": ["D" * 9000],
+    "from": ["2026-13-01", INJECTION],
+    "to": ["3000-01-01"],
+    "compare": ["maybe"],
 }
 # what each page reads itself
 OWN = {
@@ -73,6 +76,16 @@ def opened(clickhouse, monkeypatch, page: str, **query_params: str) -> AppTest:
 def test_a_good_link_shows_no_error(clickhouse, monkeypatch, project, page):
     app = opened(clickhouse, monkeypatch, page, project=str(project.id), range="24h")
     assert not app.exception and not app.error
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("link", ["90d", "custom"])
+def test_a_long_or_custom_range_opens_every_page(clickhouse, monkeypatch, project, page, link):
+    today = datetime.now(timezone.utc).date()
+    days = {"from": (today - timedelta(days=45)).isoformat(), "to": today.isoformat()} if link == "custom" else {}
+    app = opened(clickhouse, monkeypatch, page, project=str(project.id), range=link, **days)
+    assert not app.exception and not app.error
+    assert app.session_state["range"] == link
 
 
 @pytest.mark.parametrize("page, name, value", CASES, ids=[f"{p}-{n}-{i}" for i, (p, n, _) in enumerate(CASES)])

@@ -24,7 +24,7 @@ import orjson
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from pipeline.alerts.rules import parse_rule
+from pipeline.queries.alert_rules import parse_rule
 from pipeline.alerts.signal_rules import SignalWindows, parse_signal
 from pipeline.broker.topics import SIGNALS_TOPIC, ensure_topics
 from pipeline.stream.signal_windows import COLUMNS, SIGNAL_VITALS

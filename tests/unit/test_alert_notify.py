@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from pipeline.alerts.notify import Notification
-from pipeline.alerts.rules import parse_rule
+from pipeline.queries.alert_rules import parse_rule
 
 STARTED = datetime(2025, 6, 2, 12, 2, tzinfo=timezone.utc)
 FIRED = datetime(2025, 6, 2, 12, 4, tzinfo=timezone.utc)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.alerts.rules import (
+from pipeline.queries.alert_rules import (
     METRICS,
     RuleError,
     dump_config,

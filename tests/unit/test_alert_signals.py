@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pipeline.alerts.rules import parse_rule
+from pipeline.queries.alert_rules import parse_rule
 from pipeline.alerts.signal_rules import SignalWindows, judged_by_signals, parse_signal
 
 T0 = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)

@@ -1,20 +1,31 @@
-"""Alert rules, channels, mutes and history, kept in ClickHouse (``020_alerts.sql``).
+"""Alert rules, channels, mutes, history and test requests, kept in ClickHouse (``020_alerts.sql``,
+``081_alert_test_requests.sql``).
 
 The warehouse is the one store every Vigil process already shares, so the Alerts page (the
 dashboard process) and ``vigil alerts`` (the evaluator) meet here: the page writes rules,
-channels and mutes; the evaluator reads them every minute and writes the history.
+channels and mutes; the evaluator reads them every minute and writes the history. It lives in
+the query layer because the page, which may import nothing else of Vigil, writes through it
+(as it writes saved funnels through :mod:`.dashboard_state`); ``pipeline.alerts`` uses it from
+above.
 
 Rules and channels are versioned rows (``ReplacingMergeTree(version)``, read with
 ``FINAL``): a save is a new version, a delete is a last version marked deleted. Rules from
 the YAML file are *owned by the file* (``source = 'file'``): :meth:`AlertStore.sync_file`
 makes the stored ones match it, and the page may only mute them.
+
+Test notifications are *asked of* ``vigil alerts``, which owns delivery: the page records a
+request (:meth:`AlertStore.request_test`) and waits for its answer
+(:meth:`AlertStore.await_test`); the service picks up the open requests every second or so
+(:meth:`AlertStore.open_test_requests`), sends, and records each delivery with the request id
+as its ``incident_id``. A request nobody answered within its wait is not sent later.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -22,7 +33,7 @@ from typing import Any
 import polars as pl
 from clickhouse_connect.driver import Client
 
-from pipeline.alerts.rules import AlertConfig, Channel, Rule, RuleError, parse_channel, parse_rule
+from pipeline.queries.alert_rules import AlertConfig, Channel, Rule, RuleError, parse_channel, parse_rule
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 UTC_MS = pl.Datetime("ms", "UTC")
@@ -80,6 +91,31 @@ class OpenIncident:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """How sending one notification to one channel went (a row of ``alert_deliveries``)."""
+
+    channel: str
+    channel_type: str
+    delivered: bool
+    attempts: int
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class TestRequest:
+    """Someone on the Alerts page asked for a test notification (a row of ``alert_test_requests``):
+    about ``rule_id`` (empty: a sample rule on ``project``) to ``channels``."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    request_id: str
+    channels: tuple[str, ...]
+    rule_id: str = ""
+    project: str = ""
+    requested_by: str = ""
+
+
+@dataclass(frozen=True)
 class SyncReport:
     added: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
@@ -134,6 +170,28 @@ FROM alert_deliveries
 WHERE ({rule_id:String} = '' OR rule_id = {rule_id:String})
 ORDER BY at DESC
 LIMIT {limit:UInt32}
+"""
+_TEST_REQUEST_COLUMNS = ["request_id", "rule_id", "channels", "project", "requested_by", "wait_ms"]
+# requests still awaited (asked less than their wait ago); the server's clock judges, so the
+# page's and the service's clocks need not agree
+_AWAITED_TEST_REQUESTS = """
+SELECT request_id, rule_id, channels, project, requested_by
+FROM alert_test_requests
+WHERE requested_at > now64(3) - INTERVAL 1 HOUR
+  AND requested_at + toIntervalMillisecond(wait_ms) > now64(3)
+ORDER BY requested_at
+"""
+# which of them have an answer already (two plain reads: no subquery over two Distributed tables)
+_ANSWERED_TEST_REQUESTS = """
+SELECT DISTINCT incident_id
+FROM alert_deliveries
+WHERE kind = 'test' AND at > now64(3) - INTERVAL 1 HOUR AND has({request_ids:Array(String)}, incident_id)
+"""
+_TEST_DELIVERIES = """
+SELECT channel, channel_type, delivered, attempts, error
+FROM alert_deliveries
+WHERE kind = 'test' AND incident_id = {request_id:String} AND at > now64(3) - INTERVAL 1 HOUR
+ORDER BY at, channel
 """
 HISTORY_SCHEMA = {
     "at": UTC_MS, "rule_id": pl.String, "rule_name": pl.String, "incident_id": pl.String, "key": pl.String,
@@ -286,13 +344,54 @@ class AlertStore:
                                               for column in _HISTORY_COLUMNS] for row in rows],
                            column_names=_HISTORY_COLUMNS)
 
-    def record_deliveries(self, rule_id: str, incident_id: str, kind: str, deliveries: list[Any]) -> None:
+    def record_deliveries(self, rule_id: str, incident_id: str, kind: str, deliveries: Sequence[Delivery]) -> None:
         if not deliveries:
             return
         at = self.clock()
         self.client.insert("alert_deliveries", [
             [at, rule_id, incident_id, kind, d.channel, d.channel_type, d.attempts, int(d.delivered), d.error]
             for d in deliveries], column_names=_DELIVERY_COLUMNS)
+
+    # ── test notifications, asked of `vigil alerts` ─────────────────────────────────────
+
+    def request_test(self, channels: Sequence[str], *, rule_id: str = "", project: str = "", by: str = "",
+                     wait_s: float = 20.0) -> TestRequest:
+        """Ask ``vigil alerts`` to send a test notification about ``rule_id`` (or a sample rule on
+        ``project``) to ``channels``; it is answered only within ``wait_s`` seconds."""
+        if not channels:
+            raise RuleError(["a test notification needs at least one channel; add one to the rule first"])
+        request = TestRequest(f"test-{uuid.uuid4().hex}", tuple(channels), rule_id, project, by)
+        self.client.insert("alert_test_requests", [[request.request_id, rule_id, list(channels), project, by,
+                                                    round(wait_s * 1000)]], column_names=_TEST_REQUEST_COLUMNS)
+        return request
+
+    def open_test_requests(self) -> list[TestRequest]:
+        """The requests waiting for ``vigil alerts``: asked within their wait, not answered yet."""
+        awaited = [TestRequest(request_id, tuple(channels), rule_id, project, by) for
+                   request_id, rule_id, channels, project, by in self.client.query(_AWAITED_TEST_REQUESTS).result_rows]
+        if not awaited:
+            return []
+        answered = {request_id for (request_id,) in self.client.query(
+            _ANSWERED_TEST_REQUESTS, parameters={"request_ids": [r.request_id for r in awaited]}).result_rows}
+        return [request for request in awaited if request.request_id not in answered]
+
+    def test_deliveries(self, request_id: str) -> list[Delivery]:
+        """What ``vigil alerts`` recorded for one test request so far, one delivery per channel."""
+        return [Delivery(channel, channel_type, bool(delivered), attempts, error)
+                for channel, channel_type, delivered, attempts, error in
+                self.client.query(_TEST_DELIVERIES, parameters={"request_id": request_id}).result_rows]
+
+    def await_test(self, request: TestRequest, wait_s: float, poll_s: float = 0.25) -> list[Delivery]:
+        """The deliveries of ``request``, once every channel has one or ``wait_s`` seconds have
+        passed (then what came so far: empty if no ``vigil alerts`` answered)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            deliveries = self.test_deliveries(request.request_id)
+            if len(deliveries) >= len(request.channels) or time.monotonic() >= deadline:
+                return deliveries
+            time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
+
+    # ── what the evaluator remembers ─────────────────────────────────────────────────────
 
     def open_incidents(self) -> list[OpenIncident]:
         """Incidents pending or firing according to the history (the evaluator's state after a restart)."""

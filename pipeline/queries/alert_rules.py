@@ -6,6 +6,14 @@ comparison has held for its ``for`` duration — fires with a severity to its ch
 Rules come from two places that share this one definition: the YAML file named by
 ``VIGIL_ALERTS_FILE`` (config as code, see :func:`load_file`) and the Alerts page.
 
+Why here, in the query layer: the Alerts page is presentation and may import only
+``pipeline.queries`` and the settings, yet it shows rules, builds them from its form, checks
+them with these messages and exports them as YAML; and the store the page writes them through
+(:mod:`.alert_store`) keeps them as this module's mappings. ``pipeline.alerts`` (the evaluator,
+the notifications, ``vigil alerts``), one layer above, imports the model from here. The
+``contract`` layer below is the *event's* contract, which ingest and the stream share; they
+never need a rule.
+
 Every check collects *all* the problems of a definition and says, for each, where it is,
 what is wrong and what to write instead, so one round of fixing is enough::
 
@@ -415,7 +423,7 @@ class Channel:
         result = replace(self, url=expand(self.url), headers=tuple((k, expand(v)) for k, v in self.headers))
         if missing:
             raise RuleError([f"channel {self.name!r}: the environment variable {name} is not set; "
-                             f"set it for `vigil alerts` (and the dashboard, for test notifications)"
+                             f"set it for `vigil alerts`, which sends every notification (tests too)"
                              for name in dict.fromkeys(missing)])
         return result
 
