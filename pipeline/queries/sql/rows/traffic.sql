@@ -8,23 +8,20 @@ FROM events FINAL
 WHERE project_id = {project_id:UInt32}
   -- include: filter/event_minutes
   -- include: filter/dimensions
-  -- the edges, and the whole hours from the first one not sealed (a scalar: the primary key skips the rest)
+  -- the edges, and the whole hours from the first one not sealed (a scalar: the primary key skips
+  -- the rest); the sealed hours are one scalar array, computed once however often it is named
   AND (timestamp < {hours_start:DateTime64(3, 'UTC')} OR timestamp >= (
       SELECT ifNull(minOrNull(hour), toDateTime({hours_end:DateTime64(3, 'UTC')}, 'UTC'))
       FROM (
           -- include: rows/span_hours
       )
-      WHERE hour NOT IN (
-          SELECT hour FROM (
-              -- include: rows/sealed_traffic_hours
-          )
-      )
-  ))
-  AND toStartOfHour(timestamp) NOT IN (
-      SELECT hour FROM (
+      WHERE NOT has((SELECT groupArray(hour) FROM (
           -- include: rows/sealed_traffic_hours
-      )
-  )
+      )), hour)
+  ))
+  AND NOT has((SELECT groupArray(hour) FROM (
+      -- include: rows/sealed_traffic_hours
+  )), toStartOfHour(timestamp))
 GROUP BY minute, type, path
 UNION ALL
 SELECT hour AS minute, toString(type) AS type, path, events, visitors, sessions
@@ -33,8 +30,6 @@ WHERE project_id = {project_id:UInt32}
   -- include: filter/whole_hours
   -- include: filter/release
   -- include: filter/route
-  AND hour IN (
-      SELECT hour FROM (
-          -- include: rows/sealed_traffic_hours
-      )
-  )
+  AND has((SELECT groupArray(hour) FROM (
+      -- include: rows/sealed_traffic_hours
+  )), hour)
