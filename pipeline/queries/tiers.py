@@ -1,12 +1,13 @@
 """Which rollup answers: the one place that picks a statement's source for given filters.
 
 Raw events answer exactly and are named by their statements (``FROM events FINAL``); the
-rollups answer the dashboards' hot paths. Each rollup family has a per-minute table with every
-dimension and an hourly one with fewer: the hourly table answers the whole hours of a range
-when no filter or grouping needs a dimension it lacks and the answer is per hour or coarser;
-the minutes at the edges come from the per-minute table. Traffic has three row sets: the
-audience rollups (no route filter), the same with the sealed hours' counts (long ranges), or
-the per-page traffic rollups (a route filter is set).
+rollups answer the dashboards' hot paths. Each rollup family has an hourly table with fewer
+dimensions (traffic and audience: sealed hours recomputed from the raw events, 091): it answers
+the whole hours of a range when no filter or grouping needs a dimension it lacks and the answer
+is per hour or coarser; the other minutes come from the raw events (traffic, audience) or the
+family's per-minute table. Traffic has three row sets: the audience rows (no route filter), the
+same for long ranges (``sealed``: one statement since 091), or the per-page traffic rows (a route
+filter is set).
 """
 
 from __future__ import annotations

@@ -104,7 +104,25 @@ def shop(client):
     shop_data.insert(client, random.Random(43).sample(made, len(made) // 10))
     live = answers(client)
     assert sealed_hours(client) == []  # just inserted: read from the sets
-    return {"rows": made, "live": live}
+    assert sealed_session_hours(client) == []
+    return {"rows": made, "live": live, "sessions": session_answers(client)}
+
+
+def session_answers(client) -> dict:
+    """The Traffic page's session answers over the range, comparable with ==."""
+    return {"summary": queries.session_summary(client, RANGE).to_dicts(),
+            "entries": queries.entry_pages(client, RANGE).to_dicts(),
+            "exits": queries.exit_pages(client, RANGE).to_dicts(),
+            "sources": queries.sources(client, RANGE).to_dicts(),
+            "campaigns": queries.campaigns(client, RANGE).to_dicts(),
+            "options": {name: sorted(values) for name, values in queries.filter_options(client, RANGE).items()}}
+
+
+def sealed_session_hours(client) -> list[datetime]:
+    """The start hours of the range whose sessions the queries take from the seal."""
+    rows = client.query(f"SELECT hour FROM ({queries.sql('rows/sealed_session_hours')}) ORDER BY hour",
+                        parameters=RANGE.parameters())
+    return [hour.replace(tzinfo=timezone.utc) for (hour,) in rows.result_rows]
 
 
 def test_sealed_hours_answer_what_the_sets_and_ground_truth_answer(client, shop):
@@ -114,6 +132,20 @@ def test_sealed_hours_answer_what_the_sets_and_ground_truth_answer(client, shop)
     seal_now(client)
     assert sealed_hours(client) == HOURS
     assert answers(client) == expected
+
+
+def test_sealed_sessions_answer_what_the_raw_events_answer(client, shop):
+    """Start hours whose following three hours are over are sealed (their sessions' events from
+    two hours before to three after); the queries read those from the seal, the rest raw."""
+    if sealed_hours(client) != HOURS:
+        seal_now(client)
+    sealed = sealed_session_hours(client)
+    over = [hour for hour in [HOURS[0] - timedelta(hours=1), *HOURS]
+            if hour + timedelta(hours=3, minutes=5) <= datetime.now(timezone.utc)]
+    assert sealed == over and len(over) >= 2
+    found = session_answers(client)
+    assert found == shop["sessions"]
+    assert found["summary"][0]["sessions"] > 100 and found["sources"] and found["campaigns"]
 
 
 def test_a_replay_into_a_sealed_hour_changes_nothing_and_a_late_event_counts_at_once(client, shop):
