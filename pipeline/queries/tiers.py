@@ -33,15 +33,17 @@ SEALED_FROM = timedelta(hours=72)
 @dataclass(frozen=True, slots=True)
 class Source:
     """Where an answer's rows come from: ``rows`` names the traffic row set (``audience``,
-    ``sealed`` or ``traffic``; ``""`` for the other families), and the whole hours
-    ``[hours_start, hours_end)`` the hourly rollup answers (an empty span when it answers none)."""
+    ``sealed`` or ``traffic``; ``""`` for the other families), the whole hours
+    ``[hours_start, hours_end)`` the hourly rollup may answer (an empty span when it answers none;
+    of those, the sealed ones: ``sql/rows/sealed_hours_of.sql``) and that rollup's table."""
 
     rows: str
     hours_start: str
     hours_end: str
+    hour_table: str = ""
 
     def parameters(self) -> dict[str, Any]:
-        return {"hours_start": self.hours_start, "hours_end": self.hours_end}
+        return {"hours_start": self.hours_start, "hours_end": self.hours_end, "hour_table": self.hour_table}
 
 
 def pick_source(filters: Filters, family: str, bucket_minutes: int | None = None, group: str = "",
@@ -63,4 +65,4 @@ def pick_source(filters: Filters, family: str, bucket_minutes: int | None = None
         rows = "traffic" if filters.route else "audience"
         if rows == "audience" and sealed and hourly and last - first >= SEALED_FROM:
             rows = "sealed"
-    return Source(rows, clickhouse_time(first), clickhouse_time(last))
+    return Source(rows, clickhouse_time(first), clickhouse_time(last), f"{family}_hour")
