@@ -43,7 +43,11 @@ class Source:
     hour_table: str = ""
 
     def parameters(self) -> dict[str, Any]:
-        return {"hours_start": self.hours_start, "hours_end": self.hours_end, "hour_table": self.hour_table}
+        return {"hours_start": self.hours_start, "hours_end": self.hours_end}
+
+    def sealed_parameters(self) -> dict[str, Any]:
+        """:meth:`parameters` and the hourly table whose sealed hours answer (``hour_table``)."""
+        return {**self.parameters(), "hour_table": self.hour_table}
 
 
 def pick_source(filters: Filters, family: str, bucket_minutes: int | None = None, group: str = "",
