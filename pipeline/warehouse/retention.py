@@ -14,8 +14,8 @@ from clickhouse_connect.driver import Client
 # table → the time its rows expire by
 RAW_TABLES: dict[str, str] = {"events": "timestamp"}
 ROLLUP_TABLES: dict[str, str] = {
-    "web_vitals_minute": "minute", "traffic_minute": "minute", "error_groups_minute": "minute",
-    "api_calls_minute": "minute", "sessions": "started", "traffic_hour": "hour", "web_vitals_hour": "hour",
+    "traffic_minute": "minute", "error_groups_minute": "minute",
+    "sessions": "started", "traffic_hour": "hour", "web_vitals_hour": "hour",  # web_vitals_hour: sealed (090)
     "error_groups": "day",
     "audience_minute": "minute", "audience_hour": "hour", "api_calls_hour": "hour", "page_audience_hour": "hour",
     "signals_minute": "minute",  # vigil signals' windows (060), kept as long as the rollups

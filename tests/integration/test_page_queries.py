@@ -34,7 +34,7 @@ PROJECT = 9201
 NEIGHBOUR = 9202
 ANCHOR = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=4)
 WINDOW = Filters(PROJECT, ANCHOR + timedelta(minutes=10), ANCHOR + timedelta(minutes=70))
-ROLLUPS = ("web_vitals_minute", "traffic_minute", "error_groups_minute", "api_calls_minute", "sessions")
+ROLLUPS = ("web_vitals_hour", "traffic_minute", "error_groups_minute", "api_calls_hour", "sessions")
 # one filter per dimension, each leaving a fair share of the data
 DIMENSION_FILTERS = [
     {}, {"device": "mobile"}, {"browser": "Chrome"}, {"country": "DE"}, {"country": "unknown"},

@@ -1,14 +1,42 @@
--- The API call rows of a range: the whole hours from api_calls_hour when it can answer
--- (tiers.pick_source: no route, device, browser or country filter), the other minutes from
--- api_calls_minute.
-SELECT toString(method) AS method, endpoint, status, toString(failure) AS failure, bucket, calls, low, high
-FROM api_calls_minute FINAL
+-- The API call rows of a range, one per call or per key of a sealed hour: the whole hours sealed
+-- in api_calls_hour when it can answer (tiers.pick_source: no route, device, browser or country
+-- filter), every other minute from the raw events.
+WITH
+    (
+        SELECT groupArray((hour, sealed_at))
+        FROM
+        (
+            -- include: rows/sealed_hours_of
+        )
+    ) AS sealed_hours
+SELECT toString(http_method) AS method,
+       concat(if(domain(http_url) IN ('', domain(url)), '', domain(http_url)),
+              arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+\\z') OR (length(segment) >= 16 AND match(segment, '^[0-9a-fA-F-]+\\z')),
+                                                    ':id', segment),
+                                         splitByChar('/', path(http_url))), '/')) AS endpoint,
+       http_status AS status, JSONExtractString(data, 'failure') AS failure,
+       if(duration_ms > 0, toInt16(ceil(log(duration_ms) / log(101 / 99))), toInt16(-32768)) AS bucket,
+       toUInt64(1) AS calls, duration_ms AS low, duration_ms AS high
+FROM events FINAL
 WHERE project_id = {project_id:UInt32}
-  -- include: filter/edge_minutes
+  AND type = 'api_call'
+  AND toStartOfMinute(timestamp) >= {start:DateTime64(3, 'UTC')}
+  AND toStartOfMinute(timestamp) < {end:DateTime64(3, 'UTC')}
   -- include: filter/dimensions
+  AND NOT has(sealed_hours.1, toStartOfHour(timestamp))
 UNION ALL
+WITH
+    (
+        SELECT groupArray((hour, sealed_at))
+        FROM
+        (
+            -- include: rows/sealed_hours_of
+        )
+    ) AS sealed_hours
 SELECT toString(method) AS method, endpoint, status, toString(failure) AS failure, bucket, calls, low, high
 FROM api_calls_hour FINAL
 WHERE project_id = {project_id:UInt32}
   -- include: filter/whole_hours
   -- include: filter/release
+  AND has(sealed_hours, (hour, sealed_at))
+  AND calls > 0
