@@ -158,7 +158,7 @@ SELECT
     environment,
     release,
     http_method AS method,
-    concat(if((domain(http_url) IN ('', domain(url))), '', domain(http_url)), arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+$|^[0-9a-fA-F-]{16,}$'), ':id', segment), splitByChar('/', path(http_url))), '/')) AS endpoint,
+    concat(if((domain(http_url) IN ('', domain(url))), '', domain(http_url)), arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+\\z') OR ((length(segment) >= 16) AND match(segment, '^[0-9a-fA-F-]+\\z')), ':id', segment), splitByChar('/', path(http_url))), '/')) AS endpoint,
     http_status AS status,
     JSONExtractString(data, 'failure') AS failure,
     if(duration_ms > 0, toInt16(ceil(log(duration_ms) / log(101 / 99))), toInt16(-32768)) AS bucket,
