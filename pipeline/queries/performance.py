@@ -1,8 +1,8 @@
 """Web Vitals and page loads: percentiles and ratings per vital, over time, by dimension, and
 what the SDK blamed.
 
-The rollup answers (web_vitals_minute / web_vitals_hour) cover whole minutes with percentiles
-within :data:`~pipeline.queries.histograms.RELATIVE_ACCURACY`; the drill-downs read the raw
+The rollup answers (sealed hours of web_vitals_hour, the rest from events) cover whole minutes
+with percentiles within :data:`~pipeline.queries.histograms.RELATIVE_ACCURACY`; the drill-downs read the raw
 events, exact, for the ranges people drill into.
 """
 

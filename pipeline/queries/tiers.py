@@ -1,10 +1,12 @@
 """Which rollup answers: the one place that picks a statement's source for given filters.
 
 Raw events answer exactly and are named by their statements (``FROM events FINAL``); the
-rollups answer the dashboards' hot paths. Each rollup family has a per-minute table with every
-dimension and an hourly one with fewer: the hourly table answers the whole hours of a range
-when no filter or grouping needs a dimension it lacks and the answer is per hour or coarser;
-the minutes at the edges come from the per-minute table. Traffic has three row sets: the
+rollups answer the dashboards' hot paths. A rollup family has an hourly table with few
+dimensions: it answers the whole hours of a range when no filter or grouping needs a dimension
+it lacks and the answer is per hour or coarser; the minutes at the edges come from the
+per-minute table — or, for the families sealed from the raw events (Web Vitals, API calls: 090),
+only the hours sealed since their last insert (``Source.sealed_parameters``) and everything else
+from the events. Traffic has three row sets: the
 audience rollups (no route filter), the same with the sealed hours' counts (long ranges), or
 the per-page traffic rollups (a route filter is set).
 """
