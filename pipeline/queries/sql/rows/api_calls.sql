@@ -2,13 +2,7 @@
 -- in api_calls_hour when it can answer (tiers.pick_source: no route, device, browser or country
 -- filter), every other minute from the raw events.
 WITH
-    (
-        SELECT groupArray((hour, sealed_at))
-        FROM
-        (
-            -- include: rows/sealed_hours_of
-        )
-    ) AS sealed_hours
+    -- include: rows/sealed_and_live_hours
 SELECT toString(http_method) AS method,
        concat(if(domain(http_url) IN ('', domain(url)), '', domain(http_url)),
               arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+\\z') OR (length(segment) >= 16 AND match(segment, '^[0-9a-fA-F-]+\\z')),
@@ -23,16 +17,10 @@ WHERE project_id = {project_id:UInt32}
   AND toStartOfMinute(timestamp) >= {start:DateTime64(3, 'UTC')}
   AND toStartOfMinute(timestamp) < {end:DateTime64(3, 'UTC')}
   -- include: filter/dimensions
-  AND NOT has(sealed_hours.1, toStartOfHour(timestamp))
+  AND has(live_hours, toStartOfHour(timestamp))
 UNION ALL
 WITH
-    (
-        SELECT groupArray((hour, sealed_at))
-        FROM
-        (
-            -- include: rows/sealed_hours_of
-        )
-    ) AS sealed_hours
+    -- include: rows/sealed_and_live_hours
 SELECT toString(method) AS method, endpoint, status, toString(failure) AS failure, bucket, calls, low, high
 FROM api_calls_hour FINAL
 WHERE project_id = {project_id:UInt32}

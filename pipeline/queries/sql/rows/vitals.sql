@@ -3,13 +3,7 @@
 -- country filter or breakdown), every other minute from the raw events. Dimensions the hourly
 -- rollup lacks read as ''.
 WITH
-    (
-        SELECT groupArray((hour, sealed_at))
-        FROM
-        (
-            -- include: rows/sealed_hours_of
-        )
-    ) AS sealed_hours
+    -- include: rows/sealed_and_live_hours
 SELECT toStartOfMinute(timestamp) AS minute, vital_name, path, toString(device) AS device,
        toString(browser) AS browser, toString(country) AS country, toString(release) AS release,
        toString(connection_type) AS connection_type, toString(environment) AS environment,
@@ -21,16 +15,10 @@ WHERE project_id = {project_id:UInt32}
   AND type = 'web_vital'
   AND ({vital:String} = '' OR vital_name = {vital:String})
   -- include: filter/minutes_in_range
-  AND NOT has(sealed_hours.1, toStartOfHour(timestamp))
+  AND has(live_hours, toStartOfHour(timestamp))
 UNION ALL
 WITH
-    (
-        SELECT groupArray((hour, sealed_at))
-        FROM
-        (
-            -- include: rows/sealed_hours_of
-        )
-    ) AS sealed_hours
+    -- include: rows/sealed_and_live_hours
 SELECT hour AS minute, vital_name, '' AS path, '' AS device, '' AS browser, '' AS country,
        toString(release) AS release, '' AS connection_type, toString(environment) AS environment,
        rating, bucket, samples, low, high
