@@ -158,9 +158,9 @@ SELECT
     environment,
     release,
     http_method AS method,
-    concat(if((domain(http_url) IN ('', domain(url))), '', domain(http_url)), arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+\\z') OR ((length(segment) >= 16) AND match(segment, '^[0-9a-fA-F-]+\\z')), ':id', segment), splitByChar('/', path(http_url))), '/')) AS endpoint,
+    api_endpoint AS endpoint,
     http_status AS status,
-    JSONExtractString(data, 'failure') AS failure,
+    api_failure AS failure,
     if(duration_ms > 0, toInt16(ceil(log(duration_ms) / log(101 / 99))), toInt16(-32768)) AS bucket,
     count() AS calls,
     min(duration_ms) AS low,
@@ -677,6 +677,8 @@ CREATE TABLE events
     `logger` String DEFAULT '',
     `server_name` LowCardinality(String) DEFAULT '',
     `transaction` String DEFAULT '' CODEC(ZSTD(1)),
+    `api_endpoint` String DEFAULT if(type = 'api_call', concat(if((domain(http_url) IN ('', domain(url))), '', domain(http_url)), arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+$|^[0-9a-fA-F-]{16,}$'), ':id', segment), splitByChar('/', path(http_url))), '/')), '') CODEC(ZSTD(1)),
+    `api_failure` LowCardinality(String) DEFAULT if(type = 'api_call', JSONExtractString(data, 'failure'), ''),
     INDEX events_fingerprint fingerprint TYPE bloom_filter GRANULARITY 4,
     INDEX events_session session_id TYPE bloom_filter GRANULARITY 4
 )

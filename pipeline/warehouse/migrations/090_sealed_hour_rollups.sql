@@ -93,6 +93,16 @@ SELECT project_id, '', hour, '', '', '', toInt16(32767), 0, 0, 0, now64(3, 'UTC'
 FROM stale
 SETTINGS do_not_merge_across_partitions_select_final = 1;
 
+-- what the API rows group by, computed once at insert (as 006 did for timings) instead of on every
+-- read of the raw calls: the endpoint (the call's host if not the page's, then its path with ids
+-- as :id) and the failure the SDK reported. Parts stored before compute them when read.
+ALTER TABLE events ADD COLUMN IF NOT EXISTS api_endpoint String DEFAULT if(type = 'api_call',
+    concat(if(domain(http_url) IN ('', domain(url)), '', domain(http_url)),
+           arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+$|^[0-9a-fA-F-]{16,}$'), ':id', segment),
+                                      splitByChar('/', path(http_url))), '/')), '') CODEC(ZSTD(1));
+ALTER TABLE events ADD COLUMN IF NOT EXISTS api_failure LowCardinality(String) DEFAULT if(type = 'api_call',
+    JSONExtractString(data, 'failure'), '');
+
 DROP VIEW IF EXISTS api_calls_minute_mv;
 DROP VIEW IF EXISTS api_calls_hour_mv;
 DROP TABLE IF EXISTS api_calls_minute;
@@ -121,11 +131,7 @@ ORDER BY (project_id, hour, endpoint, method, status, failure, environment, rele
 INSERT INTO api_calls_hour
 SELECT
     project_id, toStartOfHour(timestamp) AS hour, environment, release, http_method AS method,
-    concat(if(domain(http_url) IN ('', domain(url)), '', domain(http_url)),
-           arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+\\z') OR (length(segment) >= 16 AND match(segment, '^[0-9a-fA-F-]+\\z')),
-                                                    ':id', segment),
-                                      splitByChar('/', path(http_url))), '/')) AS endpoint,
-    http_status AS status, JSONExtractString(data, 'failure') AS failure,
+    api_endpoint AS endpoint, http_status AS status, api_failure AS failure,
     if(duration_ms > 0, toInt16(ceil(log(duration_ms) / log(101 / 99))), toInt16(-32768)) AS bucket,
     count() AS calls, min(duration_ms) AS low, max(duration_ms) AS high,
     now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
@@ -160,11 +166,7 @@ WITH stale AS
 )
 SELECT
     project_id, toStartOfHour(timestamp) AS hour, environment, release, http_method AS method,
-    concat(if(domain(http_url) IN ('', domain(url)), '', domain(http_url)),
-           arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+\\z') OR (length(segment) >= 16 AND match(segment, '^[0-9a-fA-F-]+\\z')),
-                                                    ':id', segment),
-                                      splitByChar('/', path(http_url))), '/')) AS endpoint,
-    http_status AS status, JSONExtractString(data, 'failure') AS failure,
+    api_endpoint AS endpoint, http_status AS status, api_failure AS failure,
     if(duration_ms > 0, toInt16(ceil(log(duration_ms) / log(101 / 99))), toInt16(-32768)) AS bucket,
     count() AS calls, min(duration_ms) AS low, max(duration_ms) AS high,
     now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at

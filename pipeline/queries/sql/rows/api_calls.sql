@@ -3,12 +3,8 @@
 -- filter), every other minute from the raw events.
 WITH
     -- include: rows/sealed_and_live_hours
-SELECT toString(http_method) AS method,
-       concat(if(domain(http_url) IN ('', domain(url)), '', domain(http_url)),
-              arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+\\z') OR (length(segment) >= 16 AND match(segment, '^[0-9a-fA-F-]+\\z')),
-                                                    ':id', segment),
-                                         splitByChar('/', path(http_url))), '/')) AS endpoint,
-       http_status AS status, JSONExtractString(data, 'failure') AS failure,
+SELECT toString(http_method) AS method, api_endpoint AS endpoint, http_status AS status,
+       toString(api_failure) AS failure,
        if(duration_ms > 0, toInt16(ceil(log(duration_ms) / log(101 / 99))), toInt16(-32768)) AS bucket,
        toUInt64(1) AS calls, duration_ms AS low, duration_ms AS high
 FROM events FINAL
