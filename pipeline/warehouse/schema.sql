@@ -108,45 +108,87 @@ CREATE TABLE api_calls_hour
     `status` UInt16,
     `failure` LowCardinality(String),
     `bucket` Int16,
-    `calls` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `low` SimpleAggregateFunction(min, Float64),
-    `high` SimpleAggregateFunction(max, Float64)
+    `calls` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
 )
-ENGINE = AggregatingMergeTree
+ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(hour)
 ORDER BY (project_id, hour, endpoint, method, status, failure, environment, release, bucket)
 SETTINGS index_granularity = 8192;
 
-CREATE MATERIALIZED VIEW api_calls_hour_mv TO api_calls_hour
+CREATE MATERIALIZED VIEW api_calls_hour_seal
+REFRESH EVERY 1 MINUTE APPEND TO api_calls_hour
 (
     `project_id` UInt32,
     `hour` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `method` LowCardinality(String),
+    `environment` String,
+    `release` String,
+    `method` String,
     `endpoint` String,
     `status` UInt16,
     `failure` String,
     `bucket` Int16,
-    `calls` Array(UInt64),
+    `calls` UInt64,
     `low` Float64,
-    `high` Float64
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
 )
-AS SELECT
+DEFINER = default SQL SECURITY DEFINER
+AS WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM api_calls_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
     project_id,
     toStartOfHour(timestamp) AS hour,
     environment,
     release,
     http_method AS method,
-    concat(if((domain(http_url) IN ('', domain(url))), '', domain(http_url)), arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+$|^[0-9a-fA-F-]{16,}$'), ':id', segment), splitByChar('/', path(http_url))), '/')) AS endpoint,
+    api_endpoint AS endpoint,
     http_status AS status,
-    JSONExtractString(data, 'failure') AS failure,
+    api_failure AS failure,
     if(duration_ms > 0, toInt16(ceil(log(duration_ms) / log(101 / 99))), toInt16(-32768)) AS bucket,
-    groupUniqArray(cityHash64(event_id)) AS calls,
+    count() AS calls,
     min(duration_ms) AS low,
-    max(duration_ms) AS high
+    max(duration_ms) AS high,
+    now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
 FROM events
-WHERE type = 'api_call'
+FINAL
+WHERE (type = 'api_call') AND ((project_id, toStartOfHour(timestamp)) IN (
+    SELECT
+        project_id,
+        hour
+    FROM stale
+))
 GROUP BY
     project_id,
     hour,
@@ -156,84 +198,55 @@ GROUP BY
     endpoint,
     status,
     failure,
-    bucket;
-
-CREATE TABLE api_calls_minute
-(
-    `project_id` UInt32,
-    `minute` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `path` String,
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `method` LowCardinality(String),
-    `endpoint` String,
-    `status` UInt16,
-    `failure` LowCardinality(String),
-    `bucket` Int16,
-    `calls` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `low` SimpleAggregateFunction(min, Float64),
-    `high` SimpleAggregateFunction(max, Float64)
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY (project_id, minute, endpoint, method, status, failure, environment, release, path, device, browser, country, bucket)
-SETTINGS index_granularity = 8192;
-
-CREATE MATERIALIZED VIEW api_calls_minute_mv TO api_calls_minute
-(
-    `project_id` UInt32,
-    `minute` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `path` String,
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `method` LowCardinality(String),
-    `endpoint` String,
-    `status` UInt16,
-    `failure` String,
-    `bucket` Int16,
-    `calls` Array(UInt64),
-    `low` Float64,
-    `high` Float64
-)
-AS SELECT
+    bucket
+UNION ALL
+WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM api_calls_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
     project_id,
-    toStartOfMinute(timestamp) AS minute,
-    environment,
-    release,
-    path,
-    device,
-    browser,
-    country,
-    http_method AS method,
-    concat(if((domain(http_url) IN ('', domain(url))), '', domain(http_url)), arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+$|^[0-9a-fA-F-]{16,}$'), ':id', segment), splitByChar('/', path(http_url))), '/')) AS endpoint,
-    http_status AS status,
-    JSONExtractString(data, 'failure') AS failure,
-    if(duration_ms > 0, toInt16(ceil(log(duration_ms) / log(101 / 99))), toInt16(-32768)) AS bucket,
-    groupUniqArray(cityHash64(event_id)) AS calls,
-    min(duration_ms) AS low,
-    max(duration_ms) AS high
-FROM events
-WHERE type = 'api_call'
-GROUP BY
-    project_id,
-    minute,
-    environment,
-    release,
-    path,
-    device,
-    browser,
-    country,
-    method,
-    endpoint,
-    status,
-    failure,
-    bucket;
+    hour,
+    '',
+    '',
+    '',
+    '',
+    0,
+    '',
+    toInt16(32767),
+    0,
+    0,
+    0,
+    now64(3, 'UTC') - toIntervalSecond(60)
+FROM stale
+SETTINGS do_not_merge_across_partitions_select_final = 1;
 
 CREATE TABLE audience_hour
 (
@@ -586,6 +599,8 @@ CREATE TABLE events
     `logger` String DEFAULT '',
     `server_name` LowCardinality(String) DEFAULT '',
     `transaction` String DEFAULT '' CODEC(ZSTD(1)),
+    `api_endpoint` String DEFAULT if(type = 'api_call', concat(if((domain(http_url) IN ('', domain(url))), '', domain(http_url)), arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+$|^[0-9a-fA-F-]{16,}$'), ':id', segment), splitByChar('/', path(http_url))), '/')), '') CODEC(ZSTD(1)),
+    `api_failure` LowCardinality(String) DEFAULT if(type = 'api_call', JSONExtractString(data, 'failure'), ''),
     INDEX events_fingerprint fingerprint TYPE bloom_filter GRANULARITY 4,
     INDEX events_session session_id TYPE bloom_filter GRANULARITY 4
 )
@@ -1041,29 +1056,64 @@ CREATE TABLE web_vitals_hour
     `release` LowCardinality(String),
     `rating` LowCardinality(String),
     `bucket` Int16,
-    `samples` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `low` SimpleAggregateFunction(min, Float64),
-    `high` SimpleAggregateFunction(max, Float64)
+    `samples` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
 )
-ENGINE = AggregatingMergeTree
+ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(hour)
-ORDER BY (project_id, vital_name, hour, environment, release, rating, bucket)
+ORDER BY (project_id, hour, vital_name, environment, release, rating, bucket)
 SETTINGS index_granularity = 8192;
 
-CREATE MATERIALIZED VIEW web_vitals_hour_mv TO web_vitals_hour
+CREATE MATERIALIZED VIEW web_vitals_hour_seal
+REFRESH EVERY 1 MINUTE APPEND TO web_vitals_hour
 (
     `project_id` UInt32,
-    `vital_name` LowCardinality(String),
+    `vital_name` String,
     `hour` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `rating` LowCardinality(String),
+    `environment` String,
+    `release` String,
+    `rating` String,
     `bucket` Int16,
-    `samples` Array(UInt64),
+    `samples` UInt64,
     `low` Float64,
-    `high` Float64
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
 )
-AS SELECT
+DEFINER = default SQL SECURITY DEFINER
+AS WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM web_vitals_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
     project_id,
     vital_name,
     toStartOfHour(timestamp) AS hour,
@@ -1071,11 +1121,18 @@ AS SELECT
     release,
     vital_rating AS rating,
     if(vital_value > 0, toInt16(ceil(log(vital_value) / log(101 / 99))), toInt16(-32768)) AS bucket,
-    groupUniqArray(cityHash64(event_id)) AS samples,
+    count() AS samples,
     min(vital_value) AS low,
-    max(vital_value) AS high
+    max(vital_value) AS high,
+    now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
 FROM events
-WHERE type = 'web_vital'
+FINAL
+WHERE (type = 'web_vital') AND ((project_id, toStartOfHour(timestamp)) IN (
+    SELECT
+        project_id,
+        hour
+    FROM stale
+))
 GROUP BY
     project_id,
     vital_name,
@@ -1083,77 +1140,50 @@ GROUP BY
     environment,
     release,
     rating,
-    bucket;
-
-CREATE TABLE web_vitals_minute
-(
-    `project_id` UInt32,
-    `vital_name` LowCardinality(String),
-    `minute` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `path` String,
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `connection_type` LowCardinality(String),
-    `rating` LowCardinality(String),
-    `bucket` Int16,
-    `samples` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `low` SimpleAggregateFunction(min, Float64),
-    `high` SimpleAggregateFunction(max, Float64)
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY (project_id, vital_name, minute, environment, release, path, device, browser, country, connection_type, rating, bucket)
-SETTINGS index_granularity = 8192;
-
-CREATE MATERIALIZED VIEW web_vitals_minute_mv TO web_vitals_minute
-(
-    `project_id` UInt32,
-    `vital_name` LowCardinality(String),
-    `minute` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `path` String,
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `connection_type` LowCardinality(String),
-    `rating` LowCardinality(String),
-    `bucket` Int16,
-    `samples` Array(UInt64),
-    `low` Float64,
-    `high` Float64
-)
-AS SELECT
+    bucket
+UNION ALL
+WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM web_vitals_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
     project_id,
-    vital_name,
-    toStartOfMinute(timestamp) AS minute,
-    environment,
-    release,
-    path,
-    device,
-    browser,
-    country,
-    connection_type,
-    vital_rating AS rating,
-    if(vital_value > 0, toInt16(ceil(log(vital_value) / log(101 / 99))), toInt16(-32768)) AS bucket,
-    groupUniqArray(cityHash64(event_id)) AS samples,
-    min(vital_value) AS low,
-    max(vital_value) AS high
-FROM events
-WHERE type = 'web_vital'
-GROUP BY
-    project_id,
-    vital_name,
-    minute,
-    environment,
-    release,
-    path,
-    device,
-    browser,
-    country,
-    connection_type,
-    rating,
-    bucket;
+    '',
+    hour,
+    '',
+    '',
+    '',
+    toInt16(32767),
+    0,
+    0,
+    0,
+    now64(3, 'UTC') - toIntervalSecond(60)
+FROM stale
+SETTINGS do_not_merge_across_partitions_select_final = 1;

@@ -1,5 +1,5 @@
-"""Sealed hours (``migrations/073_sealed_audience_hours.sql``, ``091_sealed_traffic_hours.sql``):
-forcing a seal now.
+"""Sealed hours (migrations ``073_sealed_audience_hours.sql``, ``090_sealed_hour_rollups.sql``,
+``091_sealed_traffic_hours.sql``): forcing a seal now.
 
 ClickHouse itself seals closed hours every minute (the refreshable materialized views named
 ``*_seal``, one per rollup family), so nothing in Vigil has to run them. A seal only counts for an hour
@@ -15,9 +15,7 @@ from datetime import timedelta
 
 from clickhouse_connect.driver import Client
 
-# the refreshable views that seal hours: every one of this database whose name ends in _seal
-SEAL_VIEWS = ("SELECT view FROM system.view_refreshes WHERE database = currentDatabase() "
-              "AND endsWith(view, '_seal') ORDER BY view")
+SEAL_SUFFIX = "_seal"  # every refreshable view that seals hours is named <table>_seal
 # how much older than a seal an hour's last insert must be for the seal to count (the migration's 60 s)
 SEAL_MARGIN = timedelta(seconds=60)
 
@@ -31,16 +29,23 @@ def seconds_until_sealable(client: Client) -> float:
     return int(waiting) / 1000
 
 
+def seal_views(client: Client) -> list[str]:
+    """The refreshable views of the current database that seal hours (named ``*_seal``)."""
+    rows = client.query("SELECT view FROM system.view_refreshes WHERE database = currentDatabase() "
+                        "AND endsWith(view, {suffix:String}) ORDER BY view", parameters={"suffix": SEAL_SUFFIX})
+    return [name for (name,) in rows.result_rows]
+
+
 def seal_now(client: Client) -> float:
     """Seal every closed hour touched since its last seal, as the views' next refreshes would:
-    wait until the latest insert is past the margin, refresh every ``*_seal`` view and wait for
-    them to finish. Returns the seconds spent waiting for the margin."""
+    wait until the latest insert is past the margin, refresh every seal view and wait for them
+    to finish. Returns the seconds spent waiting for the margin."""
     waited = seconds_until_sealable(client)
     if waited:
         time.sleep(waited + 0.05)
-    views = [view for (view,) in client.query(SEAL_VIEWS).result_rows]
-    for view in views:  # names from the server's own catalogue, no input
-        client.command(f"SYSTEM REFRESH VIEW {view}")
+    views = seal_views(client)
+    for view in views:  # names read from system.view_refreshes, quoted as identifiers
+        client.command(f"SYSTEM REFRESH VIEW `{view}`")
     for view in views:
-        client.command(f"SYSTEM WAIT VIEW {view}")
+        client.command(f"SYSTEM WAIT VIEW `{view}`")
     return waited

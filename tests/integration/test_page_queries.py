@@ -34,7 +34,7 @@ PROJECT = 9201
 NEIGHBOUR = 9202
 ANCHOR = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=4)
 WINDOW = Filters(PROJECT, ANCHOR + timedelta(minutes=10), ANCHOR + timedelta(minutes=70))
-ROLLUPS = ("web_vitals_minute", "error_groups_minute", "api_calls_minute", "sessions", "traffic_hour", "audience_hour")
+ROLLUPS = ("web_vitals_hour", "error_groups_minute", "api_calls_hour", "sessions", "traffic_hour", "audience_hour")
 # one filter per dimension, each leaving a fair share of the data
 DIMENSION_FILTERS = [
     {}, {"device": "mobile"}, {"browser": "Chrome"}, {"country": "DE"}, {"country": "unknown"},
