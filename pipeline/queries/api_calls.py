@@ -1,4 +1,4 @@
-"""API calls seen by the SDK (rollups api_calls_minute / api_calls_hour): volume, failures and
+"""API calls seen by the SDK (sealed hours in api_calls_hour, the rest from events): volume, failures and
 latency per endpoint."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ _FAILED = (pl.col("status") == 0) | (pl.col("status") >= 400)
 
 
 def _parameters(filters: Filters) -> dict[str, Any]:
-    return {**filters.parameters(), **pick_source(filters, "api_calls").parameters()}
+    return {**filters.parameters(), **pick_source(filters, "api_calls").sealed_parameters()}
 
 
 def api_endpoints(client: Client, filters: Filters, limit: int = 50) -> pl.DataFrame:
@@ -53,5 +53,5 @@ def api_call_totals(client: Client, filters: Filters) -> pl.DataFrame:
     """One row, from the rollup (whole minutes): ``api_calls`` and ``api_failures`` (HTTP status
     ≥ 400 or no response: network error, timeout) — :func:`api_endpoints` summed over every
     endpoint, as the API-failure-rate alert reads it."""
-    return rollup_frame(client, "api_call_totals", filters.parameters(),
+    return rollup_frame(client, "api_call_totals", _parameters(filters),
                         {"api_calls": pl.UInt64, "api_failures": pl.UInt64}).fill_null(0)

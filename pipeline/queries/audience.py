@@ -1,7 +1,8 @@
 """Traffic: events, page views, visitors and sessions of a range, and the filters' choices.
 
 Raw answers (:func:`events_per_minute`, :func:`traffic_summary`) are exact to the millisecond;
-rollup answers (the rest) cover whole minutes and count with idempotent sets of event-id hashes.
+rollup answers (the rest) cover whole minutes: sealed hours from the hourly rollups (plain counts
+and visitor/session sets, recomputed from the raw events), every other minute from the raw events.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from clickhouse_connect.driver import Client
 
 from pipeline.warehouse.projects import list_projects
 from pipeline.queries.filters import DIMENSION_NAMES, UNKNOWN_COUNTRY, Filters, check_bucket
-from pipeline.queries.statements import UTC_MS, frame, rollup_frame, sql, wire
+from pipeline.queries.statements import ROLLUP_SETTINGS, UTC_MS, frame, rollup_frame, sql, wire
 from pipeline.queries.tiers import pick_source
 
 _TOTALS = {"page_views": pl.UInt64, "unique_visitors": pl.UInt64, "sessions": pl.UInt64,
@@ -42,7 +43,9 @@ def traffic_totals(client: Client, filters: Filters) -> pl.DataFrame:
     ``events``. :func:`traffic_summary` answers the same from raw events, exact to the ms."""
     source = pick_source(filters, "traffic", sealed=True)
     parameters = {**filters.parameters(), "bucket_minutes": 1, **source.parameters()}
-    return rollup_frame(client, f"traffic_totals_{source.rows}", parameters, _TOTALS).fill_null(0)
+    # since 091 a sealed audience hour holds plain counts, so the sealed rows are the audience rows
+    rows = "audience" if source.rows == "sealed" else source.rows
+    return rollup_frame(client, f"traffic_totals_{rows}", parameters, _TOTALS).fill_null(0)
 
 
 def traffic_trend(client: Client, filters: Filters, bucket_minutes: int = 1) -> pl.DataFrame:
@@ -79,7 +82,9 @@ def filter_options(client: Client, filters: Filters, limit: int = 200) -> dict[s
     "browser": [...], "country": [...]}``, the most frequent first (up to ``limit``) — from the
     sessions that started in the range and the pages viewed in its hours; a missing country is
     :data:`UNKNOWN_COUNTRY`, other empty values are left out."""
-    rows = client.query(wire(sql("filter_options")), parameters={**filters.parameters(), "limit": limit}).named_results()
+    unfiltered = Filters(filters.project_id, filters.start, filters.end)  # whatever the filters are
+    rows = client.query(wire(sql("filter_options")), parameters={**unfiltered.parameters(), "limit": limit},
+                        settings=ROLLUP_SETTINGS).named_results()
     found = next(iter(rows), {})
     options: dict[str, list[str]] = {}
     for dimension in DIMENSION_NAMES:

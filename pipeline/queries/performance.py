@@ -1,8 +1,8 @@
 """Web Vitals and page loads: percentiles and ratings per vital, over time, by dimension, and
 what the SDK blamed.
 
-The rollup answers (web_vitals_minute / web_vitals_hour) cover whole minutes with percentiles
-within :data:`~pipeline.queries.histograms.RELATIVE_ACCURACY`; the drill-downs read the raw
+The rollup answers (sealed hours of web_vitals_hour, the rest from events) cover whole minutes
+with percentiles within :data:`~pipeline.queries.histograms.RELATIVE_ACCURACY`; the drill-downs read the raw
 events, exact, for the ranges people drill into.
 """
 
@@ -44,7 +44,7 @@ def vital_percentiles(client: Client, filters: Filters) -> pl.DataFrame:
 def _vital_histogram(client: Client, filters: Filters, vital: str, group: str, key_type: pl.DataType,
                      bucket_minutes: int | None = None) -> pl.DataFrame:
     source = pick_source(filters, "web_vitals", bucket_minutes, group)
-    parameters = {**filters.parameters(), "vital": vital, **source.parameters()}
+    parameters = {**filters.parameters(), "vital": vital, **source.sealed_parameters()}
     if group == "time":
         parameters["bucket_minutes"] = bucket_minutes or 1
         return rollup_frame(client, "vital_trend", parameters, {"key": key_type, **_HISTOGRAM_ROWS})

@@ -1,12 +1,14 @@
 """Which rollup answers: the one place that picks a statement's source for given filters.
 
 Raw events answer exactly and are named by their statements (``FROM events FINAL``); the
-rollups answer the dashboards' hot paths. Each rollup family has a per-minute table with every
-dimension and an hourly one with fewer: the hourly table answers the whole hours of a range
-when no filter or grouping needs a dimension it lacks and the answer is per hour or coarser;
-the minutes at the edges come from the per-minute table. Traffic has three row sets: the
-audience rollups (no route filter), the same with the sealed hours' counts (long ranges), or
-the per-page traffic rollups (a route filter is set).
+rollups answer the dashboards' hot paths. Each rollup family has an hourly table with few
+dimensions: it answers the whole hours of a range when no filter or grouping needs a dimension
+it lacks and the answer is per hour or coarser. The families sealed from the raw events (Web
+Vitals and API calls: 090; traffic and audience: 091) answer only the hours sealed since their
+last insert (``Source.sealed_parameters``), everything else comes from the events; error groups
+still take the minutes at the edges from their per-minute table. Traffic has three row sets:
+the audience rows (no route filter), the same for long ranges (``sealed``: one statement since
+091), or the per-page traffic rows (a route filter is set).
 """
 
 from __future__ import annotations
@@ -33,15 +35,21 @@ SEALED_FROM = timedelta(hours=72)
 @dataclass(frozen=True, slots=True)
 class Source:
     """Where an answer's rows come from: ``rows`` names the traffic row set (``audience``,
-    ``sealed`` or ``traffic``; ``""`` for the other families), and the whole hours
-    ``[hours_start, hours_end)`` the hourly rollup answers (an empty span when it answers none)."""
+    ``sealed`` or ``traffic``; ``""`` for the other families), the whole hours
+    ``[hours_start, hours_end)`` the hourly rollup may answer (an empty span when it answers none;
+    of those, the sealed ones: ``sql/rows/sealed_hours_of.sql``) and that rollup's table."""
 
     rows: str
     hours_start: str
     hours_end: str
+    hour_table: str = ""
 
     def parameters(self) -> dict[str, Any]:
         return {"hours_start": self.hours_start, "hours_end": self.hours_end}
+
+    def sealed_parameters(self) -> dict[str, Any]:
+        """:meth:`parameters` and the hourly table whose sealed hours answer (``hour_table``)."""
+        return {**self.parameters(), "hour_table": self.hour_table}
 
 
 def pick_source(filters: Filters, family: str, bucket_minutes: int | None = None, group: str = "",
@@ -63,4 +71,4 @@ def pick_source(filters: Filters, family: str, bucket_minutes: int | None = None
         rows = "traffic" if filters.route else "audience"
         if rows == "audience" and sealed and hourly and last - first >= SEALED_FROM:
             rows = "sealed"
-    return Source(rows, clickhouse_time(first), clickhouse_time(last))
+    return Source(rows, clickhouse_time(first), clickhouse_time(last), f"{family}_hour")

@@ -1,8 +1,9 @@
 """Sessions and what people did in them: bounce, duration, entry and exit pages, where they came
 from, time on page, clicks and forms.
 
-Session answers read the ``sessions`` rollup (a session is in the range when it started in it;
-the route filter matches its entry page); behaviour answers read the raw events, exact.
+Session answers read the ``sessions`` rollup for the start hours it has sealed and the raw events
+for the others (091; a session is in the range when it started in it; the route filter matches its
+entry page); behaviour answers read the raw events, exact.
 """
 
 from __future__ import annotations

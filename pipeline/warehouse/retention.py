@@ -18,12 +18,12 @@ from pipeline.warehouse.migrator import run
 # table → the time its rows expire by
 RAW_TABLES: dict[str, str] = {"events": "timestamp"}
 ROLLUP_TABLES: dict[str, str] = {
-    "web_vitals_minute": "minute", "traffic_minute": "minute", "error_groups_minute": "minute",
-    "api_calls_minute": "minute", "sessions": "started", "traffic_hour": "hour", "web_vitals_hour": "hour",
+    "error_groups_minute": "minute", "sessions": "started",
+    "traffic_hour": "hour", "web_vitals_hour": "hour",  # sealed hours (traffic 091, Web Vitals 090)
     "error_groups": "day",
-    "audience_minute": "minute", "audience_hour": "hour", "api_calls_hour": "hour", "page_audience_hour": "hour",
+    "audience_hour": "hour", "api_calls_hour": "hour",  # traffic and audience: sealed hours (091)
     "signals_minute": "minute",  # vigil signals' windows (060), kept as long as the rollups
-    "audience_hour_touched": "hour", "audience_hour_counts": "hour",  # sealed hours (073), as audience_hour
+    "audience_hour_touched": "hour",  # when each hour was last inserted into (073), as the sealed hours
     "refusals_minute": "minute",  # the collector's refusal counts (075)
 }
 _NO_REWRITE = {"materialize_ttl_after_modify": 0}

@@ -108,45 +108,87 @@ CREATE TABLE api_calls_hour
     `status` UInt16,
     `failure` LowCardinality(String),
     `bucket` Int16,
-    `calls` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `low` SimpleAggregateFunction(min, Float64),
-    `high` SimpleAggregateFunction(max, Float64)
+    `calls` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
 )
-ENGINE = AggregatingMergeTree
+ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(hour)
 ORDER BY (project_id, hour, endpoint, method, status, failure, environment, release, bucket)
 SETTINGS index_granularity = 8192;
 
-CREATE MATERIALIZED VIEW api_calls_hour_mv TO api_calls_hour
+CREATE MATERIALIZED VIEW api_calls_hour_seal
+REFRESH EVERY 1 MINUTE APPEND TO api_calls_hour
 (
     `project_id` UInt32,
     `hour` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `method` LowCardinality(String),
+    `environment` String,
+    `release` String,
+    `method` String,
     `endpoint` String,
     `status` UInt16,
     `failure` String,
     `bucket` Int16,
-    `calls` Array(UInt64),
+    `calls` UInt64,
     `low` Float64,
-    `high` Float64
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
 )
-AS SELECT
+DEFINER = default SQL SECURITY DEFINER
+AS WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM api_calls_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
     project_id,
     toStartOfHour(timestamp) AS hour,
     environment,
     release,
     http_method AS method,
-    concat(if((domain(http_url) IN ('', domain(url))), '', domain(http_url)), arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+$|^[0-9a-fA-F-]{16,}$'), ':id', segment), splitByChar('/', path(http_url))), '/')) AS endpoint,
+    api_endpoint AS endpoint,
     http_status AS status,
-    JSONExtractString(data, 'failure') AS failure,
+    api_failure AS failure,
     if(duration_ms > 0, toInt16(ceil(log(duration_ms) / log(101 / 99))), toInt16(-32768)) AS bucket,
-    groupUniqArray(cityHash64(event_id)) AS calls,
+    count() AS calls,
     min(duration_ms) AS low,
-    max(duration_ms) AS high
+    max(duration_ms) AS high,
+    now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
 FROM events
-WHERE type = 'api_call'
+FINAL
+WHERE (type = 'api_call') AND ((project_id, toStartOfHour(timestamp)) IN (
+    SELECT
+        project_id,
+        hour
+    FROM stale
+))
 GROUP BY
     project_id,
     hour,
@@ -156,84 +198,55 @@ GROUP BY
     endpoint,
     status,
     failure,
-    bucket;
-
-CREATE TABLE api_calls_minute
-(
-    `project_id` UInt32,
-    `minute` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `path` String,
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `method` LowCardinality(String),
-    `endpoint` String,
-    `status` UInt16,
-    `failure` LowCardinality(String),
-    `bucket` Int16,
-    `calls` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `low` SimpleAggregateFunction(min, Float64),
-    `high` SimpleAggregateFunction(max, Float64)
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY (project_id, minute, endpoint, method, status, failure, environment, release, path, device, browser, country, bucket)
-SETTINGS index_granularity = 8192;
-
-CREATE MATERIALIZED VIEW api_calls_minute_mv TO api_calls_minute
-(
-    `project_id` UInt32,
-    `minute` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `path` String,
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `method` LowCardinality(String),
-    `endpoint` String,
-    `status` UInt16,
-    `failure` String,
-    `bucket` Int16,
-    `calls` Array(UInt64),
-    `low` Float64,
-    `high` Float64
-)
-AS SELECT
+    bucket
+UNION ALL
+WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM api_calls_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
     project_id,
-    toStartOfMinute(timestamp) AS minute,
-    environment,
-    release,
-    path,
-    device,
-    browser,
-    country,
-    http_method AS method,
-    concat(if((domain(http_url) IN ('', domain(url))), '', domain(http_url)), arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+$|^[0-9a-fA-F-]{16,}$'), ':id', segment), splitByChar('/', path(http_url))), '/')) AS endpoint,
-    http_status AS status,
-    JSONExtractString(data, 'failure') AS failure,
-    if(duration_ms > 0, toInt16(ceil(log(duration_ms) / log(101 / 99))), toInt16(-32768)) AS bucket,
-    groupUniqArray(cityHash64(event_id)) AS calls,
-    min(duration_ms) AS low,
-    max(duration_ms) AS high
-FROM events
-WHERE type = 'api_call'
-GROUP BY
-    project_id,
-    minute,
-    environment,
-    release,
-    path,
-    device,
-    browser,
-    country,
-    method,
-    endpoint,
-    status,
-    failure,
-    bucket;
+    hour,
+    '',
+    '',
+    '',
+    '',
+    0,
+    '',
+    toInt16(32767),
+    0,
+    0,
+    0,
+    now64(3, 'UTC') - toIntervalSecond(60)
+FROM stale
+SETTINGS do_not_merge_across_partitions_select_final = 1;
 
 CREATE TABLE audience_hour
 (
@@ -241,26 +254,11 @@ CREATE TABLE audience_hour
     `hour` DateTime('UTC'),
     `environment` LowCardinality(String),
     `release` LowCardinality(String),
-    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `page_views` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `errors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `sessions` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64))
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(hour)
-ORDER BY (project_id, hour, environment, release)
-SETTINGS index_granularity = 8192;
-
-CREATE TABLE audience_hour_counts
-(
-    `project_id` UInt32,
-    `hour` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `events` UInt64,
     `page_views` UInt64,
     `errors` UInt64,
+    `events` UInt64,
+    `visitors` Array(UInt64),
+    `sessions` Array(UInt64),
     `sealed_at` DateTime64(3, 'UTC')
 )
 ENGINE = ReplacingMergeTree(sealed_at)
@@ -268,60 +266,35 @@ PARTITION BY toYYYYMM(hour)
 ORDER BY (project_id, hour, environment, release)
 SETTINGS index_granularity = 8192;
 
-CREATE MATERIALIZED VIEW audience_hour_mv TO audience_hour
-(
-    `project_id` UInt32,
-    `hour` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `events` Array(UInt64),
-    `page_views` Array(UInt64),
-    `errors` Array(UInt64),
-    `visitors` Array(UInt64),
-    `sessions` Array(UInt64)
-)
-AS SELECT
-    project_id,
-    toStartOfHour(timestamp) AS hour,
-    environment,
-    release,
-    groupUniqArray(cityHash64(event_id)) AS events,
-    groupUniqArrayIf(cityHash64(event_id), type = 'page_view') AS page_views,
-    groupUniqArrayIf(cityHash64(event_id), type = 'error') AS errors,
-    groupUniqArray(cityHash64(visitor_id)) AS visitors,
-    groupUniqArray(cityHash64(session_id)) AS sessions
-FROM events
-GROUP BY
-    project_id,
-    hour,
-    environment,
-    release;
-
 CREATE MATERIALIZED VIEW audience_hour_seal
-REFRESH EVERY 1 MINUTE APPEND TO audience_hour_counts
+REFRESH EVERY 1 MINUTE APPEND TO audience_hour
 (
     `project_id` UInt32,
     `hour` DateTime('UTC'),
     `environment` LowCardinality(String),
     `release` LowCardinality(String),
-    `events` UInt64,
     `page_views` UInt64,
     `errors` UInt64,
+    `events` UInt64,
+    `visitors` Array(UInt64),
+    `sessions` Array(UInt64),
     `sealed_at` DateTime64(3, 'UTC')
 )
 DEFINER = default SQL SECURITY DEFINER
 AS SELECT
     project_id,
-    hour,
+    toStartOfHour(timestamp) AS hour,
     environment,
     release,
-    length(events) AS events,
-    length(page_views) AS page_views,
-    length(errors) AS errors,
+    countIf(type = 'page_view') AS page_views,
+    countIf(type = 'error') AS errors,
+    count() AS events,
+    groupUniqArray(cityHash64(visitor_id)) AS visitors,
+    groupUniqArray(cityHash64(session_id)) AS sessions,
     now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
-FROM audience_hour
+FROM events
 FINAL
-WHERE (project_id, hour) IN (
+WHERE (project_id, toStartOfHour(timestamp)) IN (
     SELECT
         touched.project_id,
         touched.hour
@@ -343,13 +316,18 @@ WHERE (project_id, hour) IN (
             project_id,
             hour,
             max(sealed_at) AS sealed_at
-        FROM audience_hour_counts
+        FROM audience_hour
         GROUP BY
             project_id,
             hour
     ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
     WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
 )
+GROUP BY
+    project_id,
+    hour,
+    environment,
+    release
 SETTINGS do_not_merge_across_partitions_select_final = 1;
 
 CREATE TABLE audience_hour_touched
@@ -377,64 +355,6 @@ FROM events
 GROUP BY
     project_id,
     hour;
-
-CREATE TABLE audience_minute
-(
-    `project_id` UInt32,
-    `minute` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `page_views` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `errors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `sessions` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64))
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY (project_id, minute, environment, release, device, browser, country)
-SETTINGS index_granularity = 8192;
-
-CREATE MATERIALIZED VIEW audience_minute_mv TO audience_minute
-(
-    `project_id` UInt32,
-    `minute` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `events` Array(UInt64),
-    `page_views` Array(UInt64),
-    `errors` Array(UInt64),
-    `visitors` Array(UInt64),
-    `sessions` Array(UInt64)
-)
-AS SELECT
-    project_id,
-    toStartOfMinute(timestamp) AS minute,
-    environment,
-    release,
-    device,
-    browser,
-    country,
-    groupUniqArray(cityHash64(event_id)) AS events,
-    groupUniqArrayIf(cityHash64(event_id), type = 'page_view') AS page_views,
-    groupUniqArrayIf(cityHash64(event_id), type = 'error') AS errors,
-    groupUniqArray(cityHash64(visitor_id)) AS visitors,
-    groupUniqArray(cityHash64(session_id)) AS sessions
-FROM events
-GROUP BY
-    project_id,
-    minute,
-    environment,
-    release,
-    device,
-    browser,
-    country;
 
 CREATE TABLE dead_letters
 (
@@ -679,6 +599,8 @@ CREATE TABLE events
     `logger` String DEFAULT '',
     `server_name` LowCardinality(String) DEFAULT '',
     `transaction` String DEFAULT '' CODEC(ZSTD(1)),
+    `api_endpoint` String DEFAULT if(type = 'api_call', concat(if((domain(http_url) IN ('', domain(url))), '', domain(http_url)), arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+$|^[0-9a-fA-F-]{16,}$'), ':id', segment), splitByChar('/', path(http_url))), '/')), '') CODEC(ZSTD(1)),
+    `api_failure` LowCardinality(String) DEFAULT if(type = 'api_call', JSONExtractString(data, 'failure'), ''),
     INDEX events_fingerprint fingerprint TYPE bloom_filter GRANULARITY 4,
     INDEX events_session session_id TYPE bloom_filter GRANULARITY 4
 )
@@ -700,47 +622,6 @@ CREATE TABLE funnels
 ENGINE = ReplacingMergeTree(version)
 ORDER BY (project_id, name)
 SETTINGS index_granularity = 8192;
-
-CREATE TABLE page_audience_hour
-(
-    `project_id` UInt32,
-    `hour` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `path` String,
-    `page_views` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64))
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(hour)
-ORDER BY (project_id, hour, environment, release, path)
-SETTINGS index_granularity = 8192;
-
-CREATE MATERIALIZED VIEW page_audience_hour_mv TO page_audience_hour
-(
-    `project_id` UInt32,
-    `hour` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `path` String,
-    `page_views` Array(UInt64),
-    `visitors` Array(UInt64)
-)
-AS SELECT
-    project_id,
-    toStartOfHour(timestamp) AS hour,
-    environment,
-    release,
-    path,
-    groupUniqArrayIf(cityHash64(event_id), type = 'page_view') AS page_views,
-    groupUniqArray(cityHash64(visitor_id)) AS visitors
-FROM events
-GROUP BY
-    project_id,
-    hour,
-    environment,
-    release,
-    path;
 
 CREATE TABLE project_id_claims
 (
@@ -818,80 +699,213 @@ SETTINGS index_granularity = 8192;
 CREATE TABLE sessions
 (
     `project_id` UInt32,
-    `session_id` String,
-    `visitor_id` SimpleAggregateFunction(any, String),
-    `started` SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
-    `ended` SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
-    `page_views` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `errors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `entry_page` AggregateFunction(argMinIf, String, DateTime64(3, 'UTC'), UInt8),
-    `exit_page` AggregateFunction(argMaxIf, String, DateTime64(3, 'UTC'), UInt8),
-    `entry_referrer` AggregateFunction(argMinIf, String, DateTime64(3, 'UTC'), UInt8),
-    `entry_url` AggregateFunction(argMinIf, String, DateTime64(3, 'UTC'), UInt8),
-    `entry_traffic_source` AggregateFunction(argMinIf, Tuple(
-        String,
-        String,
-        String,
-        String), DateTime64(3, 'UTC'), UInt8),
-    `environment` SimpleAggregateFunction(any, LowCardinality(String)),
-    `release` SimpleAggregateFunction(any, LowCardinality(String)),
-    `device` SimpleAggregateFunction(any, LowCardinality(String)),
-    `browser` SimpleAggregateFunction(any, LowCardinality(String)),
-    `country` SimpleAggregateFunction(any, LowCardinality(String))
-)
-ENGINE = AggregatingMergeTree
-ORDER BY (project_id, session_id)
-SETTINGS index_granularity = 8192;
-
-CREATE MATERIALIZED VIEW sessions_mv TO sessions
-(
-    `project_id` UInt32,
+    `hour` DateTime('UTC'),
     `session_id` String,
     `visitor_id` String,
     `started` DateTime64(3, 'UTC'),
     `ended` DateTime64(3, 'UTC'),
-    `page_views` Array(UInt64),
-    `events` Array(UInt64),
-    `errors` Array(UInt64),
-    `entry_page` AggregateFunction(argMinIf, String, DateTime64(3, 'UTC'), UInt8),
-    `exit_page` AggregateFunction(argMaxIf, String, DateTime64(3, 'UTC'), UInt8),
-    `entry_referrer` AggregateFunction(argMinIf, String, DateTime64(3, 'UTC'), UInt8),
-    `entry_url` AggregateFunction(argMinIf, String, DateTime64(3, 'UTC'), UInt8),
-    `entry_traffic_source` AggregateFunction(argMinIf, Tuple(
+    `pages` UInt64,
+    `events` UInt64,
+    `error_events` UInt64,
+    `entry` String,
+    `exit` String,
+    `entry_referrer` String,
+    `entry_url` String,
+    `traffic_source` Tuple(
         String,
         String,
         String,
-        String), DateTime64(3, 'UTC'), UInt8),
+        String),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `device` LowCardinality(String),
+    `browser` LowCardinality(String),
+    `country` LowCardinality(String),
+    `sealed_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(sealed_at)
+PARTITION BY toYYYYMM(hour)
+ORDER BY (project_id, hour, session_id)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW sessions_seal
+REFRESH EVERY 1 MINUTE APPEND TO sessions
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `session_id` String,
+    `visitor_id` String,
+    `started` DateTime64(3, 'UTC'),
+    `ended` DateTime64(3, 'UTC'),
+    `pages` UInt64,
+    `events` UInt64,
+    `error_events` UInt64,
+    `entry` String,
+    `exit` String,
+    `entry_referrer` String,
+    `entry_url` String,
+    `traffic_source` Tuple(
+        String,
+        String,
+        String,
+        String),
     `environment` String,
     `release` String,
     `device` String,
     `browser` String,
-    `country` String
+    `country` String,
+    `sealed_at` DateTime64(3, 'UTC')
 )
-AS SELECT
+DEFINER = default SQL SECURITY DEFINER
+AS WITH
+    sealable AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.start_hour AS start_hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour + toIntervalHour(offset) AS start_hour,
+                max(touched_at) AS touched_at,
+                countIf(offset = 0) AS own
+            FROM audience_hour_touched
+            ARRAY JOIN [-2, -1, 0, 1, 2] AS offset
+            GROUP BY
+                project_id,
+                start_hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM sessions
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.start_hour)
+        WHERE (touched.own > 0) AND (touched.start_hour <= (now() - toIntervalMinute(185))) AND (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
     project_id,
+    toStartOfHour(started) AS hour,
     session_id,
-    any(visitor_id) AS visitor_id,
-    min(timestamp) AS started,
-    max(timestamp) AS ended,
-    groupUniqArrayIf(cityHash64(event_id), type = 'page_view') AS page_views,
-    groupUniqArray(cityHash64(event_id)) AS events,
-    groupUniqArrayIf(cityHash64(event_id), type = 'error') AS errors,
-    argMinIfState(path, timestamp, type = 'page_view') AS entry_page,
-    argMaxIfState(path, timestamp, type = 'page_view') AS exit_page,
-    argMinIfState(referrer, timestamp, type = 'page_view') AS entry_referrer,
-    argMinIfState(url, timestamp, type = 'page_view') AS entry_url,
-    argMinIfState((referrer_source, utm_source, utm_medium, utm_campaign), timestamp, type = 'page_view') AS entry_traffic_source,
-    any(environment) AS environment,
-    any(release) AS release,
-    any(device) AS device,
-    any(browser) AS browser,
-    any(country) AS country
-FROM events
-GROUP BY
+    visitor_id,
+    started,
+    ended,
+    pages,
+    events,
+    error_events,
+    entry,
+    exit,
+    entry_referrer,
+    entry_url,
+    traffic_source,
+    environment,
+    release,
+    device,
+    browser,
+    country,
+    now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
+FROM
+(
+    SELECT
+        project_id,
+        session_id,
+        any(visitor_id) AS visitor_id,
+        min(timestamp) AS started,
+        max(timestamp) AS ended,
+        countIf(type = 'page_view') AS pages,
+        count() AS events,
+        countIf(type = 'error') AS error_events,
+        argMinIf(path, timestamp, type = 'page_view') AS entry,
+        argMaxIf(path, timestamp, type = 'page_view') AS exit,
+        argMinIf(referrer, timestamp, type = 'page_view') AS entry_referrer,
+        argMinIf(url, timestamp, type = 'page_view') AS entry_url,
+        argMinIf((referrer_source, utm_source, utm_medium, utm_campaign), timestamp, type = 'page_view') AS traffic_source,
+        any(environment) AS environment,
+        any(release) AS release,
+        any(device) AS device,
+        any(browser) AS browser,
+        any(country) AS country
+    FROM events
+    FINAL
+    WHERE (project_id, toStartOfHour(timestamp)) IN (
+        SELECT
+            project_id,
+            start_hour + toIntervalHour(offset)
+        FROM sealable
+        ARRAY JOIN [-2, -1, 0, 1, 2] AS offset
+    )
+    GROUP BY
+        project_id,
+        session_id
+    SETTINGS do_not_merge_across_partitions_select_final = 1
+)
+WHERE (project_id, hour) IN (
+    SELECT
+        project_id,
+        start_hour
+    FROM sealable
+)
+UNION ALL
+WITH
+    sealable AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.start_hour AS start_hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour + toIntervalHour(offset) AS start_hour,
+                max(touched_at) AS touched_at,
+                countIf(offset = 0) AS own
+            FROM audience_hour_touched
+            ARRAY JOIN [-2, -1, 0, 1, 2] AS offset
+            GROUP BY
+                project_id,
+                start_hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM sessions
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.start_hour)
+        WHERE (touched.own > 0) AND (touched.start_hour <= (now() - toIntervalMinute(185))) AND (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
     project_id,
-    session_id;
+    start_hour,
+    '',
+    '',
+    start_hour,
+    start_hour,
+    0,
+    0,
+    0,
+    '',
+    '',
+    '',
+    '',
+    ('', '', '', ''),
+    '',
+    '',
+    '',
+    '',
+    '',
+    now64(3, 'UTC') - toIntervalSecond(60)
+FROM sealable;
 
 CREATE TABLE signals_minute
 (
@@ -940,109 +954,98 @@ CREATE TABLE traffic_hour
 (
     `project_id` UInt32,
     `hour` DateTime('UTC'),
-    `type` LowCardinality(String),
     `environment` LowCardinality(String),
     `release` LowCardinality(String),
     `path` String,
-    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `sessions` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64))
+    `type` LowCardinality(String),
+    `events` UInt64,
+    `visitors` Array(UInt64),
+    `sessions` Array(UInt64),
+    `sealed_at` DateTime64(3, 'UTC')
 )
-ENGINE = AggregatingMergeTree
+ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(hour)
-ORDER BY (project_id, hour, type, environment, release, path)
+ORDER BY (project_id, hour, environment, release, path, type)
 SETTINGS index_granularity = 8192;
 
-CREATE MATERIALIZED VIEW traffic_hour_mv TO traffic_hour
+CREATE MATERIALIZED VIEW traffic_hour_seal
+REFRESH EVERY 1 MINUTE APPEND TO traffic_hour
 (
     `project_id` UInt32,
     `hour` DateTime('UTC'),
-    `type` LowCardinality(String),
     `environment` LowCardinality(String),
     `release` LowCardinality(String),
     `path` String,
-    `events` Array(UInt64),
+    `type` String,
+    `events` UInt64,
     `visitors` Array(UInt64),
-    `sessions` Array(UInt64)
+    `sessions` Array(UInt64),
+    `sealed_at` DateTime64(3, 'UTC')
 )
+DEFINER = default SQL SECURITY DEFINER
 AS SELECT
     project_id,
-    toStartOfHour(timestamp) AS hour,
-    type,
+    hour,
     environment,
     release,
     path,
-    groupUniqArray(cityHash64(event_id)) AS events,
-    groupUniqArray(cityHash64(visitor_id)) AS visitors,
-    groupUniqArray(cityHash64(session_id)) AS sessions
-FROM events
+    kind AS type,
+    if(kind = '', 0, count()) AS events,
+    if(kind = '', groupUniqArray(cityHash64(visitor_id)), []) AS visitors,
+    if(kind = '', groupUniqArray(cityHash64(session_id)), []) AS sessions,
+    now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
+FROM
+(
+    SELECT
+        project_id,
+        toStartOfHour(timestamp) AS hour,
+        environment,
+        release,
+        path,
+        type,
+        visitor_id,
+        session_id
+    FROM events
+    FINAL
+    WHERE (project_id, toStartOfHour(timestamp)) IN (
+        SELECT
+            touched.project_id,
+            touched.hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM traffic_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+    SETTINGS do_not_merge_across_partitions_select_final = 1
+)
+ARRAY JOIN [toString(type), ''] AS kind
 GROUP BY
     project_id,
     hour,
-    type,
-    environment,
-    release,
-    path;
-
-CREATE TABLE traffic_minute
-(
-    `project_id` UInt32,
-    `minute` DateTime('UTC'),
-    `type` LowCardinality(String),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `path` String,
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `sessions` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64))
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY (project_id, minute, type, environment, release, path, device, browser, country)
-SETTINGS index_granularity = 8192;
-
-CREATE MATERIALIZED VIEW traffic_minute_mv TO traffic_minute
-(
-    `project_id` UInt32,
-    `minute` DateTime('UTC'),
-    `type` LowCardinality(String),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `path` String,
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `events` Array(UInt64),
-    `visitors` Array(UInt64),
-    `sessions` Array(UInt64)
-)
-AS SELECT
-    project_id,
-    toStartOfMinute(timestamp) AS minute,
-    type,
     environment,
     release,
     path,
-    device,
-    browser,
-    country,
-    groupUniqArray(cityHash64(event_id)) AS events,
-    groupUniqArray(cityHash64(visitor_id)) AS visitors,
-    groupUniqArray(cityHash64(session_id)) AS sessions
-FROM events
-GROUP BY
-    project_id,
-    minute,
-    type,
-    environment,
-    release,
-    path,
-    device,
-    browser,
-    country;
+    kind;
 
 CREATE TABLE web_vitals_hour
 (
@@ -1053,29 +1056,64 @@ CREATE TABLE web_vitals_hour
     `release` LowCardinality(String),
     `rating` LowCardinality(String),
     `bucket` Int16,
-    `samples` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `low` SimpleAggregateFunction(min, Float64),
-    `high` SimpleAggregateFunction(max, Float64)
+    `samples` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
 )
-ENGINE = AggregatingMergeTree
+ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(hour)
-ORDER BY (project_id, vital_name, hour, environment, release, rating, bucket)
+ORDER BY (project_id, hour, vital_name, environment, release, rating, bucket)
 SETTINGS index_granularity = 8192;
 
-CREATE MATERIALIZED VIEW web_vitals_hour_mv TO web_vitals_hour
+CREATE MATERIALIZED VIEW web_vitals_hour_seal
+REFRESH EVERY 1 MINUTE APPEND TO web_vitals_hour
 (
     `project_id` UInt32,
-    `vital_name` LowCardinality(String),
+    `vital_name` String,
     `hour` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `rating` LowCardinality(String),
+    `environment` String,
+    `release` String,
+    `rating` String,
     `bucket` Int16,
-    `samples` Array(UInt64),
+    `samples` UInt64,
     `low` Float64,
-    `high` Float64
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
 )
-AS SELECT
+DEFINER = default SQL SECURITY DEFINER
+AS WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM web_vitals_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
     project_id,
     vital_name,
     toStartOfHour(timestamp) AS hour,
@@ -1083,11 +1121,18 @@ AS SELECT
     release,
     vital_rating AS rating,
     if(vital_value > 0, toInt16(ceil(log(vital_value) / log(101 / 99))), toInt16(-32768)) AS bucket,
-    groupUniqArray(cityHash64(event_id)) AS samples,
+    count() AS samples,
     min(vital_value) AS low,
-    max(vital_value) AS high
+    max(vital_value) AS high,
+    now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
 FROM events
-WHERE type = 'web_vital'
+FINAL
+WHERE (type = 'web_vital') AND ((project_id, toStartOfHour(timestamp)) IN (
+    SELECT
+        project_id,
+        hour
+    FROM stale
+))
 GROUP BY
     project_id,
     vital_name,
@@ -1095,77 +1140,50 @@ GROUP BY
     environment,
     release,
     rating,
-    bucket;
-
-CREATE TABLE web_vitals_minute
-(
-    `project_id` UInt32,
-    `vital_name` LowCardinality(String),
-    `minute` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `path` String,
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `connection_type` LowCardinality(String),
-    `rating` LowCardinality(String),
-    `bucket` Int16,
-    `samples` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `low` SimpleAggregateFunction(min, Float64),
-    `high` SimpleAggregateFunction(max, Float64)
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY (project_id, vital_name, minute, environment, release, path, device, browser, country, connection_type, rating, bucket)
-SETTINGS index_granularity = 8192;
-
-CREATE MATERIALIZED VIEW web_vitals_minute_mv TO web_vitals_minute
-(
-    `project_id` UInt32,
-    `vital_name` LowCardinality(String),
-    `minute` DateTime('UTC'),
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `path` String,
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `connection_type` LowCardinality(String),
-    `rating` LowCardinality(String),
-    `bucket` Int16,
-    `samples` Array(UInt64),
-    `low` Float64,
-    `high` Float64
-)
-AS SELECT
+    bucket
+UNION ALL
+WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM web_vitals_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
     project_id,
-    vital_name,
-    toStartOfMinute(timestamp) AS minute,
-    environment,
-    release,
-    path,
-    device,
-    browser,
-    country,
-    connection_type,
-    vital_rating AS rating,
-    if(vital_value > 0, toInt16(ceil(log(vital_value) / log(101 / 99))), toInt16(-32768)) AS bucket,
-    groupUniqArray(cityHash64(event_id)) AS samples,
-    min(vital_value) AS low,
-    max(vital_value) AS high
-FROM events
-WHERE type = 'web_vital'
-GROUP BY
-    project_id,
-    vital_name,
-    minute,
-    environment,
-    release,
-    path,
-    device,
-    browser,
-    country,
-    connection_type,
-    rating,
-    bucket;
+    '',
+    hour,
+    '',
+    '',
+    '',
+    toInt16(32767),
+    0,
+    0,
+    0,
+    now64(3, 'UTC') - toIntervalSecond(60)
+FROM stale
+SETTINGS do_not_merge_across_partitions_select_final = 1;

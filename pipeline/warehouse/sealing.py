@@ -1,7 +1,8 @@
-"""Sealed hours (``migrations/073_sealed_audience_hours.sql``): forcing a seal now.
+"""Sealed hours (migrations ``073_sealed_audience_hours.sql``, ``090_sealed_hour_rollups.sql``,
+``091_sealed_traffic_hours.sql``): forcing a seal now.
 
-ClickHouse itself seals closed hours' event counts every minute (the refreshable materialized
-view ``audience_hour_seal``), so nothing in Vigil has to run it. A seal only counts for an hour
+ClickHouse itself seals closed hours every minute (the refreshable materialized views named
+``*_seal``, one per rollup family), so nothing in Vigil has to run them. A seal only counts for an hour
 whose last insert is :data:`SEAL_MARGIN` older than the seal, so an insert still landing while
 the seal reads cannot be missed; :func:`seal_now` is for those who cannot wait for the next
 minute — the benchmark after loading, tests — and waits out that margin first.
@@ -14,7 +15,7 @@ from datetime import timedelta
 
 from clickhouse_connect.driver import Client
 
-SEAL_VIEW = "audience_hour_seal"
+SEAL_SUFFIX = "_seal"  # every refreshable view that seals hours is named <table>_seal
 # how much older than a seal an hour's last insert must be for the seal to count (the migration's 60 s)
 SEAL_MARGIN = timedelta(seconds=60)
 
@@ -28,13 +29,23 @@ def seconds_until_sealable(client: Client) -> float:
     return int(waiting) / 1000
 
 
+def seal_views(client: Client) -> list[str]:
+    """The refreshable views of the current database that seal hours (named ``*_seal``)."""
+    rows = client.query("SELECT view FROM system.view_refreshes WHERE database = currentDatabase() "
+                        "AND endsWith(view, {suffix:String}) ORDER BY view", parameters={"suffix": SEAL_SUFFIX})
+    return [name for (name,) in rows.result_rows]
+
+
 def seal_now(client: Client) -> float:
-    """Seal every closed hour touched since its last seal, as the view's next refresh would:
-    wait until the latest insert is past the margin, refresh the view and wait for it to finish.
-    Returns the seconds spent waiting for the margin."""
+    """Seal every closed hour touched since its last seal, as the views' next refreshes would:
+    wait until the latest insert is past the margin, refresh every seal view and wait for them
+    to finish. Returns the seconds spent waiting for the margin."""
     waited = seconds_until_sealable(client)
     if waited:
         time.sleep(waited + 0.05)
-    client.command(f"SYSTEM REFRESH VIEW {SEAL_VIEW}")  # a constant name, no input
-    client.command(f"SYSTEM WAIT VIEW {SEAL_VIEW}")
+    views = seal_views(client)
+    for view in views:  # names read from system.view_refreshes, quoted as identifiers
+        client.command(f"SYSTEM REFRESH VIEW `{view}`")
+    for view in views:
+        client.command(f"SYSTEM WAIT VIEW `{view}`")
     return waited

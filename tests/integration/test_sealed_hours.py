@@ -51,6 +51,23 @@ def answers(client) -> dict:
     return found
 
 
+def family_answers(client) -> dict:
+    """The Web Vitals and API calls answers over the range, which read their sealed hours (090)."""
+    return {"vitals": queries.vital_summary(client, RANGE).to_dicts(),
+            "lcp_trend": queries.vital_trend(client, RANGE, "LCP", 60).to_dicts(),
+            "by_release": queries.vital_breakdown(client, RANGE, "LCP", "release").to_dicts(),
+            "api": queries.api_endpoints(client, RANGE, limit=1000).to_dicts(),
+            "api_totals": queries.api_call_totals(client, RANGE).to_dicts()}
+
+
+def sealed_hours_of(client, table: str) -> list[datetime]:
+    """The hours of the range that ``table``'s seal answers (rows/sealed_hours_of)."""
+    parameters = {"project_id": PROJECT, "hours_start": clickhouse_time(HOURS[0]),
+                  "hours_end": clickhouse_time(HOURS[-1] + timedelta(hours=1)), "hour_table": table}
+    rows = client.query(f"SELECT hour FROM ({queries.sql('rows/sealed_hours_of')}) ORDER BY hour", parameters=parameters)
+    return [hour.replace(tzinfo=timezone.utc) for (hour,) in rows.result_rows]
+
+
 def truth(rows: list[tuple]) -> dict:
     """The same answers, computed in polars from the distinct events."""
     frame = shop_data.truth_frame(rows).filter(pl.col("project_id") == PROJECT)
@@ -104,7 +121,25 @@ def shop(client):
     shop_data.insert(client, random.Random(43).sample(made, len(made) // 10))
     live = answers(client)
     assert sealed_hours(client) == []  # just inserted: read from the sets
-    return {"rows": made, "live": live}
+    assert sealed_session_hours(client) == []
+    return {"rows": made, "live": live, "sessions": session_answers(client), "families": family_answers(client)}
+
+
+def session_answers(client) -> dict:
+    """The Traffic page's session answers over the range, comparable with ==."""
+    return {"summary": queries.session_summary(client, RANGE).to_dicts(),
+            "entries": queries.entry_pages(client, RANGE).to_dicts(),
+            "exits": queries.exit_pages(client, RANGE).to_dicts(),
+            "sources": queries.sources(client, RANGE).to_dicts(),
+            "campaigns": queries.campaigns(client, RANGE).to_dicts(),
+            "options": {name: sorted(values) for name, values in queries.filter_options(client, RANGE).items()}}
+
+
+def sealed_session_hours(client) -> list[datetime]:
+    """The start hours of the range whose sessions the queries take from the seal."""
+    rows = client.query(f"SELECT hour FROM ({queries.sql('rows/sealed_session_hours')}) ORDER BY hour",
+                        parameters=RANGE.parameters())
+    return [hour.replace(tzinfo=timezone.utc) for (hour,) in rows.result_rows]
 
 
 def test_sealed_hours_answer_what_the_sets_and_ground_truth_answer(client, shop):
@@ -114,6 +149,20 @@ def test_sealed_hours_answer_what_the_sets_and_ground_truth_answer(client, shop)
     seal_now(client)
     assert sealed_hours(client) == HOURS
     assert answers(client) == expected
+
+
+def test_sealed_sessions_answer_what_the_raw_events_answer(client, shop):
+    """Start hours whose following three hours are over are sealed (their sessions' events from
+    two hours before to three after); the queries read those from the seal, the rest raw."""
+    if sealed_hours(client) != HOURS:
+        seal_now(client)
+    sealed = sealed_session_hours(client)
+    over = [hour for hour in [HOURS[0] - timedelta(hours=1), *HOURS]
+            if hour + timedelta(hours=3, minutes=5) <= datetime.now(timezone.utc)]
+    assert sealed == over and len(over) >= 2
+    found = session_answers(client)
+    assert found == shop["sessions"]
+    assert found["summary"][0]["sessions"] > 100 and found["sources"] and found["campaigns"]
 
 
 def test_a_replay_into_a_sealed_hour_changes_nothing_and_a_late_event_counts_at_once(client, shop):
@@ -151,3 +200,35 @@ def test_totals_read_the_seal_only_where_it_pays():
     assert queries.pick_source(Filters(PROJECT, ANCHOR - timedelta(hours=24), ANCHOR), "traffic", sealed=True).rows == "audience"
     assert queries.pick_source(Filters(PROJECT, week.start, week.end, device="mobile"), "traffic", sealed=True).rows == "audience"
     assert queries.pick_source(Filters(PROJECT, week.start, week.end, route="/p/*"), "traffic", sealed=True).rows == "traffic"
+
+
+def test_vitals_and_api_calls_from_sealed_hours_answer_what_the_raw_events_answer(client, shop):
+    """Before any seal the Web Vitals and API answers come from the raw events; once sealed, from
+    web_vitals_hour and api_calls_hour: the same answers. A late measurement and a late call into a
+    sealed hour count at once (the hour is read raw) and still after the hour is sealed again."""
+    if sealed_hours(client) != HOURS:
+        seal_now(client)
+    assert {table: sealed_hours_of(client, table) for table in ("web_vitals_hour", "api_calls_hour")} == {
+        "web_vitals_hour": HOURS, "api_calls_hour": HOURS}
+    assert family_answers(client) == shop["families"]
+    lcp = shop["families"]["vitals"][[row["vital"] for row in shop["families"]["vitals"]].index("LCP")]
+    assert lcp["samples"] > 20 and shop["families"]["api_totals"][0]["api_calls"] > 20
+
+    in_middle = [row for row in shop["rows"] if HOURS[1] <= datetime.fromtimestamp(
+        row[COLUMNS.index("timestamp")] / 1000, timezone.utc) < HOURS[2]]
+    vital = next(row for row in in_middle if row[COLUMNS.index("type")] == "web_vital"
+                 and row[COLUMNS.index("vital_name")] == "LCP")
+    call = next(row for row in in_middle if row[COLUMNS.index("type")] == "api_call")
+    shop_data.insert(client, [like(vital, event_id=f"late-{vital[COLUMNS.index('event_id')]}"),
+                              like(call, event_id=f"late-{call[COLUMNS.index('event_id')]}")])
+
+    def counted(answers: dict) -> tuple[int, int]:
+        return (next(row["samples"] for row in answers["vitals"] if row["vital"] == "LCP"),
+                answers["api_totals"][0]["api_calls"])
+
+    expected = (lcp["samples"] + 1, shop["families"]["api_totals"][0]["api_calls"] + 1)
+    assert HOURS[1] not in sealed_hours_of(client, "web_vitals_hour")
+    assert counted(family_answers(client)) == expected  # at once, before any seal
+    seal_now(client)
+    assert sealed_hours_of(client, "web_vitals_hour") == sealed_hours_of(client, "api_calls_hour") == HOURS
+    assert counted(family_answers(client)) == expected

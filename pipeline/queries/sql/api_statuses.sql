@@ -1,5 +1,5 @@
 -- API calls per endpoint, status and failure.
-SELECT method, endpoint, status, failure, sum(length(calls)) AS calls
+SELECT method, endpoint, status, failure, sum(calls) AS calls
 FROM
 (
     -- include: rows/api_calls

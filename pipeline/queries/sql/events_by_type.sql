@@ -1,8 +1,8 @@
--- Events per time bucket and type from the traffic rollups (whole minutes).
+-- Events per time bucket and type from the traffic rows (whole minutes).
 SELECT
     toDateTime64(toStartOfInterval(minute, toIntervalMinute({bucket_minutes:UInt32})), 3, 'UTC') AS time,
     type,
-    sum(length(events)) AS counted
+    sum(events) AS counted
 FROM
 (
     -- include: rows/traffic

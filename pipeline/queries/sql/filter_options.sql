@@ -1,6 +1,6 @@
--- The values each dimension filter can take: the visitors' dimensions from the sessions of the
--- range, the routes from the hourly traffic (whole hours around it). Both small, so the sidebar
--- opens fast; no FINAL needed for a list.
+-- The values each dimension filter can take (asked with no dimension filter set): the visitors'
+-- dimensions from the sessions of the range (rows/sessions), the routes from the sealed traffic
+-- hours around it (091) and the raw page views of the hours not sealed yet.
 SELECT environment, release, route, device, browser, country
 FROM
 (
@@ -10,17 +10,35 @@ FROM
         topK({limit:UInt32})(toString(device)) AS device,
         topK({limit:UInt32})(toString(browser)) AS browser,
         topK({limit:UInt32})(toString(country)) AS country
-    FROM sessions
-    WHERE project_id = {project_id:UInt32}
-      AND started >= {start:DateTime64(3, 'UTC')}
-      AND started < {end:DateTime64(3, 'UTC')}
+    FROM
+    (
+        -- include: rows/sessions
+    )
 ) AS visitors
 CROSS JOIN
 (
-    SELECT topK({limit:UInt32})(path) AS route
-    FROM traffic_hour
-    WHERE project_id = {project_id:UInt32}
-      AND hour >= toStartOfHour({start:DateTime64(3, 'UTC')})
-      AND hour < {end:DateTime64(3, 'UTC')}
-      AND type = 'page_view'
+    SELECT topKWeighted({limit:UInt32})(path, views) AS route
+    FROM
+    (
+        SELECT path, events AS views
+        FROM traffic_hour
+        WHERE project_id = {project_id:UInt32}
+          AND hour >= toStartOfHour({start:DateTime64(3, 'UTC')})
+          AND hour < {end:DateTime64(3, 'UTC')}
+          AND type = 'page_view'
+        UNION ALL
+        SELECT path, toUInt64(1) AS views
+        FROM events
+        WHERE project_id = {project_id:UInt32}
+          AND type = 'page_view'
+          AND timestamp >= toStartOfHour({start:DateTime64(3, 'UTC')})
+          AND timestamp < {end:DateTime64(3, 'UTC')}
+          AND toStartOfHour(timestamp) NOT IN (
+              SELECT DISTINCT hour
+              FROM traffic_hour
+              WHERE project_id = {project_id:UInt32}
+                AND hour >= toStartOfHour({start:DateTime64(3, 'UTC')})
+                AND hour < {end:DateTime64(3, 'UTC')}
+          )
+    )
 ) AS routes

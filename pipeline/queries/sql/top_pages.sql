@@ -1,22 +1,15 @@
--- The most viewed pages: whole hours from page_audience_hour (072), the edges from traffic_minute.
+-- The most viewed pages, from the traffic rows (sealed hours of traffic_hour, the rest raw).
 SELECT
     path,
     sum(viewed) AS page_views,
     length(groupUniqArrayArray(visitors)) AS visitors
 FROM
 (
-    SELECT path, if(type = 'page_view', length(events), 0) AS viewed, visitors
-    FROM traffic_minute FINAL
-    WHERE project_id = {project_id:UInt32}
-      -- include: filter/edge_minutes
-      -- include: filter/dimensions
-    UNION ALL
-    SELECT path, length(page_views) AS viewed, visitors
-    FROM page_audience_hour FINAL
-    WHERE project_id = {project_id:UInt32}
-      -- include: filter/whole_hours
-      -- include: filter/release
-      -- include: filter/route
+    SELECT path, if(type = 'page_view', events, 0) AS viewed, visitors
+    FROM
+    (
+        -- include: rows/traffic
+    )
 )
 GROUP BY path
 HAVING page_views > 0

@@ -1,4 +1,4 @@
--- PV, UV, sessions, errors and events of the range from the audience rollups (no route filter).
+-- PV, UV, sessions, errors and events of the range from the audience rows (no route filter).
 -- (The counts get names of their own first: an alias equal to a column's name would replace it.)
 SELECT
     sum(viewed) AS page_views,
@@ -8,7 +8,7 @@ SELECT
     sum(counted) AS events
 FROM
 (
-    SELECT length(page_views) AS viewed, length(errors) AS failed, length(events) AS counted, visitors, sessions
+    SELECT page_views AS viewed, errors AS failed, events AS counted, visitors, sessions
     FROM
     (
         -- include: rows/audience

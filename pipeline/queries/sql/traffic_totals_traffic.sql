@@ -1,5 +1,5 @@
--- PV, UV, sessions, errors and events of the range from the traffic rollups (a route filter is set:
--- one set of events per page and type).
+-- PV, UV, sessions, errors and events of the range from the traffic rows (a route filter is set:
+-- counts per page and type, visitors and sessions per page).
 SELECT
     sum(viewed) AS page_views,
     length(groupUniqArrayArray(visitors)) AS unique_visitors,
@@ -8,8 +8,8 @@ SELECT
     sum(counted) AS events
 FROM
 (
-    SELECT if(type = 'page_view', length(events), 0) AS viewed, if(type = 'error', length(events), 0) AS failed,
-           length(events) AS counted, visitors, sessions
+    SELECT if(type = 'page_view', events, 0) AS viewed, if(type = 'error', events, 0) AS failed,
+           events AS counted, visitors, sessions
     FROM
     (
         -- include: rows/traffic

@@ -1,4 +1,4 @@
--- PV, UV and sessions per time bucket from the audience rollups (no route filter).
+-- PV, UV and sessions per time bucket from the audience rows (no route filter).
 SELECT
     toDateTime64(toStartOfInterval(minute, toIntervalMinute({bucket_minutes:UInt32})), 3, 'UTC') AS time,
     sum(viewed) AS page_views,
@@ -6,7 +6,7 @@ SELECT
     length(groupUniqArrayArray(sessions)) AS sessions
 FROM
 (
-    SELECT minute, length(page_views) AS viewed, visitors, sessions
+    SELECT minute, page_views AS viewed, visitors, sessions
     FROM
     (
         -- include: rows/audience

@@ -6,7 +6,7 @@ SELECT
     length(groupUniqArrayArray(sessions)) AS sessions
 FROM
 (
-    SELECT minute, if(type = 'page_view', length(events), 0) AS viewed, visitors, sessions
+    SELECT minute, if(type = 'page_view', events, 0) AS viewed, visitors, sessions
     FROM
     (
         -- include: rows/traffic

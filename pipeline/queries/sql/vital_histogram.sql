@@ -5,7 +5,7 @@ SELECT
     toString({group:Identifier}) AS key,
     bucket,
     toString(rating) AS rating,
-    sum(length(samples)) AS samples,
+    sum(samples) AS samples,
     min(low) AS low,
     max(high) AS high
 FROM

@@ -3,7 +3,7 @@ SELECT
     toDateTime64(toStartOfInterval(minute, toIntervalMinute({bucket_minutes:UInt32})), 3, 'UTC') AS key,
     bucket,
     toString(rating) AS rating,
-    sum(length(samples)) AS samples,
+    sum(samples) AS samples,
     min(low) AS low,
     max(high) AS high
 FROM

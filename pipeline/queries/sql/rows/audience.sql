@@ -1,16 +1,35 @@
--- Who came, without a route filter (070_audience_rollups.sql): each visitor and session once per
--- minute or hour and dimensions, not once per page and event type as in the traffic rollups, so
--- a week's uniques union a tenth of the hashes. Whole hours from audience_hour, the edges from
--- audience_minute.
-SELECT minute, events, page_views, errors, visitors, sessions
-FROM audience_minute FINAL
+-- Who came, without a route filter (091): the sealed whole hours from audience_hour (counts, and
+-- each visitor and session once per hour, environment and release), every other minute of the
+-- range from the raw events with the same aggregation.
+SELECT toStartOfMinute(timestamp) AS minute, countIf(type = 'page_view') AS page_views,
+       countIf(type = 'error') AS errors, count() AS events,
+       groupUniqArray(cityHash64(visitor_id)) AS visitors, groupUniqArray(cityHash64(session_id)) AS sessions
+FROM events FINAL
 WHERE project_id = {project_id:UInt32}
-  -- include: filter/edge_minutes
+  -- include: filter/event_minutes
   -- include: filter/release
   -- include: filter/visitor
+  -- the edges, and the whole hours from the first one not sealed (a scalar: the primary key skips
+  -- the rest); the sealed hours are one scalar array, computed once however often it is named
+  AND (timestamp < {hours_start:DateTime64(3, 'UTC')} OR timestamp >= (
+      SELECT ifNull(minOrNull(hour), toDateTime({hours_end:DateTime64(3, 'UTC')}, 'UTC'))
+      FROM (
+          -- include: rows/span_hours
+      )
+      WHERE NOT has((SELECT groupArray(hour) FROM (
+          -- include: rows/sealed_hours
+      )), hour)
+  ))
+  AND NOT has((SELECT groupArray(hour) FROM (
+      -- include: rows/sealed_hours
+  )), toStartOfHour(timestamp))
+GROUP BY minute
 UNION ALL
-SELECT hour AS minute, events, page_views, errors, visitors, sessions
+SELECT hour AS minute, page_views, errors, events, visitors, sessions
 FROM audience_hour FINAL
 WHERE project_id = {project_id:UInt32}
   -- include: filter/whole_hours
   -- include: filter/release
+  AND has((SELECT groupArray(hour) FROM (
+      -- include: rows/sealed_hours
+  )), hour)
