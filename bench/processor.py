@@ -44,6 +44,8 @@ from rich.progress import Progress
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from machine_facts import one_line as machine  # noqa: E402  (bench/machine_facts.py)
+
 from pipeline import contract, settings as settings_module  # noqa: E402
 from pipeline.simulation import shop_sessions  # noqa: E402
 from pipeline.stream import user_agents  # noqa: E402
@@ -237,19 +239,6 @@ def process_cpu_seconds(pid: int) -> float:
     """CPU time (user + system) a process has used so far, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    return f"{os.cpu_count()} cores · {model} · Python {platform.python_version()} · load average {load}"
 
 
 def main() -> int:

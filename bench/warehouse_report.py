@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from machine_facts import load_average, machine  # noqa: F401  (bench/machine_facts.py; warehouse.py takes them from here)
+
 PAGE_TARGET_S = 1.0  # a page's queries together
 ROLLUP_TARGET_S = 0.15  # one query that reads a rollup (issue 16: ≤ 150 ms at 30 d)
 ROLLUP_SHARE_TARGET = 0.20  # the rollups together against the `events` table's bytes on disk (issue 16)
@@ -21,22 +23,6 @@ OTHER_DETAILS = "Web Vitals, other details"  # the Web Vitals Details picker's o
 OVER = " ⚠"
 
 Timings = dict[str, dict[str, list[tuple[str, str, float]]]]  # range → page → (query, source, seconds)
-
-
-def machine() -> dict[str, str]:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cores": str(os.cpu_count()), "cpu": model, "python": platform.python_version(), "load": load_average()}
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 # ── storage ──────────────────────────────────────────────────────────────────────────────
