@@ -6,8 +6,6 @@ rollups' share of the ``events`` table, and every page's query times against the
 from __future__ import annotations
 
 import math
-import os
-import platform
 import re
 from dataclasses import dataclass
 from pathlib import Path
