@@ -179,9 +179,10 @@ def test_a_shorter_time_range_changes_the_numbers(clickhouse, monkeypatch, shop)
 
 
 def test_long_ranges_draw_wider_bars_of_the_same_events(clickhouse, monkeypatch, shop):
+    # 24 h draws hourly bars since the traffic rollups are sealed hours (091)
     app = overview(clickhouse, monkeypatch, project=str(shop.id), range="24h")
-    assert chart_totals(app, bucket_minutes=15) == {"page_view": 12, "web_vital": 7, "error": 4, "click": 1}
-    assert chart(app)["layout"]["yaxis"]["title"]["text"] == "events per minute (15-minute average)"
+    assert chart_totals(app, bucket_minutes=60) == {"page_view": 12, "web_vital": 7, "error": 4, "click": 1}
+    assert chart(app)["layout"]["yaxis"]["title"]["text"] == "events per minute (60-minute average)"
 
 
 def neighbour_numbers(app: AppTest) -> tuple[str, str, str]:
