@@ -43,7 +43,7 @@ from rich.progress import Progress
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from machine_facts import one_line as machine  # noqa: E402  (bench/machine_facts.py)
+from bench.machine_facts import one_line as machine  # noqa: E402
 
 from pipeline import contract, settings as settings_module  # noqa: E402
 from pipeline.simulation import shop_sessions  # noqa: E402
