@@ -18,9 +18,9 @@ UNION ALL
 WITH
     -- include: rows/sealed_and_live_hours
 SELECT toString(method) AS method, endpoint, status, toString(failure) AS failure, bucket, calls, low, high
-FROM api_calls_hour FINAL
+FROM api_calls_hour
 WHERE project_id = {project_id:UInt32}
   -- include: filter/whole_hours
   -- include: filter/release
-  AND has(sealed_hours, (hour, sealed_at))
+  -- include: filter/sealed_hours
   AND calls > 0

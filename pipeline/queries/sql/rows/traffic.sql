@@ -2,34 +2,23 @@
 -- traffic_hour when it can answer (tiers.pick_source: no device, browser or country filter) —
 -- a count per route and type, and per route a row of type '' with its visitors and sessions —
 -- every other minute from the raw events, a count and the visitors and sessions per route and type.
+WITH
+    -- include: rows/sealed_and_live_hours
 SELECT toStartOfMinute(timestamp) AS minute, toString(type) AS type, path, count() AS events,
        groupUniqArray(cityHash64(visitor_id)) AS visitors, groupUniqArray(cityHash64(session_id)) AS sessions
 FROM events FINAL
 WHERE project_id = {project_id:UInt32}
   -- include: filter/event_minutes
   -- include: filter/dimensions
-  -- the edges, and the whole hours from the first one not sealed (a scalar: the primary key skips
-  -- the rest); the sealed hours are one scalar array, computed once however often it is named
-  AND (timestamp < {hours_start:DateTime64(3, 'UTC')} OR timestamp >= (
-      SELECT ifNull(minOrNull(hour), toDateTime({hours_end:DateTime64(3, 'UTC')}, 'UTC'))
-      FROM (
-          -- include: rows/span_hours
-      )
-      WHERE NOT has((SELECT groupArray(hour) FROM (
-          -- include: rows/sealed_traffic_hours
-      )), hour)
-  ))
-  AND NOT has((SELECT groupArray(hour) FROM (
-      -- include: rows/sealed_traffic_hours
-  )), toStartOfHour(timestamp))
+  AND has(live_hours, toStartOfHour(timestamp))
 GROUP BY minute, type, path
 UNION ALL
+WITH
+    -- include: rows/sealed_and_live_hours
 SELECT hour AS minute, toString(type) AS type, path, events, visitors, sessions
-FROM traffic_hour FINAL
+FROM traffic_hour
 WHERE project_id = {project_id:UInt32}
   -- include: filter/whole_hours
   -- include: filter/release
   -- include: filter/route
-  AND has((SELECT groupArray(hour) FROM (
-      -- include: rows/sealed_traffic_hours
-  )), hour)
+  -- include: filter/sealed_hours

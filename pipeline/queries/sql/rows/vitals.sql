@@ -22,10 +22,10 @@ WITH
 SELECT hour AS minute, vital_name, '' AS path, '' AS device, '' AS browser, '' AS country,
        toString(release) AS release, '' AS connection_type, toString(environment) AS environment,
        rating, bucket, samples, low, high
-FROM web_vitals_hour FINAL
+FROM web_vitals_hour
 WHERE project_id = {project_id:UInt32}
   AND ({vital:String} = '' OR vital_name = {vital:String})
   -- include: filter/whole_hours
   -- include: filter/release
-  AND has(sealed_hours, (hour, sealed_at))
+  -- include: filter/sealed_hours
   AND samples > 0
