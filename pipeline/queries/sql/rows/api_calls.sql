@@ -13,7 +13,7 @@ WHERE project_id = {project_id:UInt32}
   AND toStartOfMinute(timestamp) >= {start:DateTime64(3, 'UTC')}
   AND toStartOfMinute(timestamp) < {end:DateTime64(3, 'UTC')}
   -- include: filter/dimensions
-  AND has(live_hours, toStartOfHour(timestamp))
+  -- include: filter/live_hours
 UNION ALL
 WITH
     -- include: rows/sealed_and_live_hours

@@ -11,7 +11,7 @@ WHERE project_id = {project_id:UInt32}
   -- include: filter/event_minutes
   -- include: filter/release
   -- include: filter/visitor
-  AND has(live_hours, toStartOfHour(timestamp))
+  -- include: filter/live_hours
 GROUP BY minute
 UNION ALL
 WITH

@@ -10,7 +10,7 @@ FROM events FINAL
 WHERE project_id = {project_id:UInt32}
   -- include: filter/event_minutes
   -- include: filter/dimensions
-  AND has(live_hours, toStartOfHour(timestamp))
+  -- include: filter/live_hours
 GROUP BY minute, type, path
 UNION ALL
 WITH

@@ -15,7 +15,7 @@ WHERE project_id = {project_id:UInt32}
   AND type = 'web_vital'
   AND ({vital:String} = '' OR vital_name = {vital:String})
   -- include: filter/minutes_in_range
-  AND has(live_hours, toStartOfHour(timestamp))
+  -- include: filter/live_hours
 UNION ALL
 WITH
     -- include: rows/sealed_and_live_hours
