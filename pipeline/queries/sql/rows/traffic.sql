@@ -9,7 +9,7 @@ WHERE project_id = {project_id:UInt32}
   -- include: filter/event_minutes
   -- include: filter/dimensions
   -- the edges, and the whole hours from the first one not sealed (a scalar: the primary key skips
-  -- the rest); the sealed hours are one scalar array, computed once however often it is named
+  -- the rest), but not the sealed ones among them
   AND (timestamp < {hours_start:DateTime64(3, 'UTC')} OR timestamp >= (
       SELECT ifNull(minOrNull(hour), toDateTime({hours_end:DateTime64(3, 'UTC')}, 'UTC'))
       FROM (
@@ -19,9 +19,11 @@ WHERE project_id = {project_id:UInt32}
           -- include: rows/sealed_traffic_hours
       )), hour)
   ))
-  AND NOT has((SELECT groupArray(hour) FROM (
-      -- include: rows/sealed_traffic_hours
-  )), toStartOfHour(timestamp))
+  AND toStartOfHour(timestamp) NOT IN (
+      SELECT hour FROM (
+          -- include: rows/sealed_traffic_hours
+      )
+  )
 GROUP BY minute, type, path
 UNION ALL
 SELECT hour AS minute, toString(type) AS type, path, events, visitors, sessions
@@ -30,6 +32,9 @@ WHERE project_id = {project_id:UInt32}
   -- include: filter/whole_hours
   -- include: filter/release
   -- include: filter/route
-  AND has((SELECT groupArray(hour) FROM (
-      -- include: rows/sealed_traffic_hours
-  )), hour)
+  -- a set, not has() over an array: a hash lookup per row, not a scan of every sealed hour
+  AND hour IN (
+      SELECT hour FROM (
+          -- include: rows/sealed_traffic_hours
+      )
+  )
