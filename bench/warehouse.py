@@ -55,6 +55,7 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from app.time_ranges import TIME_RANGES  # noqa: E402
 from pipeline import queries  # noqa: E402
 from pipeline.queries import Filters, FunnelStep  # noqa: E402
 from pipeline.queries import dashboard_state  # noqa: E402
@@ -204,9 +205,10 @@ def timed(call: Callable[[], Any], runs: int = 3) -> float:
     return statistics.median(samples)
 
 
-# label → (span, bucket minutes: the dashboard's bar width); RANGES are what the A/B scripts use
-RANGES = {"1 h": (timedelta(hours=1), 1), "24 h": (timedelta(hours=24), 15), "7 d": (timedelta(days=7), 60)}
-LONG_RANGES = {"30 d": (timedelta(days=30), 360), "90 d": (timedelta(days=90), 1440)}  # as app/time_ranges.py
+# label → (span, bucket minutes): the picker's ranges and bar widths as the pages use them
+# (app/time_ranges.py); RANGES are what the A/B scripts use
+RANGES = {f"{key[:-1]} {key[-1]}": (TIME_RANGES[key].span, TIME_RANGES[key].bucket_minutes) for key in ("1h", "24h", "7d")}
+LONG_RANGES = {f"{key[:-1]} {key[-1]}": (TIME_RANGES[key].span, TIME_RANGES[key].bucket_minutes) for key in ("30d", "90d")}
 
 
 def ranges_for(days: int) -> dict[str, tuple[timedelta, int]]:

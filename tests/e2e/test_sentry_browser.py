@@ -41,7 +41,7 @@ import pytest
 from pipeline.warehouse import projects
 from pipeline.broker.topics import ensure_topics
 from pipeline.settings import REPO_ROOT
-from tests.support import processes, sentry_matrix
+from tests.support import processes, sentry_matrix, sentry_wire
 from tests.support.sdk_site import CHROMIUM, CHROMIUM_ARGS
 from tests.support.sentry_site import DIST, MAJORS, SentrySite, build_app
 
@@ -85,13 +85,9 @@ class Visit:
     answers: list[tuple[int, str]] = field(default_factory=list)  # (status, body when readable)
 
     def sent_vitals(self) -> set[str]:
-        """The Web Vitals the SDK reported: span attributes (v11) or transaction measurements (v8–v10)."""
-        names = set()
-        for body in self.sent:
-            for name in ("lcp", "fcp", "ttfb", "cls", "inp"):
-                if f'"browser.web_vital.{name}.value"' in body or f'"{name}":{{"value"' in body:
-                    names.add(name.upper())
-        return names
+        """The Web Vitals the SDK reported, read off the wire: span attributes (v11) or
+        measurements (v8–v10)."""
+        return {name for body in self.sent for name, _trace in sentry_wire.sent_vitals(body)}
 
 
 @dataclass

@@ -8,8 +8,13 @@ requests to the collector are forwarded (Playwright's routing) over connections 
 worker each (``tests/support/workers.py`` finds which worker accepted a connection), everything
 up to the pageload's vitals to one worker and what the hidden page sends to the other — and for
 the second page load of each major the other way round. Through the real Kafka, ``vigil
-process`` and ClickHouse, every Web Vital, the late ones included, is stored with its page's
-URL and path.
+process`` and ClickHouse, every Web Vital, the late ones included, is stored once, in its
+page load's session (the trace), with its page's URL and path.
+
+What was sent is read off the wire (``tests/support/sentry_wire.py``: each vital with its
+trace), and each page load waits for its own requests: the page is hidden only once that
+load's pageload vitals were forwarded, so its pageload segment (the page view) is never
+held back until the page is closed.
 """
 
 from __future__ import annotations
@@ -28,12 +33,12 @@ from tests.e2e.test_sentry_browser import ENVIRONMENT, HIDE, RELEASE, wait_until
 from tests.support import processes
 from tests.support.sdk_site import CHROMIUM, CHROMIUM_ARGS
 from tests.support.sentry_site import MAJORS, SentrySite, build_app
+from tests.support.sentry_wire import sent_vitals
 from tests.support.workers import PinnedConnections
 
 pytestmark = pytest.mark.e2e
 
 LOADS = 2  # page loads per major: the segment to worker A and the late spans to B, then the other way round
-VITALS = ("lcp", "fcp", "ttfb", "cls", "inp")
 ARRIVAL_TIMEOUT_S = 45.0
 # headers the forwarder sets itself (the connection's own) or that do not travel between hops
 HOP_HEADERS = frozenset({"host", "connection", "content-length", "keep-alive", "transfer-encoding"})
@@ -41,13 +46,17 @@ HOP_HEADERS = frozenset({"host", "connection", "content-length", "keep-alive", "
 
 @dataclass
 class Forwarded:
-    """One request of the page's SDK, the worker it was sent to, and the vitals in it."""
+    """One request of the page's SDK, the worker it was sent to, and the vitals in it (name, trace)."""
 
     worker: int
     late: bool
-    vitals: set[str]
+    vitals: list[tuple[str, str]]
     status: int
     answer: bytes
+
+    @property
+    def names(self) -> set[str]:
+        return {name for name, _trace in self.vitals}
 
 
 @dataclass
@@ -82,27 +91,27 @@ def stack(kafka, clickhouse, tmp_path_factory) -> Iterator[Stack]:
     processor.stop()
 
 
-def sent_vitals(body: bytes | None) -> set[str]:
-    text = (body or b"").decode("utf-8", "replace")
-    return {name.upper() for name in VITALS
-            if f'"browser.web_vital.{name}.value"' in text or f'"{name}":{{"value"' in text}
-
-
-def visit(stack: Stack, site: SentrySite, first: int, then: int, log: list[Forwarded]) -> None:
+def visit(stack: Stack, site: SentrySite, first: int, then: int) -> list[Forwarded]:
     """One page load whose requests go to worker ``first`` until the pageload's vitals are sent,
-    and to worker ``then`` once the page is hidden (INP, and 11.x's CLS)."""
+    and to worker ``then`` once the page is hidden (INP, and 11.x's CLS); what it forwarded.
+
+    Every wait looks at this load's requests only: were it to see an earlier load's, the page
+    would be hidden before its own pageload ended, and the SDK would hold the pageload segment
+    (FCP, TTFB and the page view) until the page is closed — sent then, or never."""
     from playwright.sync_api import Route
 
+    log: list[Forwarded] = []
     phase = {"worker": first, "late": False}
 
     def forward(route: Route) -> None:
         request = route.request
+        worker, late = phase["worker"], phase["late"]
         headers = {name: value for name, value in request.all_headers().items()
                    if name.lower() not in HOP_HEADERS and not name.startswith(":")}
         path = request.url.removeprefix(stack.collector_url)
-        status, answer_headers, answer = stack.workers.request(phase["worker"], request.method, path,
+        status, answer_headers, answer = stack.workers.request(worker, request.method, path,
                                                                request.post_data_buffer, headers)
-        log.append(Forwarded(phase["worker"], phase["late"], sent_vitals(request.post_data_buffer), status, answer))
+        log.append(Forwarded(worker, late, sent_vitals(request.post_data_buffer), status, answer))
         route.fulfill(status=status, body=answer,
                       headers={k: v for k, v in answer_headers.items() if k not in HOP_HEADERS})
 
@@ -116,14 +125,16 @@ def visit(stack: Stack, site: SentrySite, first: int, then: int, log: list[Forwa
         page.click(button)
         page.wait_for_timeout(200)
     # the pageload ends when the page has been idle a while; its vitals are sent then
-    wait_until(page, lambda: {"LCP", "FCP"} <= set().union(*(f.vitals for f in log)), "the pageload's Web Vitals")
+    wait_until(page, lambda: {"LCP", "FCP"} <= set().union(*(f.names for f in log)),
+               f"the pageload's Web Vitals; forwarded: {log}")
     page.wait_for_timeout(300)
     phase.update(worker=then, late=True)
     page.evaluate(HIDE)  # as when the visitor switches tabs: the SDK sends INP (and CLS) now
-    wait_until(page, lambda: any("INP" in f.vitals for f in log if f.late),
+    wait_until(page, lambda: any("INP" in f.names for f in log if f.late),
                f"the INP reported when the page is hidden; forwarded: {log}")
     page.wait_for_timeout(500)
     context.close()
+    return log
 
 
 @pytest.fixture(scope="module", params=MAJORS, ids=[f"sentry{major}" for major in MAJORS])
@@ -136,7 +147,7 @@ def visited(request, stack: Stack) -> Iterator[tuple[projects.Project, SentrySit
     log: list[Forwarded] = []
     a, b = stack.workers.pids
     for load in range(LOADS):
-        visit(stack, site, *((a, b) if load % 2 == 0 else (b, a)), log)
+        log += visit(stack, site, *((a, b) if load % 2 == 0 else (b, a)))
     yield project, site, log
     site.stop()
 
@@ -162,16 +173,18 @@ def test_the_late_spans_went_to_the_other_worker(stack: Stack, visited):
     early = {f.worker for f in log if not f.late}
     late = {f.worker for f in log if f.late}
     assert early == late == set(stack.workers.pids)  # both workers got page loads and late spans
-    assert sum("INP" in f.vitals for f in log if f.late) == LOADS  # every load's INP was sent late
+    assert sum("INP" in f.names for f in log if f.late) == LOADS  # every load's INP was sent late
+    # each load's pageload segment (FCP, TTFB: the page view) went to the first worker, before the hide
+    assert [f.vitals for f in log if f.late and f.names & {"FCP", "TTFB"}] == []
+    assert sum("FCP" in f.names for f in log if not f.late) == LOADS
     assert [(f.status, f.answer) for f in log if f.status != 200] == []
 
 
 def test_every_late_vital_is_stored_with_its_page(stack: Stack, visited):
     project, site, log = visited
-    sent = sum(len(f.vitals) for f in log)
-    rows = stored_vitals(stack, project, sent)
-    assert len(rows) == sent, rows
-    assert Counter(name for name, *_ in rows) == Counter(name for f in log for name in f.vitals)
+    sent = Counter(vital for f in log for vital in f.vitals)  # (name, trace): the trace is the session
+    rows = stored_vitals(stack, project, sum(sent.values()))
+    assert Counter((name, session) for name, _url, _path, session in rows) == sent, (rows, log)
     for name, url, path, session in rows:
         assert (url, path) == (site.url + "/", "/"), (name, url, path, session)
     assert len({session for *_, session in rows}) == LOADS  # each load's vitals: its own trace

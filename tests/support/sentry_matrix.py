@@ -12,9 +12,8 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
 
-import orjson
-
 from pipeline.contract import merge_context, sentry, validate_event
+from tests.support import sentry_wire
 
 # why what was accepted is not stored (the collector counts those items in its answer's ``ignored``)
 WHY = {
@@ -36,20 +35,13 @@ def measure(sent: list[str], rows: list[dict[str, Any]]) -> dict[str, Any]:
         envelope = sentry.parse_envelope(body.encode())
         refused.update(_refusals(envelope))
         version = version or (envelope.headers.get("sdk") or {}).get("version", "")
-        for item in envelope.items:
-            items[item.type] += 1
-            if item.type not in ("transaction", "span"):
-                continue
-            payload = orjson.loads(item.payload)
-            spans = payload.get("items") if isinstance(payload.get("items"), list) else [payload]
-            if item.type == "transaction":
-                spans = [payload, *payload.get("spans", [])]
-            for span in spans:
-                names = _vital_keys(span)
-                unnamed |= names - set(sentry.VITALS)
-                op = _op(span)
-                if not names & set(sentry.VITALS) and op not in ("pageload", "navigation"):
-                    other_spans += 1
+        items.update(item.type for item in envelope.items)
+        for span in sentry_wire.spans_of(envelope):
+            names = sentry_wire.vital_names(span)
+            unnamed |= names - set(sentry.VITALS)
+            op = _op(span)
+            if not names & set(sentry.VITALS) and op not in ("pageload", "navigation"):
+                other_spans += 1
     vitals = [row for row in rows if row["type"] == "web_vital"]
     return {
         "version": version,
@@ -99,16 +91,6 @@ def _refusals(envelope: sentry.SentryEnvelope) -> list[str]:
         if rejection is not None:
             reasons.append(rejection.reason)
     return reasons
-
-
-def _vital_keys(span: dict[str, Any]) -> set[str]:
-    """The Web Vital names a span or transaction reports: v11 attributes, or ``measurements``."""
-    keys = set((span.get("measurements") or {}).keys()) if isinstance(span.get("measurements"), dict) else set()
-    attributes = span.get("attributes")
-    if isinstance(attributes, dict):
-        keys |= {name.split(".")[2] for name in attributes
-                 if name.startswith("browser.web_vital.") and name.endswith(".value")}
-    return keys
 
 
 def _op(span: dict[str, Any]) -> str:
