@@ -17,7 +17,7 @@ _FAILED = (pl.col("status") == 0) | (pl.col("status") >= 400)
 
 
 def _parameters(filters: Filters) -> dict[str, Any]:
-    return {**filters.parameters(), **pick_source(filters, "api_calls").sealed_parameters()}
+    return {**filters.parameters(), **pick_source(filters, "api_calls").parameters()}
 
 
 def api_endpoints(client: Client, filters: Filters, limit: int = 50) -> pl.DataFrame:

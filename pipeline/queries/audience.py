@@ -63,7 +63,7 @@ def events_by_type(client: Client, filters: Filters, bucket_minutes: int = 1) ->
     UTC), ``type``, ``events`` — :func:`events_per_minute`'s answer, in whole minutes."""
     check_bucket(bucket_minutes)
     parameters = {**filters.parameters(), "bucket_minutes": bucket_minutes,
-                  **pick_source(filters, "traffic", bucket_minutes).parameters()}
+                  **pick_source(filters, "traffic", bucket_minutes, per_route=True).parameters()}
     return rollup_frame(client, "events_by_type", parameters,
                         {"time": UTC_MS, "type": pl.String, "counted": pl.UInt64}
                         ).rename({"time": "minute", "counted": "events"})
@@ -71,7 +71,7 @@ def events_by_type(client: Client, filters: Filters, bucket_minutes: int = 1) ->
 
 def top_pages(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
     """The most viewed pages: ``path``, ``page_views``, ``visitors`` (with any event on the page)."""
-    parameters = {**filters.parameters(), "limit": limit, **pick_source(filters, "traffic").parameters()}
+    parameters = {**filters.parameters(), "limit": limit, **pick_source(filters, "traffic", per_route=True).parameters()}
     return rollup_frame(client, "top_pages", parameters,
                         {"path": pl.String, "page_views": pl.UInt64, "visitors": pl.UInt64})
 

@@ -44,7 +44,7 @@ def vital_percentiles(client: Client, filters: Filters) -> pl.DataFrame:
 def _vital_histogram(client: Client, filters: Filters, vital: str, group: str, key_type: pl.DataType,
                      bucket_minutes: int | None = None) -> pl.DataFrame:
     source = pick_source(filters, "web_vitals", bucket_minutes, group)
-    parameters = {**filters.parameters(), "vital": vital, **source.sealed_parameters()}
+    parameters = {**filters.parameters(), "vital": vital, **source.parameters()}
     if group == "time":
         parameters["bucket_minutes"] = bucket_minutes or 1
         return rollup_frame(client, "vital_trend", parameters, {"key": key_type, **_HISTOGRAM_ROWS})

@@ -26,7 +26,7 @@ UTC_MS = pl.Datetime("ms", "UTC")
 # a rollup key never spans two partitions (they are months of its minute), so FINAL needs not merge across them
 ROLLUP_SETTINGS = {"do_not_merge_across_partitions_select_final": 1}
 _INCLUDE = re.compile(r"^(?P<indent>[ \t]*)-- include: (?P<name>[\w/]+)[ \t]*$", re.MULTILINE)
-_MAX_DEPTH = 4
+_MAX_DEPTH = 6  # statement → rows → WITH constants → sealed hours → touched hours → filter
 _COMMENT_LINE = re.compile(r"^[ \t]*--[^\n]*(?:\n|$)", re.MULTILINE)
 
 

@@ -5,10 +5,10 @@ rollups answer the dashboards' hot paths. Each rollup family has an hourly table
 dimensions: it answers the whole hours of a range when no filter or grouping needs a dimension
 it lacks and the answer is per hour or coarser. The families sealed from the raw events (Web
 Vitals and API calls: 090; traffic and audience: 091) answer only the hours sealed since their
-last insert (``Source.sealed_parameters``), everything else comes from the events; error groups
+last insert (``Source.parameters``), everything else comes from the events; error groups
 still take the minutes at the edges from their per-minute table. Traffic has three row sets:
 the audience rows (no route filter), the same for long ranges (``sealed``: one statement since
-091), or the per-page traffic rows (a route filter is set).
+091), or the per-page traffic rows (a route filter is set, or the answer is per route or type).
 """
 
 from __future__ import annotations
@@ -37,26 +37,25 @@ class Source:
     """Where an answer's rows come from: ``rows`` names the traffic row set (``audience``,
     ``sealed`` or ``traffic``; ``""`` for the other families), the whole hours
     ``[hours_start, hours_end)`` the hourly rollup may answer (an empty span when it answers none;
-    of those, the sealed ones: ``sql/rows/sealed_hours_of.sql``) and that rollup's table."""
+    of those, the sealed ones: ``sql/rows/sealed_hours_of.sql``) and the hourly table whose seals
+    answer them (the traffic family's audience rows read ``audience_hour``, its per-route rows
+    ``traffic_hour``)."""
 
     rows: str
     hours_start: str
     hours_end: str
-    hour_table: str = ""
+    hour_table: str
 
     def parameters(self) -> dict[str, Any]:
-        return {"hours_start": self.hours_start, "hours_end": self.hours_end}
-
-    def sealed_parameters(self) -> dict[str, Any]:
-        """:meth:`parameters` and the hourly table whose sealed hours answer (``hour_table``)."""
-        return {**self.parameters(), "hour_table": self.hour_table}
+        return {"hours_start": self.hours_start, "hours_end": self.hours_end, "hour_table": self.hour_table}
 
 
 def pick_source(filters: Filters, family: str, bucket_minutes: int | None = None, group: str = "",
-                sealed: bool = False) -> Source:
+                sealed: bool = False, per_route: bool = False) -> Source:
     """The source of an answer over the rollup ``family`` (a key of :data:`HOURLY_LACKS`) for
     ``filters``, per bucket of ``bucket_minutes`` (``None``: one answer for the range), grouped
-    by ``group`` (a dimension name or ``""``); ``sealed``: traffic totals may read sealed counts."""
+    by ``group`` (a dimension name or ``""``); ``sealed``: traffic totals may read sealed counts;
+    ``per_route``: the answer reads the traffic rows (``rows/traffic``) whatever the filters."""
     if family not in HOURLY_LACKS:
         raise ValueError(f"no rollup family {family!r}; choose one of {', '.join(HOURLY_LACKS)}")
     lacks = HOURLY_LACKS[family]
@@ -66,9 +65,11 @@ def pick_source(filters: Filters, family: str, bucket_minutes: int | None = None
               and (bucket_minutes is None or bucket_minutes % 60 == 0))
     if not usable:
         first = last = filters.start
-    rows = ""
+    rows, table = "", f"{family}_hour"
     if family == "traffic":
-        rows = "traffic" if filters.route else "audience"
-        if rows == "audience" and sealed and hourly and last - first >= SEALED_FROM:
-            rows = "sealed"
-    return Source(rows, clickhouse_time(first), clickhouse_time(last), f"{family}_hour")
+        rows = "traffic" if filters.route or per_route else "audience"
+        if rows == "audience":
+            table = "audience_hour"
+            if sealed and hourly and last - first >= SEALED_FROM:
+                rows = "sealed"
+    return Source(rows, clickhouse_time(first), clickhouse_time(last), table)

@@ -92,10 +92,7 @@ def truth(rows: list[tuple]) -> dict:
 
 def sealed_hours(client) -> list[datetime]:
     """The hours of the range whose counts the queries take from the seal (sealed, untouched since)."""
-    parameters = {"project_id": PROJECT, "hours_start": clickhouse_time(HOURS[0]),
-                  "hours_end": clickhouse_time(HOURS[-1] + timedelta(hours=1))}
-    rows = client.query(f"SELECT hour FROM ({queries.sql('rows/sealed_hours')}) ORDER BY hour", parameters=parameters)
-    return [hour.replace(tzinfo=timezone.utc) for (hour,) in rows.result_rows]
+    return sealed_hours_of(client, "audience_hour")
 
 
 def like(row: tuple, **changes) -> tuple:

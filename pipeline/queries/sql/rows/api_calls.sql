@@ -13,18 +13,14 @@ WHERE project_id = {project_id:UInt32}
   AND toStartOfMinute(timestamp) >= {start:DateTime64(3, 'UTC')}
   AND toStartOfMinute(timestamp) < {end:DateTime64(3, 'UTC')}
   -- include: filter/dimensions
-  AND has(live_hours, toStartOfHour(timestamp))
+  -- include: filter/live_hours
 UNION ALL
 WITH
     -- include: rows/sealed_and_live_hours
 SELECT toString(method) AS method, endpoint, status, toString(failure) AS failure, bucket, calls, low, high
-FROM api_calls_hour FINAL
+FROM api_calls_hour
 WHERE project_id = {project_id:UInt32}
   -- include: filter/whole_hours
   -- include: filter/release
-  -- a set, not has() over the array: a hash lookup per row instead of a scan of every sealed hour
-  -- (has() took 6.4 s over 1.9M rows of a 30-day range at 100M events, this 0.1 s)
-  AND (hour, sealed_at) IN (
-      -- include: rows/sealed_hours_of
-  )
+  -- include: filter/sealed_hours
   AND calls > 0

@@ -1,8 +1,10 @@
--- A WITH clause's two constants for a family read as sealed hours (rows/sealed_hours_of):
--- sealed_hours, the (hour, sealed_at) its hourly table answers, and live_hours, every other hour
--- the range touches, which the raw events answer. Scalars, computed once per SELECT; has() with a
--- constant array of hours filters events by their primary key, so a sealed hour's events are not
--- even read (NOT has() could not).
+-- A WITH clause's two constants for a family read as sealed hours: sealed_hours, the (hour,
+-- sealed_at) its hourly table answers (rows/sealed_hours_of), and live_hours, every other hour the
+-- range touches, which the raw events answer. Scalars: computed once per statement however often
+-- they are named (ClickHouse caches a scalar subquery by its AST, across UNION ALL's branches).
+-- Both sides find them in a set: the raw events' (filter/live_hours) prunes by the primary key, so
+-- a sealed hour's events are not even read; the hourly table's (filter/sealed_hours) picks the
+-- rows of each hour's latest seal.
 (
     SELECT groupArray((hour, sealed_at))
     FROM

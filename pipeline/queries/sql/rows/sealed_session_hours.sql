@@ -1,6 +1,6 @@
 -- The start hours of the range whose sessions are sealed (091's sessions) and nobody inserted into
--- the hours their sessions are read from (two hours either side) since.
-SELECT sealed.hour AS hour
+-- the hours their sessions are read from (two hours either side) since, each with its latest seal.
+SELECT sealed.hour AS hour, sealed.sealed_at AS sealed_at
 FROM
 (
     SELECT hour, max(sealed_at) AS sealed_at

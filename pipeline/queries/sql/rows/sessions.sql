@@ -1,38 +1,28 @@
 -- The sessions of the range: a session is in it when it started in it; the route filter matches its
 -- entry page, the other filters the session's dimensions. Sealed start hours from the sessions
--- table (091), the others from the raw events of two hours before them to three after.
+-- table (091: the rows of each hour's latest seal, matched in a set, so no FINAL), the others from
+-- the raw events of two hours before them to three after.
 SELECT *, tupleElement(traffic_source, 1) AS entry_source
 FROM
 (
+    WITH
+        -- include: rows/sealed_session_seals
     SELECT session_id, visitor_id, started, ended, pages, error_events, entry, exit, entry_referrer, entry_url,
            traffic_source, environment, release, device, browser, country
-    FROM sessions FINAL
+    FROM sessions
     WHERE project_id = {project_id:UInt32}
       AND hour >= toStartOfHour({start:DateTime64(3, 'UTC')})
       AND hour < {end:DateTime64(3, 'UTC')}
       AND started >= {start:DateTime64(3, 'UTC')}
       AND started < {end:DateTime64(3, 'UTC')}
-      AND hour IN (
-          SELECT hour FROM (
-              -- include: rows/sealed_session_hours
-          )
-      )
+      AND (hour, sealed_at) IN (SELECT arrayJoin(sealed_start_hours))
     UNION ALL
     SELECT session_id, visitor_id, started, ended, pages, error_events, entry, exit, entry_referrer, entry_url,
            traffic_source, environment, release, device, browser, country
     FROM
     (
         WITH
-            (
-                SELECT groupArray(hour) FROM (
-                    -- include: rows/sealed_session_hours
-                )
-            ) AS sealed_start_hours,
-            arrayFilter(h -> NOT has(sealed_start_hours, h),
-                        arrayMap(n -> toStartOfHour(toDateTime({start:DateTime64(3, 'UTC')}, 'UTC')) + toIntervalHour(n),
-                                 range(toUInt64(dateDiff('hour', toStartOfHour({start:DateTime64(3, 'UTC')}),
-                                                         {end:DateTime64(3, 'UTC')} - toIntervalMillisecond(1)) + 1))))
-                AS live
+            -- include: rows/sealed_session_seals
         -- include: rows/session_events
         WHERE project_id = {project_id:UInt32}
           AND notEmpty(live)
