@@ -5,9 +5,11 @@ page view of their trace, and are still stored with their page.
 no page (``sentry.segment.name`` is ``Pageload``, the envelope's trace header has no
 ``transaction``, and the SDK sends ``Referer`` cut to the origin); the pageload segment — the
 page view, with ``url.full`` — goes out only when the pageload span ends, up to seconds later.
-Here the page's CPU is slowed 6× (Chromium's ``Emulation.setCPUThrottlingRate``) and the page is
-hidden as soon as it loaded, so every load's LCP leaves before its segment (the test checks
-this on the wire: it is the case it is about). Through the real ``vigil collect``, Kafka,
+Here the page is hidden while a call to its API is still pending (held by the test until the
+hidden page's vitals were sent), so its pageload span is still running and every load's LCP
+leaves before its segment — the test checks this on the wire: it is the case it is about. (The
+same happens, less predictably, with the page's CPU slowed 6× by Chromium's
+``Emulation.setCPUThrottlingRate`` and the page hidden soon after its load.) Through the real ``vigil collect``, Kafka,
 ``vigil process`` and ClickHouse, every vital the SDK sent is stored once, in its trace's
 session, with its page's URL and path (``pipeline/stream/session_pages.py``: the vital waits
 for its page view and is stored again with the page).
@@ -34,7 +36,6 @@ from tests.support.sentry_wire import carries_page_load, sent_vitals
 pytestmark = pytest.mark.e2e
 
 LOADS = 3
-CPU_SLOWDOWN = 6  # Chromium's CPU throttling rate: the pageload span runs on well after the hide
 ARRIVAL_TIMEOUT_S = 45.0
 # resolves once the browser has a largest contentful paint for the page
 LCP_SEEN = """() => new Promise((resolve) => new PerformanceObserver(() => resolve(true))
@@ -79,9 +80,14 @@ def loads(kafka, clickhouse, tmp_path_factory) -> Iterator[tuple[Any, projects.P
 
 
 def hidden_early(browser: Any, site: SentrySite, collector_url: str) -> list[Sent]:
-    """One page load, CPU slowed, hidden right after its load event; the requests it made, once
-    its pageload segment was sent too."""
+    """One page load hidden while its pageload span still runs; the requests it made, once its
+    pageload segment was sent too.
+
+    The page's call to its API is held until the hidden page's vitals were sent: the pageload
+    span (an idle span) ends only a second after its last child span, the call's, ended — a slow
+    API or a slow CPU, as a visitor who switches tabs at once meets them."""
     log: list[Sent] = []
+    held: list[Any] = []
 
     def request(sent: Any) -> None:
         if sent.url.startswith(collector_url) and sent.method == "POST":
@@ -89,13 +95,20 @@ def hidden_early(browser: Any, site: SentrySite, collector_url: str) -> list[Sen
 
     context = browser.new_context()
     context.on("request", request)
+    def hold(route: Any) -> None:
+        held.append(route)  # answered below, after the hide
+
+    context.route(f"{site.url}/api/slow", hold)
     page = context.new_page()
-    context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
     page.goto(site.url + "/", wait_until="load")
     page.wait_for_function("() => !!window.__SENTRY__")
+    page.evaluate("() => { fetch('/api/slow'); }")  # the SDK traces it: a child span of the pageload
     page.evaluate(LCP_SEEN)  # a page hidden before its first paint has no LCP to send
     page.click("#add")  # the visitor's first input makes the LCP final
     page.evaluate(HIDE)  # the visitor switched tabs: 11.x sends LCP and CLS now
+    wait_until(page, lambda: any(s.vitals for s in log), f"the hidden page's vitals; sent: {log}")
+    wait_until(page, lambda: len(held) == 1, "the page's API call")
+    held[0].fulfill(status=200, content_type="application/json", body="{}")
     wait_until(page, lambda: any(s.page_load for s in log), f"the pageload segment; sent: {log}")
     page.wait_for_timeout(300)
     context.close()

@@ -1,9 +1,12 @@
 """A Web Vital without a URL (Sentry's late INP/CLS) gets its session's page view URL in a real
 ``vigil process`` — also when the processor restarted between the page view and the vital, so
-the page is known only to the warehouse (``pipeline/stream/session_pages.py``)."""
+the page is known only to the warehouse (``pipeline/stream/session_pages.py``); and one that
+came before its page view (11.x's LCP of a page hidden early) is stored again with the page,
+which stays the one ``events FINAL`` shows when the topic is read again."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import orjson
@@ -13,7 +16,7 @@ from tests.integration.test_processor import iso, make_processor, produce, proje
 
 pytestmark = pytest.mark.integration
 
-TRACE_A, TRACE_B, TRACE_C = "a1" * 16, "b2" * 16, "c3" * 16  # Sentry trace ids: the sessions
+TRACE_A, TRACE_B, TRACE_C, TRACE_D = "a1" * 16, "b2" * 16, "c3" * 16, "d4" * 16  # Sentry trace ids: the sessions
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36"
 
 
@@ -58,3 +61,42 @@ def test_a_late_vital_gets_its_session_s_page_after_a_processor_restart(make_pro
         TRACE_B: ("https://shop.example.com/cart", "/cart"),
         TRACE_C: ("", ""),
     }
+
+
+def rows_of_vital(client, project: int, final: bool) -> list[tuple[str, str]]:
+    rows = client.query(f"SELECT url, path FROM events {'FINAL' if final else ''} WHERE project_id = {{p:UInt32}} "
+                        "AND type = 'web_vital'", parameters={"p": project}).result_rows
+    return [tuple(row) for row in rows]
+
+
+def wait_until(check, what: str, processor, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert processor.alive, f"the processor exited:\n{processor.log_tail()}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}:\n{processor.log_tail()}"
+        time.sleep(0.25)
+
+
+def test_a_vital_stored_before_its_page_view_is_replaced_with_the_page_also_after_a_replay(
+        make_processor, kafka, clickhouse):
+    project = project_id()
+    processor = make_processor(clickhouse.url)
+    processor.start()
+    client = clickhouse.client()
+    # 11.x's LCP of a page hidden before its pageload ended: stored first, without page
+    produce(kafka.bootstrap, processor.events_topic, [event(project, "lcp-of-trace-d", TRACE_D, "web_vital", 20, None)])
+    wait_for_rows(client, project, 1, processor)
+    assert rows_of_vital(client, project, final=True) == [("", "")]
+    produce(kafka.bootstrap, processor.events_topic, [
+        event(project, "pageview-d", TRACE_D, "page_view", 21, "https://shop.example.com/orders/8412")])
+    wait_until(lambda: rows_of_vital(client, project, final=True) == [("https://shop.example.com/orders/8412", "/orders/:id")],
+               "the vital stored again with its page", processor)
+    assert sorted(rows_of_vital(client, project, final=False)) == [  # the first row, then the corrected one
+        ("", ""), ("https://shop.example.com/orders/8412", "/orders/:id")]
+    # a replay: a new consumer group reads the topic again from its start, with nothing in memory
+    processor.stop()
+    processor.env["VIGIL_PROCESSOR_GROUP"] += "-replay"
+    processor.start()
+    wait_until(lambda: len(rows_of_vital(client, project, final=False)) >= 3, "the replayed vital", processor)
+    processor.stop()
+    assert rows_of_vital(client, project, final=True) == [("https://shop.example.com/orders/8412", "/orders/:id")]
