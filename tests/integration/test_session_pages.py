@@ -101,3 +101,40 @@ def test_a_vital_stored_before_its_page_view_is_replaced_with_the_page_also_afte
     wait_for_rows(client, project, 3, processor)
     processor.stop()
     assert rows_of_vital(client, project) == [("https://shop.example.com/orders/8412", "/orders/:id")]
+
+
+def test_a_vital_and_its_corrected_copy_in_one_insert_show_the_copy_in_final(clickhouse):
+    """The processor's sink may put a vital's first row and its corrected copy into one insert
+    (rows of several step batches gather into a chunk): the engine keeps the later row."""
+    from pipeline.contract import merge_context, sentry
+    from pipeline.stream import batches
+    from pipeline.stream.processor import processor_steps
+    from pipeline.stream.session_pages import SessionPages
+    from pipeline.stream.sink import EVENT_INSERT_SETTINGS, ClickHouseSink
+    from pipeline.stream.steps import Options
+    from tests.unit.test_contract_sentry import fixture
+
+    project = project_id()
+    now = datetime.now(timezone.utc)
+
+    def messages(envelope: str) -> list[bytes]:  # a captured 11.12 envelope as the collector stamps it
+        document = sentry.to_events(sentry.parse_envelope(fixture(envelope)), now).envelope()
+        stamp = {"project_id": project, "received_at": iso(now), "client": {"ip": "198.51.100.7", "user_agent": UA}}
+        return [orjson.dumps({**event, **stamp}) for event in merge_context(document)]
+
+    pages = SessionPages()
+    steps = processor_steps(Options(session_pages=pages))
+    rows = [outcome.row for outcome in batches.process_many(messages("interaction_spans"), steps)]
+    rows += [outcome.row for outcome in batches.process_many(messages("pageload_spans"), steps)]
+    rows += batches.corrected_rows(pages, steps)
+    sink = ClickHouseSink(clickhouse.settings, chunk_rows=len(rows) + 1, insert_settings=EVENT_INSERT_SETTINGS)
+    sink.start()
+    try:
+        sink.extend(rows)
+        sink.flush()  # one insert: the first rows and their corrected copies
+    finally:
+        sink.close()
+    stored = clickhouse.client().query(
+        "SELECT vital_name, url, path FROM events FINAL WHERE project_id = {p:UInt32} AND type = 'web_vital' "
+        "AND vital_name IN ('INP', 'CLS') ORDER BY vital_name", parameters={"p": project}).result_rows
+    assert [tuple(row) for row in stored] == [("CLS", "http://127.0.0.1:35377/", "/"), ("INP", "http://127.0.0.1:35377/", "/")]
