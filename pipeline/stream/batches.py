@@ -16,6 +16,10 @@ them at a time, handing each :class:`Outcome` on to the sink it names:
 
 and the samples of the batch's rows to :class:`~pipeline.stream.samples.SampleOutput` (the
 signals' input, produced in the application's Kafka transaction), when it is given one.
+After the batch's rows come the corrected rows of vitals stored earlier without their page,
+whose session's page view was in the batch (:func:`corrected_rows`): inserted after the first
+row of the event, they replace it in ``events FINAL``; they are not sampled again (the signals
+count each stored event once).
 
 :meth:`StepBatches.flush` runs the steps over what is gathered, then flushes both sinks;
 only then does Quix Streams commit the offsets (at-least-once; ``events`` collapses repeats
@@ -43,6 +47,7 @@ from pipeline.stream.dead_letters import Source, dead_letter
 from pipeline.stream.dlq_sink import DeadLetterSink
 from pipeline.stream.outcome import Outcome
 from pipeline.stream.samples import SampleOutput
+from pipeline.stream.session_pages import SessionPages
 from pipeline.stream.sink import ClickHouseSink
 from pipeline.stream.steps import FILTERED_REASONS, Dropped, Step, run_many
 
@@ -95,13 +100,32 @@ def process_many(
     return outcomes
 
 
+def corrected_rows(pages: SessionPages, steps: tuple[Step, ...]) -> list[tuple]:
+    """The rows of vitals stored without their page that a later page view of their session gave
+    one (:meth:`SessionPages.take_corrections`): each goes through the ``steps`` after
+    ``put_session_page`` again (``scrub_pii``, ``put_page``, …, the row), from where it was then."""
+    corrections = pages.take_corrections()
+    names = [step.__name__ for step in steps]
+    if not corrections or "put_session_page" not in names:
+        return []
+    rows = []
+    for value in run_many(corrections, steps[names.index("put_session_page") + 1:]):
+        if type(value) is Dropped:  # the same steps kept it without page: a bug, said, the first row stays
+            log.error("a vital given its page late was dropped by step %s (%s: %s); it stays stored without page",
+                      value.step, value.reason, value.message[:200])
+        else:
+            rows.append(value)
+    return rows
+
+
 class StepBatches(BaseSink):
     """Messages in; ``steps`` over ``step_batch`` of them at a time; rows to ``rows``, dead letters
     to ``dead_letters``, their samples to ``samples``; the sinks flushed before the offsets are committed."""
 
     def __init__(self, steps: tuple[Step, ...], *, rows: ClickHouseSink, dead_letters: DeadLetterSink,
                  samples: SampleOutput | None = None, counters: Counters | None = None,
-                 step_batch: int = STEP_BATCH, max_delay: float | None = None) -> None:
+                 step_batch: int = STEP_BATCH, max_delay: float | None = None,
+                 session_pages: SessionPages | None = None) -> None:
         super().__init__(on_client_connect_success=lambda: None, on_client_connect_failure=lambda _error: None)
         self.steps = steps
         self.rows = rows
@@ -109,6 +133,8 @@ class StepBatches(BaseSink):
         self.samples = samples
         self.counters = counters or Counters()
         self.step_batch = step_batch
+        # the steps' session pages (Options.session_pages): vitals corrected after their page view
+        self.session_pages = session_pages
         # gathered messages go through the steps once the first waited this long (None: at the checkpoint)
         self.max_delay = max_delay
         self._messages: list[tuple] = []  # (value, key, topic, partition, offset)
@@ -200,6 +226,8 @@ class StepBatches(BaseSink):
         self.rows.extend(rows)
         if self.samples is not None and rows:
             self.samples.send(rows)
+        if self.session_pages is not None:  # after the rows they replace; not sampled twice
+            self.rows.extend(corrected_rows(self.session_pages, self.steps))
 
     # ── the timer thread ────────────────────────────────────────────────────────────────
 

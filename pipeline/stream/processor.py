@@ -126,7 +126,7 @@ def build_app(
                             insert_settings=EVENT_INSERT_SETTINGS),
         dead_letters=DeadLetterSink(settings, counters=counters),
         samples=SampleOutput(settings.samples_topic, produce_samples),
-        counters=counters, max_delay=settings.sink_max_delay_s,
+        counters=counters, max_delay=settings.sink_max_delay_s, session_pages=options.session_pages,
     )
     events_dataframe.sink(events)
 

@@ -20,10 +20,23 @@ view. The answer, a URL or none, is remembered (a page view arriving later repla
 When the warehouse cannot answer, the vital keeps no page, the failure is counted and logged,
 and the warehouse is not asked again for :data:`RETRY_AFTER_FAILURE` seconds: never a stalled
 stream or a dropped event.
+
+A vital may also come *before* any page view of its session: 11.x sends a page's LCP and CLS
+when the page is hidden, at once, and its pageload segment (the page view) only when that span
+ends, up to seconds later — and nothing in the vital's request names the page (no URL
+attribute, no ``transaction`` in the envelope's trace header, a ``Referer`` cut to the origin by
+the SDK's ``referrerPolicy: strict-origin``). Such a vital is stored without page and waits
+here (bounded: :data:`MAX_WAITING`, the oldest forgotten first); when its session's page view
+comes, :meth:`SessionPages.saw_page_view` hands it back and ``put_session_page`` gives it the
+page — in place when it is still in the same batch of steps, else as a corrected copy
+(:meth:`SessionPages.correct`) that the processor runs through the rest of the steps and stores
+after the first: same ``event_id``, type and timestamp, so it replaces the first in
+``events FINAL`` (a ``ReplacingMergeTree`` without a version keeps the last row inserted).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections import Counter
@@ -35,32 +48,67 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_FAILURE = 10.0  # seconds the warehouse is not asked again after it failed
 MAX_SESSIONS = 65_536  # sessions remembered
 MAX_CHARS = 16 * 1024 * 1024  # characters of URLs remembered (a URL may be 8 KB)
+MAX_WAITING = 4_096  # vitals without page remembered until their session's page view comes
 # how far before a vital its page view may be (a page left open a day) and after it (clock skew)
 LOOK_BACK = timedelta(days=1)
 LOOK_AHEAD = timedelta(hours=1)
 
 # (project, session, the vital's time) → the URL of the session's latest page view then, "" for none
 PageFetcher = Callable[[int, str, datetime], str]
+Event = dict[str, Any]
+# a vital without page: the event going on through the steps, and a copy of it as it was then
+Waiting = tuple[Event, Event]
 
 
 class SessionPages:
     """The page URL of recent sessions, from their page views, else from the warehouse."""
 
     def __init__(self, fetch: PageFetcher | None = None, *, capacity: int = MAX_SESSIONS,
-                 max_chars: int = MAX_CHARS, clock: Callable[[], float] = time.monotonic) -> None:
+                 max_chars: int = MAX_CHARS, max_waiting: int = MAX_WAITING,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.capacity = capacity
         self.max_chars = max_chars
+        self.max_waiting = max_waiting
+        self._waiting: dict[tuple[int, str], list[Waiting]] = {}  # insertion-ordered: the oldest first
+        self._waiting_count = 0
+        self._corrections: list[Event] = []
         self._fetch = fetch
         self._clock = clock
         self._urls: dict[tuple[int, str], str] = {}  # insertion-ordered: the oldest first
         self._chars = 0
         self._retry_at = 0.0
-        # vitals given a page from memory / from the warehouse, left without; warehouse failures
+        # vitals given a page from memory / from the warehouse, left without; warehouse failures;
+        # vitals given their page later as a corrected copy; vitals forgotten while waiting for one
         self.counts: Counter[str] = Counter()
 
-    def saw_page_view(self, project_id: int, session_id: str, url: str) -> None:
-        """Remember a page view's URL as its session's page (the latest one wins)."""
-        self._remember((project_id, session_id), url)
+    def saw_page_view(self, project_id: int, session_id: str, url: str) -> list[Waiting]:
+        """Remember a page view's URL as its session's page (the latest one wins); the session's
+        vitals that came without page before it, which it now gives one."""
+        key = (project_id, session_id)
+        self._remember(key, url)
+        waiting = self._waiting.pop(key, [])
+        self._waiting_count -= len(waiting)
+        return waiting
+
+    def wait(self, event: Event) -> None:
+        """Keep a vital that found no page until its session's page view comes (a copy of it as it is now)."""
+        key = (event["project_id"], event["session_id"])
+        self._waiting.setdefault(key, []).append((event, copy.deepcopy(event)))
+        self._waiting_count += 1
+        while self._waiting_count > self.max_waiting:
+            oldest = self._waiting.pop(next(iter(self._waiting)))
+            self._waiting_count -= len(oldest)
+            self.counts["forgotten"] += len(oldest)
+
+    def correct(self, event: Event) -> None:
+        """A vital stored without page, now with it: for :meth:`take_corrections`."""
+        self._corrections.append(event)
+        self.counts["corrected"] += 1
+
+    def take_corrections(self) -> list[Event]:
+        """The corrected vitals since the last call, in the order they were corrected."""
+        corrections, self._corrections = self._corrections, []
+        return corrections
 
     def page_of(self, project_id: int, session_id: str, at: datetime) -> str:
         """The URL of the session's latest page view (before ``at``, when asked of the warehouse); "" if none."""

@@ -326,25 +326,41 @@ def scrub_pii(event: Event) -> Event:
 
 
 def put_session_page(event: Event, options: Options = DEFAULT_OPTIONS) -> Event:
-    """A Web Vital sent without its page's URL (Sentry's late INP and CLS spans) gets its session's
-    page view's (``session_pages``); page views are remembered for that. Runs before
+    """A Web Vital sent without its page's URL (Sentry's late INP and CLS spans, 11.x's LCP and CLS
+    of a page hidden before its pageload ended) gets its session's page view's (``session_pages``);
+    page views are remembered for that. A vital that comes before any page view of its session
+    waits for one: the page view gives it its URL — in place while it is still in this batch of
+    steps (it has no ``path`` yet), else as a corrected copy stored after it. Runs before
     :func:`scrub_pii` and :func:`put_page`, so the URL given is scrubbed and has a route."""
     kind = event["type"]
     if kind != "page_view" and kind != "web_vital":
         return event
     page = event.get("page")
     url = page.get("url") if type(page) is dict else None
+    pages = options.session_pages
     if kind == "page_view":
         if type(url) is str and url:
-            options.session_pages.saw_page_view(event["project_id"], event["session_id"], url)
+            for live, copied in pages.saw_page_view(event["project_id"], event["session_id"], url):
+                if "path" in live:  # put_page ran: its row is made, a copy with the page replaces it
+                    _set_page_url(copied, url)
+                    pages.correct(copied)
+                else:
+                    _set_page_url(live, url)
     elif not url:
-        url = options.session_pages.page_of(event["project_id"], event["session_id"], event["timestamp"])
+        url = pages.page_of(event["project_id"], event["session_id"], event["timestamp"])
         if url:
-            if type(page) is dict:
-                page["url"] = url
-            else:
-                event["page"] = {"url": url}
+            _set_page_url(event, url)
+        else:
+            pages.wait(event)
     return event
+
+
+def _set_page_url(event: Event, url: str) -> None:
+    page = event.get("page")
+    if type(page) is dict:
+        page["url"] = url
+    else:
+        event["page"] = {"url": url}
 
 
 def put_page(event: Event) -> Event:

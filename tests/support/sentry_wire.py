@@ -60,3 +60,18 @@ def sent_vitals(body: bytes | str | None) -> list[tuple[str, str]]:
     envelope = sentry.parse_envelope(body.encode() if isinstance(body, str) else body)
     return [(name.upper(), trace_of(span, envelope)) for span in spans_of(envelope)
             for name in sorted(vital_names(span) & set(VITALS))]
+
+
+def carries_page_load(body: bytes | str | None) -> bool:
+    """Whether a request body holds a pageload segment (11.x's streamed ``pageload`` span, or an
+    8.x–10.x ``pageload`` transaction): what Vigil stores as the trace's page view."""
+    if not body:
+        return False
+    envelope = sentry.parse_envelope(body.encode() if isinstance(body, str) else body)
+    for span in spans_of(envelope):
+        attributes = span.get("attributes") or {}
+        op = (attributes.get("sentry.op") or {}).get("value") if isinstance(attributes, dict) else None
+        op = op or span.get("op") or ((span.get("contexts") or {}).get("trace") or {}).get("op")
+        if op == "pageload" and span.get("is_segment", True) is not False:
+            return True
+    return False

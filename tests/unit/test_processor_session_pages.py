@@ -143,3 +143,68 @@ def test_a_failing_warehouse_leaves_the_vital_without_page_and_is_not_asked_agai
     clock.now += session_pages.RETRY_AFTER_FAILURE
     warehouse.failing = False
     assert index.page_of(7, "s1", AT) == "https://shop.example.com/"  # not remembered as none before
+
+
+# ── vitals that come before their session's page view (11.x: a page hidden before its pageload ended)
+
+
+def rows_of(rows: list) -> list[dict]:
+    return [dict(zip(COLUMNS, row)) for row in rows]
+
+
+def test_vitals_before_their_page_view_in_an_earlier_batch_are_stored_again_with_the_page(pages):
+    # the page-hide spans (INP and CLS, no URL) processed before the pageload segment's page view,
+    # as when 11.x sends a hidden page's vitals at once and its pageload segment when the span ends
+    steps_ = processor_steps(Options(secret=SECRET, session_pages=pages))
+    early = [outcome.row for outcome in batches.process_many(collector_messages("interaction_spans"), steps_)]
+    assert {row["vital_name"]: (row["url"], row["path"]) for row in rows_of(early)} == {"INP": ("", ""), "CLS": ("", "")}
+    assert batches.corrected_rows(pages, steps_) == []  # no page view yet: nothing to correct
+    later = batches.process_many(collector_messages("pageload_spans"), steps_)
+    assert vitals(later)["LCP"] == ("http://127.0.0.1:35377/", "/")
+    corrected = rows_of(batches.corrected_rows(pages, steps_))
+    assert [(row["vital_name"], row["url"], row["path"]) for row in corrected] == [
+        ("INP", "http://127.0.0.1:35377/", "/"), ("CLS", "http://127.0.0.1:35377/", "/")]
+    # the same event as stored first (what ReplacingMergeTree replaces by), the page its only change
+    for first, again in zip(rows_of(early), corrected):
+        assert {k: v for k, v in first.items() if k not in ("url", "path")} == \
+            {k: v for k, v in again.items() if k not in ("url", "path")}
+    assert batches.corrected_rows(pages, steps_) == []  # handed out once
+    assert pages.counts["corrected"] == 2
+
+
+def test_vitals_before_their_page_view_in_the_same_batch_get_the_page_in_place(pages):
+    steps_ = processor_steps(Options(secret=SECRET, session_pages=pages))
+    outcomes = batches.process_many(collector_messages("interaction_spans") + collector_messages("pageload_spans"), steps_)
+    assert {name: page for name, page in vitals(outcomes).items() if name in ("INP", "CLS")} == {
+        "INP": ("http://127.0.0.1:35377/", "/"), "CLS": ("http://127.0.0.1:35377/", "/")}
+    assert batches.corrected_rows(pages, steps_) == []  # one row each, no copy
+
+
+def test_the_step_batches_store_corrections_after_the_rows_and_do_not_sample_them(pages):
+    from tests.unit.test_step_batches import DeadLetters, Rows
+
+    sampled: list = []
+
+    class Samples:
+        def send(self, rows: list) -> None:
+            sampled.extend(rows)
+
+    stage = batches.StepBatches(processor_steps(Options(secret=SECRET, session_pages=pages)), rows=Rows([]),
+                                dead_letters=DeadLetters([]), samples=Samples(), session_pages=pages)  # type: ignore[arg-type]
+    for batch in ("interaction_spans", "pageload_spans"):
+        for offset, message in enumerate(collector_messages(batch)):
+            stage.add(message, b"trace", 0, (), "vigil.events", 0, offset)
+        stage.flush()
+    stored = rows_of(stage.rows.rows)
+    assert [(row["vital_name"], row["url"]) for row in stored if row["vital_name"] in ("INP", "CLS")] == [
+        ("INP", ""), ("CLS", ""), ("INP", "http://127.0.0.1:35377/"), ("CLS", "http://127.0.0.1:35377/")]
+    assert len(sampled) == len(stored) - 2  # each stored event sampled once
+
+
+def test_waiting_vitals_are_bounded_the_oldest_forgotten_first():
+    index = SessionPages(max_waiting=2)
+    for session in ("s1", "s2", "s3"):
+        index.wait({"type": "web_vital", "project_id": 7, "session_id": session, "timestamp": AT, "page": {}})
+    assert index.saw_page_view(7, "s1", "https://shop.example.com/") == []
+    assert [copied["session_id"] for _live, copied in index.saw_page_view(7, "s3", "https://shop.example.com/")] == ["s3"]
+    assert index.counts["forgotten"] == 1
