@@ -1,6 +1,8 @@
--- The error groups with events in the range (rollup error_groups_minute), most events first. A
--- group is a fingerprint (events.fingerprint, 002); error_group is its hex form, the id alert
--- rules use. first_seen / last_seen cover the group's history up to the range's end.
+-- The error groups with events in the range, most events first: their events and visitors in the
+-- range (rows/error_rows: sealed hours of error_groups_hour, 092, and raw minutes), their first
+-- and last event over their history up to the range's end with the same dimensions (the history:
+-- rows/errors_before), the message their first event's. A group is a fingerprint
+-- (events.fingerprint, 002); error_group is its hex form, the id alert rules use.
 SELECT
     lower(hex(groups.fingerprint)) AS error_group,
     groups.fingerprint AS fingerprint,
@@ -10,17 +12,28 @@ FROM
 (
     SELECT
         fingerprint,
-        any(toString(kind)) AS kind,
+        any(kind) AS kind,
         any(error_type) AS error_type,
-        any(message) AS message,
-        sumIf(length(events), minute >= {start:DateTime64(3, 'UTC')}) AS events,
-        length(groupUniqArrayArrayIf(visitors, minute >= {start:DateTime64(3, 'UTC')})) AS visitors,
-        min(first_seen) AS first_seen,
-        max(last_seen) AS last_seen
-    FROM error_groups_minute FINAL
-    WHERE project_id = {project_id:UInt32}
-      AND minute < {end:DateTime64(3, 'UTC')}
-      -- include: filter/dimensions
+        argMin(earliest_message, (earliest, earliest_event)) AS message,
+        sum(events) AS events,
+        length(groupUniqArrayArray(visitors)) AS visitors,
+        min(earliest) AS first_seen,
+        max(latest) AS last_seen
+    FROM
+    (
+        SELECT fingerprint, kind, error_type, events, visitors, earliest, earliest_event, earliest_message, latest
+        FROM
+        (
+            -- include: rows/error_rows
+        )
+        UNION ALL
+        SELECT fingerprint, kind, error_type, toUInt64(0) AS events, [] AS visitors, earliest, earliest_event,
+               earliest_message, latest
+        FROM
+        (
+            -- include: rows/errors_before
+        )
+    )
     GROUP BY fingerprint
     HAVING events > 0
 ) AS groups
