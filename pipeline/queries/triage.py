@@ -1,4 +1,4 @@
-"""Errors: groups with their status and trend, a group's whole history (both from the sealed hours
+"""Errors: groups with their status and trend (one statement), a group's whole history (both from the sealed hours
 of error_groups_hour, 092, and the raw events of every other hour: ``tiers.pick_source``), and one
 group's events and tags (raw events).
 
@@ -40,25 +40,21 @@ def error_groups(client: Client, filters: Filters, bucket_minutes: int = 60, sta
     check_bucket(bucket_minutes)
     _check_status(status)
     groups = rollup_frame(client, "error_groups", {
-        **filters.parameters(), **pick_source(filters, FAMILY).sealed_parameters(), "status": status, "limit": limit,
+        **filters.parameters(), **pick_source(filters, FAMILY, bucket_minutes).sealed_parameters(),
+        "bucket_minutes": bucket_minutes, "status": status, "limit": limit,
         "fingerprints": [], "history_sealed": hourly(filters, FAMILY)}, {
         "error_group": pl.String, "fingerprint": pl.UInt64, "kind": pl.String, "error_type": pl.String,
         "message": pl.String, "events": pl.UInt64, "visitors": pl.UInt64, "first_seen": UTC_MS,
-        "last_seen": UTC_MS, "status": pl.String,
+        "last_seen": UTC_MS, "trend_times": pl.List(UTC_MS), "trend_events": pl.List(pl.UInt64), "status": pl.String,
     })
-    axis = time_axis(filters, bucket_minutes)
-    series: dict[int, list[int]] = {fingerprint: [0] * len(axis) for fingerprint in groups["fingerprint"]}
-    if groups.is_empty():  # the trend's fingerprints would be empty, which rows/error_rows reads as every group
-        return groups.with_columns(pl.Series("trend", [], dtype=pl.List(pl.UInt64)))
-    trend = rollup_frame(client, "error_group_trend", {
-        **filters.parameters(), **pick_source(filters, FAMILY, bucket_minutes).sealed_parameters(),
-        "bucket_minutes": bucket_minutes, "fingerprints": groups["fingerprint"].to_list(),
-    }, {"fingerprint": pl.UInt64, "time": UTC_MS, "events": pl.UInt64})
-    position = {moment: index for index, moment in enumerate(axis)}
-    for fingerprint, moment, count in trend.iter_rows():
-        series[fingerprint][position[moment]] = count
-    return groups.with_columns(pl.Series("trend", [series[f] for f in groups["fingerprint"]],
-                                         dtype=pl.List(pl.UInt64)))
+    position = {moment: index for index, moment in enumerate(time_axis(filters, bucket_minutes))}
+    series = []
+    for moments, counts in zip(groups["trend_times"], groups["trend_events"]):
+        trend = [0] * len(position)
+        for moment, count in zip(moments, counts):
+            trend[position[moment]] = count
+        series.append(trend)
+    return groups.drop("trend_times", "trend_events").with_columns(pl.Series("trend", series, dtype=pl.List(pl.UInt64)))
 
 
 def error_group_summaries(client: Client, project_id: int, fingerprints: Sequence[int] = (), status: str = "",

@@ -2,7 +2,7 @@
 -- error_groups_hour (092) when it can answer (tiers.pick_source: no route, device, browser or
 -- country filter, buckets of whole hours), every other minute from the raw events. Each row: its
 -- minute (a sealed hour's first), the events and their visitors, and its earliest event (time, id,
--- message) and latest time. {fingerprints:Array(UInt64)}: only those groups (empty: all).
+-- message) and latest time.
 WITH
     -- include: rows/sealed_and_live_hours
 SELECT toStartOfMinute(timestamp) AS minute, fingerprint, toString(error_kind) AS kind, error_type,
@@ -11,7 +11,6 @@ SELECT toStartOfMinute(timestamp) AS minute, fingerprint, toString(error_kind) A
 FROM events FINAL
 WHERE project_id = {project_id:UInt32}
   AND type = 'error'
-  AND (empty({fingerprints:Array(UInt64)}) OR has({fingerprints:Array(UInt64)}, fingerprint))
   -- include: filter/event_minutes
   -- include: filter/dimensions
   AND has(live_hours, toStartOfHour(timestamp))
@@ -22,7 +21,6 @@ SELECT hour AS minute, fingerprint, toString(kind) AS kind, error_type, events, 
        first_seen AS earliest, first_event AS earliest_event, message AS earliest_message, last_seen AS latest
 FROM error_groups_hour FINAL
 WHERE project_id = {project_id:UInt32}
-  AND (empty({fingerprints:Array(UInt64)}) OR has({fingerprints:Array(UInt64)}, fingerprint))
   -- include: filter/whole_hours
   -- include: filter/release
   AND has(sealed_hours, (hour, sealed_at))
