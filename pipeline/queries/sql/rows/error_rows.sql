@@ -15,13 +15,14 @@ WHERE project_id = {project_id:UInt32}
   -- include: filter/dimensions
   AND has(live_hours, toStartOfHour(timestamp))
 UNION ALL
-WITH
-    -- include: rows/sealed_and_live_hours
 SELECT hour AS minute, fingerprint, toString(kind) AS kind, error_type, events, visitors,
        first_seen AS earliest, first_event AS earliest_event, message AS earliest_message, last_seen AS latest
 FROM error_groups_hour FINAL
 WHERE project_id = {project_id:UInt32}
   -- include: filter/whole_hours
   -- include: filter/release
-  AND has(sealed_hours, (hour, sealed_at))
+  -- a set, not has() over an array: a hash lookup per row, not a scan of every sealed hour (0f84891)
+  AND (hour, sealed_at) IN (
+      -- include: rows/sealed_hours_of
+  )
   AND events > 0

@@ -6,7 +6,7 @@
 -- groups (empty: all). Each row: the events, visitors, users and release, and its earliest (time,
 -- id, message) and latest (time, id, culprit) event.
 WITH
-    -- include: rows/sealed_hours_before
+    -- include: rows/live_hours_before
 SELECT fingerprint, toString(error_kind) AS kind, error_type, toString(release) AS release,
        toUInt64(1) AS events, [cityHash64(visitor_id)] AS visitors,
        if(user_id = '', [], [cityHash64(user_id)]) AS users,
@@ -21,8 +21,6 @@ WHERE project_id = {project_id:UInt32}
   -- include: filter/dimensions
   AND has(live_before, toStartOfHour(timestamp))
 UNION ALL
-WITH
-    -- include: rows/sealed_hours_before
 SELECT fingerprint, toString(kind) AS kind, error_type, toString(release) AS release, events, visitors, users,
        first_seen AS earliest, first_event AS earliest_event, message AS earliest_message,
        last_seen AS latest, last_event AS latest_event, culprit AS latest_culprit
@@ -31,5 +29,7 @@ WHERE project_id = {project_id:UInt32}
   AND (empty({fingerprints:Array(UInt64)}) OR has({fingerprints:Array(UInt64)}, fingerprint))
   AND hour <= {start:DateTime64(3, 'UTC')} - toIntervalHour(1)
   -- include: filter/release
-  AND has(sealed_before, (hour, sealed_at))
+  AND (hour, sealed_at) IN (
+      -- include: rows/sealed_hours_before
+  )
   AND events > 0
