@@ -4,9 +4,9 @@ Raw events answer exactly and are named by their statements (``FROM events FINAL
 rollups answer the dashboards' hot paths. Each rollup family has an hourly table with few
 dimensions: it answers the whole hours of a range when no filter or grouping needs a dimension
 it lacks and the answer is per hour or coarser. The families sealed from the raw events (Web
-Vitals and API calls: 090; traffic and audience: 091) answer only the hours sealed since their
-last insert (``Source.parameters``), everything else comes from the events; error groups
-still take the minutes at the edges from their per-minute table. Traffic has three row sets:
+Vitals and API calls: 090; traffic and audience: 091; error groups: 092) answer only the hours
+sealed since their last insert (``Source.parameters`` names the hourly table), everything else
+comes from the events. Traffic has three row sets:
 the audience rows (no route filter), the same for long ranges (``sealed``: one statement since
 091), or the per-page traffic rows (a route filter is set, or the answer is per route or type).
 """
@@ -24,6 +24,7 @@ HOURLY_LACKS: dict[str, tuple[str, ...]] = {
     "web_vitals": ("route", "device", "browser", "country", "connection"),
     "traffic": ("device", "browser", "country"),
     "api_calls": ("route", "device", "browser", "country"),
+    "error_groups": ("route", "device", "browser", "country"),
 }
 # From how many whole hours on totals read the sealed counts: the seal's bookkeeping (which hours
 # are sealed, two more reads) costs ~20 ms, the event sets it spares ~0.3 ms per hour (on
@@ -50,18 +51,24 @@ class Source:
         return {"hours_start": self.hours_start, "hours_end": self.hours_end, "hour_table": self.hour_table}
 
 
+def hourly(filters: Filters, family: str) -> bool:
+    """Whether the hourly rollup of ``family`` (a key of :data:`HOURLY_LACKS`) has every dimension
+    ``filters`` filter by."""
+    if family not in HOURLY_LACKS:
+        raise ValueError(f"no rollup family {family!r}; choose one of {', '.join(HOURLY_LACKS)}")
+    return not any(name in HOURLY_LACKS[family] for name in filters.dimensions())
+
+
 def pick_source(filters: Filters, family: str, bucket_minutes: int | None = None, group: str = "",
                 sealed: bool = False, per_route: bool = False) -> Source:
     """The source of an answer over the rollup ``family`` (a key of :data:`HOURLY_LACKS`) for
     ``filters``, per bucket of ``bucket_minutes`` (``None``: one answer for the range), grouped
     by ``group`` (a dimension name or ``""``); ``sealed``: traffic totals may read sealed counts;
     ``per_route``: the answer reads the traffic rows (``rows/traffic``) whatever the filters."""
-    if family not in HOURLY_LACKS:
-        raise ValueError(f"no rollup family {family!r}; choose one of {', '.join(HOURLY_LACKS)}")
+    has_dimensions = hourly(filters, family)
     lacks = HOURLY_LACKS[family]
     first, last = whole_hours(filters)
-    hourly = not any(name in lacks for name in filters.dimensions())
-    usable = (first < last and hourly and group not in lacks
+    usable = (first < last and has_dimensions and group not in lacks
               and (bucket_minutes is None or bucket_minutes % 60 == 0))
     if not usable:
         first = last = filters.start
@@ -70,6 +77,6 @@ def pick_source(filters: Filters, family: str, bucket_minutes: int | None = None
         rows = "traffic" if filters.route or per_route else "audience"
         if rows == "audience":
             table = "audience_hour"
-            if sealed and hourly and last - first >= SEALED_FROM:
+            if sealed and has_dimensions and last - first >= SEALED_FROM:
                 rows = "sealed"
     return Source(rows, clickhouse_time(first), clickhouse_time(last), table)

@@ -18,9 +18,9 @@ from pipeline.warehouse.migrator import run
 # table → the time its rows expire by
 RAW_TABLES: dict[str, str] = {"events": "timestamp"}
 ROLLUP_TABLES: dict[str, str] = {
-    "error_groups_minute": "minute", "sessions": "started",
+    "sessions": "started",
     "traffic_hour": "hour", "web_vitals_hour": "hour",  # sealed hours (traffic 091, Web Vitals 090)
-    "error_groups": "day",
+    "error_groups_hour": "hour",  # error groups: sealed hours (092)
     "audience_hour": "hour", "api_calls_hour": "hour",  # traffic and audience: sealed hours (091)
     "signals_minute": "minute",  # vigil signals' windows (060), kept as long as the rollups
     "audience_hour_touched": "hour",  # when each hour was last inserted into (073), as the sealed hours

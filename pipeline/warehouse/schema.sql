@@ -388,155 +388,168 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY (project_id, fingerprint)
 SETTINGS index_granularity = 8192;
 
-CREATE TABLE error_groups
+CREATE TABLE error_groups_hour
 (
     `project_id` UInt32,
-    `fingerprint` UInt64,
-    `day` Date,
-    `kind` SimpleAggregateFunction(any, LowCardinality(String)),
-    `error_type` SimpleAggregateFunction(any, String),
-    `message` AggregateFunction(argMin, String, Tuple(
-        DateTime64(3, 'UTC'),
-        String)),
-    `culprit` AggregateFunction(argMax, String, Tuple(
-        DateTime64(3, 'UTC'),
-        String)),
-    `first_seen` SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
-    `last_seen` SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
-    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `users` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `releases` SimpleAggregateFunction(groupUniqArrayArray, Array(String))
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(day)
-ORDER BY (project_id, fingerprint, day)
-SETTINGS index_granularity = 8192;
-
-CREATE TABLE error_groups_minute
-(
-    `project_id` UInt32,
-    `minute` DateTime('UTC'),
+    `hour` DateTime('UTC'),
     `fingerprint` UInt64,
     `environment` LowCardinality(String),
     `release` LowCardinality(String),
-    `path` String,
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `events` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `visitors` SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
-    `kind` SimpleAggregateFunction(any, LowCardinality(String)),
-    `error_type` SimpleAggregateFunction(any, String),
-    `message` SimpleAggregateFunction(any, String),
-    `first_seen` SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
-    `last_seen` SimpleAggregateFunction(max, DateTime64(3, 'UTC'))
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY (project_id, minute, fingerprint, environment, release, path, device, browser, country)
-SETTINGS index_granularity = 8192;
-
-CREATE MATERIALIZED VIEW error_groups_minute_mv TO error_groups_minute
-(
-    `project_id` UInt32,
-    `minute` DateTime('UTC'),
-    `fingerprint` UInt64,
-    `environment` LowCardinality(String),
-    `release` LowCardinality(String),
-    `path` String,
-    `device` LowCardinality(String),
-    `browser` LowCardinality(String),
-    `country` LowCardinality(String),
-    `events` Array(UInt64),
-    `visitors` Array(UInt64),
-    `kind` String,
+    `kind` LowCardinality(String),
     `error_type` String,
-    `message` String,
-    `first_seen` DateTime64(3, 'UTC'),
-    `last_seen` DateTime64(3, 'UTC')
-)
-AS SELECT
-    project_id,
-    toStartOfMinute(timestamp) AS minute,
-    fingerprint,
-    environment,
-    release,
-    path,
-    device,
-    browser,
-    country,
-    groupUniqArray(cityHash64(event_id)) AS events,
-    groupUniqArray(cityHash64(visitor_id)) AS visitors,
-    any(error_kind) AS kind,
-    any(error_type) AS error_type,
-    any(error_message) AS message,
-    min(timestamp) AS first_seen,
-    max(timestamp) AS last_seen
-FROM events
-WHERE type = 'error'
-GROUP BY
-    project_id,
-    minute,
-    fingerprint,
-    environment,
-    release,
-    path,
-    device,
-    browser,
-    country;
-
-CREATE MATERIALIZED VIEW error_groups_mv TO error_groups
-(
-    `project_id` UInt32,
-    `fingerprint` UInt64,
-    `day` Date,
-    `kind` String,
-    `error_type` String,
-    `message` AggregateFunction(argMin, String, Tuple(
-        DateTime64(3, 'UTC'),
-        String)),
-    `culprit` AggregateFunction(argMax, String, Tuple(
-        DateTime64(3, 'UTC'),
-        String)),
-    `first_seen` DateTime64(3, 'UTC'),
-    `last_seen` DateTime64(3, 'UTC'),
-    `events` Array(UInt64),
+    `events` UInt64,
     `visitors` Array(UInt64),
     `users` Array(UInt64),
-    `releases` Array(String)
+    `first_seen` DateTime64(3, 'UTC'),
+    `first_event` String,
+    `message` String,
+    `last_seen` DateTime64(3, 'UTC'),
+    `last_event` String,
+    `culprit` String,
+    `sealed_at` DateTime64(3, 'UTC')
 )
-AS SELECT
+ENGINE = ReplacingMergeTree(sealed_at)
+PARTITION BY toYYYYMM(hour)
+ORDER BY (project_id, hour, fingerprint, environment, release)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW error_groups_hour_seal
+REFRESH EVERY 1 MINUTE APPEND TO error_groups_hour
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `fingerprint` UInt64,
+    `environment` String,
+    `release` String,
+    `kind` String,
+    `error_type` String,
+    `events` UInt64,
+    `visitors` Array(UInt64),
+    `users` Array(UInt64),
+    `first_seen` DateTime64(3, 'UTC'),
+    `first_event` String,
+    `message` String,
+    `last_seen` DateTime64(3, 'UTC'),
+    `last_event` String,
+    `culprit` String,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+DEFINER = default SQL SECURITY DEFINER
+AS WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM error_groups_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
     project_id,
+    toStartOfHour(timestamp) AS hour,
     fingerprint,
-    toDate(timestamp) AS day,
+    environment,
+    release,
     any(error_kind) AS kind,
     any(error_type) AS error_type,
-    argMinState(error_message, (timestamp, event_id)) AS message,
-    argMaxState(multiIf(top_frame != '', concat(if(frame_function = '', '', concat(frame_function, ' (')), frame_path, ':', toString(JSONExtractUInt(top_frame, 'lineno')), if(frame_function = '', '', ')')), http_url != '', concat(if(http_method = '', '', concat(toString(http_method), ' ')), path(http_url)), ''), (timestamp, event_id)) AS culprit,
-    min(timestamp) AS first_seen,
-    max(timestamp) AS last_seen,
-    groupUniqArray(cityHash64(event_id)) AS events,
+    count() AS events,
     groupUniqArray(cityHash64(visitor_id)) AS visitors,
     groupUniqArrayIf(cityHash64(user_id), user_id != '') AS users,
-    groupUniqArrayIf(toString(release), release != '') AS releases
-FROM
-(
+    min(timestamp) AS first_seen,
+    argMin(event_id, (timestamp, event_id)) AS first_event,
+    argMin(error_message, (timestamp, event_id)) AS message,
+    max(timestamp) AS last_seen,
+    argMax(event_id, (timestamp, event_id)) AS last_event,
+    argMax(error_culprit, (timestamp, event_id)) AS culprit,
+    now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
+FROM events
+FINAL
+WHERE (type = 'error') AND ((project_id, toStartOfHour(timestamp)) IN (
     SELECT
-        *,
-        JSONExtractArrayRaw(data, 'frames') AS frames,
-        arrayFirst(frame -> JSONExtractBool(frame, 'in_app'), frames) AS in_app_frame,
-        if(in_app_frame != '', in_app_frame, frames[1]) AS top_frame,
-        JSONExtractString(top_frame, 'function') AS frame_function,
-        JSONExtractString(top_frame, 'filename') AS frame_file,
-        if(position(frame_file, '://') > 0, path(frame_file), frame_file) AS frame_path
-    FROM events
-    WHERE type = 'error'
-)
+        project_id,
+        hour
+    FROM stale
+))
 GROUP BY
     project_id,
+    hour,
     fingerprint,
-    day;
+    environment,
+    release
+UNION ALL
+WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM error_groups_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
+    project_id,
+    hour,
+    toUInt64(0),
+    '',
+    '',
+    '',
+    '',
+    0,
+    [],
+    [],
+    toDateTime64(0, 3, 'UTC'),
+    '',
+    '',
+    toDateTime64(0, 3, 'UTC'),
+    '',
+    '',
+    now64(3, 'UTC') - toIntervalSecond(60)
+FROM stale
+SETTINGS do_not_merge_across_partitions_select_final = 1;
 
 CREATE TABLE events
 (
@@ -601,6 +614,7 @@ CREATE TABLE events
     `transaction` String DEFAULT '' CODEC(ZSTD(1)),
     `api_endpoint` String DEFAULT if(type = 'api_call', concat(if((domain(http_url) IN ('', domain(url))), '', domain(http_url)), arrayStringConcat(arrayMap(segment -> if(match(segment, '^[0-9]+$|^[0-9a-fA-F-]{16,}$'), ':id', segment), splitByChar('/', path(http_url))), '/')), '') CODEC(ZSTD(1)),
     `api_failure` LowCardinality(String) DEFAULT if(type = 'api_call', JSONExtractString(data, 'failure'), ''),
+    `error_culprit` String DEFAULT if(type != 'error', '', arrayMap(`top` -> multiIf(`top` != '', concat(if(JSONExtractString(`top`, 'function') = '', '', concat(JSONExtractString(`top`, 'function'), ' (')), if(position(JSONExtractString(`top`, 'filename'), '://') > 0, path(JSONExtractString(`top`, 'filename')), JSONExtractString(`top`, 'filename')), ':', toString(JSONExtractUInt(`top`, 'lineno')), if(JSONExtractString(`top`, 'function') = '', '', ')')), http_url != '', concat(if(http_method = '', '', concat(toString(http_method), ' ')), path(http_url)), ''), [if(arrayExists(frame -> JSONExtractBool(frame, 'in_app'), JSONExtractArrayRaw(data, 'frames')), arrayFirst(frame -> JSONExtractBool(frame, 'in_app'), JSONExtractArrayRaw(data, 'frames')), JSONExtractArrayRaw(data, 'frames')[1])])[1]) CODEC(ZSTD(1)),
     INDEX events_fingerprint fingerprint TYPE bloom_filter GRANULARITY 4,
     INDEX events_session session_id TYPE bloom_filter GRANULARITY 4
 )

@@ -82,8 +82,8 @@ def test_the_rollups_rate_vitals_as_the_processor_rates_them_from_the_contract(f
 
 
 def test_the_hourly_rollups_hold_counts_not_sets_of_event_ids(fresh_db):
-    """Exactly-once comes from events FINAL and the seal (090), so the Web Vitals and API rollups
-    keep plain counts: no column of theirs is an array."""
+    """Exactly-once comes from events FINAL and the seal (090, 092), so the Web Vitals and API rollups
+    keep plain counts: no column of theirs is an array; the error groups' arrays are people."""
     apply_migrations(fresh_db)
     columns = fresh_db.query("SELECT table, name, type FROM system.columns WHERE database = currentDatabase() "
                              "AND table IN ('web_vitals_hour', 'api_calls_hour')").result_rows
@@ -91,6 +91,14 @@ def test_the_hourly_rollups_hold_counts_not_sets_of_event_ids(fresh_db):
     assert [(table, name) for table, name, type_ in columns if "Array" in type_] == []
     assert {(table, name, type_) for table, name, type_ in columns if name in ("samples", "calls")} == {
         ("web_vitals_hour", "samples", "UInt64"), ("api_calls_hour", "calls", "UInt64")}
+    # the error groups' (092) count their events; their only sets are of people (visitors, signed-in users)
+    errors = dict(fresh_db.query("SELECT name, type FROM system.columns WHERE database = currentDatabase() "
+                                 "AND table = 'error_groups_hour'").result_rows)
+    assert errors["events"] == "UInt64"
+    assert {name for name, type_ in errors.items() if "Array" in type_} == {"visitors", "users"}
+    assert not fresh_db.command("SELECT count() FROM system.tables WHERE database = currentDatabase() "
+                                "AND name IN ('error_groups', 'error_groups_minute', 'error_groups_mv', "
+                                "'error_groups_minute_mv')")
 
 
 # the columns the processor's rows carry today come with the early schema (shop_data inserts them all)

@@ -60,6 +60,21 @@ def family_answers(client) -> dict:
             "api_totals": queries.api_call_totals(client, RANGE).to_dicts()}
 
 
+def error_answers(client) -> dict:
+    """The Errors page's answers (092): the groups over the range, with a release filter the hourly
+    table answers and a browser filter it cannot, the groups of a window starting inside the sealed
+    hours (first_seen from the sealed history) and of a 15-minute alert window, and every group's
+    whole history."""
+    later = Filters(PROJECT, HOURS[1] + timedelta(minutes=30), RANGE.end)
+    alert = Filters(PROJECT, HOURS[1] + timedelta(minutes=10), HOURS[1] + timedelta(minutes=25))
+    return {"groups": queries.error_groups(client, RANGE, 60).to_dicts(),
+            "by_release": queries.error_groups(client, filters_with(release="shop@2.5.0"), 60).to_dicts(),
+            "safari": queries.error_groups(client, filters_with(browser="Safari"), 60).to_dicts(),
+            "later": queries.error_groups(client, later, 30).to_dicts(),
+            "alert": queries.error_groups(client, alert, 5).to_dicts(),
+            "summaries": queries.error_group_summaries(client, PROJECT).to_dicts()}
+
+
 def sealed_hours_of(client, table: str) -> list[datetime]:
     """The hours of the range that ``table``'s seal answers (rows/sealed_hours_of)."""
     parameters = {"project_id": PROJECT, "hours_start": clickhouse_time(HOURS[0]),
@@ -119,7 +134,8 @@ def shop(client):
     live = answers(client)
     assert sealed_hours(client) == []  # just inserted: read from the sets
     assert sealed_session_hours(client) == []
-    return {"rows": made, "live": live, "sessions": session_answers(client), "families": family_answers(client)}
+    return {"rows": made, "live": live, "sessions": session_answers(client), "families": family_answers(client),
+            "errors": error_answers(client)}
 
 
 def session_answers(client) -> dict:
@@ -229,3 +245,46 @@ def test_vitals_and_api_calls_from_sealed_hours_answer_what_the_raw_events_answe
     seal_now(client)
     assert sealed_hours_of(client, "web_vitals_hour") == sealed_hours_of(client, "api_calls_hour") == HOURS
     assert counted(family_answers(client)) == expected
+
+
+def test_error_groups_from_sealed_hours_count_replays_and_late_errors_once(client, shop):
+    """Before any seal the error groups come from the raw events; once sealed, from error_groups_hour
+    (092): the same answers. A replayed batch of a sealed hour's errors changes nothing; a late error
+    into a sealed hour, sent twice, counts once at once (the hour is read raw) and still after the
+    hour is sealed again."""
+    if sealed_hours(client) != HOURS:
+        seal_now(client)
+    assert sealed_hours_of(client, "error_groups_hour") == HOURS
+    before = shop["errors"]
+    assert error_answers(client) == before
+    errors = [row for row in shop["rows"] if row[COLUMNS.index("type")] == "error"]
+    in_range = [row for row in errors if RANGE.start <= datetime.fromtimestamp(
+        row[COLUMNS.index("timestamp")] / 1000, timezone.utc) < RANGE.end]
+    assert sum(group["events"] for group in before["groups"]) == len(in_range) > 20
+    assert before["later"] and before["alert"] and before["safari"] and before["by_release"]
+    assert min(group["first_seen"] for group in before["later"]) < HOURS[1]  # from the sealed history
+
+    in_middle = [row for row in errors if HOURS[1] <= datetime.fromtimestamp(
+        row[COLUMNS.index("timestamp")] / 1000, timezone.utc) < HOURS[2]]
+    shop_data.insert(client, in_middle)  # the hour's errors again: a processor's replay
+    assert HOURS[1] not in sealed_hours_of(client, "error_groups_hour")
+    assert error_answers(client) == before
+
+    error = in_middle[0]
+    late = like(error, event_id=f"late-{error[COLUMNS.index('event_id')]}", visitor_id="late-error-visitor",
+                user_id="late-error-user")
+    shop_data.insert(client, [late])
+    shop_data.insert(client, [late])  # the client's resend
+    message = error[COLUMNS.index("error_message")]
+
+    def counted(answers: dict) -> tuple[int, int, int, int]:
+        group = next(row for row in answers["groups"] if row["message"] == message)
+        summary = next(row for row in answers["summaries"] if row["fingerprint"] == group["fingerprint"])
+        return group["events"], group["visitors"], summary["events"], summary["users"]
+
+    events, visitors, all_events, users = counted(before)
+    expected = (events + 1, visitors + 1, all_events + 1, users + 1)
+    assert counted(error_answers(client)) == expected  # at once, before any seal
+    seal_now(client)
+    assert sealed_hours_of(client, "error_groups_hour") == HOURS
+    assert counted(error_answers(client)) == expected

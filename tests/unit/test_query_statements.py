@@ -83,7 +83,8 @@ def test_the_server_gets_a_statement_without_its_whole_line_comments():
 
 
 SEALED_READERS = ("traffic_totals_audience", "traffic_trend_audience", "traffic_totals_traffic", "top_pages",
-                  "events_by_type", "vital_histogram", "vital_trend", "api_calls", "api_statuses", "api_call_totals")
+                  "events_by_type", "vital_histogram", "vital_trend", "api_calls", "api_statuses", "api_call_totals",
+                  "rows/error_rows")
 
 
 def test_a_family_s_sealed_hours_are_found_one_way_and_matched_in_a_set():
@@ -93,7 +94,8 @@ def test_a_family_s_sealed_hours_are_found_one_way_and_matched_in_a_set():
     over the array scans it for every row (1.3 s for 30 days of web_vitals_hour at 3M events), and
     FINAL is not needed once one seal's rows are picked."""
     lookups = [name for name in NAMES if "max(sealed_at) AS sealed_at" in (SQL / f"{name}.sql").read_text()]
-    assert lookups == ["rows/sealed_hours_of", "rows/sealed_session_hours"]  # sessions: by start hour, ±2 h touched
+    # error groups' history: the sealed hours wholly before a range; sessions: by start hour, ±2 h touched
+    assert lookups == ["rows/sealed_hours_before", "rows/sealed_hours_of", "rows/sealed_session_hours"]
     for name in SEALED_READERS:
         text = statements.wire(statements.sql(name))
         lookups = re.findall(r"\(\s*SELECT groupArray\(\(hour, sealed_at\)\).*?\) AS sealed_hours", text, re.DOTALL)

@@ -1,6 +1,8 @@
--- Error groups over their whole history (table error_groups, 050, 052), most recently seen first:
--- no time range, no dimension filters — what the group is (culprit frame, releases it appeared
--- in, people affected), for a detail view or a list of groups by recency.
+-- Error groups over their whole history (rows/errors_before up to a start past every event: the
+-- hours error_groups_hour, 092, has sealed and the raw events of the others), most recently seen
+-- first: no time range, no dimension filters — what the group is (its first event's message, its
+-- latest event's culprit frame, the releases it appeared in, people affected), for a detail view or
+-- a list of groups by recency.
 SELECT
     lower(hex(groups.fingerprint)) AS error_group,
     groups.fingerprint AS fingerprint,
@@ -10,19 +12,20 @@ FROM
 (
     SELECT
         fingerprint,
-        any(toString(kind)) AS kind,
+        any(kind) AS kind,
         any(error_type) AS error_type,
-        argMinMerge(message) AS message,
-        argMaxMerge(culprit) AS culprit,
-        min(first_seen) AS first_seen,
-        max(last_seen) AS last_seen,
-        sum(length(events)) AS events,
+        argMin(earliest_message, (earliest, earliest_event)) AS message,
+        argMax(latest_culprit, (latest, latest_event)) AS culprit,
+        min(earliest) AS first_seen,
+        max(latest) AS last_seen,
+        sum(events) AS events,
         length(groupUniqArrayArray(visitors)) AS visitors,
         length(groupUniqArrayArray(users)) AS users,
-        arraySort(groupUniqArrayArray(releases)) AS releases
-    FROM error_groups FINAL
-    WHERE project_id = {project_id:UInt32}
-      AND (empty({fingerprints:Array(UInt64)}) OR has({fingerprints:Array(UInt64)}, fingerprint))
+        arraySort(groupUniqArrayIf(release, release != '')) AS releases
+    FROM
+    (
+        -- include: rows/errors_before
+    )
     GROUP BY fingerprint
 ) AS groups
 LEFT JOIN
