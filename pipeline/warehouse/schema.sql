@@ -1206,7 +1206,7 @@ CREATE TABLE web_vitals_route_hour
 )
 ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(hour)
-ORDER BY (project_id, hour, vital_name, path, environment, release, rating, bucket)
+ORDER BY (project_id, vital_name, hour, path, environment, release, rating, bucket)
 SETTINGS index_granularity = 8192;
 
 CREATE MATERIALIZED VIEW web_vitals_route_hour_seal

@@ -9,6 +9,8 @@
 -- seal from events FINAL; every sealed (project, hour) has one marker row (an empty key, count 0).
 -- tiers.pick_source reads it when an answer needs the route and nothing else it lacks (device,
 -- browser, country, connection); web_vitals_hour stays the source of everything else (35x fewer rows).
+-- Sorted by vital first (every route read is of one vital): LCP by route over 30 days of 3M events
+-- 70 -> 58 ms against the hour first, the same at 1 h and 24 h.
 -- So that one statement (rows/vitals.sql) reads either table by name, web_vitals_hour gets path as
 -- an ALIAS of '': no storage, never written.
 
@@ -29,7 +31,7 @@ CREATE TABLE IF NOT EXISTS web_vitals_route_hour
 )
 ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(hour)
-ORDER BY (project_id, hour, vital_name, path, environment, release, rating, bucket);
+ORDER BY (project_id, vital_name, hour, path, environment, release, rating, bucket);
 
 ALTER TABLE web_vitals_hour ADD COLUMN IF NOT EXISTS path String ALIAS '';
 
