@@ -9,6 +9,8 @@ sealed since their last insert (``Source.parameters`` names the hourly table), e
 comes from the events. Traffic has three row sets:
 the audience rows (no route filter), the same for long ranges (``sealed``: one statement since
 091), or the per-page traffic rows (a route filter is set, or the answer is per route or type).
+Web Vitals have a second hourly table with the route in its key (093, ``web_vitals_route_hour``):
+it answers what needs the route, ``web_vitals_hour`` (fewer rows: no path) the rest.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ HOURLY_LACKS: dict[str, tuple[str, ...]] = {
     "traffic": ("device", "browser", "country"),
     "api_calls": ("route", "device", "browser", "country"),
     "error_groups": ("route", "device", "browser", "country"),
+}
+# the families with a second hourly table, <family>_route_hour, that has the route: what it lacks
+ROUTE_HOURLY_LACKS: dict[str, tuple[str, ...]] = {
+    "web_vitals": ("device", "browser", "country", "connection"),
 }
 # From how many whole hours on totals read the sealed counts: the seal's bookkeeping (which hours
 # are sealed, two more reads) costs ~20 ms, the event sets it spares ~0.3 ms per hour (on
@@ -66,13 +72,16 @@ def pick_source(filters: Filters, family: str, bucket_minutes: int | None = None
     by ``group`` (a dimension name or ``""``); ``sealed``: traffic totals may read sealed counts;
     ``per_route``: the answer reads the traffic rows (``rows/traffic``) whatever the filters."""
     has_dimensions = hourly(filters, family)
-    lacks = HOURLY_LACKS[family]
+    lacks, table = HOURLY_LACKS[family], f"{family}_hour"
+    if family in ROUTE_HOURLY_LACKS and (filters.route or group == "route"):
+        lacks, table = ROUTE_HOURLY_LACKS[family], f"{family}_route_hour"
+        has_dimensions = not any(name in lacks for name in filters.dimensions())
     first, last = whole_hours(filters)
     usable = (first < last and has_dimensions and group not in lacks
               and (bucket_minutes is None or bucket_minutes % 60 == 0))
     if not usable:
         first = last = filters.start
-    rows, table = "", f"{family}_hour"
+    rows = ""
     if family == "traffic":
         rows = "traffic" if filters.route or per_route else "audience"
         if rows == "audience":

@@ -1073,7 +1073,8 @@ CREATE TABLE web_vitals_hour
     `samples` UInt64,
     `low` Float64,
     `high` Float64,
-    `sealed_at` DateTime64(3, 'UTC')
+    `sealed_at` DateTime64(3, 'UTC'),
+    `path` String ALIAS ''
 )
 ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(hour)
@@ -1191,6 +1192,152 @@ SELECT
     project_id,
     '',
     hour,
+    '',
+    '',
+    '',
+    toInt16(32767),
+    0,
+    0,
+    0,
+    now64(3, 'UTC') - toIntervalSecond(60)
+FROM stale
+SETTINGS do_not_merge_across_partitions_select_final = 1;
+
+CREATE TABLE web_vitals_route_hour
+(
+    `project_id` UInt32,
+    `vital_name` LowCardinality(String),
+    `hour` DateTime('UTC'),
+    `path` String,
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `rating` LowCardinality(String),
+    `bucket` Int16,
+    `samples` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(sealed_at)
+PARTITION BY toYYYYMM(hour)
+ORDER BY (project_id, vital_name, hour, path, environment, release, rating, bucket)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW web_vitals_route_hour_seal
+REFRESH EVERY 1 MINUTE APPEND TO web_vitals_route_hour
+(
+    `project_id` UInt32,
+    `vital_name` String,
+    `hour` DateTime('UTC'),
+    `path` String,
+    `environment` String,
+    `release` String,
+    `rating` String,
+    `bucket` Int16,
+    `samples` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+DEFINER = default SQL SECURITY DEFINER
+AS WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM web_vitals_route_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
+    project_id,
+    vital_name,
+    toStartOfHour(timestamp) AS hour,
+    path,
+    environment,
+    release,
+    vital_rating AS rating,
+    if(vital_value > 0, toInt16(ceil(log(vital_value) / log(101 / 99))), toInt16(-32768)) AS bucket,
+    count() AS samples,
+    min(vital_value) AS low,
+    max(vital_value) AS high,
+    now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
+FROM events
+FINAL
+WHERE (type = 'web_vital') AND ((project_id, toStartOfHour(timestamp)) IN (
+    SELECT
+        project_id,
+        hour
+    FROM stale
+))
+GROUP BY
+    project_id,
+    vital_name,
+    hour,
+    path,
+    environment,
+    release,
+    rating,
+    bucket
+UNION ALL
+WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM web_vitals_route_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
+    project_id,
+    '',
+    hour,
+    '',
     '',
     '',
     '',

@@ -34,7 +34,8 @@ PROJECT = 9201
 NEIGHBOUR = 9202
 ANCHOR = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=4)
 WINDOW = Filters(PROJECT, ANCHOR + timedelta(minutes=10), ANCHOR + timedelta(minutes=70))
-ROLLUPS = ("web_vitals_hour", "error_groups_hour", "api_calls_hour", "sessions", "traffic_hour", "audience_hour")
+ROLLUPS = ("web_vitals_hour", "web_vitals_route_hour", "error_groups_hour", "api_calls_hour", "sessions", "traffic_hour",
+           "audience_hour")
 # one filter per dimension, each leaving a fair share of the data
 DIMENSION_FILTERS = [
     {}, {"device": "mobile"}, {"browser": "Chrome"}, {"country": "DE"}, {"country": "unknown"},
@@ -167,6 +168,8 @@ def test_the_hourly_tier_answers_whole_hours_exactly(client, shop, dimensions):
     by_release = queries.vital_breakdown(client, filters, "LCP", "release")
     lcp = measured.filter(pl.col("vital_name") == "LCP")
     assert dict(by_release.select("value", "samples").iter_rows()) == dict(lcp.group_by("release").len().iter_rows())
+    by_route = queries.vital_breakdown(client, filters, "LCP", "route", 500)
+    assert dict(by_route.select("value", "samples").iter_rows()) == dict(lcp.group_by("path").len().iter_rows())
     calls = api_truth(shop, filters)
     endpoints = queries.api_endpoints(client, filters, limit=1000)
     assert {(row["method"], row["endpoint"]): (row["calls"], row["failures"]) for row in endpoints.iter_rows(named=True)} \
@@ -188,6 +191,12 @@ def test_the_hourly_tier_is_used_only_when_it_can_answer():
     assert hours(queries.pick_source(Filters(PROJECT, WIDE.start, WIDE.end, device="mobile"), "traffic")) == empty
     assert hours(queries.pick_source(WIDE, "api_calls", 15)) == empty  # buckets narrower than an hour
     assert hours(queries.pick_source(WIDE, "web_vitals", group="device")) == empty  # grouped by what hours lack
+    by_route = queries.pick_source(WIDE, "web_vitals", group="route")  # 093: the hours with the route
+    assert (by_route.hour_table, hours(by_route)) == ("web_vitals_route_hour", hours(queries.pick_source(WIDE, "traffic")))
+    routed = Filters(PROJECT, WIDE.start, WIDE.end, route="/p/*")
+    assert queries.pick_source(routed, "web_vitals", group="release").hour_table == "web_vitals_route_hour"
+    assert hours(queries.pick_source(routed, "web_vitals", group="connection")) == empty
+    assert queries.pick_source(WIDE, "web_vitals", group="environment").hour_table == "web_vitals_hour"
     assert hours(queries.pick_source(WINDOW, "traffic")) == {"hours_start": clickhouse_time(WINDOW.start),
                                                              "hours_end": clickhouse_time(WINDOW.start)}
 

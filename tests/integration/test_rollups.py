@@ -58,7 +58,7 @@ def answers(client) -> dict:
 def test_the_rollups_rate_vitals_as_the_processor_rates_them_from_the_contract(fresh_db, tmp_path):
     """Every vital, TTI included, at and just past each bound: the rollups' ratings are the
     processor's (events.vital_rating), which are pipeline.contract.vitals', which are contract/vitals.json's.
-    (The hourly rollup is written by its seal: the events are stored before 090, which seals them.)"""
+    (The hourly rollups are written by their seals: the events are stored before 090 and 093, which seal them.)"""
     early = tmp_path / "early"
     early.mkdir()
     for path in MIGRATIONS_DIR.glob("*.sql"):
@@ -74,7 +74,7 @@ def test_the_rollups_rate_vitals_as_the_processor_rates_them_from_the_contract(f
     expected = {(name, float(value), vitals.rate(name, value)) for name, value in values}
     assert {rating for _name, _value, rating in expected} == set(vitals.RATINGS)
     apply_migrations(fresh_db)
-    for table in ("web_vitals_hour",):
+    for table in ("web_vitals_hour", "web_vitals_route_hour"):
         stored = fresh_db.query(f"SELECT toString(vital_name), high, toString(rating) FROM {table} FINAL "
                                 "WHERE samples > 0").result_rows
         assert len(stored) == len(values), table
@@ -82,15 +82,17 @@ def test_the_rollups_rate_vitals_as_the_processor_rates_them_from_the_contract(f
 
 
 def test_the_hourly_rollups_hold_counts_not_sets_of_event_ids(fresh_db):
-    """Exactly-once comes from events FINAL and the seal (090, 092), so the Web Vitals and API rollups
+    """Exactly-once comes from events FINAL and the seal (090, 092, 093), so the Web Vitals and API rollups
     keep plain counts: no column of theirs is an array; the error groups' arrays are people."""
     apply_migrations(fresh_db)
+    tables = ("web_vitals_hour", "web_vitals_route_hour", "api_calls_hour")
     columns = fresh_db.query("SELECT table, name, type FROM system.columns WHERE database = currentDatabase() "
-                             "AND table IN ('web_vitals_hour', 'api_calls_hour')").result_rows
-    assert {table for table, _name, _type in columns} == {"web_vitals_hour", "api_calls_hour"}
+                             "AND table IN {tables:Array(String)}", parameters={"tables": list(tables)}).result_rows
+    assert {table for table, _name, _type in columns} == set(tables)
     assert [(table, name) for table, name, type_ in columns if "Array" in type_] == []
     assert {(table, name, type_) for table, name, type_ in columns if name in ("samples", "calls")} == {
-        ("web_vitals_hour", "samples", "UInt64"), ("api_calls_hour", "calls", "UInt64")}
+        ("web_vitals_hour", "samples", "UInt64"), ("web_vitals_route_hour", "samples", "UInt64"),
+        ("api_calls_hour", "calls", "UInt64")}
     # the error groups' (092) count their events; their only sets are of people (visitors, signed-in users)
     errors = dict(fresh_db.query("SELECT name, type FROM system.columns WHERE database = currentDatabase() "
                                  "AND table = 'error_groups_hour'").result_rows)

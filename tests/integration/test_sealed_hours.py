@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 
 from pipeline import queries
+from pipeline.contract import vitals
 from pipeline.queries import Filters
 from pipeline.queries.filters import clickhouse_time
 from pipeline.warehouse.sealing import seal_now
@@ -52,10 +53,15 @@ def answers(client) -> dict:
 
 
 def family_answers(client) -> dict:
-    """The Web Vitals and API calls answers over the range, which read their sealed hours (090)."""
+    """The Web Vitals and API calls answers over the range, which read their sealed hours (090; by
+    route: 093)."""
     return {"vitals": queries.vital_summary(client, RANGE).to_dicts(),
             "lcp_trend": queries.vital_trend(client, RANGE, "LCP", 60).to_dicts(),
             "by_release": queries.vital_breakdown(client, RANGE, "LCP", "release").to_dicts(),
+            "by_route": queries.vital_breakdown(client, RANGE, "LCP", "route", 500).to_dicts(),
+            "route_trend": queries.vital_trend(client, filters_with(route="/p/*"), "LCP", 60).to_dicts(),
+            "route_by_release": queries.vital_breakdown(client, filters_with(route="/p/*", environment="production"),
+                                                        "LCP", "release").to_dicts(),
             "api": queries.api_endpoints(client, RANGE, limit=1000).to_dicts(),
             "api_totals": queries.api_call_totals(client, RANGE).to_dicts()}
 
@@ -135,7 +141,8 @@ def shop(client):
     assert sealed_hours(client) == []  # just inserted: read from the sets
     assert sealed_session_hours(client) == []
     return {"rows": made, "live": live, "sessions": session_answers(client), "families": family_answers(client),
-            "errors": error_answers(client)}
+            "errors": error_answers(client),
+            "late": []}  # the late events the tests insert, for the ground truth of those after them
 
 
 def session_answers(client) -> dict:
@@ -194,6 +201,7 @@ def test_a_replay_into_a_sealed_hour_changes_nothing_and_a_late_event_counts_at_
     late = like(page_view, event_id=f"late-{page_view[COLUMNS.index('event_id')]}",
                 visitor_id="late-visitor", session_id="late-session")
     shop_data.insert(client, [late])
+    shop["late"].append(late)
     rows = [*rows, late]
     expected = truth(rows)
     assert expected[repr({})][0]["page_views"] == shop["live"][repr({})][0]["page_views"] + 1
@@ -221,8 +229,8 @@ def test_vitals_and_api_calls_from_sealed_hours_answer_what_the_raw_events_answe
     sealed hour count at once (the hour is read raw) and still after the hour is sealed again."""
     if sealed_hours(client) != HOURS:
         seal_now(client)
-    assert {table: sealed_hours_of(client, table) for table in ("web_vitals_hour", "api_calls_hour")} == {
-        "web_vitals_hour": HOURS, "api_calls_hour": HOURS}
+    tables = ("web_vitals_hour", "web_vitals_route_hour", "api_calls_hour")
+    assert {table: sealed_hours_of(client, table) for table in tables} == dict.fromkeys(tables, HOURS)
     assert family_answers(client) == shop["families"]
     lcp = shop["families"]["vitals"][[row["vital"] for row in shop["families"]["vitals"]].index("LCP")]
     assert lcp["samples"] > 20 and shop["families"]["api_totals"][0]["api_calls"] > 20
@@ -232,18 +240,25 @@ def test_vitals_and_api_calls_from_sealed_hours_answer_what_the_raw_events_answe
     vital = next(row for row in in_middle if row[COLUMNS.index("type")] == "web_vital"
                  and row[COLUMNS.index("vital_name")] == "LCP")
     call = next(row for row in in_middle if row[COLUMNS.index("type")] == "api_call")
-    shop_data.insert(client, [like(vital, event_id=f"late-{vital[COLUMNS.index('event_id')]}"),
-                              like(call, event_id=f"late-{call[COLUMNS.index('event_id')]}")])
+    late = [like(vital, event_id=f"late-{vital[COLUMNS.index('event_id')]}"),
+            like(call, event_id=f"late-{call[COLUMNS.index('event_id')]}")]
+    shop_data.insert(client, late)
+    shop["late"].extend(late)
 
-    def counted(answers: dict) -> tuple[int, int]:
+    path = vital[COLUMNS.index("path")]
+
+    def counted(answers: dict) -> tuple[int, int, int]:
         return (next(row["samples"] for row in answers["vitals"] if row["vital"] == "LCP"),
-                answers["api_totals"][0]["api_calls"])
+                answers["api_totals"][0]["api_calls"],
+                next(row["samples"] for row in answers["by_route"] if row["value"] == path))
 
-    expected = (lcp["samples"] + 1, shop["families"]["api_totals"][0]["api_calls"] + 1)
+    expected = (lcp["samples"] + 1, shop["families"]["api_totals"][0]["api_calls"] + 1,
+                next(row["samples"] for row in shop["families"]["by_route"] if row["value"] == path) + 1)
     assert HOURS[1] not in sealed_hours_of(client, "web_vitals_hour")
+    assert HOURS[1] not in sealed_hours_of(client, "web_vitals_route_hour")
     assert counted(family_answers(client)) == expected  # at once, before any seal
     seal_now(client)
-    assert sealed_hours_of(client, "web_vitals_hour") == sealed_hours_of(client, "api_calls_hour") == HOURS
+    assert {table: sealed_hours_of(client, table) for table in tables} == dict.fromkeys(tables, HOURS)
     assert counted(family_answers(client)) == expected
 
 
@@ -288,3 +303,41 @@ def test_error_groups_from_sealed_hours_count_replays_and_late_errors_once(clien
     seal_now(client)
     assert sealed_hours_of(client, "error_groups_hour") == HOURS
     assert counted(error_answers(client)) == expected
+
+
+def test_vitals_by_route_from_sealed_hours_equal_ground_truth(client, shop):
+    """The Web Vitals page's breakdown by route (and a route filter) read web_vitals_route_hour's
+    sealed hours (093) and the raw minutes at the range's edges: per path the samples and rating
+    shares polars counts from the distinct events, and a replayed batch into a sealed hour changes
+    nothing, before and after the hour is sealed again."""
+    if sealed_hours_of(client, "web_vitals_route_hour") != HOURS:
+        seal_now(client)
+    by_route = queries.pick_source(RANGE, "web_vitals", group="route")
+    assert by_route.hour_table == "web_vitals_route_hour" and by_route.hours_start < by_route.hours_end
+    assert queries.pick_source(filters_with(route="/p/*"), "web_vitals").hour_table == "web_vitals_route_hour"
+    assert queries.pick_source(RANGE, "web_vitals", group="release").hour_table == "web_vitals_hour"
+
+    def expected() -> dict[str, tuple[int, float, float]]:
+        frame = shop_data.truth_frame([*shop["rows"], *shop["late"]]).filter(
+            (pl.col("project_id") == PROJECT) & (pl.col("type") == "web_vital") & (pl.col("vital_name") == "LCP")
+            & (pl.col("timestamp") >= RANGE.start) & (pl.col("timestamp") < RANGE.end))
+        ratings = {path: [vitals.rate("LCP", value) for value in values]
+                   for path, values in frame.group_by("path").agg(pl.col("vital_value")).iter_rows()}
+        return {path: (len(rated), rated.count("good") / len(rated), rated.count("poor") / len(rated))
+                for path, rated in ratings.items()}
+
+    def found() -> dict[str, tuple[int, float, float]]:
+        answer = queries.vital_breakdown(client, RANGE, "LCP", "route", 500)
+        return {row["value"]: (row["samples"], pytest.approx(row["good"], abs=1e-12), pytest.approx(row["poor"], abs=1e-12))
+                for row in answer.iter_rows(named=True)}
+
+    truth_now = expected()
+    assert len(truth_now) > 5 and found() == truth_now
+    middle = [row for row in shop["rows"] if HOURS[1] <= datetime.fromtimestamp(
+        row[COLUMNS.index("timestamp")] / 1000, timezone.utc) < HOURS[2] and row[COLUMNS.index("type")] == "web_vital"]
+    shop_data.insert(client, middle[:40])  # a replayed batch: the same event ids again
+    assert HOURS[1] not in sealed_hours_of(client, "web_vitals_route_hour")
+    assert found() == truth_now
+    seal_now(client)
+    assert sealed_hours_of(client, "web_vitals_route_hour") == HOURS
+    assert found() == truth_now

@@ -1,7 +1,8 @@
 -- The Web Vital rows of a range, one per measurement or per key of a sealed hour: the whole hours
--- sealed in web_vitals_hour when it can answer (tiers.pick_source: no route, device, browser or
--- country filter or breakdown), every other minute from the raw events. Dimensions the hourly
--- rollup lacks read as ''.
+-- sealed in the hourly table {hour_table:Identifier} when it can answer (tiers.pick_source: no
+-- device, browser, country or connection filter or breakdown; web_vitals_route_hour when the route
+-- is one, web_vitals_hour, whose path is always '', otherwise), every other minute from the raw
+-- events. Dimensions the hourly rollups lack read as ''.
 WITH
     -- include: rows/sealed_and_live_hours
 SELECT toStartOfMinute(timestamp) AS minute, vital_name, path, toString(device) AS device,
@@ -19,13 +20,14 @@ WHERE project_id = {project_id:UInt32}
 UNION ALL
 WITH
     -- include: rows/sealed_and_live_hours
-SELECT hour AS minute, vital_name, '' AS path, '' AS device, '' AS browser, '' AS country,
+SELECT hour AS minute, vital_name, path, '' AS device, '' AS browser, '' AS country,
        toString(release) AS release, '' AS connection_type, toString(environment) AS environment,
        rating, bucket, samples, low, high
-FROM web_vitals_hour
+FROM {hour_table:Identifier}
 WHERE project_id = {project_id:UInt32}
   AND ({vital:String} = '' OR vital_name = {vital:String})
   -- include: filter/whole_hours
   -- include: filter/release
+  -- include: filter/route
   -- include: filter/sealed_hours
   AND samples > 0
