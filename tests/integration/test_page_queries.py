@@ -105,13 +105,16 @@ def with_filters(**dimensions: str) -> Filters:
 
 
 def test_the_warehouse_really_holds_duplicates(client, shop):
-    stored = client.command(f"SELECT count() FROM events WHERE project_id = {PROJECT}")
+    project = {"project": PROJECT}
+    stored = client.command("SELECT count() FROM events WHERE project_id = {project:UInt32}", parameters=project)
     assert stored > shop.filter(pl.col("project_id") == PROJECT).height
     # and a query without FINAL would count them: the errors too, which no insert-time view rolls up
     # any more (every family is sealed from events FINAL since 092)
     errors = shop.filter((pl.col("project_id") == PROJECT) & (pl.col("type") == "error")).height
-    assert client.command(f"SELECT count() FROM events WHERE project_id = {PROJECT} AND type = 'error'") > errors
-    assert client.command(f"SELECT count() FROM events FINAL WHERE project_id = {PROJECT} AND type = 'error'") == errors
+    assert client.command("SELECT count() FROM events WHERE project_id = {project:UInt32} AND type = 'error'",
+                          parameters=project) > errors
+    assert client.command("SELECT count() FROM events FINAL WHERE project_id = {project:UInt32} AND type = 'error'",
+                          parameters=project) == errors
 
 
 # ── traffic ──────────────────────────────────────────────────────────────────────────────
