@@ -48,8 +48,11 @@ def count(value: int | None, estimated: bool = False) -> str:
     return f"≈ {value:,}" if estimated else f"{value:,}"
 
 
-# what a ≈ beside a count of people says (queries.exact_people: ranges longer than 7 days)
+# what a ≈ beside a count of people says (queries.estimated: ranges longer than 7 days)
 ESTIMATED_PEOPLE_HELP = "Over ranges longer than 7 days distinct people are estimated, within ±1 %."
+# and what a p75 change says over such ranges (queries.vital_p75_change_estimated)
+ESTIMATED_CHANGE_HELP = ("Over ranges longer than 24 hours the change is an estimate: the difference of both periods' "
+                         "75th percentiles from the hourly histograms, each within 1 %.")
 
 
 def percent(share: float | None, digits: int = 1) -> str:

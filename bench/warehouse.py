@@ -154,6 +154,9 @@ def page_queries(client: Any, filters: Filters, bucket: int) -> dict[str, list[t
             ("session_summary", ROLLUP, lambda: q.session_summary(client, filters)),
             ("session_summary (previous)", ROLLUP, lambda: q.session_summary(client, before)),
             ("vital_summary", ROLLUP, lambda: q.vital_summary(client, filters)),
+            # the p75 change: exact up to 24 hours, from the previous period's histograms beyond (≈)
+            ("vital_summary (previous, p75 change ≈)", ROLLUP, lambda: q.vital_summary(client, before))
+            if q.estimated(filters, "p75_change") else
             ("vital_p75_change (both periods, exact)", RAW, lambda: q.vital_p75_change(client, filters)),
             ("events_by_type", ROLLUP, lambda: q.events_by_type(client, filters, bucket)),
         ],
@@ -184,10 +187,8 @@ def page_queries(client: Any, filters: Filters, bucket: int) -> dict[str, list[t
             ("session_summary", ROLLUP, lambda: q.session_summary(client, filters)),
             ("traffic_trend", ROLLUP, lambda: q.traffic_trend(client, filters, bucket)),
             ("top_pages", ROLLUP, lambda: q.top_pages(client, filters)),
-            ("entry_pages", ROLLUP, lambda: q.entry_pages(client, filters)),
-            ("exit_pages", ROLLUP, lambda: q.exit_pages(client, filters)),
-            ("sources", ROLLUP, lambda: q.sources(client, filters)),
-            ("campaigns", ROLLUP, lambda: q.campaigns(client, filters)),
+            ("session_breakdowns (entry, exit, sources, campaigns)", ROLLUP,
+             lambda: q.session_breakdowns(client, filters)),
             ("time_on_page", RAW, lambda: q.time_on_page(client, filters)),
             ("top_clicks", RAW, lambda: q.top_clicks(client, filters)),
             ("form_submits", RAW, lambda: q.form_submits(client, filters)),

@@ -51,19 +51,20 @@ def rate_metric(column: Any, label: str, now: dict[str, Any], before: dict[str, 
     column.metric(label, ui.percent(now[key]), delta=delta, delta_color="inverse", border=True, help=help)
 
 
-def vital_metric(column: Any, name: str, now: pl.DataFrame, changes: pl.DataFrame) -> None:
+def vital_metric(column: Any, name: str, now: pl.DataFrame, changes: pl.DataFrame, estimated: bool) -> None:
     row = _vital_row(now, name)
     label = f"{name} p75"
     if row is None:
         column.metric(label, "—", border=True, help=f"No {name} measurements in this range.")
         return
-    exact = _vital_row(changes, name)
-    change = exact["change"] if exact is not None else None
+    changed = _vital_row(changes, name)
+    change = changed["change"] if changed is not None else None
+    how = (ui.ESTIMATED_CHANGE_HELP if estimated else "The change is exact: the difference between this period's "
+           "and the previous one's exact 75th percentiles.")
     column.metric(label, vitals.format_value(name, row["p75"]), border=True, delta_color="inverse",
                   delta=None if change is None else ui.vital_delta(name, change),
                   help=f"{ui.VITAL_TITLES[name]}: 75th percentile of {row['samples']:,} measurements (within 1 %); "
-                       f"lower is better. {ui.percent(row['good'], 0)} of them good. The change is exact: the "
-                       "difference between this period's and the previous one's exact 75th percentiles.")
+                       f"lower is better. {ui.percent(row['good'], 0)} of them good. {how}")
     ui.rating_badge(column, row["rating"])
 
 
@@ -104,17 +105,20 @@ def live_overview() -> None:
         per_minute = queries.events_by_type(client, filters, selection.bucket_minutes)
         traffic_before = sessions_before = per_minute_before = None
         vital_changes = pl.DataFrame({"vital": [], "change": []}, schema={"vital": pl.String, "change": pl.Float64})
-        exact_changes = selection.compare and comparison.raw_covers(previous)
+        estimated = queries.estimated(filters, "people")  # distinct people past 7 days: ≈
+        estimated_changes = queries.estimated(filters, "p75_change")  # p75 changes past 24 hours: ≈
+        exact_changes = selection.compare and not estimated_changes and comparison.raw_covers(previous)
         if selection.compare:
             traffic_before = queries.traffic_totals(client, previous).row(0, named=True)
             sessions_before = queries.session_summary(client, previous).row(0, named=True)
             per_minute_before = queries.events_by_type(client, previous, selection.bucket_minutes)
-        if exact_changes:
+        if selection.compare and estimated_changes:
+            vital_changes = queries.vital_p75_change_estimated(vitals_now, queries.vital_summary(client, previous))
+        elif exact_changes:
             vital_changes = queries.vital_p75_change(client, filters)
 
     page_views, visitors, visits, bounce, error_rate, errors = st.columns(6)
     count_metric(page_views, "Page views", traffic, traffic_before, "page_views")
-    estimated = not queries.exact_people(filters)
     count_metric(visitors, "Unique visitors", traffic, traffic_before, "unique_visitors", estimated=estimated)
     count_metric(visits, ui.ACTIVE_SESSIONS, traffic, traffic_before, "sessions", estimated=estimated,
                  help=f"{ui.ACTIVE_SESSIONS_HELP} Change against the previous period of the same length.")
@@ -128,8 +132,11 @@ def live_overview() -> None:
     core, more = vitals.VITAL_NAMES[:4], vitals.VITAL_NAMES[4:]  # LCP, INP, CLS, FCP · TTFB, LOAD, TTI
     for row in (core, more):
         for column, name in zip(st.columns(4), row):
-            vital_metric(column, name, vitals_now, vital_changes)
-    if selection.compare and not exact_changes:
+            vital_metric(column, name, vitals_now, vital_changes, estimated_changes)
+    if selection.compare and estimated_changes:
+        st.caption("≈ p75 changes: over ranges longer than 24 hours each is the difference of the two periods' "
+                   "p75 from the hourly histograms (each within 1 %).")
+    elif selection.compare and not exact_changes:
         st.caption(f"No p75 changes: they are exact over the raw measurements, which are kept "
                    f"{comparison.raw_days()} days (`VIGIL_RETENTION_DAYS`), and the previous period starts before that.")
 

@@ -60,7 +60,7 @@ def visit_change(key: str, show: Callable[[float], str]) -> str | None:
 # who came, then how their visits went: six cards in one row cut "1 min 07 s" short at 1440 px
 page_views, visitors, sessions = st.columns(3)
 page_views.metric("Page views", ui.count(totals["page_views"]), border=True, delta=count_change("page_views"))
-estimated = not queries.exact_people(filters)  # distinct people over long ranges: ≈
+estimated = queries.estimated(filters, "people")  # distinct people over long ranges: ≈
 visitors.metric("Unique visitors", ui.count(totals["unique_visitors"], estimated), border=True,
                 help=ui.ESTIMATED_PEOPLE_HELP if estimated else None, delta=count_change("unique_visitors"))
 sessions.metric(ui.ACTIVE_SESSIONS, ui.count(totals["sessions"], estimated), border=True,
@@ -94,10 +94,8 @@ else:
 
 with view_filters.warehouse_errors():
     top = queries.top_pages(client, filters)
-    entries = queries.entry_pages(client, filters)
-    exits = queries.exit_pages(client, filters)
-    sources = queries.sources(client, filters)
-    utm = queries.campaigns(client, filters)
+    breakdowns = queries.session_breakdowns(client, filters)  # entry and exit pages, sources, campaigns: one read
+    entries, exits, sources, utm = (breakdowns[key] for key in ("entry", "exit", "sources", "campaigns"))
 
 COUNT = {"format": "localized"}
 left, middle, right = st.columns(3)

@@ -59,9 +59,13 @@ with view_filters.warehouse_errors():
         summary_before = queries.vital_summary(client, previous).filter(pl.col("vital") == vital)
         before = summary_before.row(0, named=True) if summary_before.height else None
         trend_before = queries.vital_trend(client, previous, vital, selection.bucket_minutes)
-        if comparison.raw_covers(previous):
+        changes = None
+        if queries.estimated(filters, "p75_change"):  # past 24 hours: from both periods' histograms (≈)
+            changes = queries.vital_p75_change_estimated(summary, summary_before)
+        elif comparison.raw_covers(previous):
             changes = queries.vital_p75_change(client, filters).filter(pl.col("vital") == vital)
-            p75_change = changes["change"][0] if changes.height else None
+        if changes is not None and changes.height:
+            p75_change = changes["change"][0]
 
 if summary.is_empty():
     ui.no_data(f"{vital} measurements")
@@ -77,8 +81,9 @@ p50, p75, p95, samples = st.columns(4)
 p50.metric("p50", vitals.format_value(vital, headline["p50"]), border=True)
 p75.metric("p75", vitals.format_value(vital, headline["p75"]), border=True, delta_color="inverse",
            delta=None if p75_change is None else ui.vital_delta(vital, p75_change),
-           help="The value Google assesses a page by: 3 in 4 measurements are at most this. The change is exact: "
-                "the difference of both periods' exact 75th percentiles over the raw measurements.")
+           help="The value Google assesses a page by: 3 in 4 measurements are at most this. " + (
+               ui.ESTIMATED_CHANGE_HELP if queries.estimated(filters, "p75_change") else
+               "The change is exact: the difference of both periods' exact 75th percentiles over the raw measurements."))
 ui.rating_badge(p75, headline["rating"])
 p95.metric("p95", vitals.format_value(vital, headline["p95"]), border=True)
 samples.metric("Measurements", ui.count(headline["samples"]), border=True,
@@ -88,7 +93,10 @@ good.metric("Good", ui.percent(headline["good"]), border=True, delta=share_chang
 improve.metric("Needs improvement", ui.percent(headline["needs_improvement"]), border=True,
                delta=share_change("needs_improvement"), delta_color="inverse")
 poor.metric("Poor", ui.percent(headline["poor"]), border=True, delta=share_change("poor"), delta_color="inverse")
-if selection.compare and before is not None and p75_change is None:
+if selection.compare and p75_change is not None and queries.estimated(filters, "p75_change"):
+    st.caption("≈ p75 change: over ranges longer than 24 hours, the difference of both periods' p75 from the hourly "
+               "histograms (each within 1 %).")
+elif selection.compare and before is not None and p75_change is None:
     st.caption(f"No p75 change: it is exact over the raw measurements, which are kept {comparison.raw_days()} days "
                "(`VIGIL_RETENTION_DAYS`), and the previous period starts before that.")
 

@@ -40,26 +40,27 @@ from pipeline.queries.histograms import (GAMMA, PERCENTILES, RELATIVE_ACCURACY, 
 from pipeline.queries.notebook_views import ProjectView, open_project
 from pipeline.queries.performance import (BREAKDOWNS, NAVIGATION_PHASES, navigation_timing, slowest_resources,
                                           vital_attribution, vital_breakdown, vital_histogram, vital_p75_change,
-                                          vital_percentiles, vital_summary, vital_trend)
+                                          vital_p75_change_estimated, vital_percentiles, vital_summary, vital_trend)
 from pipeline.queries.statements import UTC_MS, sql
-from pipeline.queries.tiers import EXACT_PEOPLE_UP_TO, SEALED_FROM, exact_people, pick_source
+from pipeline.queries.tiers import ESTIMATED_PAST, SEALED_FROM, estimated, pick_source
 from pipeline.queries.triage import (ERROR_STATUSES, error_events, error_group_summaries, error_groups,
                                      error_tags)
 from pipeline.warehouse.client import WarehouseUnavailable, connect_reader  # how the pages connect
-from pipeline.queries.visits import (campaigns, entry_pages, exit_pages, form_submits, session_summary, sources,
-                                     time_on_page, top_clicks)
+from pipeline.queries.visits import (campaigns, entry_pages, exit_pages, form_submits, session_breakdowns,
+                                     session_summary, sources, time_on_page, top_clicks)
 
 __all__ = [
     "ProjectView", "WarehouseUnavailable", "connect_reader", "open_project", "vitals",
-    "BREAKDOWNS", "DIMENSION_NAMES", "ERROR_STATUSES", "EXACT_PEOPLE_UP_TO", "FUNNEL_BREAKDOWNS", "FUNNEL_UNITS",
+    "BREAKDOWNS", "DIMENSION_NAMES", "ERROR_STATUSES", "ESTIMATED_PAST", "FUNNEL_BREAKDOWNS", "FUNNEL_UNITS",
     "GAMMA", "MAX_FUNNEL_STEPS", "NAVIGATION_PHASES", "PERCENTILES", "RELATIVE_ACCURACY", "RETENTION_PERIODS",
     "SEALED_FROM", "UNKNOWN_COUNTRY", "UTC_MS", "ZERO_BUCKET", "Filters", "FunnelStep",
     "api_call_totals", "api_endpoints", "api_failures", "bucket_value", "campaigns", "dead_letters_by_reason",
     "entry_pages", "error_events", "error_group_summaries", "error_groups", "error_tags", "events_by_type",
-    "events_per_minute", "exact_people", "exit_pages", "filter_options", "form_submits", "funnel", "funnel_sql",
+    "estimated", "events_per_minute", "exit_pages", "filter_options", "form_submits", "funnel", "funnel_sql",
     "histogram_percentiles", "like_pattern", "navigation_timing", "pick_source", "projects",
-    "quality_failures", "quality_pass_rates", "quality_sample", "refusals_by_reason", "session_summary",
+    "quality_failures", "quality_pass_rates", "quality_sample", "refusals_by_reason", "session_breakdowns", "session_summary",
     "slowest_resources", "sources", "sql", "time_on_page", "top_clicks", "top_pages", "traffic_summary",
     "traffic_totals", "traffic_trend", "visitor_retention", "vital_attribution", "vital_breakdown",
-    "vital_histogram", "vital_p75_change", "vital_percentiles", "vital_summary", "vital_trend",
+    "vital_histogram", "vital_p75_change", "vital_p75_change_estimated", "vital_percentiles", "vital_summary",
+    "vital_trend",
 ]

@@ -37,12 +37,16 @@ ROUTE_HOURLY_LACKS: dict[str, tuple[str, ...]] = {
 # bench/warehouse.py's 10M events, A/B on a busy machine: 20 ms slower at 1 h and 24 h, even at
 # 48 h, 10 ms faster at 72 h, 25–35 ms faster at 7 d)
 SEALED_FROM = timedelta(hours=72)
-# Up to how long a range counts distinct visitors and sessions exactly (the union of its hours'
-# sets); longer ranges estimate them with uniqCombined64 over the same sets, exact below ~1,000
-# people and within ±1 % above (at 100M events over 30 days: 1.26M visitors, 2.2M sessions, 0.4–0.6 %
-# off; the exact union 80–110 ms per set, the estimate 17–50 ms) — as Plausible counts visitors
-# with ClickHouse's uniq at every range. The pages mark such counts with ≈.
-EXACT_PEOPLE_UP_TO = timedelta(days=7)
+# Past how long a range estimates a figure that is costly to answer exactly (the pages mark such
+# figures with ≈). Measured at 100M events over 30 days (docs/clickhouse.md):
+# - "people", distinct visitors and sessions: the union of the hours' sets up to 7 days,
+#   uniqCombined64 over the same sets beyond (exact below ~1,000 people, within ±1 % above; a month's
+#   1.26M visitors and 2.2M sessions 0.4–0.6 % off, 17–50 ms a set against 80–110 ms exact) — as
+#   Plausible counts visitors with ClickHouse's uniq at every range;
+# - "p75_change", a Web Vital's p75 against the previous period's: both periods' raw measurements
+#   sorted up to 24 hours (120–180 ms), the difference of their p75 from the hourly histograms (each
+#   within 1 %) beyond (the raw sort: 0.9 s at 7 days, 1.0 s at 30).
+ESTIMATED_PAST: dict[str, timedelta] = {"people": timedelta(days=7), "p75_change": timedelta(hours=24)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +67,12 @@ class Source:
         return {"hours_start": self.hours_start, "hours_end": self.hours_end, "hour_table": self.hour_table}
 
 
-def exact_people(filters: Filters) -> bool:
-    """Whether the range's distinct visitors and sessions are counted exactly (the statements'
-    ``exact_people`` parameter): up to :data:`EXACT_PEOPLE_UP_TO`, estimated beyond."""
-    return filters.span <= EXACT_PEOPLE_UP_TO
+def estimated(filters: Filters, figure: str) -> bool:
+    """Whether ``figure`` (a key of :data:`ESTIMATED_PAST`: ``people``, the statements'
+    ``exact_people`` parameter being the opposite, or ``p75_change``) is estimated over the range."""
+    if figure not in ESTIMATED_PAST:
+        raise ValueError(f"no estimated figure {figure!r}; choose one of {', '.join(ESTIMATED_PAST)}")
+    return filters.span > ESTIMATED_PAST[figure]
 
 
 def hourly(filters: Filters, family: str) -> bool:

@@ -15,9 +15,6 @@ from pipeline.contract import DIRECT
 from pipeline.queries.filters import Filters
 from pipeline.queries.statements import frame, rollup_frame
 
-_PAGE_SESSIONS = {"page": pl.String, "sessions": pl.UInt64, "bounce_rate": pl.Float64}
-
-
 def session_summary(client: Client, filters: Filters) -> pl.DataFrame:
     """One row about the sessions that started in the range (with a page view): ``sessions``,
     ``bounces`` (one page view), ``bounce_rate``, ``with_errors`` (met an error of any kind),
@@ -37,33 +34,48 @@ def session_summary(client: Client, filters: Filters) -> pl.DataFrame:
              "median_duration_s")
 
 
+def session_breakdowns(client: Client, filters: Filters, limit: int = 20) -> dict[str, pl.DataFrame]:
+    """Where the range's sessions started, ended and came from, in one read of them (the Traffic
+    page shows all four; four reads cost 1.6× one at 30 days of 100M events): ``entry`` and ``exit``
+    (:func:`entry_pages`, :func:`exit_pages`), ``sources`` (:func:`sources`) and ``campaigns``
+    (:func:`campaigns`), each its ``limit`` most frequent values."""
+    rows = rollup_frame(client, "session_breakdowns", {**filters.parameters(), "direct": DIRECT, "limit": limit}, {
+        "breakdown": pl.String, "entry": pl.String, "exit": pl.String, "source": pl.String,
+        "utm_source": pl.String, "utm_medium": pl.String, "utm_campaign": pl.String,
+        "sessions": pl.UInt64, "bounce_rate": pl.Float64})
+
+    def part(breakdown: str, *columns: pl.Expr) -> pl.DataFrame:
+        return rows.filter(pl.col("breakdown") == breakdown).select(*columns, "sessions", "bounce_rate")
+
+    return {"entry": part("entry", pl.col("entry").alias("page")),
+            "exit": part("exit", pl.col("exit").alias("page")),
+            "sources": part("source", pl.col("source")),
+            "campaigns": part("campaign", pl.col("utm_source").alias("source"), pl.col("utm_medium").alias("medium"),
+                              pl.col("utm_campaign").alias("campaign"))}
+
+
 def entry_pages(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
     """Where sessions started: ``page`` (path of their first page view), ``sessions``, ``bounce_rate``."""
-    return rollup_frame(client, "sessions_by", {**filters.parameters(), "key": "entry", "limit": limit},
-                        _PAGE_SESSIONS)
+    return session_breakdowns(client, filters, limit)["entry"]
 
 
 def exit_pages(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
     """Where sessions ended: ``page`` (path of their last page view), ``sessions``, ``bounce_rate``."""
-    return rollup_frame(client, "sessions_by", {**filters.parameters(), "key": "exit", "limit": limit},
-                        _PAGE_SESSIONS)
+    return session_breakdowns(client, filters, limit)["exit"]
 
 
 def sources(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
     """Where sessions came from: ``source`` (the entry page view's ``referrer_source``: a tagged
     source, a known name such as ``Google``, the referrer's host, or ``Direct / None``),
     ``sessions``, ``bounce_rate``."""
-    return rollup_frame(client, "sources", {**filters.parameters(), "direct": DIRECT, "limit": limit},
-                        {"source": pl.String, "sessions": pl.UInt64, "bounce_rate": pl.Float64})
+    return session_breakdowns(client, filters, limit)["sources"]
 
 
 def campaigns(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
     """Sessions by their entry page view's UTM tags (decoded, as the processor stores them):
     ``source``, ``medium``, ``campaign``, ``sessions``, ``bounce_rate``; sessions without any
     utm_ tag are left out."""
-    return rollup_frame(client, "campaigns", {**filters.parameters(), "limit": limit},
-                        {"source": pl.String, "medium": pl.String, "campaign": pl.String,
-                         "sessions": pl.UInt64, "bounce_rate": pl.Float64})
+    return session_breakdowns(client, filters, limit)["campaigns"]
 
 
 def time_on_page(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:

@@ -1,6 +1,6 @@
 """Distinct people over long ranges against the real engine: up to 7 days the Traffic page's
 visitors and sessions are the exact union of their hours' sets; past 7 days they are
-uniqCombined64's estimate of the same sets (tiers.exact_people) — within ±1 % of what Python counts
+uniqCombined64's estimate of the same sets (tiers.estimated) — within ±1 % of what Python counts
 for thousands of people, as the page's ≈ and its help say."""
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ def counted(views: list[tuple[datetime, str, str, str]], filters: Filters, path:
 
 
 def test_the_exact_count_ends_at_seven_days():
-    week = Filters.last_minutes(PROJECT, queries.EXACT_PEOPLE_UP_TO, NOW)
-    assert queries.exact_people(week)
-    assert not queries.exact_people(Filters(PROJECT, week.start - timedelta(minutes=1), week.end))
+    week = Filters.last_minutes(PROJECT, queries.ESTIMATED_PAST["people"], NOW)
+    assert not queries.estimated(week, "people")
+    assert queries.estimated(Filters(PROJECT, week.start - timedelta(minutes=1), week.end), "people")
 
 
 def test_up_to_seven_days_people_are_counted_exactly(clickhouse, people):
@@ -66,6 +66,10 @@ def test_past_seven_days_people_are_estimated_within_one_percent(clickhouse, peo
     assert totals["sessions"] == pytest.approx(PEOPLE, rel=0.01)
     for path, visitors in queries.top_pages(client, month).select("path", "visitors").iter_rows():
         assert visitors == pytest.approx(counted(people, month, path), rel=0.01), path
+    # the trend's 6-hour buckets hold ~150 people each: estimated, and exact at that size
+    trend = queries.traffic_trend(client, month, 360)
+    assert trend["visitors"].to_list() == [
+        counted(people, Filters(PROJECT, start, start + timedelta(hours=6))) for start in trend["time"].to_list()]
     # with a route filter the totals read the per-page rows: estimated the same way
     cart = Filters.last_minutes(PROJECT, timedelta(days=30), NOW, route="/cart")
     assert queries.traffic_totals(client, cart)["unique_visitors"][0] == pytest.approx(

@@ -1,6 +1,6 @@
 -- The most viewed pages, from the traffic rows (sealed hours of traffic_hour, the rest raw).
--- Distinct people are exact up to 7 days and estimated beyond ({exact_people:Bool}: tiers.exact_people;
--- uniqCombined64, exact below ~1,000, ±1 % over a month): the -If leaves the other function idle.
+-- Distinct people are exact up to 7 days and estimated beyond ({exact_people:Bool}: tiers.estimated;
+-- uniqCombined64, exact below ~1,000, ±1 % above): the -If leaves the other function idle.
 SELECT
     path,
     sum(viewed) AS page_views,

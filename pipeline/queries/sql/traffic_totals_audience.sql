@@ -1,7 +1,7 @@
 -- PV, UV, sessions, errors and events of the range from the audience rows (no route filter).
 -- (The counts get names of their own first: an alias equal to a column's name would replace it.)
--- Distinct people are exact up to 7 days and estimated beyond ({exact_people:Bool}: tiers.exact_people;
--- uniqCombined64, exact below ~1,000, ±1 % over a month): the -If leaves the other function idle.
+-- Distinct people are exact up to 7 days and estimated beyond ({exact_people:Bool}: tiers.estimated;
+-- uniqCombined64, exact below ~1,000, ±1 % above): the -If leaves the other function idle.
 SELECT
     sum(viewed) AS page_views,
     if({exact_people:Bool}, uniqExactArrayIf(visitors, {exact_people:Bool}),
