@@ -189,7 +189,7 @@ def page_queries(client: Any, filters: Filters, bucket: int) -> dict[str, list[t
             ("sources", ROLLUP, lambda: q.sources(client, filters)),
             ("campaigns", ROLLUP, lambda: q.campaigns(client, filters)),
             ("time_on_page", RAW, lambda: q.time_on_page(client, filters)),
-            ("top_clicks", RAW, lambda: q.top_clicks(client, filters)),
+            ("top_clicks", ROLLUP, lambda: q.top_clicks(client, filters)),
             ("form_submits", RAW, lambda: q.form_submits(client, filters)),
         ],
     }
