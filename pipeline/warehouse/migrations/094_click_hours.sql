@@ -8,9 +8,10 @@
 -- refreshable view click_hour_seal, which every minute recomputes each closed hour touched since its
 -- latest seal from events FINAL; every sealed (project, hour) has one marker row (an empty key,
 -- clicks 0). The path is kept because the Traffic page's route filter applies to the clicks as to
--- every other table of the page (traffic_hour has it too); a shop's elements sit on few pages each,
--- so it adds few rows (bench: 1M events over 30 days, 2.3 keys per element and hour). Device, browser
--- and country are not kept (tiers.HOURLY_LACKS): those filters read the raw clicks.
+-- every other table of the page (traffic_hour has it too); a shop's elements sit on few pages each
+-- (bench/warehouse.py, 1M events over 30 days: 15 elements in 71 (path, element) pairs; 2.1x the
+-- rows of a table without the path, 9 % more visitor hashes). Device, browser and country are not
+-- kept (tiers.HOURLY_LACKS): those filters read the raw clicks.
 -- top_clicks is the only statement that reads click rows.
 
 CREATE TABLE IF NOT EXISTS click_hour
