@@ -55,16 +55,21 @@ def answers(client) -> dict:
     }
 
 
+def apply_migrations_before(client, tmp_path, first_left_out: str) -> None:
+    """Only the migrations numbered before ``first_left_out`` (e.g. ``"090"``)."""
+    early = tmp_path / "early"
+    early.mkdir()
+    for path in MIGRATIONS_DIR.glob("*.sql"):
+        if path.name < first_left_out:
+            shutil.copy(path, early)
+    apply_migrations(client, early)
+
+
 def test_the_rollups_rate_vitals_as_the_processor_rates_them_from_the_contract(fresh_db, tmp_path):
     """Every vital, TTI included, at and just past each bound: the rollups' ratings are the
     processor's (events.vital_rating), which are pipeline.contract.vitals', which are contract/vitals.json's.
     (The hourly rollups are written by their seals: the events are stored before 090 and 093, which seal them.)"""
-    early = tmp_path / "early"
-    early.mkdir()
-    for path in MIGRATIONS_DIR.glob("*.sql"):
-        if path.name < "090":
-            shutil.copy(path, early)
-    apply_migrations(fresh_db, early)
+    apply_migrations_before(fresh_db, tmp_path, "090")
     values = []
     for name, threshold in vitals.THRESHOLDS.items():
         step = 0.001 if threshold.unit == "" else 1.0
@@ -107,12 +112,7 @@ def test_clicks_stored_before_094_are_sealed_by_it(fresh_db, tmp_path):
     """094 seals the closed hours already stored: per hour, path, environment, release and element,
     click_hour holds the clicks of the distinct events and the visitors who clicked (a set of people,
     its only array), and one marker row (no clicks) per hour that was inserted into."""
-    early = tmp_path / "early"
-    early.mkdir()
-    for path in MIGRATIONS_DIR.glob("*.sql"):
-        if path.name < "094":
-            shutil.copy(path, early)
-    apply_migrations(fresh_db, early)
+    apply_migrations_before(fresh_db, tmp_path, "094")
     rows = shop_data.shop_events(1, 80, seed=33, start=datetime(2026, 1, 1, tzinfo=timezone.utc),
                                  span=timedelta(hours=2)).rows
     shop_data.insert(fresh_db, rows)
