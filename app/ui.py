@@ -41,8 +41,15 @@ def of_started_sessions(sessions: int, what: str) -> str:
     return f"Of the {sessions:,} sessions that started in the range (with a page view): {what}"
 
 
-def count(value: int | None) -> str:
-    return "—" if value is None else f"{value:,}"
+def count(value: int | None, estimated: bool = False) -> str:
+    """A count as people read it (``12,345``); ``≈ 12,345`` when it is an estimate."""
+    if value is None:
+        return "—"
+    return f"≈ {value:,}" if estimated else f"{value:,}"
+
+
+# what a ≈ beside a count of people says (queries.exact_people: ranges longer than 7 days)
+ESTIMATED_PEOPLE_HELP = "Over ranges longer than 7 days distinct people are estimated, within ±1 %."
 
 
 def percent(share: float | None, digits: int = 1) -> str:

@@ -36,11 +36,12 @@ st.title("Overview")
 
 
 def count_metric(column: Any, label: str, now: dict[str, Any], before: dict[str, Any] | None, key: str,
-                 more_is_better: bool = True, help: str = "") -> None:
+                 more_is_better: bool = True, help: str = "", estimated: bool = False) -> None:
     change = comparison.count_delta(now[key], before[key]) if before and before["events"] else None
-    column.metric(label, ui.count(now[key]), delta=change,
+    help = help or "Change against the previous period of the same length."
+    column.metric(label, ui.count(now[key], estimated), delta=change,
                   delta_color="normal" if more_is_better else "inverse", border=True,
-                  help=help or "Change against the previous period of the same length.")
+                  help=f"{help} {ui.ESTIMATED_PEOPLE_HELP}" if estimated else help)
 
 
 def rate_metric(column: Any, label: str, now: dict[str, Any], before: dict[str, Any] | None, key: str,
@@ -113,8 +114,9 @@ def live_overview() -> None:
 
     page_views, visitors, visits, bounce, error_rate, errors = st.columns(6)
     count_metric(page_views, "Page views", traffic, traffic_before, "page_views")
-    count_metric(visitors, "Unique visitors", traffic, traffic_before, "unique_visitors")
-    count_metric(visits, ui.ACTIVE_SESSIONS, traffic, traffic_before, "sessions",
+    estimated = not queries.exact_people(filters)
+    count_metric(visitors, "Unique visitors", traffic, traffic_before, "unique_visitors", estimated=estimated)
+    count_metric(visits, ui.ACTIVE_SESSIONS, traffic, traffic_before, "sessions", estimated=estimated,
                  help=f"{ui.ACTIVE_SESSIONS_HELP} Change against the previous period of the same length.")
     rate_metric(bounce, "Bounce rate", sessions, sessions_before, "bounce_rate", ui.of_started_sessions(
         sessions["sessions"], "the share that saw one page only; change in percentage points."))

@@ -60,9 +60,11 @@ def visit_change(key: str, show: Callable[[float], str]) -> str | None:
 # who came, then how their visits went: six cards in one row cut "1 min 07 s" short at 1440 px
 page_views, visitors, sessions = st.columns(3)
 page_views.metric("Page views", ui.count(totals["page_views"]), border=True, delta=count_change("page_views"))
-visitors.metric("Unique visitors", ui.count(totals["unique_visitors"]), border=True,
-                delta=count_change("unique_visitors"))
-sessions.metric(ui.ACTIVE_SESSIONS, ui.count(totals["sessions"]), border=True, help=ui.ACTIVE_SESSIONS_HELP,
+estimated = not queries.exact_people(filters)  # distinct people over long ranges: ≈
+visitors.metric("Unique visitors", ui.count(totals["unique_visitors"], estimated), border=True,
+                help=ui.ESTIMATED_PEOPLE_HELP if estimated else None, delta=count_change("unique_visitors"))
+sessions.metric(ui.ACTIVE_SESSIONS, ui.count(totals["sessions"], estimated), border=True,
+                help=f"{ui.ACTIVE_SESSIONS_HELP} {ui.ESTIMATED_PEOPLE_HELP}" if estimated else ui.ACTIVE_SESSIONS_HELP,
                 delta=count_change("sessions"))
 pages, duration, bounce = st.columns(3)
 pages.metric("Pages per session", "—" if visits["pages_per_session"] is None else f"{visits['pages_per_session']:.2f}",
@@ -103,7 +105,8 @@ with left:
     st.subheader("Top pages")
     ui.table(top, "top_pages", {"path": st.column_config.TextColumn("Page"),
                                 "page_views": st.column_config.NumberColumn("Views", **COUNT),
-                                "visitors": st.column_config.NumberColumn("Visitors", **COUNT)})
+                                "visitors": st.column_config.NumberColumn(
+                                    "Visitors", help=ui.ESTIMATED_PEOPLE_HELP if estimated else None, **COUNT)})
 with middle:
     st.subheader("Entry pages")
     ui.table(entries, "entry_pages", {"page": st.column_config.TextColumn("Page"),

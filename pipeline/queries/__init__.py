@@ -42,7 +42,7 @@ from pipeline.queries.performance import (BREAKDOWNS, NAVIGATION_PHASES, navigat
                                           vital_attribution, vital_breakdown, vital_histogram, vital_p75_change,
                                           vital_percentiles, vital_summary, vital_trend)
 from pipeline.queries.statements import UTC_MS, sql
-from pipeline.queries.tiers import SEALED_FROM, pick_source
+from pipeline.queries.tiers import EXACT_PEOPLE_UP_TO, SEALED_FROM, exact_people, pick_source
 from pipeline.queries.triage import (ERROR_STATUSES, error_events, error_group_summaries, error_groups,
                                      error_tags)
 from pipeline.warehouse.client import WarehouseUnavailable, connect_reader  # how the pages connect
@@ -51,12 +51,12 @@ from pipeline.queries.visits import (campaigns, entry_pages, exit_pages, form_su
 
 __all__ = [
     "ProjectView", "WarehouseUnavailable", "connect_reader", "open_project", "vitals",
-    "BREAKDOWNS", "DIMENSION_NAMES", "ERROR_STATUSES", "FUNNEL_BREAKDOWNS", "FUNNEL_UNITS", "GAMMA",
-    "MAX_FUNNEL_STEPS", "NAVIGATION_PHASES", "PERCENTILES", "RELATIVE_ACCURACY", "RETENTION_PERIODS",
+    "BREAKDOWNS", "DIMENSION_NAMES", "ERROR_STATUSES", "EXACT_PEOPLE_UP_TO", "FUNNEL_BREAKDOWNS", "FUNNEL_UNITS",
+    "GAMMA", "MAX_FUNNEL_STEPS", "NAVIGATION_PHASES", "PERCENTILES", "RELATIVE_ACCURACY", "RETENTION_PERIODS",
     "SEALED_FROM", "UNKNOWN_COUNTRY", "UTC_MS", "ZERO_BUCKET", "Filters", "FunnelStep",
     "api_call_totals", "api_endpoints", "api_failures", "bucket_value", "campaigns", "dead_letters_by_reason",
     "entry_pages", "error_events", "error_group_summaries", "error_groups", "error_tags", "events_by_type",
-    "events_per_minute", "exit_pages", "filter_options", "form_submits", "funnel", "funnel_sql",
+    "events_per_minute", "exact_people", "exit_pages", "filter_options", "form_submits", "funnel", "funnel_sql",
     "histogram_percentiles", "like_pattern", "navigation_timing", "pick_source", "projects",
     "quality_failures", "quality_pass_rates", "quality_sample", "refusals_by_reason", "session_summary",
     "slowest_resources", "sources", "sql", "time_on_page", "top_clicks", "top_pages", "traffic_summary",

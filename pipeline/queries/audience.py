@@ -13,7 +13,7 @@ from clickhouse_connect.driver import Client
 from pipeline.warehouse.projects import list_projects
 from pipeline.queries.filters import DIMENSION_NAMES, UNKNOWN_COUNTRY, Filters, check_bucket
 from pipeline.queries.statements import ROLLUP_SETTINGS, UTC_MS, frame, rollup_frame, sql, wire
-from pipeline.queries.tiers import pick_source
+from pipeline.queries.tiers import exact_people, pick_source
 
 _TOTALS = {"page_views": pl.UInt64, "unique_visitors": pl.UInt64, "sessions": pl.UInt64,
            "errors": pl.UInt64, "events": pl.UInt64}
@@ -40,9 +40,11 @@ def traffic_summary(client: Client, filters: Filters) -> pl.DataFrame:
 def traffic_totals(client: Client, filters: Filters) -> pl.DataFrame:
     """One row, from the rollups (whole minutes): ``page_views`` (PV), ``unique_visitors`` (UV:
     visitor ids with any event), ``sessions`` (session ids with any event), ``errors`` and
-    ``events``. :func:`traffic_summary` answers the same from raw events, exact to the ms."""
+    ``events``. :func:`traffic_summary` answers the same from raw events, exact to the ms. Visitors
+    and sessions over ranges longer than 7 days are estimates (:func:`~pipeline.queries.tiers.exact_people`)."""
     source = pick_source(filters, "traffic", sealed=True)
-    parameters = {**filters.parameters(), "bucket_minutes": 1, **source.parameters()}
+    parameters = {**filters.parameters(), "bucket_minutes": 1, "exact_people": exact_people(filters),
+                  **source.parameters()}
     # since 091 a sealed audience hour holds plain counts, so the sealed rows are the audience rows
     rows = "audience" if source.rows == "sealed" else source.rows
     return rollup_frame(client, f"traffic_totals_{rows}", parameters, _TOTALS).fill_null(0)
@@ -70,8 +72,10 @@ def events_by_type(client: Client, filters: Filters, bucket_minutes: int = 1) ->
 
 
 def top_pages(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
-    """The most viewed pages: ``path``, ``page_views``, ``visitors`` (with any event on the page)."""
-    parameters = {**filters.parameters(), "limit": limit, **pick_source(filters, "traffic", per_route=True).parameters()}
+    """The most viewed pages: ``path``, ``page_views``, ``visitors`` (with any event on the page;
+    estimated over ranges longer than 7 days: :func:`~pipeline.queries.tiers.exact_people`)."""
+    parameters = {**filters.parameters(), "limit": limit, "exact_people": exact_people(filters),
+                  **pick_source(filters, "traffic", per_route=True).parameters()}
     return rollup_frame(client, "top_pages", parameters,
                         {"path": pl.String, "page_views": pl.UInt64, "visitors": pl.UInt64})
 

@@ -38,6 +38,12 @@ ROUTE_HOURLY_LACKS: dict[str, tuple[str, ...]] = {
 # bench/warehouse.py's 10M events, A/B on a busy machine: 20 ms slower at 1 h and 24 h, even at
 # 48 h, 10 ms faster at 72 h, 25–35 ms faster at 7 d)
 SEALED_FROM = timedelta(hours=72)
+# Up to how long a range counts distinct visitors and sessions exactly (the union of its hours'
+# sets); longer ranges estimate them with uniqCombined64 over the same sets, exact below ~1,000
+# people and within ±1 % above (at 100M events over 30 days: 1.26M visitors, 2.2M sessions, 0.4–0.6 %
+# off; the exact union 80–110 ms per set, the estimate 17–50 ms) — as Plausible counts visitors
+# with ClickHouse's uniq at every range. The pages mark such counts with ≈.
+EXACT_PEOPLE_UP_TO = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,12 @@ class Source:
 
     def parameters(self) -> dict[str, Any]:
         return {"hours_start": self.hours_start, "hours_end": self.hours_end, "hour_table": self.hour_table}
+
+
+def exact_people(filters: Filters) -> bool:
+    """Whether the range's distinct visitors and sessions are counted exactly (the statements'
+    ``exact_people`` parameter): up to :data:`EXACT_PEOPLE_UP_TO`, estimated beyond."""
+    return filters.span <= EXACT_PEOPLE_UP_TO
 
 
 def hourly(filters: Filters, family: str) -> bool:
