@@ -15,7 +15,7 @@ from clickhouse_connect.driver import Client
 from pipeline.contract import DIRECT
 from pipeline.queries.filters import Filters
 from pipeline.queries.statements import frame, rollup_frame
-from pipeline.queries.tiers import pick_source
+from pipeline.queries.tiers import exact_people, pick_source
 
 _PAGE_SESSIONS = {"page": pl.String, "sessions": pl.UInt64, "bounce_rate": pl.Float64}
 
@@ -77,10 +77,12 @@ def time_on_page(client: Client, filters: Filters, limit: int = 20) -> pl.DataFr
 def top_clicks(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
     """The most clicked elements: ``target`` (CSS selector, else element id), the element's
     ``text`` and a link's ``href`` (so one nav bar's links are rows of their own), ``clicks``,
-    ``visitors`` (distinct visitor hashes); the sealed hours of ``click_hour`` (094) and the raw
-    clicks of the rest of the range (``tiers.pick_source``)."""
-    return rollup_frame(client, "top_clicks",
-                        {**filters.parameters(), "limit": limit, **pick_source(filters, "click").parameters()},
+    ``visitors`` (distinct visitor hashes; estimated over ranges longer than 7 days:
+    :func:`~pipeline.queries.tiers.exact_people`); the sealed hours of ``click_hour`` (094) and the
+    raw clicks of the rest of the range (``tiers.pick_source``)."""
+    parameters = {**filters.parameters(), "limit": limit, "exact_people": exact_people(filters),
+                  **pick_source(filters, "click").parameters()}
+    return rollup_frame(client, "top_clicks", parameters,
                         {"target": pl.String, "text": pl.String, "href": pl.String,
                          "clicks": pl.UInt64, "visitors": pl.UInt64})
 
