@@ -190,7 +190,7 @@ def page_queries(client: Any, filters: Filters, bucket: int) -> dict[str, list[t
             ("session_breakdowns (entry, exit, sources, campaigns)", ROLLUP,
              lambda: q.session_breakdowns(client, filters)),
             ("time_on_page", RAW, lambda: q.time_on_page(client, filters)),
-            ("top_clicks", RAW, lambda: q.top_clicks(client, filters)),
+            ("top_clicks", ROLLUP, lambda: q.top_clicks(client, filters)),
             ("form_submits", RAW, lambda: q.form_submits(client, filters)),
         ],
     }

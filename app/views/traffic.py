@@ -148,11 +148,12 @@ if raw is not None:
                                          "p75_s": st.column_config.NumberColumn("p75", format="%.0f s")})
     with middle:
         st.subheader("Most clicked")
+        clickers = ui.ESTIMATED_PEOPLE_HELP if queries.estimated(raw, "people") else None  # distinct people past 7 days
         ui.table(clicks, "top_clicks", {"text": st.column_config.TextColumn("Text"),
                                         "target": st.column_config.TextColumn("Element"),
                                         "href": st.column_config.TextColumn("Link"),
                                         "clicks": st.column_config.NumberColumn("Clicks", **COUNT),
-                                        "visitors": st.column_config.NumberColumn("Visitors", **COUNT)})
+                                        "visitors": st.column_config.NumberColumn("Visitors", help=clickers, **COUNT)})
     with right:
         st.subheader("Form submits")
         ui.table(forms, "form_submits", {"form": st.column_config.TextColumn("Form"),

@@ -27,6 +27,7 @@ HOURLY_LACKS: dict[str, tuple[str, ...]] = {
     "traffic": ("device", "browser", "country"),
     "api_calls": ("route", "device", "browser", "country"),
     "error_groups": ("route", "device", "browser", "country"),
+    "click": ("device", "browser", "country"),  # click_hour (094) keeps the path
 }
 # the families with a second hourly table, <family>_route_hour, that has the route: what it lacks
 ROUTE_HOURLY_LACKS: dict[str, tuple[str, ...]] = {

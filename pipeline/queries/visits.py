@@ -3,7 +3,8 @@ from, time on page, clicks and forms.
 
 Session answers read the ``sessions`` rollup for the start hours it has sealed and the raw events
 for the others (091; a session is in the range when it started in it; the route filter matches its
-entry page); behaviour answers read the raw events, exact.
+entry page); behaviour answers read the raw events, exact, but for the most clicked elements, whose
+sealed hours are in ``click_hour`` (094).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from clickhouse_connect.driver import Client
 from pipeline.contract import DIRECT
 from pipeline.queries.filters import Filters
 from pipeline.queries.statements import frame, rollup_frame
+from pipeline.queries.tiers import estimated, pick_source
 
 def session_summary(client: Client, filters: Filters) -> pl.DataFrame:
     """One row about the sessions that started in the range (with a page view): ``sessions``,
@@ -87,10 +89,14 @@ def time_on_page(client: Client, filters: Filters, limit: int = 20) -> pl.DataFr
 def top_clicks(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
     """The most clicked elements: ``target`` (CSS selector, else element id), the element's
     ``text`` and a link's ``href`` (so one nav bar's links are rows of their own), ``clicks``,
-    ``visitors``."""
-    return frame(client, "top_clicks", {**filters.parameters(), "limit": limit},
-                 {"target": pl.String, "text": pl.String, "href": pl.String,
-                  "clicks": pl.UInt64, "visitors": pl.UInt64})
+    ``visitors`` (distinct visitor hashes; estimated over ranges longer than 7 days:
+    :func:`~pipeline.queries.tiers.estimated`); the sealed hours of ``click_hour`` (094) and the
+    raw clicks of the rest of the range (``tiers.pick_source``)."""
+    parameters = {**filters.parameters(), "limit": limit, "exact_people": not estimated(filters, "people"),
+                  **pick_source(filters, "click").parameters()}
+    return rollup_frame(client, "top_clicks", parameters,
+                        {"target": pl.String, "text": pl.String, "href": pl.String,
+                         "clicks": pl.UInt64, "visitors": pl.UInt64})
 
 
 def form_submits(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:

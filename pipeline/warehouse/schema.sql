@@ -356,6 +356,148 @@ GROUP BY
     project_id,
     hour;
 
+CREATE TABLE click_hour
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `path` String,
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `target` String,
+    `click_text` String,
+    `click_href` String,
+    `clicks` UInt64,
+    `visitors` Array(UInt64),
+    `sealed_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(sealed_at)
+PARTITION BY toYYYYMM(hour)
+ORDER BY (project_id, hour, path, environment, release, target, click_text, click_href)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW click_hour_seal
+REFRESH EVERY 1 MINUTE APPEND TO click_hour
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `path` String,
+    `environment` String,
+    `release` String,
+    `target` String,
+    `click_text` String,
+    `click_href` String,
+    `clicks` UInt64,
+    `visitors` Array(UInt64),
+    `sealed_at` DateTime64(3, 'UTC')
+)
+DEFINER = default SQL SECURITY DEFINER
+AS WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM click_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
+    project_id,
+    toStartOfHour(timestamp) AS hour,
+    path,
+    environment,
+    release,
+    target,
+    click_text,
+    click_href,
+    count() AS clicks,
+    groupUniqArray(cityHash64(visitor_id)) AS visitors,
+    now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
+FROM events
+FINAL
+WHERE (type = 'click') AND ((project_id, toStartOfHour(timestamp)) IN (
+    SELECT
+        project_id,
+        hour
+    FROM stale
+))
+GROUP BY
+    project_id,
+    hour,
+    path,
+    environment,
+    release,
+    target,
+    click_text,
+    click_href
+UNION ALL
+WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM click_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
+    project_id,
+    hour,
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    0,
+    [],
+    now64(3, 'UTC') - toIntervalSecond(60)
+FROM stale
+SETTINGS do_not_merge_across_partitions_select_final = 1;
+
 CREATE TABLE dead_letters
 (
     `failed_at` DateTime64(3, 'UTC'),

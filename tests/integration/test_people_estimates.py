@@ -74,3 +74,22 @@ def test_past_seven_days_people_are_estimated_within_one_percent(clickhouse, peo
     cart = Filters.last_minutes(PROJECT, timedelta(days=30), NOW, route="/cart")
     assert queries.traffic_totals(client, cart)["unique_visitors"][0] == pytest.approx(
         counted(people, month, "/cart"), rel=0.01)
+
+
+def test_the_most_clicked_elements_count_their_visitors_the_same_way(clickhouse, people):
+    """top_clicks' visitors (the hours' sets of click_hour, 094, and the raw clicks): exact up to
+    7 days, uniqCombined64's estimate within ±1 % past them; the clicks stay exact."""
+    client = clickhouse.client()
+    rows = [(PROJECT + 1, "click", when, uuid.uuid4().hex, session, visitor, path, f"a.{path.strip('/') or 'home'}")
+            for when, visitor, session, path in people]
+    client.insert("events", rows, column_names=["project_id", "type", "timestamp", "event_id", "session_id",
+                                                "visitor_id", "path", "target"])
+    for span, exact in ((timedelta(days=7), True), (timedelta(days=30), False)):
+        filters = Filters.last_minutes(PROJECT + 1, span, NOW)
+        assert queries.estimated(filters, "people") is not exact
+        found = {target: (clicks, visitors) for target, clicks, visitors
+                 in queries.top_clicks(client, filters).select("target", "clicks", "visitors").iter_rows()}
+        truth = {f"a.{path.strip('/') or 'home'}": counted(people, filters, path) for path in ("/", "/cart")}
+        assert {target: clicks for target, (clicks, _) in found.items()} == truth  # one click per visitor
+        visitors = {target: visitors for target, (_, visitors) in found.items()}
+        assert visitors == (truth if exact else {target: pytest.approx(n, rel=0.01) for target, n in truth.items()})

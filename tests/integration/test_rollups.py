@@ -55,16 +55,21 @@ def answers(client) -> dict:
     }
 
 
+def apply_migrations_before(client, tmp_path, first_left_out: str) -> None:
+    """Only the migrations numbered before ``first_left_out`` (e.g. ``"090"``)."""
+    early = tmp_path / "early"
+    early.mkdir()
+    for path in MIGRATIONS_DIR.glob("*.sql"):
+        if path.name < first_left_out:
+            shutil.copy(path, early)
+    apply_migrations(client, early)
+
+
 def test_the_rollups_rate_vitals_as_the_processor_rates_them_from_the_contract(fresh_db, tmp_path):
     """Every vital, TTI included, at and just past each bound: the rollups' ratings are the
     processor's (events.vital_rating), which are pipeline.contract.vitals', which are contract/vitals.json's.
     (The hourly rollups are written by their seals: the events are stored before 090 and 093, which seal them.)"""
-    early = tmp_path / "early"
-    early.mkdir()
-    for path in MIGRATIONS_DIR.glob("*.sql"):
-        if path.name < "090":
-            shutil.copy(path, early)
-    apply_migrations(fresh_db, early)
+    apply_migrations_before(fresh_db, tmp_path, "090")
     values = []
     for name, threshold in vitals.THRESHOLDS.items():
         step = 0.001 if threshold.unit == "" else 1.0
@@ -101,6 +106,35 @@ def test_the_hourly_rollups_hold_counts_not_sets_of_event_ids(fresh_db):
     assert not fresh_db.command("SELECT count() FROM system.tables WHERE database = currentDatabase() "
                                 "AND name IN ('error_groups', 'error_groups_minute', 'error_groups_mv', "
                                 "'error_groups_minute_mv')")
+
+
+def test_clicks_stored_before_094_are_sealed_by_it(fresh_db, tmp_path):
+    """094 seals the closed hours already stored: per hour, path, environment, release and element,
+    click_hour holds the clicks of the distinct events and the visitors who clicked (a set of people,
+    its only array), and one marker row (no clicks) per hour that was inserted into."""
+    apply_migrations_before(fresh_db, tmp_path, "094")
+    rows = shop_data.shop_events(1, 80, seed=33, start=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                                 span=timedelta(hours=2)).rows
+    shop_data.insert(fresh_db, rows)
+    shop_data.insert(fresh_db, rows[:300])  # a replay: the same event ids again
+    apply_migrations(fresh_db)
+
+    events = shop_data.truth_frame(rows).with_columns(pl.col("timestamp").dt.truncate("1h").alias("hour"))
+    clicks = events.filter(pl.col("type") == "click").with_columns(
+        *(pl.col("data").map_elements(lambda d, key=key: shop_data.data_of(d).get(key, ""), return_dtype=pl.String)
+          .alias(key) for key in ("text", "href")))
+    key = ("hour", "path", "environment", "release", "target", "text", "href")
+    expected = {tuple(row[:-2]): tuple(row[-2:]) for row in clicks.group_by(key).agg(
+        pl.len(), pl.col("visitor_id").n_unique()).iter_rows()}
+    stored = fresh_db.query("SELECT hour, path, toString(environment), toString(release), target, click_text, "
+                            "click_href, clicks, length(visitors) FROM click_hour WHERE clicks > 0").result_rows
+    assert len(expected) > 10
+    assert {(hour.replace(tzinfo=timezone.utc), *rest[:-2]): tuple(rest[-2:]) for hour, *rest in stored} == expected
+    markers = fresh_db.query("SELECT hour FROM click_hour WHERE clicks = 0 AND target = '' ORDER BY hour").result_rows
+    assert [hour.replace(tzinfo=timezone.utc) for (hour,) in markers] == sorted(set(events["hour"]))
+    arrays = fresh_db.query("SELECT name FROM system.columns WHERE database = currentDatabase() "
+                            "AND table = 'click_hour' AND type LIKE 'Array%'").result_rows
+    assert arrays == [("visitors",)]
 
 
 # the columns the processor's rows carry today come with the early schema (shop_data inserts them all)

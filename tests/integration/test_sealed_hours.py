@@ -142,6 +142,7 @@ def shop(client):
     assert sealed_session_hours(client) == []
     return {"rows": made, "live": live, "sessions": session_answers(client), "families": family_answers(client),
             "errors": error_answers(client),
+            "clicks": click_answers(client),
             "late": []}  # the late events the tests insert, for the ground truth of those after them
 
 
@@ -356,3 +357,78 @@ def test_vitals_by_route_from_sealed_hours_equal_ground_truth(client, shop):
     seal_now(client)
     assert sealed_hours_of(client, "web_vitals_route_hour") == HOURS
     assert found() == truth_now
+
+
+CLICK_FILTERS = {"all": {}, "release": {"release": "shop@2.5.0"}, "route": {"route": "/p/*"},
+                 "mobile": {"device": "mobile"}}  # the table keeps the path; the device reads raw
+
+
+def click_answers(client) -> dict:
+    """The Traffic page's most clicked elements over the range (094), unfiltered, by release, by
+    route and by device."""
+    return {name: queries.top_clicks(client, filters_with(**dimensions), limit=100).to_dicts()
+            for name, dimensions in CLICK_FILTERS.items()}
+
+
+def click_truth(rows: list[tuple]) -> dict:
+    """The same answers from polars: each click's element from its own JSON, the distinct events."""
+    frame = shop_data.truth_frame(rows).filter(
+        (pl.col("project_id") == PROJECT) & (pl.col("type") == "click")
+        & (pl.col("timestamp") >= RANGE.start) & (pl.col("timestamp") < RANGE.end))
+    frame = frame.with_columns(*(pl.col("data").map_elements(lambda d, key=key: shop_data.data_of(d).get(key, ""),
+                                                             return_dtype=pl.String).alias(key) for key in ("text", "href")))
+    found = {}
+    for name, dimensions in CLICK_FILTERS.items():
+        selected = frame
+        for column, value in dimensions.items():
+            selected = selected.filter(pl.col("path").str.starts_with("/p/") if column == "route"
+                                       else pl.col(column) == value)
+        found[name] = (selected.group_by("target", "text", "href")
+                       .agg(pl.len().cast(pl.UInt64).alias("clicks"),
+                            pl.col("visitor_id").n_unique().cast(pl.UInt64).alias("visitors"))
+                       .sort(["clicks", "target", "text", "href"], descending=[True, False, False, False])
+                       .to_dicts())
+    return found
+
+
+def test_clicks_from_sealed_hours_answer_what_the_raw_events_answer(client, shop):
+    """Before any seal the most clicked elements come from the raw clicks; once sealed, from
+    click_hour (094), route filters too: the same answers, and polars' from the distinct events. A
+    replayed batch of a sealed hour's clicks changes nothing; a late click into a sealed hour by a
+    new visitor counts at once (the hour is read raw) and still after the hour is sealed again."""
+    if sealed_hours_of(client, "click_hour") != HOURS:
+        seal_now(client)
+    for name in ("all", "release", "route"):
+        source = queries.pick_source(filters_with(**CLICK_FILTERS[name]), "click")
+        assert source.hour_table == "click_hour" and source.hours_start < source.hours_end
+    assert queries.pick_source(filters_with(device="mobile"), "click").hours_start \
+        == queries.pick_source(filters_with(device="mobile"), "click").hours_end  # raw
+    assert sealed_hours_of(client, "click_hour") == HOURS
+    expected = click_truth([*shop["rows"], *shop["late"]])
+    assert all(len(expected[name]) > 1 for name in CLICK_FILTERS) and expected["all"][0]["visitors"] > 20
+    assert shop["clicks"] == click_truth(shop["rows"])
+    assert click_answers(client) == expected
+
+    clicks = [row for row in shop["rows"] if row[COLUMNS.index("type")] == "click" and HOURS[1] <= datetime.fromtimestamp(
+        row[COLUMNS.index("timestamp")] / 1000, timezone.utc) < HOURS[2]]
+    shop_data.insert(client, clicks[:30])  # a replayed batch: the same event ids again
+    assert HOURS[1] not in sealed_hours_of(client, "click_hour")
+    assert click_answers(client) == expected
+
+    click = next(row for row in clicks if row[COLUMNS.index("path")].startswith("/p/")
+                 and row[COLUMNS.index("release")] == "shop@2.5.0")
+    late = like(click, event_id=f"late-{click[COLUMNS.index('event_id')]}", visitor_id="late-click-visitor")
+    shop_data.insert(client, [late])
+    shop["late"].append(late)
+    expected = click_truth([*shop["rows"], *shop["late"]])
+    element = (click[COLUMNS.index("target")], click[COLUMNS.index("click_text")], click[COLUMNS.index("click_href")])
+
+    def counted(answers: dict) -> tuple[tuple[int, int], ...]:
+        return tuple(next((row["clicks"], row["visitors"]) for row in answers[name]
+                          if (row["target"], row["text"], row["href"]) == element) for name in ("all", "release", "route"))
+
+    assert counted(expected) == tuple((n + 1, v + 1) for n, v in counted(shop["clicks"]))  # no other late click
+    assert click_answers(client) == expected  # at once, before any seal
+    seal_now(client)
+    assert sealed_hours_of(client, "click_hour") == HOURS
+    assert click_answers(client) == expected

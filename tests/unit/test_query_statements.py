@@ -84,7 +84,8 @@ def test_the_server_gets_a_statement_without_its_whole_line_comments():
 
 SEALED_READERS = ("traffic_totals_audience", "traffic_trend_audience", "traffic_totals_traffic", "top_pages",
                   "events_by_type", "vital_histogram", "vital_trend", "api_calls", "api_statuses", "api_call_totals",
-                  "rows/error_rows")
+                  "rows/error_rows",
+                  "top_clicks")
 
 
 def test_a_family_s_sealed_hours_are_found_one_way_and_matched_in_a_set():
