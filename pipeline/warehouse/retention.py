@@ -26,6 +26,7 @@ ROLLUP_TABLES: dict[str, str] = {
     "audience_hour_touched": "hour",  # when each hour was last inserted into (073), as the sealed hours
     "refusals_minute": "minute",  # the collector's refusal counts (075)
     "web_vitals_route_hour": "hour",  # Web Vitals by route: sealed hours (093)
+    "vital_target_hour": "hour", "time_on_page_hour": "hour",  # what the SDK blamed, time on page (096)
 }
 _NO_REWRITE = {"materialize_ttl_after_modify": 0}
 
