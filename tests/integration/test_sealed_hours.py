@@ -396,8 +396,8 @@ def assert_within_one_percent(found: dict, truth: dict) -> None:
         if name.startswith("time_on_page"):
             answer = {row["path"]: (row["views"], [row["median_s"], row["p75_s"]]) for row in found[name]}
         else:
-            answer = {row["target"]: (row["samples"], [None, row["p75"]]) for row in found[name]}
-            expected = {key: (count, [None, p75]) for key, (count, (_p50, p75)) in expected.items()}
+            answer = {row["target"]: (row["samples"], [row["p75"]]) for row in found[name]}
+            expected = {key: (count, [p75]) for key, (count, (_p50, p75)) in expected.items()}
         assert {key: count for key, (count, _) in answer.items()} == {key: count for key, (count, _) in expected.items()}, name
         for key, (_count, percentiles) in answer.items():
             assert percentiles == pytest.approx(expected[key][1], rel=queries.RELATIVE_ACCURACY, abs=1e-9), (name, key)
