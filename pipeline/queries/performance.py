@@ -8,6 +8,8 @@ blamed (vital_target_hour, 096); the other drill-downs read the raw events, exac
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 from clickhouse_connect.driver import Client
 
@@ -28,6 +30,8 @@ BREAKDOWNS: dict[str, str] = {
 _GROUPS = {"vital": "vital_name", "bucket": "vital_name", **BREAKDOWNS}
 _HISTOGRAM_ROWS = {"bucket": pl.Int16, "rating": pl.String, "samples": pl.UInt64, "low": pl.Float64, "high": pl.Float64}
 _SHARES = {"good": pl.Float64, "needs_improvement": pl.Float64, "poor": pl.Float64}
+# the vitals the SDKs attribute, the only ones vital_target_hour keeps (096); the others' attribution reads raw
+TARGET_VITALS = ("LCP", "INP", "CLS")
 NAVIGATION_PHASES = ("redirect", "dns", "tcp", "tls", "request", "response", "dom", "load")
 
 
@@ -131,8 +135,11 @@ def vital_attribution(client: Client, filters: Filters, vital: str, limit: int =
     """What the SDK blamed for a Web Vital — the LCP element, the INP interaction's target, the CLS
     source: ``target`` (a CSS selector; ``""`` when not attributed), ``samples``, ``p75`` and its
     ``rating``; the ``limit`` targets with the most samples. From vital_target_hour's sealed hours
-    and the raw events (096): percentiles within 1 %."""
+    and the raw events (096; a vital not in :data:`TARGET_VITALS` from the raw events alone):
+    percentiles within 1 %."""
     source = pick_source(filters, "vital_target")
+    if vital not in TARGET_VITALS:
+        source = replace(source, hours_end=source.hours_start)
     parameters = {**filters.parameters(), "vital": vital, "limit": limit, **source.parameters()}
     histogram = rollup_frame(client, "vital_attribution", parameters, {"key": pl.String, **KEYED_HISTOGRAM})
     return rated(ranked_percentiles(histogram, "target").select("target", "samples", "p75"), vital=vital)

@@ -1277,7 +1277,7 @@ SELECT
     now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
 FROM events
 FINAL
-WHERE (type = 'web_vital') AND ((project_id, toStartOfHour(timestamp)) IN (
+WHERE (type = 'web_vital') AND (vital_name IN ('LCP', 'INP', 'CLS')) AND ((project_id, toStartOfHour(timestamp)) IN (
     SELECT
         project_id,
         hour

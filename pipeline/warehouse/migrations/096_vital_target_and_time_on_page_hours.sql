@@ -10,8 +10,10 @@
 -- only by their refreshable views *_seal, which every minute recompute each closed hour touched
 -- since its latest seal from events FINAL; every sealed (project, hour) has one marker row (an
 -- empty key, count 0). tiers.pick_source reads them when no filter needs a dimension they lack.
--- vital_target_hour is sorted by vital first: every read is of one vital. No rating: the answer
--- rates the p75, not the samples.
+-- vital_target_hour is sorted by vital first: every read is of one vital. It keeps only the vitals
+-- the SDKs attribute (LCP element, INP target, CLS source; performance.TARGET_VITALS): the others'
+-- target is always '' and were 60 % of its rows on 1M events over 30 days; their attribution reads
+-- raw. No rating: the answer rates the p75, not the samples.
 
 CREATE TABLE IF NOT EXISTS vital_target_hour
 (
@@ -56,7 +58,7 @@ SELECT
     count() AS samples, min(vital_value) AS low, max(vital_value) AS high,
     now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
 FROM events FINAL
-WHERE type = 'web_vital' AND toStartOfHour(timestamp) <= now() - toIntervalMinute(65)
+WHERE type = 'web_vital' AND vital_name IN ('LCP', 'INP', 'CLS') AND toStartOfHour(timestamp) <= now() - toIntervalMinute(65)
 GROUP BY project_id, vital_name, hour, environment, release, target, bucket
 UNION ALL
 SELECT project_id, '', hour, '', '', '', toInt16(32767), 0, 0, 0, now64(3, 'UTC') - toIntervalSecond(60)
@@ -106,7 +108,7 @@ SELECT
     count() AS samples, min(vital_value) AS low, max(vital_value) AS high,
     now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
 FROM events FINAL
-WHERE type = 'web_vital' AND (project_id, toStartOfHour(timestamp)) IN (SELECT project_id, hour FROM stale)
+WHERE type = 'web_vital' AND vital_name IN ('LCP', 'INP', 'CLS') AND (project_id, toStartOfHour(timestamp)) IN (SELECT project_id, hour FROM stale)
 GROUP BY project_id, vital_name, hour, environment, release, target, bucket
 UNION ALL
 SELECT project_id, '', hour, '', '', '', toInt16(32767), 0, 0, 0, now64(3, 'UTC') - toIntervalSecond(60)
