@@ -165,7 +165,7 @@ def page_queries(client: Any, filters: Filters, bucket: int) -> dict[str, list[t
             ("vital_trend", ROLLUP, lambda: q.vital_trend(client, filters, "LCP", bucket)),
             ("vital_histogram", ROLLUP, lambda: q.vital_histogram(client, filters, "LCP")),
             ("vital_breakdown (routes)", ROLLUP, lambda: q.vital_breakdown(client, filters, "LCP", "route", 500)),
-            ("vital_attribution", RAW, lambda: q.vital_attribution(client, filters, "LCP")),
+            ("vital_attribution", ROLLUP, lambda: q.vital_attribution(client, filters, "LCP")),
         ],
         OTHER_DETAILS: [  # what the Details picker runs instead of the attribution
             ("navigation_timing", RAW, lambda: q.navigation_timing(client, filters)),
@@ -189,7 +189,7 @@ def page_queries(client: Any, filters: Filters, bucket: int) -> dict[str, list[t
             ("top_pages", ROLLUP, lambda: q.top_pages(client, filters)),
             ("session_breakdowns (entry, exit, sources, campaigns)", ROLLUP,
              lambda: q.session_breakdowns(client, filters)),
-            ("time_on_page", RAW, lambda: q.time_on_page(client, filters)),
+            ("time_on_page", ROLLUP, lambda: q.time_on_page(client, filters)),
             ("top_clicks", ROLLUP, lambda: q.top_clicks(client, filters)),
             ("form_submits", RAW, lambda: q.form_submits(client, filters)),
         ],

@@ -20,6 +20,8 @@ from pipeline.contract import vitals
 GAMMA = 101 / 99  # the migration's log(101 / 99)
 ZERO_BUCKET = -32768  # zeros (a CLS of 0) have a bucket of their own
 RELATIVE_ACCURACY = (GAMMA - 1) / (GAMMA + 1)  # = 0.01
+# the columns of a statement that answers keyed histogram rows (key, then these)
+KEYED_HISTOGRAM: dict[str, Any] = {"bucket": pl.Int16, "samples": pl.UInt64, "low": pl.Float64, "high": pl.Float64}
 PERCENTILES: tuple[tuple[str, float], ...] = (("p50", 0.5), ("p75", 0.75), ("p95", 0.95))
 
 
@@ -75,6 +77,13 @@ def histogram_percentiles(histogram: pl.DataFrame, by: Sequence[str]) -> pl.Data
             row.append(float(low + (rank - below) * (high - low)))
         rows.append(row)
     return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def ranked_percentiles(histogram: pl.DataFrame, key: str) -> pl.DataFrame:
+    """:func:`histogram_percentiles` per ``key`` of histogram rows whose key column is ``key``: ``key``,
+    ``samples``, ``p50``, ``p75``, ``p95``, the most samples first (ties: by key)."""
+    return (histogram_percentiles(histogram.rename({"key": key}), [key])
+            .sort(["samples", key], descending=[True, False]))
 
 
 def rating_shares(histogram: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:

@@ -2,19 +2,21 @@
 what the SDK blamed.
 
 The rollup answers (sealed hours of web_vitals_hour, the rest from events) cover whole minutes
-with percentiles within :data:`~pipeline.queries.histograms.RELATIVE_ACCURACY`; the drill-downs read the raw
-events, exact, for the ranges people drill into.
+with percentiles within :data:`~pipeline.queries.histograms.RELATIVE_ACCURACY`, and so does what the SDK
+blamed (vital_target_hour, 096); the other drill-downs read the raw events, exact.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import polars as pl
 from clickhouse_connect.driver import Client
 
 from pipeline.contract import vitals
 from pipeline.queries.filters import Filters, check_bucket, clickhouse_time
-from pipeline.queries.histograms import (GAMMA, ZERO_BUCKET, bucket_values, histogram_percentiles, rated,
-                                         rating_shares)
+from pipeline.queries.histograms import (GAMMA, KEYED_HISTOGRAM, ZERO_BUCKET, bucket_values, histogram_percentiles,
+                                         ranked_percentiles, rated, rating_shares)
 from pipeline.queries.statements import ROLLUP_SETTINGS, UTC_MS, frame, rollup_frame
 from pipeline.queries.tiers import pick_source
 
@@ -28,6 +30,8 @@ BREAKDOWNS: dict[str, str] = {
 _GROUPS = {"vital": "vital_name", "bucket": "vital_name", **BREAKDOWNS}
 _HISTOGRAM_ROWS = {"bucket": pl.Int16, "rating": pl.String, "samples": pl.UInt64, "low": pl.Float64, "high": pl.Float64}
 _SHARES = {"good": pl.Float64, "needs_improvement": pl.Float64, "poor": pl.Float64}
+# the vitals the SDKs attribute, the only ones vital_target_hour keeps (096); the others' attribution reads raw
+TARGET_VITALS = ("LCP", "INP", "CLS")
 NAVIGATION_PHASES = ("redirect", "dns", "tcp", "tls", "request", "response", "dom", "load")
 
 
@@ -139,12 +143,17 @@ def vital_breakdown(client: Client, filters: Filters, vital: str, dimension: str
 
 
 def vital_attribution(client: Client, filters: Filters, vital: str, limit: int = 10) -> pl.DataFrame:
-    """What the SDK blamed for a Web Vital — the LCP element, the INP interaction's target:
-    ``target`` (a CSS selector; ``""`` when not attributed), ``samples``, exact ``p75`` and its
-    ``rating``; the ``limit`` targets with the most samples."""
-    answer = frame(client, "vital_attribution", {**filters.parameters(), "vital": vital, "limit": limit},
-                   {"target": pl.String, "samples": pl.UInt64, "p75": pl.Float64})
-    return rated(answer, vital=vital)
+    """What the SDK blamed for a Web Vital — the LCP element, the INP interaction's target, the CLS
+    source: ``target`` (a CSS selector; ``""`` when not attributed), ``samples``, ``p75`` and its
+    ``rating``; the ``limit`` targets with the most samples. From vital_target_hour's sealed hours
+    and the raw events (096; a vital not in :data:`TARGET_VITALS` from the raw events alone):
+    percentiles within 1 %."""
+    source = pick_source(filters, "vital_target")
+    if vital not in TARGET_VITALS:
+        source = replace(source, hours_end=source.hours_start)
+    parameters = {**filters.parameters(), "vital": vital, "limit": limit, **source.parameters()}
+    histogram = rollup_frame(client, "vital_attribution", parameters, {"key": pl.String, **KEYED_HISTOGRAM})
+    return rated(ranked_percentiles(histogram, "target").select("target", "samples", "p75"), vital=vital)
 
 
 def navigation_timing(client: Client, filters: Filters) -> pl.DataFrame:

@@ -10,7 +10,9 @@ comes from the events. Traffic has three row sets:
 the audience rows (no route filter), the same for long ranges (``sealed``: one statement since
 091), or the per-page traffic rows (a route filter is set, or the answer is per route or type).
 Web Vitals have a second hourly table with the route in its key (093, ``web_vitals_route_hour``):
-it answers what needs the route, ``web_vitals_hour`` (fewer rows: no path) the rest.
+it answers what needs the route, ``web_vitals_hour`` (fewer rows: no path) the rest. The
+drill-downs into what the SDK blamed for a vital and into time on page have hourly tables of
+their own (096: ``vital_target_hour``, ``time_on_page_hour``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ HOURLY_LACKS: dict[str, tuple[str, ...]] = {
     "api_calls": ("route", "device", "browser", "country"),
     "error_groups": ("route", "device", "browser", "country"),
     "click": ("device", "browser", "country"),  # click_hour (094) keeps the path
+    "vital_target": ("route", "device", "browser", "country", "connection"),  # 096: what the SDK blamed
+    "time_on_page": ("device", "browser", "country"),  # 096: per path
 }
 # the families with a second hourly table, <family>_route_hour, that has the route: what it lacks
 ROUTE_HOURLY_LACKS: dict[str, tuple[str, ...]] = {

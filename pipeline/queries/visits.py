@@ -3,8 +3,8 @@ from, time on page, clicks and forms.
 
 Session answers read the ``sessions`` rollup for the start hours it has sealed and the raw events
 for the others (091; a session is in the range when it started in it; the route filter matches its
-entry page); behaviour answers read the raw events, exact, but for the most clicked elements, whose
-sealed hours are in ``click_hour`` (094).
+entry page); time on page reads time_on_page_hour's sealed hours and the raw events (096,
+percentiles within 1 %), the most clicked elements click_hour's (094); forms read the raw events, exact.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from clickhouse_connect.driver import Client
 
 from pipeline.contract import DIRECT
 from pipeline.queries.filters import Filters
+from pipeline.queries.histograms import KEYED_HISTOGRAM, ranked_percentiles
 from pipeline.queries.statements import frame, rollup_frame
 from pipeline.queries.tiers import estimated, pick_source
 
@@ -81,9 +82,15 @@ def campaigns(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame
 
 
 def time_on_page(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
-    """How long pages stay visible (time_on_page events): ``path``, ``views``, exact ``median_s`` and ``p75_s``."""
-    return frame(client, "time_on_page", {**filters.parameters(), "limit": limit},
-                 {"path": pl.String, "views": pl.UInt64, "median_s": pl.Float64, "p75_s": pl.Float64})
+    """How long pages stay visible (time_on_page events): ``path``, ``views``, ``median_s`` and
+    ``p75_s``; the ``limit`` paths with the most views. From time_on_page_hour's sealed hours and
+    the raw events (096): percentiles within 1 %."""
+    source = pick_source(filters, "time_on_page")
+    parameters = {**filters.parameters(), "limit": limit, **source.parameters()}
+    histogram = rollup_frame(client, "time_on_page", parameters, {"key": pl.String, **KEYED_HISTOGRAM})
+    return ranked_percentiles(histogram, "path").select(
+        "path", pl.col("samples").alias("views"), (pl.col("p50") / 1000).alias("median_s"),
+        (pl.col("p75") / 1000).alias("p75_s"))
 
 
 def top_clicks(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:

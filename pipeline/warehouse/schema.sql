@@ -1106,6 +1106,142 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY (project_id, release, url)
 SETTINGS index_granularity = 8192;
 
+CREATE TABLE time_on_page_hour
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `path` String,
+    `bucket` Int16,
+    `views` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(sealed_at)
+PARTITION BY toYYYYMM(hour)
+ORDER BY (project_id, hour, environment, release, path, bucket)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW time_on_page_hour_seal
+REFRESH EVERY 1 MINUTE APPEND TO time_on_page_hour
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `environment` String,
+    `release` String,
+    `path` String,
+    `bucket` Int16,
+    `views` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+DEFINER = default SQL SECURITY DEFINER
+AS WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM time_on_page_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
+    project_id,
+    toStartOfHour(timestamp) AS hour,
+    environment,
+    release,
+    path,
+    if(duration_ms > 0, toInt16(ceil(log(duration_ms) / log(101 / 99))), toInt16(-32768)) AS bucket,
+    count() AS views,
+    min(duration_ms) AS low,
+    max(duration_ms) AS high,
+    now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
+FROM events
+FINAL
+WHERE (type = 'time_on_page') AND ((project_id, toStartOfHour(timestamp)) IN (
+    SELECT
+        project_id,
+        hour
+    FROM stale
+))
+GROUP BY
+    project_id,
+    hour,
+    environment,
+    release,
+    path,
+    bucket
+UNION ALL
+WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM time_on_page_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
+    project_id,
+    hour,
+    '',
+    '',
+    '',
+    toInt16(32767),
+    0,
+    0,
+    0,
+    now64(3, 'UTC') - toIntervalSecond(60)
+FROM stale
+SETTINGS do_not_merge_across_partitions_select_final = 1;
+
 CREATE TABLE traffic_hour
 (
     `project_id` UInt32,
@@ -1202,6 +1338,147 @@ GROUP BY
     release,
     path,
     kind;
+
+CREATE TABLE vital_target_hour
+(
+    `project_id` UInt32,
+    `vital_name` LowCardinality(String),
+    `hour` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `target` String,
+    `bucket` Int16,
+    `samples` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(sealed_at)
+PARTITION BY toYYYYMM(hour)
+ORDER BY (project_id, vital_name, hour, environment, release, target, bucket)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW vital_target_hour_seal
+REFRESH EVERY 1 MINUTE APPEND TO vital_target_hour
+(
+    `project_id` UInt32,
+    `vital_name` String,
+    `hour` DateTime('UTC'),
+    `environment` String,
+    `release` String,
+    `target` String,
+    `bucket` Int16,
+    `samples` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+DEFINER = default SQL SECURITY DEFINER
+AS WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM vital_target_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
+    project_id,
+    vital_name,
+    toStartOfHour(timestamp) AS hour,
+    environment,
+    release,
+    target,
+    if(vital_value > 0, toInt16(ceil(log(vital_value) / log(101 / 99))), toInt16(-32768)) AS bucket,
+    count() AS samples,
+    min(vital_value) AS low,
+    max(vital_value) AS high,
+    now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
+FROM events
+FINAL
+WHERE (type = 'web_vital') AND (vital_name IN ('LCP', 'INP', 'CLS')) AND ((project_id, toStartOfHour(timestamp)) IN (
+    SELECT
+        project_id,
+        hour
+    FROM stale
+))
+GROUP BY
+    project_id,
+    vital_name,
+    hour,
+    environment,
+    release,
+    target,
+    bucket
+UNION ALL
+WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM vital_target_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
+    project_id,
+    '',
+    hour,
+    '',
+    '',
+    '',
+    toInt16(32767),
+    0,
+    0,
+    0,
+    now64(3, 'UTC') - toIntervalSecond(60)
+FROM stale
+SETTINGS do_not_merge_across_partitions_select_final = 1;
 
 CREATE TABLE web_vitals_hour
 (

@@ -81,6 +81,18 @@ def error_answers(client) -> dict:
             "summaries": queries.error_group_summaries(client, PROJECT).to_dicts()}
 
 
+def drilldown_answers(client) -> dict:
+    """What the SDK blamed for LCP and time on page (096), over the range, with a release filter the
+    hourly tables answer and (time on page) a route filter."""
+    release = filters_with(release="shop@2.5.0", environment="production")
+    return {"lcp": queries.vital_attribution(client, RANGE, "LCP", 50).to_dicts(),
+            "inp": queries.vital_attribution(client, release, "INP", 50).to_dicts(),
+            "ttfb": queries.vital_attribution(client, RANGE, "TTFB", 50).to_dicts(),  # not in the table: raw
+            "time_on_page": queries.time_on_page(client, RANGE, 100).to_dicts(),
+            "time_on_page_release": queries.time_on_page(client, release, 100).to_dicts(),
+            "time_on_page_route": queries.time_on_page(client, filters_with(route="/p/*"), 100).to_dicts()}
+
+
 def sealed_hours_of(client, table: str) -> list[datetime]:
     """The hours of the range that ``table``'s seal answers (rows/sealed_hours_of)."""
     parameters = {"project_id": PROJECT, "hours_start": clickhouse_time(HOURS[0]),
@@ -141,7 +153,7 @@ def shop(client):
     assert sealed_hours(client) == []  # just inserted: read from the sets
     assert sealed_session_hours(client) == []
     return {"rows": made, "live": live, "sessions": session_answers(client), "families": family_answers(client),
-            "errors": error_answers(client),
+            "errors": error_answers(client), "drilldowns": drilldown_answers(client),
             "clicks": click_answers(client),
             "late": []}  # the late events the tests insert, for the ground truth of those after them
 
@@ -432,3 +444,88 @@ def test_clicks_from_sealed_hours_answer_what_the_raw_events_answer(client, shop
     seal_now(client)
     assert sealed_hours_of(client, "click_hour") == HOURS
     assert click_answers(client) == expected
+
+
+def drilldown_truth(rows: list[tuple]) -> dict:
+    """:func:`drilldown_answers`' keys and counts, and their exact percentiles, in polars from the
+    distinct events."""
+    frame = shop_data.truth_frame(rows).filter(
+        (pl.col("project_id") == PROJECT) & (pl.col("timestamp") >= RANGE.start) & (pl.col("timestamp") < RANGE.end))
+    release = (pl.col("release") == "shop@2.5.0") & (pl.col("environment") == "production")
+
+    def per(selected: pl.DataFrame, key: str, value: str) -> dict[str, tuple[int, list[float]]]:
+        quantiles = selected.group_by(key).agg(pl.len(), *(pl.col(value).quantile(q, interpolation="linear").alias(str(q))
+                                                           for q in (0.5, 0.75)))
+        return {row[0]: (row[1], [row[2], row[3]]) for row in quantiles.iter_rows()}
+
+    vitals_ = frame.filter(pl.col("type") == "web_vital")
+    views = frame.filter(pl.col("type") == "time_on_page").with_columns(pl.col("duration_ms") / 1000)
+    return {"lcp": per(vitals_.filter(pl.col("vital_name") == "LCP"), "target", "vital_value"),
+            "inp": per(vitals_.filter((pl.col("vital_name") == "INP") & release), "target", "vital_value"),
+            "ttfb": per(vitals_.filter(pl.col("vital_name") == "TTFB"), "target", "vital_value"),
+            "time_on_page": per(views, "path", "duration_ms"),
+            "time_on_page_release": per(views.filter(release), "path", "duration_ms"),
+            "time_on_page_route": per(views.filter(pl.col("path").str.starts_with("/p/")), "path", "duration_ms")}
+
+
+def assert_within_one_percent(found: dict, truth: dict) -> None:
+    """Each drill-down: the same keys and counts as ground truth, percentiles within 1 %."""
+    for name, expected in truth.items():
+        if name.startswith("time_on_page"):
+            answer = {row["path"]: (row["views"], [row["median_s"], row["p75_s"]]) for row in found[name]}
+        else:
+            answer = {row["target"]: (row["samples"], [row["p75"]]) for row in found[name]}
+            expected = {key: (count, [p75]) for key, (count, (_p50, p75)) in expected.items()}
+        assert {key: count for key, (count, _) in answer.items()} == {key: count for key, (count, _) in expected.items()}, name
+        for key, (_count, percentiles) in answer.items():
+            assert percentiles == pytest.approx(expected[key][1], rel=queries.RELATIVE_ACCURACY, abs=1e-9), (name, key)
+
+
+def test_attribution_and_time_on_page_from_sealed_hours_answer_what_the_raw_events_answer(client, shop):
+    """What the SDK blamed for a vital and time on page read vital_target_hour's and
+    time_on_page_hour's sealed hours (096) and the raw events for the rest: before any seal (all
+    raw) and after it the same keys and counts as ground truth and percentiles within 1 %, the
+    sealed answer equal to the raw one; a replayed batch into a sealed hour changes nothing, a late
+    measurement and a late time on page count at once and still after the hour is sealed again."""
+    if sealed_hours(client) != HOURS:
+        seal_now(client)
+    tables = ("vital_target_hour", "time_on_page_hour")
+    assert {table: sealed_hours_of(client, table) for table in tables} == dict.fromkeys(tables, HOURS)
+    for family, table in zip(("vital_target", "time_on_page"), tables):
+        source = queries.pick_source(RANGE, family)
+        assert source.hour_table == table and source.hours_start < source.hours_end
+    assert queries.pick_source(filters_with(route="/p/*"), "vital_target").hours_start == \
+        queries.pick_source(filters_with(route="/p/*"), "vital_target").hours_end  # no route: raw
+    assert_within_one_percent(shop["drilldowns"], drilldown_truth(shop["rows"]))
+    assert all(len(answer) > 3 for name, answer in shop["drilldowns"].items() if name != "ttfb")
+
+    rows = [*shop["rows"], *shop["late"]]
+    sealed = drilldown_answers(client)
+    assert_within_one_percent(sealed, drilldown_truth(rows))
+    in_middle = [row for row in shop["rows"] if HOURS[1] <= datetime.fromtimestamp(
+        row[COLUMNS.index("timestamp")] / 1000, timezone.utc) < HOURS[2]]
+    shop_data.insert(client, [row for row in in_middle if row[COLUMNS.index("type")] in ("web_vital", "time_on_page")])
+    assert HOURS[1] not in sealed_hours_of(client, "vital_target_hour")
+    assert HOURS[1] not in sealed_hours_of(client, "time_on_page_hour")
+    assert drilldown_answers(client) == sealed  # the hour read raw: the same buckets, the same answer
+
+    vital = next(row for row in in_middle if row[COLUMNS.index("type")] == "web_vital"
+                 and row[COLUMNS.index("vital_name")] == "LCP")
+    view = next(row for row in in_middle if row[COLUMNS.index("type")] == "time_on_page")
+    late = [like(vital, event_id=f"late-target-{vital[COLUMNS.index('event_id')]}"),
+            like(view, event_id=f"late-view-{view[COLUMNS.index('event_id')]}")]
+    shop_data.insert(client, late)
+    shop["late"].extend(late)
+    target, path = vital[COLUMNS.index("target")], view[COLUMNS.index("path")]
+
+    def counted(answers: dict) -> tuple[int, int]:
+        return (next(row["samples"] for row in answers["lcp"] if row["target"] == target),
+                next(row["views"] for row in answers["time_on_page"] if row["path"] == path))
+
+    expected = tuple(count + 1 for count in counted(sealed))
+    now = drilldown_answers(client)
+    assert counted(now) == expected  # at once, before any seal
+    assert_within_one_percent(now, drilldown_truth([*rows, *late]))
+    seal_now(client)
+    assert {table: sealed_hours_of(client, table) for table in tables} == dict.fromkeys(tables, HOURS)
+    assert drilldown_answers(client) == now

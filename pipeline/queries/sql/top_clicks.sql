@@ -2,7 +2,7 @@
 -- click_hour (094) when it can answer (tiers.pick_source: no device, browser or country filter),
 -- the range's other clicks from the raw events. Each side is grouped by element first; the
 -- visitors are the distinct cityHash64(visitor_id) of both (a sealed hour keeps them as a set):
--- exact up to 7 days and estimated beyond ({exact_people:Bool}: tiers.exact_people; uniqCombined64,
+-- exact up to 7 days and estimated beyond ({exact_people:Bool}: tiers.estimated; uniqCombined64,
 -- exact below ~1,000, ±1 % over a month): the -If leaves the other function idle.
 SELECT target, text, href, sum(key_clicks) AS clicks,
        if({exact_people:Bool}, uniqExactArrayIf(key_visitors, {exact_people:Bool}),
