@@ -11,6 +11,8 @@ the audience rows (no route filter), the same for long ranges (``sealed``: one s
 091), or the per-page traffic rows (a route filter is set, or the answer is per route or type).
 Web Vitals have a second hourly table with the route in its key (093, ``web_vitals_route_hour``):
 it answers what needs the route, ``web_vitals_hour`` (fewer rows: no path) the rest.
+The Web Vitals page's drill-downs into resources and navigation timing read ``resource_hour`` and
+``navigation_hour`` (095) the same way.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ HOURLY_LACKS: dict[str, tuple[str, ...]] = {
     "traffic": ("device", "browser", "country"),
     "api_calls": ("route", "device", "browser", "country"),
     "error_groups": ("route", "device", "browser", "country"),
+    "resource": ("route", "device", "browser", "country"),  # slowest resources (095)
+    "navigation": ("route", "device", "browser", "country"),  # navigation timing (095)
 }
 # the families with a second hourly table, <family>_route_hour, that has the route: what it lacks
 ROUTE_HOURLY_LACKS: dict[str, tuple[str, ...]] = {

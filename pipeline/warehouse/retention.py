@@ -26,6 +26,7 @@ ROLLUP_TABLES: dict[str, str] = {
     "audience_hour_touched": "hour",  # when each hour was last inserted into (073), as the sealed hours
     "refusals_minute": "minute",  # the collector's refusal counts (075)
     "web_vitals_route_hour": "hour",  # Web Vitals by route: sealed hours (093)
+    "resource_hour": "hour", "navigation_hour": "hour",  # slowest resources, navigation timing: sealed hours (095)
 }
 _NO_REWRITE = {"materialize_ttl_after_modify": 0}
 
