@@ -403,8 +403,7 @@ def test_resources_and_navigation_from_sealed_hours_answer_what_the_raw_events_a
 
     resource = next(row for row in middle if row[COLUMNS.index("type")] == "resource")
     page_load = next(row for row in middle if row[COLUMNS.index("vital_name")] == "LOAD")
-    late = [like(resource, event_id=f"late-{resource[COLUMNS.index('event_id')]}"),
-            like(page_load, event_id=f"late-{page_load[COLUMNS.index('event_id')]}")]
+    late = [like(row, event_id=f"late-{row[COLUMNS.index('event_id')]}") for row in (resource, page_load)]
     shop_data.insert(client, late)
     shop["late"].extend(late)
     url = resource[COLUMNS.index("http_url")]
