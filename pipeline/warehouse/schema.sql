@@ -846,7 +846,7 @@ CREATE TABLE resource_hour
 (
     `project_id` UInt32,
     `hour` DateTime('UTC'),
-    `resource` String CODEC(ZSTD(1)),
+    `resource` LowCardinality(String),
     `initiator` LowCardinality(String),
     `measure` LowCardinality(String),
     `environment` LowCardinality(String),

@@ -13,7 +13,8 @@
 -- a second bucket beside the duration's: a product image's size varies per load (and cached loads
 -- are 0), so the pairs would multiply the rows; as rows of their own the sizes add their distinct
 -- buckets only (a script's one size is one row per hour, exact through its low/high). Sorted by hour
--- after the project: every read takes every resource of the sealed hours.
+-- after the project: every read takes every resource of the sealed hours. The URL is LowCardinality:
+-- a site loads tens to thousands of distinct resources, and every read groups by it.
 -- navigation_hour: per Navigation Timing phase (the LOAD measurements' `timings` map), its histogram
 -- and each bucket's sum of milliseconds, so the mean stays exact (sum / samples).
 -- Neither keeps the page's path, device, browser or country (tiers.HOURLY_LACKS: those read raw).
@@ -22,7 +23,7 @@ CREATE TABLE IF NOT EXISTS resource_hour
 (
     project_id  UInt32,
     hour        DateTime('UTC'),
-    resource    String CODEC(ZSTD(1)),
+    resource    LowCardinality(String),
     initiator   LowCardinality(String),
     measure     LowCardinality(String),
     environment LowCardinality(String),
