@@ -168,8 +168,8 @@ def page_queries(client: Any, filters: Filters, bucket: int) -> dict[str, list[t
             ("vital_attribution", ROLLUP, lambda: q.vital_attribution(client, filters, "LCP")),
         ],
         OTHER_DETAILS: [  # what the Details picker runs instead of the attribution
-            ("navigation_timing", RAW, lambda: q.navigation_timing(client, filters)),
-            ("slowest_resources", RAW, lambda: q.slowest_resources(client, filters, 15, 3)),
+            ("navigation_timing", ROLLUP, lambda: q.navigation_timing(client, filters)),
+            ("slowest_resources", ROLLUP, lambda: q.slowest_resources(client, filters, 15, 3)),
         ],
         "Errors": [
             ("error_groups", ROLLUP, lambda: q.error_groups(client, filters, bucket)),

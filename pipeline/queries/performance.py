@@ -2,8 +2,10 @@
 what the SDK blamed.
 
 The rollup answers (sealed hours of web_vitals_hour, the rest from events) cover whole minutes
-with percentiles within :data:`~pipeline.queries.histograms.RELATIVE_ACCURACY`, and so does what the SDK
-blamed (vital_target_hour, 096); the other drill-downs read the raw events, exact.
+with percentiles within :data:`~pipeline.queries.histograms.RELATIVE_ACCURACY`; so do what the SDK
+blamed (vital_target_hour, 096), navigation timing and the slowest resources (sealed hours of
+navigation_hour and resource_hour, 095), over the exact range. The p75 change reads the raw events,
+exact (up to 24 hours: tiers.estimated).
 """
 
 from __future__ import annotations
@@ -159,10 +161,16 @@ def vital_attribution(client: Client, filters: Filters, vital: str, limit: int =
 def navigation_timing(client: Client, filters: Filters) -> pl.DataFrame:
     """Where a page load's time goes (Navigation Timing, from the LOAD measurements' breakdown):
     per ``phase`` in load order (redirect, dns, tcp, tls, request, response, dom, load) its
-    ``samples``, ``mean`` ms and exact ``p75`` ms, and ``offset``: the sum of the means before
-    it, so the phases draw as a waterfall of the average page load."""
-    answer = frame(client, "navigation_timing", filters.parameters(),
-                   {"phase": pl.String, "samples": pl.UInt64, "mean": pl.Float64, "p75": pl.Float64})
+    ``samples``, exact ``mean`` ms, ``p75`` ms (percentiles within 1 %) and ``offset``: the sum of
+    the means before it, so the phases draw as a waterfall of the average page load. Sealed hours
+    from navigation_hour (095), the rest from the raw events."""
+    source = pick_source(filters, "navigation")
+    histogram = rollup_frame(client, "navigation_timing", {**filters.parameters(), **source.parameters()}, {
+        "phase": pl.String, "bucket": pl.Int16, "samples": pl.UInt64, "total": pl.Float64,
+        "low": pl.Float64, "high": pl.Float64})
+    means = histogram.group_by("phase").agg((pl.col("total").sum() / pl.col("samples").sum()).alias("mean"))
+    answer = (histogram_percentiles(histogram, ["phase"]).join(means, on="phase")
+              .select("phase", "samples", "mean", "p75"))
     order = {name: index for index, name in enumerate(NAVIGATION_PHASES)}
     answer = (answer.with_columns(pl.col("phase").replace_strict(order, default=len(order)).alias("_order"))
               .sort("_order", "phase").drop("_order"))
@@ -171,8 +179,19 @@ def navigation_timing(client: Client, filters: Filters) -> pl.DataFrame:
 
 def slowest_resources(client: Client, filters: Filters, limit: int = 15, min_loads: int = 1) -> pl.DataFrame:
     """The resources (scripts, styles, images, fonts) slowest to load at the 75th percentile:
-    ``resource`` (URL), ``initiator``, ``loads``, exact ``p50`` and ``p75`` ms and the median
-    ``transfer_size`` in bytes; those loaded fewer than ``min_loads`` times are left out."""
-    return frame(client, "slowest_resources", {**filters.parameters(), "limit": limit, "min_loads": min_loads},
-                 {"resource": pl.String, "initiator": pl.String, "loads": pl.UInt64, "p50": pl.Float64,
-                  "p75": pl.Float64, "transfer_size": pl.UInt64})
+    ``resource`` (URL), ``initiator``, ``loads``, ``p50`` and ``p75`` ms and the median
+    ``transfer_size`` in bytes (percentiles within 1 %); those loaded fewer than ``min_loads`` times
+    are left out. Sealed hours from resource_hour (095), the rest from the raw events."""
+    source = pick_source(filters, "resource")
+    histogram = rollup_frame(client, "slowest_resources", {**filters.parameters(), **source.parameters()}, {
+        "resource": pl.String, "initiator": pl.String, "measure": pl.String, "bucket": pl.Int16,
+        "samples": pl.UInt64, "low": pl.Float64, "high": pl.Float64})
+    durations = histogram_percentiles(histogram.filter(pl.col("measure") == "duration"), ["resource"])
+    sizes = histogram_percentiles(histogram.filter(pl.col("measure") == "transfer_size"), ["resource"])
+    initiators = histogram.group_by("resource").agg(pl.col("initiator").min())
+    return (durations.filter(pl.col("samples") >= min_loads)
+            .join(initiators, on="resource", how="left")
+            .join(sizes.select("resource", pl.col("p50").floor().cast(pl.UInt64).alias("transfer_size")),
+                  on="resource", how="left")
+            .sort(["p75", "resource"], descending=[True, False]).head(limit)
+            .select("resource", "initiator", pl.col("samples").alias("loads"), "p50", "p75", "transfer_size"))

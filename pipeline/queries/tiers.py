@@ -11,8 +11,9 @@ the audience rows (no route filter), the same for long ranges (``sealed``: one s
 091), or the per-page traffic rows (a route filter is set, or the answer is per route or type).
 Web Vitals have a second hourly table with the route in its key (093, ``web_vitals_route_hour``):
 it answers what needs the route, ``web_vitals_hour`` (fewer rows: no path) the rest. The
-drill-downs into what the SDK blamed for a vital and into time on page have hourly tables of
-their own (096: ``vital_target_hour``, ``time_on_page_hour``).
+drill-downs into what the SDK blamed for a vital, time on page, resources and navigation timing
+have hourly tables of their own (096: ``vital_target_hour``, ``time_on_page_hour``; 095:
+``resource_hour``, ``navigation_hour``), the most clicked elements too (094: ``click_hour``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ HOURLY_LACKS: dict[str, tuple[str, ...]] = {
     "click": ("device", "browser", "country"),  # click_hour (094) keeps the path
     "vital_target": ("route", "device", "browser", "country", "connection"),  # 096: what the SDK blamed
     "time_on_page": ("device", "browser", "country"),  # 096: per path
+    "resource": ("route", "device", "browser", "country"),  # slowest resources (095)
+    "navigation": ("route", "device", "browser", "country"),  # navigation timing (095)
 }
 # the families with a second hourly table, <family>_route_hour, that has the route: what it lacks
 ROUTE_HOURLY_LACKS: dict[str, tuple[str, ...]] = {

@@ -28,6 +28,7 @@ ROLLUP_TABLES: dict[str, str] = {
     "web_vitals_route_hour": "hour",  # Web Vitals by route: sealed hours (093)
     "click_hour": "hour",  # the most clicked elements: sealed hours (094)
     "vital_target_hour": "hour", "time_on_page_hour": "hour",  # what the SDK blamed, time on page (096)
+    "resource_hour": "hour", "navigation_hour": "hour",  # slowest resources, navigation timing: sealed hours (095)
 }
 _NO_REWRITE = {"materialize_ttl_after_modify": 0}
 

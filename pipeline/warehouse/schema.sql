@@ -779,6 +779,149 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY (project_id, name)
 SETTINGS index_granularity = 8192;
 
+CREATE TABLE navigation_hour
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `phase` LowCardinality(String),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `bucket` Int16,
+    `samples` UInt64,
+    `total` Float64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(sealed_at)
+PARTITION BY toYYYYMM(hour)
+ORDER BY (project_id, hour, phase, environment, release, bucket)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW navigation_hour_seal
+REFRESH EVERY 1 MINUTE APPEND TO navigation_hour
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `phase` String,
+    `environment` String,
+    `release` String,
+    `bucket` Int16,
+    `samples` UInt64,
+    `total` Float64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+DEFINER = default SQL SECURITY DEFINER
+AS WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM navigation_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
+    project_id,
+    toStartOfHour(timestamp) AS hour,
+    phase,
+    environment,
+    release,
+    if(ms > 0, toInt16(ceil(log(ms) / log(101 / 99))), toInt16(-32768)) AS bucket,
+    count() AS samples,
+    sum(ms) AS total,
+    min(ms) AS low,
+    max(ms) AS high,
+    now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
+FROM events
+FINAL
+ARRAY JOIN
+    mapKeys(timings) AS phase,
+    mapValues(timings) AS ms
+WHERE (type = 'web_vital') AND (vital_name = 'LOAD') AND ((project_id, toStartOfHour(timestamp)) IN (
+    SELECT
+        project_id,
+        hour
+    FROM stale
+))
+GROUP BY
+    project_id,
+    hour,
+    phase,
+    environment,
+    release,
+    bucket
+UNION ALL
+WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM navigation_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
+    project_id,
+    hour,
+    '',
+    '',
+    '',
+    toInt16(32767),
+    0,
+    0,
+    0,
+    0,
+    now64(3, 'UTC') - toIntervalSecond(60)
+FROM stale
+SETTINGS do_not_merge_across_partitions_select_final = 1;
+
 CREATE TABLE project_id_claims
 (
     `id` UInt32,
@@ -840,6 +983,155 @@ ENGINE = SummingMergeTree(refusals)
 PARTITION BY toYYYYMM(minute)
 ORDER BY (minute, project_id, transport, reason, unit)
 SETTINGS non_replicated_deduplication_window = 10000, index_granularity = 8192;
+
+CREATE TABLE resource_hour
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `resource` LowCardinality(String),
+    `initiator` LowCardinality(String),
+    `measure` LowCardinality(String),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `bucket` Int16,
+    `loads` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(sealed_at)
+PARTITION BY toYYYYMM(hour)
+ORDER BY (project_id, hour, resource, initiator, measure, environment, release, bucket)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW resource_hour_seal
+REFRESH EVERY 1 MINUTE APPEND TO resource_hour
+(
+    `project_id` UInt32,
+    `hour` DateTime('UTC'),
+    `resource` String,
+    `initiator` String,
+    `measure` String,
+    `environment` String,
+    `release` String,
+    `bucket` Int16,
+    `loads` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+DEFINER = default SQL SECURITY DEFINER
+AS WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM resource_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
+    project_id,
+    toStartOfHour(timestamp) AS hour,
+    http_url AS resource,
+    initiator,
+    measure,
+    environment,
+    release,
+    if(value > 0, toInt16(ceil(log(value) / log(101 / 99))), toInt16(-32768)) AS bucket,
+    count() AS loads,
+    min(value) AS low,
+    max(value) AS high,
+    now64(3, 'UTC') - toIntervalSecond(60) AS sealed_at
+FROM events
+FINAL
+ARRAY JOIN
+    ['duration', 'transfer_size'] AS measure,
+    [duration_ms, toFloat64(transfer_size)] AS value
+WHERE (type = 'resource') AND ((project_id, toStartOfHour(timestamp)) IN (
+    SELECT
+        project_id,
+        hour
+    FROM stale
+))
+GROUP BY
+    project_id,
+    hour,
+    resource,
+    initiator,
+    measure,
+    environment,
+    release,
+    bucket
+UNION ALL
+WITH
+    stale AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.hour AS hour
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                max(touched_at) AS touched_at
+            FROM audience_hour_touched
+            WHERE hour <= (now() - toIntervalMinute(65))
+            GROUP BY
+                project_id,
+                hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM resource_hour
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.hour)
+        WHERE (touched.touched_at >= ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC'))) AND (touched.touched_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+    )
+SELECT
+    project_id,
+    hour,
+    '',
+    '',
+    '',
+    '',
+    '',
+    toInt16(32767),
+    0,
+    0,
+    0,
+    now64(3, 'UTC') - toIntervalSecond(60)
+FROM stale
+SETTINGS do_not_merge_across_partitions_select_final = 1;
 
 CREATE TABLE schema_migrations
 (

@@ -1,5 +1,6 @@
 """Sealed hours (migrations ``073_sealed_audience_hours.sql``, ``090_sealed_hour_rollups.sql``,
-``091_sealed_traffic_hours.sql``, ``093_web_vitals_route_hours.sql``): forcing a seal now.
+``091_sealed_traffic_hours.sql``, ``093_web_vitals_route_hours.sql``,
+``095_resource_and_navigation_hours.sql``): forcing a seal now.
 
 ClickHouse itself seals closed hours every minute (the refreshable materialized views named
 ``*_seal``, one per rollup family), so nothing in Vigil has to run them. A seal only counts for an hour

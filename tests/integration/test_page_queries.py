@@ -35,7 +35,7 @@ NEIGHBOUR = 9202
 ANCHOR = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=4)
 WINDOW = Filters(PROJECT, ANCHOR + timedelta(minutes=10), ANCHOR + timedelta(minutes=70))
 ROLLUPS = ("web_vitals_hour", "web_vitals_route_hour", "error_groups_hour", "api_calls_hour", "sessions", "traffic_hour",
-           "audience_hour", "vital_target_hour", "time_on_page_hour")
+           "audience_hour", "vital_target_hour", "time_on_page_hour", "resource_hour", "navigation_hour")
 # one filter per dimension, each leaving a fair share of the data
 DIMENSION_FILTERS = [
     {}, {"device": "mobile"}, {"browser": "Chrome"}, {"country": "DE"}, {"country": "unknown"},
@@ -182,6 +182,11 @@ def test_the_hourly_tier_answers_whole_hours_exactly(client, shop, dimensions):
         durations = calls.filter((pl.col("http_method") == row["method"]) & (pl.col("endpoint") == row["endpoint"]))
         assert_percentiles_close(row, exact_quantiles(durations["duration_ms"]))
     assert queries.api_failures(client, filters, limit=1000)["calls"].sum() == calls["failed"].sum() > 0
+    resources = queries.slowest_resources(client, filters, limit=1000)
+    truth_resources = resource_truth(shop, filters)
+    assert sorted(resources["resource"]) == sorted(truth_resources["resource"]) and resources.height > 5
+    assert_resources_close(resources, truth_resources)
+    assert_navigation_timing(queries.navigation_timing(client, filters), navigation_truth(shop, filters))
 
 
 def test_the_hourly_tier_is_used_only_when_it_can_answer():
@@ -198,6 +203,11 @@ def test_the_hourly_tier_is_used_only_when_it_can_answer():
     assert (by_route.hour_table, hours(by_route)) == ("web_vitals_route_hour", hours(queries.pick_source(WIDE, "traffic")))
     routed = Filters(PROJECT, WIDE.start, WIDE.end, route="/p/*")
     assert queries.pick_source(routed, "web_vitals", group="release").hour_table == "web_vitals_route_hour"
+    for family in ("resource", "navigation"):  # 095: the drill-downs' hours, without route, device, browser, country
+        assert (queries.pick_source(WIDE, family).hour_table, hours(queries.pick_source(WIDE, family))) == (
+            f"{family}_hour", hours(queries.pick_source(WIDE, "traffic")))
+        assert hours(queries.pick_source(routed, family)) == empty
+        assert hours(queries.pick_source(Filters(PROJECT, WIDE.start, WIDE.end, browser="Chrome"), family)) == empty
     assert hours(queries.pick_source(routed, "web_vitals", group="connection")) == empty
     assert queries.pick_source(WIDE, "web_vitals", group="environment").hour_table == "web_vitals_hour"
     assert hours(queries.pick_source(WINDOW, "traffic")) == {"hours_start": clickhouse_time(WINDOW.start),
@@ -355,33 +365,69 @@ def test_vital_attribution_equals_ground_truth(client, shop):
     assert answer["rating"].to_list() == [vitals.rate("LCP", p) for p in truth["p75"]]
 
 
-def test_navigation_timing_equals_ground_truth(client, shop):
-    loads = matching(shop, WINDOW).filter((pl.col("type") == "web_vital") & (pl.col("vital_name") == "LOAD"))
+def navigation_truth(shop: pl.DataFrame, filters: Filters) -> dict[str, pl.Series]:
+    """Per Navigation Timing phase, its milliseconds in the LOAD measurements of ``filters``."""
+    loads = matching(shop, filters).filter((pl.col("type") == "web_vital") & (pl.col("vital_name") == "LOAD"))
     phases: dict[str, list[float]] = defaultdict(list)
     for text in loads["data"]:
         for phase, ms in orjson.loads(text).get("breakdown", {}).items():
             phases[phase].append(float(ms))
-    answer = queries.navigation_timing(client, WINDOW)
+    return {phase: pl.Series(values) for phase, values in phases.items()}
+
+
+def assert_navigation_timing(answer: pl.DataFrame, phases: dict[str, pl.Series]) -> None:
+    """Samples exact, the mean exact (to float rounding), the p75 within 1 %, the offsets the means before."""
     assert answer["phase"].to_list() == [p for p in queries.NAVIGATION_PHASES if p in phases]
     offset = 0.0
     for row in answer.iter_rows(named=True):
-        series = pl.Series(phases[row["phase"]])
+        series = phases[row["phase"]]
         assert row["samples"] == len(series)
         assert row["mean"] == pytest.approx(series.mean(), rel=1e-9)
-        assert row["p75"] == pytest.approx(series.quantile(0.75, interpolation="linear"), rel=1e-12)
+        assert row["p75"] == pytest.approx(series.quantile(0.75, interpolation="linear"), rel=RELATIVE_ACCURACY, abs=1e-9)
         assert row["offset"] == pytest.approx(offset, rel=1e-9, abs=1e-9)
         offset += row["mean"]
 
 
+def test_navigation_timing_equals_ground_truth(client, shop):
+    phases = navigation_truth(shop, WINDOW)
+    assert_navigation_timing(queries.navigation_timing(client, WINDOW), phases)
+
+
+def resource_truth(shop: pl.DataFrame, filters: Filters) -> pl.DataFrame:
+    """Per resource loaded in ``filters``: its loads, exact p50 and p75 ms and median transfer size."""
+    loads = matching(shop, filters).filter(pl.col("type") == "resource").with_columns(
+        pl.col("data").str.json_path_match("$.transfer_size").cast(pl.Float64).fill_null(0).alias("transfer_size"))
+    return (loads.group_by(pl.col("http_url").alias("resource"))
+            .agg(pl.len().cast(pl.UInt64).alias("loads"),
+                 pl.col("duration_ms").quantile(0.5, interpolation="linear").alias("p50"),
+                 pl.col("duration_ms").quantile(0.75, interpolation="linear").alias("p75"),
+                 pl.col("transfer_size").quantile(0.5, interpolation="linear").alias("transfer_size")))
+
+
+def assert_resources_close(answer: pl.DataFrame, truth: pl.DataFrame) -> None:
+    """Each answered resource's loads exact, its p50, p75 and median size within 1 % (the size
+    rounded down to a byte)."""
+    expected = {row["resource"]: row for row in truth.iter_rows(named=True)}
+    for row in answer.iter_rows(named=True):
+        exact = expected[row["resource"]]
+        assert row["loads"] == exact["loads"], row["resource"]
+        for name in ("p50", "p75"):
+            assert row[name] == pytest.approx(exact[name], rel=RELATIVE_ACCURACY, abs=1e-9), (row["resource"], name)
+        assert row["transfer_size"] == pytest.approx(exact["transfer_size"], rel=RELATIVE_ACCURACY, abs=1)
+
+
 def test_slowest_resources_equal_ground_truth(client, shop):
-    loads = matching(shop, WINDOW).filter(pl.col("type") == "resource")
-    truth = (loads.group_by(pl.col("http_url").alias("resource"))
-             .agg(pl.len().cast(pl.UInt64).alias("loads"),
-                  pl.col("duration_ms").quantile(0.75, interpolation="linear").alias("p75"))
-             .filter(pl.col("loads") >= 5).sort(["p75", "resource"], descending=[True, False]).head(8))
+    truth = (resource_truth(shop, WINDOW).filter(pl.col("loads") >= 5)
+             .sort(["p75", "resource"], descending=[True, False]).head(8))
     answer = queries.slowest_resources(client, WINDOW, limit=8, min_loads=5)
     assert answer.select("resource", "loads").equals(truth.select("resource", "loads"))
-    assert answer["p75"].to_list() == pytest.approx(truth["p75"].to_list(), rel=1e-12)
+    assert_resources_close(answer, truth)
+    assert answer["initiator"].to_list() == [initiator_of(shop, url) for url in answer["resource"]]
+
+
+def initiator_of(shop: pl.DataFrame, url: str) -> str:
+    loads = shop.filter((pl.col("type") == "resource") & (pl.col("http_url") == url))
+    return min(orjson.loads(text).get("initiator_type", "") for text in loads["data"])
 
 
 # ── sessions ─────────────────────────────────────────────────────────────────────────────

@@ -87,17 +87,19 @@ def test_the_rollups_rate_vitals_as_the_processor_rates_them_from_the_contract(f
 
 
 def test_the_hourly_rollups_hold_counts_not_sets_of_event_ids(fresh_db):
-    """Exactly-once comes from events FINAL and the seal (090, 092, 093), so the Web Vitals and API rollups
-    keep plain counts: no column of theirs is an array; the error groups' arrays are people."""
+    """Exactly-once comes from events FINAL and the seal (090, 092, 093, 095), so the Web Vitals, API,
+    resource and navigation rollups keep plain counts: no column of theirs is an array; the error
+    groups' arrays are people."""
     apply_migrations(fresh_db)
-    tables = ("web_vitals_hour", "web_vitals_route_hour", "api_calls_hour")
+    tables = ("web_vitals_hour", "web_vitals_route_hour", "api_calls_hour", "resource_hour", "navigation_hour")
     columns = fresh_db.query("SELECT table, name, type FROM system.columns WHERE database = currentDatabase() "
                              "AND table IN {tables:Array(String)}", parameters={"tables": list(tables)}).result_rows
     assert {table for table, _name, _type in columns} == set(tables)
     assert [(table, name) for table, name, type_ in columns if "Array" in type_] == []
-    assert {(table, name, type_) for table, name, type_ in columns if name in ("samples", "calls")} == {
+    assert {(table, name, type_) for table, name, type_ in columns if name in ("samples", "calls", "loads")} == {
         ("web_vitals_hour", "samples", "UInt64"), ("web_vitals_route_hour", "samples", "UInt64"),
-        ("api_calls_hour", "calls", "UInt64")}
+        ("api_calls_hour", "calls", "UInt64"), ("resource_hour", "loads", "UInt64"),
+        ("navigation_hour", "samples", "UInt64")}
     # the error groups' (092) count their events; their only sets are of people (visitors, signed-in users)
     errors = dict(fresh_db.query("SELECT name, type FROM system.columns WHERE database = currentDatabase() "
                                  "AND table = 'error_groups_hour'").result_rows)

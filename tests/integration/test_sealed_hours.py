@@ -93,6 +93,24 @@ def drilldown_answers(client) -> dict:
             "time_on_page_route": queries.time_on_page(client, filters_with(route="/p/*"), 100).to_dicts()}
 
 
+def timing_answers(client) -> dict:
+    """The Web Vitals page's drill-downs into resources and navigation timing (095): over the range,
+    with a release filter the hourly tables answer and a browser filter they cannot."""
+    return {"resources": queries.slowest_resources(client, RANGE, limit=1000).to_dicts(),
+             "resources_release": queries.slowest_resources(client, filters_with(release="shop@2.5.0"), 1000).to_dicts(),
+             "resources_safari": queries.slowest_resources(client, filters_with(browser="Safari"), 1000).to_dicts(),
+             "navigation": queries.navigation_timing(client, RANGE).to_dicts(),
+             "navigation_production": queries.navigation_timing(client, filters_with(environment="production")).to_dicts(),
+             "navigation_safari": queries.navigation_timing(client, filters_with(browser="Safari")).to_dicts()}
+
+
+def with_approximate_means(answers: dict) -> dict:
+    """:func:`timing_answers` to compare others with: the means and offsets as pytest.approx (a sum of
+    sealed hours' sums adds in another order than the raw events'), everything else exact."""
+    return {name: [{**row, **{column: pytest.approx(row[column], rel=1e-12) for column in ("mean", "offset")
+                              if column in row}} for row in rows] for name, rows in answers.items()}
+
+
 def sealed_hours_of(client, table: str) -> list[datetime]:
     """The hours of the range that ``table``'s seal answers (rows/sealed_hours_of)."""
     parameters = {"project_id": PROJECT, "hours_start": clickhouse_time(HOURS[0]),
@@ -154,7 +172,7 @@ def shop(client):
     assert sealed_session_hours(client) == []
     return {"rows": made, "live": live, "sessions": session_answers(client), "families": family_answers(client),
             "errors": error_answers(client), "drilldowns": drilldown_answers(client),
-            "clicks": click_answers(client),
+            "clicks": click_answers(client), "timings": with_approximate_means(timing_answers(client)),
             "late": []}  # the late events the tests insert, for the ground truth of those after them
 
 
@@ -529,3 +547,47 @@ def test_attribution_and_time_on_page_from_sealed_hours_answer_what_the_raw_even
     seal_now(client)
     assert {table: sealed_hours_of(client, table) for table in tables} == dict.fromkeys(tables, HOURS)
     assert drilldown_answers(client) == now
+
+
+def test_resources_and_navigation_from_sealed_hours_answer_what_the_raw_events_answer(client, shop):
+    """Before any seal the slowest resources and the navigation timing come from the raw events;
+    once sealed, from resource_hour and navigation_hour (095): the same answers. A replayed batch of
+    a sealed hour's resource loads and page loads changes nothing; a late resource load and a late
+    page load into a sealed hour count at once (the hour is read raw) and still after it is sealed
+    again."""
+    if sealed_hours(client) != HOURS:
+        seal_now(client)
+    tables = ("resource_hour", "navigation_hour")
+    assert {table: sealed_hours_of(client, table) for table in tables} == dict.fromkeys(tables, HOURS)
+    before = shop["timings"]
+    assert timing_answers(client) == before
+    assert sum(row["loads"] for row in before["resources"]) > 100 and before["resources_release"]
+    assert min(row["samples"] for row in before["navigation"]) > 20 and before["navigation_safari"]
+
+    def in_middle(row: tuple) -> bool:
+        return HOURS[1] <= datetime.fromtimestamp(row[COLUMNS.index("timestamp")] / 1000, timezone.utc) < HOURS[2]
+
+    middle = [row for row in shop["rows"] if in_middle(row) and (
+        row[COLUMNS.index("type")] == "resource" or row[COLUMNS.index("vital_name")] == "LOAD")]
+    shop_data.insert(client, middle[:60])  # a replayed batch: the same event ids again
+    assert HOURS[1] not in sealed_hours_of(client, "resource_hour")
+    assert HOURS[1] not in sealed_hours_of(client, "navigation_hour")
+    assert timing_answers(client) == before
+
+    resource = next(row for row in middle if row[COLUMNS.index("type")] == "resource")
+    page_load = next(row for row in middle if row[COLUMNS.index("vital_name")] == "LOAD")
+    late = [like(row, event_id=f"late-{row[COLUMNS.index('event_id')]}") for row in (resource, page_load)]
+    shop_data.insert(client, late)
+    shop["late"].extend(late)
+    url = resource[COLUMNS.index("http_url")]
+
+    def counted(answers: dict) -> tuple[int, int]:
+        return (next(row["loads"] for row in answers["resources"] if row["resource"] == url),
+                next(row["samples"] for row in answers["navigation"] if row["phase"] == "dom"))
+
+    expected = tuple(n + 1 for n in counted(before))
+    assert HOURS[1] not in sealed_hours_of(client, "resource_hour")
+    assert counted(timing_answers(client)) == expected  # at once, before any seal
+    seal_now(client)
+    assert {table: sealed_hours_of(client, table) for table in tables} == dict.fromkeys(tables, HOURS)
+    assert counted(timing_answers(client)) == expected

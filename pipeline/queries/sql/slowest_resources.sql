@@ -1,17 +1,39 @@
--- The resources slowest to load at the 75th percentile, from the raw events.
+-- The resources' histograms of load duration and transfer size (rows of `measure` 'duration' and
+-- 'transfer_size': log bucket, samples (loads), low, high) per resource, with its (least) initiator: the whole
+-- hours sealed in resource_hour (095) when it can answer (tiers.pick_source: no route, device, browser
+-- or country filter), every other hour from the raw events. performance.slowest_resources reads the
+-- percentiles from the buckets.
 SELECT
-    http_url AS resource,
-    any(toString(initiator)) AS initiator,
-    count() AS loads,
-    quantilesExactInclusive(0.5, 0.75)(duration_ms) AS durations,  -- one sort for both
-    durations[1] AS p50,
-    durations[2] AS p75,
-    toUInt64(quantileExactInclusive(0.5)(transfer_size)) AS transfer_size
-FROM events FINAL
-WHERE type = 'resource'
-  AND project_id = {project_id:UInt32}
-  -- include: filter/events_in_range
-GROUP BY resource
-HAVING loads >= {min_loads:UInt32}
-ORDER BY p75 DESC, resource
-LIMIT {limit:UInt32}
+    resource,
+    min(initiator) AS initiator,
+    measure,
+    bucket,
+    sum(loads) AS samples,
+    min(low) AS low,
+    max(high) AS high
+FROM
+(
+    WITH
+        -- include: rows/sealed_and_live_hours
+    SELECT http_url AS resource, min(toString(initiator)) AS initiator, measure,
+           if(value > 0, toInt16(ceil(log(value) / log(101 / 99))), toInt16(-32768)) AS bucket,
+           count() AS loads, min(value) AS low, max(value) AS high
+    FROM events FINAL
+    ARRAY JOIN ['duration', 'transfer_size'] AS measure, [duration_ms, toFloat64(transfer_size)] AS value
+    WHERE type = 'resource'
+      AND project_id = {project_id:UInt32}
+      -- include: filter/events_in_range
+      -- include: filter/live_hours
+    GROUP BY resource, measure, bucket
+    UNION ALL
+    WITH
+        -- include: rows/sealed_and_live_hours
+    SELECT resource, toString(initiator) AS initiator, toString(measure) AS measure, bucket, loads, low, high
+    FROM {hour_table:Identifier}
+    WHERE project_id = {project_id:UInt32}
+      -- include: filter/whole_hours
+      -- include: filter/release
+      -- include: filter/sealed_hours
+      AND loads > 0
+)
+GROUP BY resource, measure, bucket
