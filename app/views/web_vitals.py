@@ -5,8 +5,9 @@ shares rated good / needs improvement / poor; the percentiles over time against 
 thresholds; the distribution; breakdowns by route, device, browser, country, release and
 connection; the worst routes; what the SDK blamed (LCP element, INP target); the
 navigation-timing waterfall of a page load; and the slowest resources. With the sidebar's
-comparison on: each headline's change against the previous period (the p75's exact, over the raw
-measurements, so only while they cover both periods) and the previous period's p75 as a faded line.
+comparison on: each headline's change against the previous period (the p75's exact over the raw
+measurements up to 24 hours, so only while they cover both periods; past 24 hours from both periods'
+hourly histograms, marked ≈) and the previous period's p75 as a faded line.
 The drill-downs read raw events: on ranges older than their retention they cover its days only.
 """
 
@@ -45,7 +46,7 @@ unit_format = "%.3f" if unitless else "%.0f ms"
 threshold = vitals.THRESHOLDS[vital]
 st.caption(f"{ui.VITAL_TITLES[vital]} · good ≤ {vitals.format_value(vital, threshold.good)}, poor > "
            f"{vitals.format_value(vital, threshold.poor)} at the 75th percentile · {selection.time_range.label} · "
-           "percentiles within 1 % (rollup), attribution and timings exact")
+           "percentiles within 1 % (log-bucketed histograms), counts exact")
 
 filters = selection.filters()
 client = view_filters.warehouse()
@@ -166,7 +167,7 @@ else:
     ui.table(worst, "worst_routes", {"value": st.column_config.TextColumn("Route"), **RATED_COLUMNS})
     st.caption(f"The routes with the highest p75, among those with at least {WORST_ROUTES_MIN_SAMPLES} measurements.")
 
-# ── one drill-down at a time (raw events, exact): each reads millions of rows over a week ──
+# ── one drill-down at a time (sealed hours and the raw rest, percentiles within 1 %): each sums a range's hours ──
 details = st.segmented_control("Details", DETAILS, default="Attribution" if vital in ("LCP", "INP") else
                                "Navigation timing", required=True, key="details", bind="query-params")
 if details == "Attribution" and vital not in ("LCP", "INP"):

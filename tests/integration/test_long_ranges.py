@@ -238,7 +238,7 @@ def lcp(events: pl.DataFrame, start: datetime, end: datetime) -> pl.DataFrame:
 
 
 def estimated_change_matches(shown_change: str, now: pl.Series, before: pl.Series) -> bool:
-    """A p75 change shown past 7 days (the difference of two histogram p75s, each within 1 %) against
+    """A p75 change shown past 24 hours (the difference of two histogram p75s, each within 1 %) against
     the exact change of the raw measurements: within 1 % of each p75 (and the ms the display rounds)."""
     p75_now, p75_before = now.quantile(0.75, "linear"), before.quantile(0.75, "linear")
     shown_ms = int(shown_change.removesuffix(" ms").replace(",", ""))
@@ -255,7 +255,7 @@ def test_web_vitals_compare_the_measurements_and_estimate_the_p75_change(clickho
     assert metrics["Measurements"] == (count(now.height), change(now.height, before.height))
     good_now, good_before = (now["vital_rating"] == "good").mean(), (before["vital_rating"] == "good").mean()
     assert metrics["Good"] == (f"{good_now * 100:.1f} %", points(good_now, good_before))
-    # past 7 days the change is the histograms' (≈), within 1 % of each p75 of the exact one
+    # past 24 hours the change is the histograms' (≈), within 1 % of each p75 of the exact one
     assert estimated_change_matches(metrics["p75"][1], now["vital_value"], before["vital_value"])
     assert any("≈ p75 change" in c.value for c in app.caption)
     trend = {trace["name"]: trace for trace in chart(app, "vital_trend")["data"]}
