@@ -50,6 +50,7 @@ st.caption(f"{ui.VITAL_TITLES[vital]} · good ≤ {vitals.format_value(vital, th
 
 filters = selection.filters()
 client = view_filters.warehouse()
+estimated_change = queries.estimated(filters, "p75_change")  # past 24 hours: from both periods' histograms (≈)
 with view_filters.warehouse_errors():
     summary = queries.vital_summary(client, filters).filter(pl.col("vital") == vital)
     trend = queries.vital_trend(client, filters, vital, selection.bucket_minutes)
@@ -61,7 +62,7 @@ with view_filters.warehouse_errors():
         before = summary_before.row(0, named=True) if summary_before.height else None
         trend_before = queries.vital_trend(client, previous, vital, selection.bucket_minutes)
         changes = None
-        if queries.estimated(filters, "p75_change"):  # past 24 hours: from both periods' histograms (≈)
+        if estimated_change:
             changes = queries.vital_p75_change_estimated(summary, summary_before)
         elif comparison.raw_covers(previous):
             changes = queries.vital_p75_change(client, filters).filter(pl.col("vital") == vital)
@@ -83,7 +84,7 @@ p50.metric("p50", vitals.format_value(vital, headline["p50"]), border=True)
 p75.metric("p75", vitals.format_value(vital, headline["p75"]), border=True, delta_color="inverse",
            delta=None if p75_change is None else ui.vital_delta(vital, p75_change),
            help="The value Google assesses a page by: 3 in 4 measurements are at most this. " + (
-               ui.ESTIMATED_CHANGE_HELP if queries.estimated(filters, "p75_change") else
+               ui.ESTIMATED_CHANGE_HELP if estimated_change else
                "The change is exact: the difference of both periods' exact 75th percentiles over the raw measurements."))
 ui.rating_badge(p75, headline["rating"])
 p95.metric("p95", vitals.format_value(vital, headline["p95"]), border=True)
@@ -94,7 +95,7 @@ good.metric("Good", ui.percent(headline["good"]), border=True, delta=share_chang
 improve.metric("Needs improvement", ui.percent(headline["needs_improvement"]), border=True,
                delta=share_change("needs_improvement"), delta_color="inverse")
 poor.metric("Poor", ui.percent(headline["poor"]), border=True, delta=share_change("poor"), delta_color="inverse")
-if selection.compare and p75_change is not None and queries.estimated(filters, "p75_change"):
+if selection.compare and p75_change is not None and estimated_change:
     st.caption("≈ p75 change: over ranges longer than 24 hours, the difference of both periods' p75 from the hourly "
                "histograms (each within 1 %).")
 elif selection.compare and before is not None and p75_change is None:
