@@ -16,15 +16,16 @@ const WEB_VITALS_MODULES = /[\\/]node_modules[\\/]web-vitals[\\/]dist[\\/]module
 
 /**
  * What Vigil never uses, cut from web-vitals' modules: `[name, pattern, replacement, at least
- * this many matches]`. Vigil reads a metric's `name`, `value`, `id`, `navigationType` and
- * `entries` only (src/vitals.ts), and calls each on*() without options.
+ * this many matches, only in the module whose path ends so]`. Vigil reads a metric's `name`,
+ * `value`, `id`, `navigationType` and `entries` only (src/vitals.ts), and calls each on*()
+ * without options but INP, which it takes with `reportAllChanges` (see onVitals).
  */
 const CUTS = [
   // Tests for what only soft navigations bring: their entries, their metrics.
   ['soft-navigation entries', /\b[\w.]+ === '(?:soft-navigation|interaction-contentful-paint)'/g, 'false', 4],
-  // Each metric is sent once, final: never `reportAllChanges`.
-  ['reportAllChanges', /\bopts\.reportAllChanges\b/g, 'false', 5],
-  ['reportAllChanges test', /(?<=\bforceReport) \|\| reportAllChanges\b/g, '', 1],
+  // INP: every change; the others are sent once, final: never `reportAllChanges`.
+  ['reportAllChanges of INP', /\bopts\.reportAllChanges\b/g, 'true', 2, '/onINP.js'],
+  ['reportAllChanges', /\bopts\.reportAllChanges\b/g, 'false', 4],
   // No `rating`: the processor rates every vital from contract/vitals.json (one source).
   ['rating', /^\s*metric\.rating = getRating\(metric\.value, thresholds\);$|^\s*rating: 'good',.*$/gm, '', 2],
   // A soft navigation's id, interaction, URL and start time, copied from metric to metric.
@@ -58,7 +59,7 @@ const REPLACED = [
 /**
  * An esbuild plugin: web-vitals from its ES modules, without what Vigil never turns on or
  * reads (REPLACED, CUTS): with the soft-navigation fields of every metric (120 B), no
- * `reportAllChanges` (30 B), no `rating` (55 B), no attribution hooks. If a web-vitals
+ * `reportAllChanges` but INP's, no `rating` (55 B), no attribution hooks. If a web-vitals
  * release reshapes that code the build fails here rather than shipping it half cut.
  */
 const webVitalsForVigil = () => {
@@ -76,8 +77,8 @@ const webVitalsForVigil = () => {
             cut[end]++;
             text = replacement;
           }
-        for (const [name, pattern, replacement] of CUTS)
-          text = text.replace(pattern, () => (cut[name]++, replacement));
+        for (const [name, pattern, replacement, , only] of CUTS)
+          if (!only || path.replace(/\\/g, '/').endsWith(only)) text = text.replace(pattern, () => (cut[name]++, replacement));
         return { contents: text, loader: 'js' };
       });
       b.onEnd(() => {

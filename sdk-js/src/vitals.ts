@@ -9,8 +9,9 @@
  * No rating: the processor rates every web vital from `contract/vitals.json`, one source for
  * the SDK's, the pipeline's and the dashboards' thresholds.
  *
- * LCP, CLS and INP are final only when the page is hidden; web-vitals reports them from
- * its capture-phase `visibilitychange` listener, before the queue's hidden-page flush runs.
+ * LCP, CLS and INP are final only when the page is hidden; web-vitals reports LCP and CLS from
+ * its capture-phase `visibilitychange` listener, and INP goes from a listener on `document` (see
+ * `onVitals`), both before the queue's hidden-page flush runs.
  */
 import { onCLS, onFCP, onINP, onLCP, onTTFB, type MetricType } from 'web-vitals';
 import type { VitalAttribution, WebVitalData } from './contract';
@@ -79,5 +80,16 @@ export const onVitals = (report: (data: WebVitalData, at?: number) => void): voi
     const entry = blamed(metric);
     report(vitalData(metric, entry), entry && entry.startTime);
   });
-  [onFCP, onLCP, onCLS, onINP, onTTFB].forEach((on) => guard(on as (cb: typeof callback) => void)(callback));
+  [onFCP, onLCP, onCLS, onTTFB].forEach((on) => guard(on as (cb: typeof callback) => void)(callback));
+  // INP is taken as every change and sent when the page is hidden: web-vitals' own hidden-time
+  // report runs before it has read the interactions still waiting for an idle moment (up to 1 s
+  // after them), so a page left that soon after its slowest interaction would report no INP or a
+  // lower one. Listening on `document` puts this after all of web-vitals' capture-phase listeners
+  // on `window` and before the queue's hidden-page flush (bubble phase, on `window`).
+  let inp: MetricType | undefined;
+  let sent = '';
+  guard(onINP)((metric) => (inp = metric), { reportAllChanges: true });
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState == 'hidden' && inp && sent != (sent = inp.id + inp.value)) callback(inp);
+  });
 };

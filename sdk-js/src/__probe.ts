@@ -1,1 +1,0 @@
-import {onLCP,onINP,onCLS,onFCP,onTTFB} from 'web-vitals'; (window as any).x=[onLCP,onINP,onCLS,onFCP,onTTFB];
