@@ -3,8 +3,9 @@ they do — PV/UV/sessions over time, top pages, entry and exit pages, sources (
 newsletter's utm_source, direct …) and UTM campaigns, time on page, the most-clicked elements
 and the forms submitted. With the sidebar's comparison on, each headline number shows its change
 against the period of the same length before, and the trend the previous period as faded lines.
-Time on page, clicks and forms come from raw events, so on ranges older than their retention
-they cover the last ``VIGIL_RETENTION_DAYS`` only, and the page says so."""
+Time on page and clicks come from their sealed hours, which outlive the raw events (unless a filter
+needs a dimension those lack); form submits come from raw events, so on ranges older than their
+retention they cover the last ``VIGIL_RETENTION_DAYS`` only, and the page says so."""
 
 from __future__ import annotations
 
@@ -133,33 +134,38 @@ with right:
                                     "sessions": st.column_config.NumberColumn("Sessions", **COUNT),
                                     "bounce_rate": ui.share_column("Bounce rate")})
 
-raw = comparison.raw_part(filters, "Time on page, clicks and forms")
-if raw is not None:
-    with view_filters.warehouse_errors():
-        dwell = queries.time_on_page(client, raw)
-        clicks = queries.top_clicks(client, raw)
-        forms = queries.form_submits(client, raw)
-    left, middle, right = st.columns(3)
-    with left:
-        st.subheader("Time on page")
+# time on page and clicks from their sealed hours (and raw the rest), form submits from raw events only
+dwell_part = comparison.detail_part(filters, "Time on page", "time_on_page")
+clicks_part = comparison.detail_part(filters, "Most clicked", "click")
+forms_part = comparison.raw_part(filters, "Form submits")
+with view_filters.warehouse_errors():
+    dwell = None if dwell_part is None else queries.time_on_page(client, dwell_part)
+    clicks = None if clicks_part is None else queries.top_clicks(client, clicks_part)
+    forms = None if forms_part is None else queries.form_submits(client, forms_part)
+left, middle, right = st.columns(3)
+with left:
+    st.subheader("Time on page")
+    if dwell is not None:
         ui.table(dwell, "time_on_page", {"path": st.column_config.TextColumn("Page"),
                                          "views": st.column_config.NumberColumn("Views", **COUNT),
                                          "median_s": st.column_config.NumberColumn("Median", format="%.0f s"),
                                          "p75_s": st.column_config.NumberColumn("p75", format="%.0f s")})
-    with middle:
-        st.subheader("Most clicked")
-        clickers = ui.ESTIMATED_PEOPLE_HELP if queries.estimated(raw, "people") else None  # distinct people past 7 days
+with middle:
+    st.subheader("Most clicked")
+    if clicks is not None:
+        clickers = ui.ESTIMATED_PEOPLE_HELP if queries.estimated(clicks_part, "people") else None  # past 7 days
         ui.table(clicks, "top_clicks", {"text": st.column_config.TextColumn("Text"),
                                         "target": st.column_config.TextColumn("Element"),
                                         "href": st.column_config.TextColumn("Link"),
                                         "clicks": st.column_config.NumberColumn("Clicks", **COUNT),
                                         "visitors": st.column_config.NumberColumn("Visitors", help=clickers, **COUNT)})
-    with right:
-        st.subheader("Form submits")
+with right:
+    st.subheader("Form submits")
+    if forms is not None:
         ui.table(forms, "form_submits", {"form": st.column_config.TextColumn("Form"),
                                          "submits": st.column_config.NumberColumn("Submits", **COUNT),
                                          "sessions": st.column_config.NumberColumn("Sessions", **COUNT),
                                          "visitors": st.column_config.NumberColumn("Visitors", **COUNT)})
 st.caption(f"{selection.time_range.label} · PV/UV and pages from the rollups (whole minutes); sessions are those "
-           "that started in the range, the route filter matching their entry page; time on page, clicks and forms "
-           "from raw events")
+           "that started in the range, the route filter matching their entry page; time on page and clicks from "
+           "sealed hours and raw events; forms from raw events")

@@ -8,7 +8,9 @@ navigation-timing waterfall of a page load; and the slowest resources. With the 
 comparison on: each headline's change against the previous period (the p75's exact over the raw
 measurements up to 24 hours, so only while they cover both periods; past 24 hours from both periods'
 hourly histograms, marked ≈) and the previous period's p75 as a faded line.
-The drill-downs read raw events: on ranges older than their retention they cover its days only.
+The drill-downs read their sealed hours, which outlive the raw events, and raw events for the rest
+(a filter on a dimension the hourly rows lack reads raw events only: then on ranges older than their
+retention they cover its days only).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pipeline.queries import vitals
 BREAKDOWNS = {"Route": "route", "Device": "device", "Browser": "browser", "Country": "country",
               "Release": "release", "Connection": "connection"}
 DETAILS = ("Attribution", "Navigation timing", "Slowest resources")  # one drill-down at a time
+DETAIL_FAMILY = {"Attribution": "vital_target", "Navigation timing": "navigation", "Slowest resources": "resource"}
 WORST_ROUTES_MIN_SAMPLES = 5
 HISTOGRAM_BARS = 40
 
@@ -174,7 +177,7 @@ details = st.segmented_control("Details", DETAILS, default="Attribution" if vita
 if details == "Attribution" and vital not in ("LCP", "INP"):
     st.caption("The SDK attributes LCP (the element painted) and INP (the element interacted with); pick one "
                "of them for this view.")
-raw = comparison.raw_part(filters, details)
+raw = comparison.detail_part(filters, details, DETAIL_FAMILY[details])
 if raw is not None and details == "Attribution" and vital in ("LCP", "INP"):
     st.subheader("LCP element" if vital == "LCP" else "INP target")
     with view_filters.warehouse_errors():

@@ -42,7 +42,7 @@ from pipeline.queries.performance import (BREAKDOWNS, NAVIGATION_PHASES, navigat
                                           vital_attribution, vital_breakdown, vital_histogram, vital_p75_change,
                                           vital_p75_change_estimated, vital_percentiles, vital_summary, vital_trend)
 from pipeline.queries.statements import UTC_MS, sql
-from pipeline.queries.tiers import ESTIMATED_PAST, SEALED_FROM, estimated, pick_source
+from pipeline.queries.tiers import ESTIMATED_PAST, SEALED_FROM, estimated, hourly, pick_source
 from pipeline.queries.triage import (ERROR_STATUSES, error_events, error_group_summaries, error_groups,
                                      error_tags)
 from pipeline.warehouse.client import WarehouseUnavailable, connect_reader  # how the pages connect
@@ -57,7 +57,7 @@ __all__ = [
     "api_call_totals", "api_endpoints", "api_failures", "bucket_value", "campaigns", "dead_letters_by_reason",
     "entry_pages", "error_events", "error_group_summaries", "error_groups", "error_tags", "events_by_type",
     "estimated", "events_per_minute", "exit_pages", "filter_options", "form_submits", "funnel", "funnel_sql",
-    "histogram_percentiles", "like_pattern", "navigation_timing", "pick_source", "projects",
+    "histogram_percentiles", "hourly", "like_pattern", "navigation_timing", "pick_source", "projects",
     "quality_failures", "quality_pass_rates", "quality_sample", "refusals_by_reason", "session_breakdowns", "session_summary",
     "slowest_resources", "sources", "sql", "time_on_page", "top_clicks", "top_pages", "traffic_summary",
     "traffic_totals", "traffic_trend", "visitor_retention", "vital_attribution", "vital_breakdown",

@@ -85,7 +85,8 @@ def estimated(filters: Filters, figure: str) -> bool:
 
 def hourly(filters: Filters, family: str) -> bool:
     """Whether the hourly rollup of ``family`` (a key of :data:`HOURLY_LACKS`) has every dimension
-    ``filters`` filter by."""
+    ``filters`` filter by: then its sealed hours answer the range's whole hours, also those older
+    than the raw events' retention (the rollups keep theirs)."""
     if family not in HOURLY_LACKS:
         raise ValueError(f"no rollup family {family!r}; choose one of {', '.join(HOURLY_LACKS)}")
     return not any(name in HOURLY_LACKS[family] for name in filters.dimensions())

@@ -2,7 +2,8 @@
 comparison to the period before, run by Streamlit's AppTest against the real warehouse loaded
 with four months of traffic: every number shown, and every change, equals an independent polars
 recomputation of the same events; the trend's previous period lies on this period's axis; and
-where the raw events' retention (``VIGIL_RETENTION_DAYS``) ends, the raw details say so."""
+where the raw events' retention (``VIGIL_RETENTION_DAYS``) ends (their old days deleted, as its TTL
+would), the details with sealed hours answer from those and the raw-only details say what they cover."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from pipeline.contract import vitals
 from pipeline.settings import REPO_ROOT
 from pipeline.warehouse.projects import create
+from pipeline.warehouse.sealing import seal_now
 
 pytestmark = pytest.mark.integration
 
@@ -271,20 +273,43 @@ def test_without_the_comparison_traffic_shows_no_changes_and_no_previous_line(cl
     assert [trace["name"] for trace in chart(app, "traffic_trend")["data"]] == ["Page views", "Visitors", "Sessions"]
 
 
-def test_past_the_raw_retention_the_rollups_answer_and_the_raw_details_say_what_they_cover(
-        clickhouse, monkeypatch, shop):
+@pytest.fixture(scope="module")
+def past_retention(clickhouse, shop):
+    """The shop with its raw events older than 30 days gone, as ``VIGIL_RETENTION_DAYS=30``'s TTL would
+    remove them, after their hours were sealed (the rollups keep theirs): the module's last readers
+    of raw events are the tests that ask for this."""
     project, events = shop
+    client = clickhouse.client()
+    seal_now(client)
+    cutoff = datetime.now(timezone.utc) - timedelta(days=30)
+    client.command("ALTER TABLE events DELETE WHERE project_id = {p:UInt32} AND timestamp < {cutoff:DateTime64(3, 'UTC')} "
+                   "SETTINGS mutations_sync = 2", parameters={"p": project.id, "cutoff": cutoff})
+    kept = client.command("SELECT count() FROM events WHERE project_id = {p:UInt32}", parameters={"p": project.id})
+    assert 0 < int(kept) < events.height
+    return project, events, cutoff
+
+
+def whole_hours_of(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    first = start.replace(minute=0, second=0, microsecond=0)
+    return (first if first == start else first + timedelta(hours=1)), end
+
+
+def test_past_the_raw_retention_the_rollups_answer_and_the_raw_details_say_what_they_cover(
+        clickhouse, monkeypatch, past_retention):
+    project, events, _ = past_retention
     start, end = minute_range(RANGES["90d"])
     app = opened(clickhouse, monkeypatch, "traffic", raw_days=30, project=str(project.id), range="90d")
     now, before = totals(events, start, end), totals(events, start - (end - start), start)
     # the headline numbers are the rollups', over the whole 90 days (and the 90 before)
     assert shown(app)["Page views"] == (count(now["page_views"]), change(now["page_views"], before["page_views"]))
-    # the clicks are the last 30 days' only, and the page says so
-    cutoff = end - timedelta(minutes=1) - timedelta(days=30)
+    # the clicks too, from their sealed hours (whole hours where the raw events are gone), and the page says so
     clicks = next(t.value for t in app.dataframe if "clicks" in t.value.columns)
-    assert clicks["clicks"].sum() == within(events, cutoff, end).filter(pl.col("type") == "click").height
+    assert clicks["clicks"].sum() == within(events, *whole_hours_of(start, end)).filter(pl.col("type") == "click").height
+    assert clicks["clicks"].sum() > within(events, end - timedelta(days=31), end).filter(pl.col("type") == "click").height
+    assert any(c.value.startswith("Most clicked: from the hourly rollups") for c in app.caption)
+    # the form submits need the raw events: the last 30 days only, and the page says so
     (notice,) = [c.value for c in app.caption if "the last 30 days only" in c.value]
-    assert "VIGIL_RETENTION_DAYS" in notice
+    assert notice.startswith("Form submits:") and "VIGIL_RETENTION_DAYS" in notice
 
     # the p75 changes past 7 days come from the hourly histograms, which outlive the raw events
     now_lcp = lcp(events, start, end)["vital_value"]
@@ -299,17 +324,21 @@ def test_past_the_raw_retention_the_rollups_answer_and_the_raw_details_say_what_
     measured = lcp(events, start, end).height
     assert shown(vital)["Measurements"] == (count(measured), change(measured, lcp(events, start - (end - start),
                                                                                       start).height))
-    assert any("Slowest resources: the last 30 days only" in c.value for c in vital.caption)
+    assert any(c.value.startswith("Slowest resources: from the hourly rollups") for c in vital.caption)
+    assert not any("the last 30 days only" in c.value for c in vital.caption)
 
 
-def test_a_custom_range_older_than_the_raw_events_shows_no_raw_detail(clickhouse, monkeypatch, shop):
-    project, events = shop
+def test_a_custom_range_older_than_the_raw_events_shows_the_rollups_details_only(clickhouse, monkeypatch,
+                                                                                 past_retention):
+    project, events, _ = past_retention
     today = datetime.now(timezone.utc).date()
     first, last = today - timedelta(days=60), today - timedelta(days=45)
     app = opened(clickhouse, monkeypatch, "traffic", raw_days=30, project=str(project.id), range="custom",
                  **{"from": first.isoformat(), "to": last.isoformat()})
     start, end = day_range(first, last)
     assert shown(app)["Page views"][0] == count(totals(events, start, end)["page_views"])
-    assert any("needs the raw events" in i.value for i in app.info)
-    assert not any("clicks" in t.value.columns for t in app.dataframe)
-
+    clicks = next(t.value for t in app.dataframe if "clicks" in t.value.columns)
+    assert clicks["clicks"].sum() == within(events, start, end).filter(pl.col("type") == "click").height > 0
+    (info,) = [i.value for i in app.info if "needs the raw events" in i.value]
+    assert info.startswith("Form submits needs the raw events")
+    assert not any("submits" in t.value.columns for t in app.dataframe)
