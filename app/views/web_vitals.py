@@ -127,10 +127,11 @@ width = cap / HISTOGRAM_BARS
 bars = (histogram.with_columns((pl.col("value") / width).floor().clip(upper_bound=HISTOGRAM_BARS - 1).alias("bar"))
         .group_by("bar", "rating").agg(pl.col("samples").sum())
         .with_columns(((pl.col("bar") + 0.5) * width).alias("at"),
-                      pl.col("rating").replace_strict(ui.RATING_LABELS).alias("rated")))
+                      # rows stored without a rating (written by hand, not by the processor) are shown, not fatal
+                      pl.col("rating").replace_strict(ui.RATING_LABELS, default="Not rated").alias("rated")))
 figure = px.bar(bars, x="at", y="samples", color="rated", color_discrete_map={
     ui.RATING_LABELS[r]: ui.RATING_COLOURS[r] for r in vitals.RATINGS},
-    category_orders={"rated": [ui.RATING_LABELS[r] for r in vitals.RATINGS]})
+    category_orders={"rated": [*(ui.RATING_LABELS[r] for r in vitals.RATINGS), "Not rated"]})
 figure.update_layout(bargap=0.05, xaxis_title=("score" if unitless else "ms") + f" (the last bar: ≥ {vitals.format_value(vital, cap - width)})",
                      yaxis_title="measurements")
 ui.chart(ui.compact(figure, 280), "vital_histogram")
