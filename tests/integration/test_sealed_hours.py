@@ -12,7 +12,8 @@ phases that read everything the tests assert on: :func:`shop` inserts the shop's
 answer live, seals and reads them again; :func:`late` inserts every family's replays, reads, inserts
 every family's late events, reads at once, seals again and reads after the seal. Each family's late
 events change other families' answers too (a late click is a new visitor in the traffic totals), so
-ground truth is always computed over every event inserted. The module takes about two and a half minutes (eight and a half when every test sealed on its own).
+ground truth is always computed over every event inserted. The module takes about two and a half
+minutes (eight and a half when each test sealed on its own).
 """
 
 from __future__ import annotations
