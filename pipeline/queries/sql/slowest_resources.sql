@@ -15,7 +15,7 @@ FROM
 (
     WITH
         -- include: rows/sealed_days
-    SELECT http_url AS resource, min(toString(initiator)) AS initiator, measure,
+    SELECT toLowCardinality(http_url) AS resource, min(initiator) AS initiator, measure,
            if(value > 0, toInt16(ceil(log(value) / log(101 / 99))), toInt16(-32768)) AS bucket,
            count() AS loads, min(value) AS low, max(value) AS high
     FROM events FINAL
@@ -28,7 +28,7 @@ FROM
     UNION ALL
     WITH
         -- include: rows/sealed_days
-    SELECT resource, toString(initiator) AS initiator, toString(measure) AS measure, bucket, loads, low, high
+    SELECT resource, initiator, measure, bucket, loads, low, high
     FROM {hour_table:Identifier}
     WHERE project_id = {project_id:UInt32}
       -- include: filter/whole_hours
@@ -38,7 +38,7 @@ FROM
     UNION ALL
     WITH
         -- include: rows/sealed_days
-    SELECT resource, toString(initiator) AS initiator, toString(measure) AS measure, bucket, loads, low, high
+    SELECT resource, initiator, measure, bucket, loads, low, high
     FROM {day_table:Identifier}
     WHERE project_id = {project_id:UInt32}
       AND day >= {hours_start:DateTime64(3, 'UTC')}
