@@ -181,9 +181,11 @@ def slowest_resources(client: Client, filters: Filters, limit: int = 15, min_loa
     """The resources (scripts, styles, images, fonts) slowest to load at the 75th percentile:
     ``resource`` (URL), ``initiator``, ``loads``, ``p50`` and ``p75`` ms and the median
     ``transfer_size`` in bytes (percentiles within 1 %); those loaded fewer than ``min_loads`` times
-    are left out. Sealed hours from resource_hour (095), the rest from the raw events."""
+    are left out. Sealed days from resource_day (097), the other sealed hours from resource_hour (095),
+    the rest from the raw events."""
     source = pick_source(filters, "resource")
-    histogram = rollup_frame(client, "slowest_resources", {**filters.parameters(), **source.parameters()}, {
+    parameters = {**filters.parameters(), **source.parameters(), "day_table": "resource_day"}
+    histogram = rollup_frame(client, "slowest_resources", parameters, {
         "resource": pl.String, "initiator": pl.String, "measure": pl.String, "bucket": pl.Int16,
         "samples": pl.UInt64, "low": pl.Float64, "high": pl.Float64})
     durations = histogram_percentiles(histogram.filter(pl.col("measure") == "duration"), ["resource"])

@@ -1,6 +1,7 @@
 """Sealed hours (migrations ``073_sealed_audience_hours.sql``, ``090_sealed_hour_rollups.sql``,
 ``091_sealed_traffic_hours.sql``, ``093_web_vitals_route_hours.sql``,
-``095_resource_and_navigation_hours.sql``): forcing a seal now.
+``095_resource_and_navigation_hours.sql``; days summed from sealed hours: ``097_resource_days.sql``):
+forcing a seal now.
 
 ClickHouse itself seals closed hours every minute (the refreshable materialized views named
 ``*_seal``, one per rollup family), so nothing in Vigil has to run them. A seal only counts for an hour
@@ -17,6 +18,7 @@ from datetime import timedelta
 from clickhouse_connect.driver import Client
 
 SEAL_SUFFIX = "_seal"  # every refreshable view that seals hours is named <table>_seal
+DAY_SEAL_SUFFIX = "_day_seal"  # those that seal days from sealed hours (097: resource_day_seal)
 # how much older than a seal an hour's last insert must be for the seal to count (the migration's 60 s)
 SEAL_MARGIN = timedelta(seconds=60)
 
@@ -45,8 +47,11 @@ def seal_now(client: Client) -> float:
     if waited:
         time.sleep(waited + 0.05)
     views = seal_views(client)
-    for view in views:  # names read from system.view_refreshes, quoted as identifiers
-        client.command(f"SYSTEM REFRESH VIEW `{view}`")
-    for view in views:
-        client.command(f"SYSTEM WAIT VIEW `{view}`")
+    # the daily seals (097) sum the hourly seals' rows: they refresh once those are done
+    hourly = [view for view in views if not view.endswith(DAY_SEAL_SUFFIX)]
+    for stage in (hourly, [view for view in views if view.endswith(DAY_SEAL_SUFFIX)]):
+        for view in stage:  # names read from system.view_refreshes, quoted as identifiers
+            client.command(f"SYSTEM REFRESH VIEW `{view}`")
+        for view in stage:
+            client.command(f"SYSTEM WAIT VIEW `{view}`")
     return waited

@@ -35,7 +35,7 @@ NEIGHBOUR = 9202
 ANCHOR = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=4)
 WINDOW = Filters(PROJECT, ANCHOR + timedelta(minutes=10), ANCHOR + timedelta(minutes=70))
 ROLLUPS = ("web_vitals_hour", "web_vitals_route_hour", "error_groups_hour", "api_calls_hour", "sessions", "traffic_hour",
-           "audience_hour", "vital_target_hour", "time_on_page_hour", "resource_hour", "navigation_hour")
+           "audience_hour", "vital_target_hour", "time_on_page_hour", "resource_hour", "resource_day", "navigation_hour")
 # one filter per dimension, each leaving a fair share of the data
 DIMENSION_FILTERS = [
     {}, {"device": "mobile"}, {"browser": "Chrome"}, {"country": "DE"}, {"country": "unknown"},

@@ -85,7 +85,7 @@ def test_the_server_gets_a_statement_without_its_whole_line_comments():
 SEALED_READERS = ("traffic_totals_audience", "traffic_trend_audience", "traffic_totals_traffic", "top_pages",
                   "events_by_type", "vital_histogram", "vital_trend", "api_calls", "api_statuses", "api_call_totals",
                   "rows/error_rows",
-                  "top_clicks")
+                  "top_clicks", "slowest_resources")
 
 
 def test_a_family_s_sealed_hours_are_found_one_way_and_matched_in_a_set():
@@ -96,7 +96,9 @@ def test_a_family_s_sealed_hours_are_found_one_way_and_matched_in_a_set():
     FINAL is not needed once one seal's rows are picked."""
     lookups = [name for name in NAMES if "max(sealed_at) AS sealed_at" in (SQL / f"{name}.sql").read_text()]
     # error groups' history: the sealed hours wholly before a range; sessions: by start hour, ±2 h touched
-    assert lookups == ["rows/sealed_hours_before", "rows/sealed_hours_of", "rows/sealed_session_hours"]
+    # resource_day (097): the days a daily table answers
+    assert lookups == ["rows/sealed_days_of", "rows/sealed_hours_before", "rows/sealed_hours_of",
+                       "rows/sealed_session_hours"]
     for name in SEALED_READERS:
         text = statements.wire(statements.sql(name))
         lookups = re.findall(r"\(\s*SELECT groupArray\(\(hour, sealed_at\)\).*?\) AS sealed_hours", text, re.DOTALL)
@@ -106,6 +108,17 @@ def test_a_family_s_sealed_hours_are_found_one_way_and_matched_in_a_set():
         assert "has(sealed_hours, (hour" not in text and "has((SELECT groupArray(hour)" not in text, name
         assert "has(live_hours" not in text, name
         assert not re.search(r"FROM \w+_hour FINAL", text), name
+
+
+def test_sealed_days_are_found_once_and_matched_in_a_set():
+    """The slowest resources read whole sealed days from resource_day (097): one lookup of the days,
+    the same text in each UNION ALL branch (the server caches it), a day row matched to its seal in a
+    set, and the hours of those days neither read from resource_hour nor from the raw events."""
+    text = statements.wire(statements.sql("slowest_resources"))
+    lookups = re.findall(r"\(\s*SELECT groupArray\(\(day, sealed_at\)\).*?\) AS sealed_days", text, re.DOTALL)
+    assert len(lookups) == 3 and len({" ".join(lookup.split()) for lookup in lookups}) == 1
+    assert text.count("(day, sealed_at) IN (SELECT arrayJoin(sealed_days))") == 1
+    assert text.count("NOT has(sealed_days.1, toStartOfDay(h))") == 3  # open_hours: the hours outside them
 
 
 def test_sealed_sessions_are_the_rows_of_their_start_hour_s_latest_seal():

@@ -1,8 +1,8 @@
 -- The resources' histograms of load duration and transfer size (rows of `measure` 'duration' and
 -- 'transfer_size': log bucket, samples (loads), low, high) per resource, with its (least) initiator: the whole
--- hours sealed in resource_hour (095) when it can answer (tiers.pick_source: no route, device, browser
--- or country filter), every other hour from the raw events. performance.slowest_resources reads the
--- percentiles from the buckets.
+-- days sealed in resource_day (097) and the other whole hours sealed in resource_hour (095) when they
+-- can answer (tiers.pick_source: no route, device, browser or country filter), every other hour from
+-- the raw events. performance.slowest_resources reads the percentiles from the buckets.
 SELECT
     resource,
     min(initiator) AS initiator,
@@ -14,8 +14,8 @@ SELECT
 FROM
 (
     WITH
-        -- include: rows/sealed_and_live_hours
-    SELECT http_url AS resource, min(toString(initiator)) AS initiator, measure,
+        -- include: rows/sealed_days
+    SELECT toLowCardinality(http_url) AS resource, min(initiator) AS initiator, measure,
            if(value > 0, toInt16(ceil(log(value) / log(101 / 99))), toInt16(-32768)) AS bucket,
            count() AS loads, min(value) AS low, max(value) AS high
     FROM events FINAL
@@ -27,13 +27,24 @@ FROM
     GROUP BY resource, measure, bucket
     UNION ALL
     WITH
-        -- include: rows/sealed_and_live_hours
-    SELECT resource, toString(initiator) AS initiator, toString(measure) AS measure, bucket, loads, low, high
+        -- include: rows/sealed_days
+    SELECT resource, initiator, measure, bucket, loads, low, high
     FROM {hour_table:Identifier}
     WHERE project_id = {project_id:UInt32}
       -- include: filter/whole_hours
       -- include: filter/release
       -- include: filter/sealed_hours
+      AND loads > 0
+    UNION ALL
+    WITH
+        -- include: rows/sealed_days
+    SELECT resource, initiator, measure, bucket, loads, low, high
+    FROM {day_table:Identifier}
+    WHERE project_id = {project_id:UInt32}
+      AND day >= {hours_start:DateTime64(3, 'UTC')}
+      AND day < {hours_end:DateTime64(3, 'UTC')}
+      -- include: filter/release
+      AND (day, sealed_at) IN (SELECT arrayJoin(sealed_days))
       AND loads > 0
 )
 GROUP BY resource, measure, bucket
