@@ -68,15 +68,15 @@ def raw_part(filters: queries.Filters, what: str) -> queries.Filters | None:
 
 def detail_part(filters: queries.Filters, what: str, family: str) -> queries.Filters | None:
     """What a detail read from the hourly rollup ``family`` (``click``, ``time_on_page``, ``resource``,
-    ``navigation``, ``vital_target``: ``pipeline.queries.tiers.HOURLY_LACKS``) can answer of ``filters``: all of it when that rollup has every dimension filtered by (its sealed hours
-    outlive the raw events; said on the page when the range is older than them), else the part raw
-    events still cover (:func:`raw_part`)."""
+    ``navigation``, ``vital_target``: ``pipeline.queries.tiers.HOURLY_LACKS``) can answer of ``filters``:
+    all of it when that rollup has every dimension filtered by (its sealed hours outlive the raw events;
+    said on the page when the range is older than them), else the part raw events still cover
+    (:func:`raw_part`)."""
     if not queries.hourly(filters, family):
         return raw_part(filters, what)
-    days = raw_days()
     if not raw_covers(filters):
-        st.caption(f"{what}: from the hourly rollups before the raw events' {days} days (`VIGIL_RETENTION_DAYS`), "
-                   "whole hours.")
+        st.caption(f"{what}: from the hourly rollups before the raw events' {raw_days()} days "
+                   "(`VIGIL_RETENTION_DAYS`), whole hours.")
     return filters
 
 

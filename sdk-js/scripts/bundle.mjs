@@ -70,15 +70,16 @@ const webVitalsForVigil = () => {
       b.onResolve({ filter: /^web-vitals$/ }, () => ({ path: root + 'node_modules/web-vitals/dist/modules/index.js' }));
       b.onLoad({ filter: WEB_VITALS_MODULES }, ({ path }) => {
         let text = readFileSync(path, 'utf8');
+        const file = path.replace(/\\/g, '/');
         for (const [end, declares, replacement] of REPLACED)
-          if (path.replace(/\\/g, '/').endsWith(end)) {
+          if (file.endsWith(end)) {
             if (!declares.every((d) => d.test(text)))
               throw new Error(`web-vitals ${end} changed: review webVitalsForVigil in scripts/bundle.mjs`);
             cut[end]++;
             text = replacement;
           }
         for (const [name, pattern, replacement, , only] of CUTS)
-          if (!only || path.replace(/\\/g, '/').endsWith(only)) text = text.replace(pattern, () => (cut[name]++, replacement));
+          if (!only || file.endsWith(only)) text = text.replace(pattern, () => (cut[name]++, replacement));
         return { contents: text, loader: 'js' };
       });
       b.onEnd(() => {
