@@ -16,7 +16,10 @@ first, into two databases:
 Every DDL statement gets ``ON CLUSTER``; backfills (``INSERT … SELECT``) run through the
 Distributed tables with ``parallel_distributed_insert_select = 2`` (each shard reads and writes
 its own local tables) and ``distributed_foreground_insert = 1`` (the statement returns once the
-shards hold the rows). The migrations themselves never name a database or a cluster.
+shards hold the rows). A sealed rollup's backfill is its refreshable view's first refresh, which
+ClickHouse starts when the view is created: ``SYSTEM WAIT VIEW`` has no ``ON CLUSTER`` form, so it
+waits on the node that migrates, in the local database. The migrations themselves never name a
+database or a cluster.
 
 The rendering works on the statement's tokens (sqlglot's ClickHouse tokenizer, which knows the
 quoting and comments), never on its text: it finds the statement's kind and object name at the
@@ -72,9 +75,13 @@ class ClusterStatement:
     settings: dict[str, int] = field(default_factory=dict)
 
 
+_SYSTEM_WAIT_VIEW = re.compile(r"\s*SYSTEM\s+WAIT\s+VIEW\s+(?:(?P<database>`?\w+`?)\.)?(?P<name>`?\w+`?)\s*$",
+                               re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class _Head:
-    kind: str  # "table", "materialized view", "view", "alter", "drop", "delete", "maintenance", "insert"
+    kind: str  # "table", "materialized view", "view", "alter", "drop", "delete", "maintenance", "insert", "wait"
     name: str
     create: str  # how a CREATE began: "CREATE TABLE", "CREATE OR REPLACE TABLE", "CREATE TABLE IF NOT EXISTS"
     name_end: int  # character offset just after the object's name
@@ -110,6 +117,15 @@ def _name(toks: list[Token], i: int, sql: str) -> tuple[str, int]:
 def _head(sql: str) -> _Head:
     """The statement's kind and object name, from the keywords it starts with."""
     toks = tokens(sql)
+    if toks and toks[0].text.upper() == "SYSTEM":  # the tokenizer leaves a SYSTEM command's rest as one string
+        wait = _SYSTEM_WAIT_VIEW.match(sql)
+        if wait is None:
+            raise ClusterRenderError(f"cannot render {sql[:60]!r}… for a cluster: of the SYSTEM statements, "
+                                     "migrations may only SYSTEM WAIT VIEW <view> (a refreshable view's backfill)")
+        if wait.group("database"):
+            raise ClusterRenderError(f"{sql[:120]!r} names a database; migrations name tables only (the cluster "
+                                     "rendering chooses the database of each statement)")
+        return _Head("wait", wait.group("name"), "", wait.end("name"), [])
     # one entry per word, with the index of the token after the one it is in
     words: list[tuple[str, int]] = [(word, index + 1) for index, token in enumerate(toks)
                                     for word in (_word(token).split() or [""])]
@@ -153,7 +169,7 @@ def _head(sql: str) -> _Head:
     else:
         raise ClusterRenderError(f"cannot render {sql[:60]!r}… for a cluster: not a statement kind "
                                  "pipeline/warehouse/cluster_schema.py knows; teach it, or write the statement "
-                                 "as CREATE/ALTER/DROP/DELETE/TRUNCATE/INSERT")
+                                 "as CREATE/ALTER/DROP/DELETE/TRUNCATE/INSERT/SYSTEM WAIT VIEW")
     name, after = _name(toks, i, sql)
     return _Head(kind, name, create, toks[after - 1].end + 1, toks[after:])
 
@@ -259,6 +275,9 @@ class Renderer:
             return statements
         if head.kind in ("delete", "maintenance"):  # the data is in the local tables
             return [ClusterStatement(on_cluster + sql[head.name_end:], local)]
+        if head.kind == "wait":  # a refreshable view's first refresh (the backfill), where the view lives;
+            # ClickHouse has no ON CLUSTER form: it waits for the node the migration runs on
+            return [ClusterStatement(sql, local)]
         if head.name not in self.sharding:  # insert
             raise ClusterRenderError(f"INSERT INTO {head.name}: not a table the migrations created before it")
         return [ClusterStatement(sql, shared, dict(INSERT_SETTINGS))]

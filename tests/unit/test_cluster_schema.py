@@ -125,6 +125,12 @@ def test_deletes_run_on_the_local_tables_and_backfills_through_the_distributed_o
         ClusterStatement("TRUNCATE TABLE IF EXISTS t ON CLUSTER `vigil_cluster`", "vigil_local")]
 
 
+def test_waiting_for_a_refreshable_views_first_refresh_runs_beside_the_view():
+    # the backfill of a sealed rollup: its view's first refresh, waited for where the view lives
+    # (ClickHouse's SYSTEM WAIT VIEW has no ON CLUSTER form)
+    assert render("SYSTEM WAIT VIEW t_day_seal") == [ClusterStatement("SYSTEM WAIT VIEW t_day_seal", "vigil_local")]
+
+
 @pytest.mark.parametrize(("sql", "says"), [
     ("CREATE TABLE vigil.t (a UInt8) ENGINE = MergeTree ORDER BY a", "names a database"),
     ("CREATE TABLE t (a UInt8) ENGINE = Memory", "not of the MergeTree family"),
@@ -133,7 +139,8 @@ def test_deletes_run_on_the_local_tables_and_backfills_through_the_distributed_o
     ("CREATE TABLE t (a UInt8) ENGINE = MergeTree", "without ORDER BY"),
     ("CREATE DICTIONARY d (a UInt8) PRIMARY KEY a SOURCE(NULL()) LAYOUT(FLAT()) LIFETIME(0)", "only TABLE, VIEW"),
     ("RENAME TABLE a TO b", "not a statement kind"),
-    ("SYSTEM REFRESH VIEW v", "not a statement kind"),
+    ("SYSTEM REFRESH VIEW v", "may only SYSTEM WAIT VIEW"),
+    ("SYSTEM WAIT VIEW vigil.v", "names a database"),
     ("OPTIMIZE TABLE t FINAL", "not a statement kind"),
     ("INSERT INTO nowhere SELECT 1", "not a table the migrations created"),
 ])
@@ -149,6 +156,9 @@ def test_every_migration_renders_and_nothing_is_left_for_one_node():
         words = [token.text.upper() for token in tokens(statement.sql)]
         if words[0] == "INSERT":
             assert statement.database == "vigil" and statement.settings == INSERT_SETTINGS, statement.sql
+            continue
+        if words[:3] == ["SYSTEM", "WAIT", "VIEW"]:  # no ON CLUSTER form: on the migrating node
+            assert statement.database == "vigil_local", statement.sql
             continue
         assert "ON CLUSTER" in " ".join(words), statement.sql
         engines = [tokens(statement.sql)[i + 2].text for i, word in enumerate(words) if word == "ENGINE"]
