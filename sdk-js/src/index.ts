@@ -77,6 +77,8 @@ const deliver = (event: VigilEvent) => {
  * is hidden names the URL shown when its blamed entry happened, not the one shown at the end.
  */
 const visits: [number, string][] = [];
+/** Each Web Vital's first report, by web-vitals' metric id: [event_id, ms since the epoch]. */
+const reported: Record<string, [string, number]> = {};
 const MAX_VISITS = 100;
 const urlAt = (t: number): string | undefined => {
   let url: string | undefined;
@@ -84,11 +86,14 @@ const urlAt = (t: number): string | undefined => {
   return url;
 };
 
-/** `at`: when it happened (ms since the epoch) if not now, e.g. an error the loader snippet held. */
-const emit = <T extends EventType>(type: T, data: EventDataByType[T], page?: Page, at?: number): void => {
+/**
+ * `at`: when it happened (ms since the epoch) if not now, e.g. an error the loader snippet held;
+ * `id`: the event's id if it replaces one sent before (a Web Vital reported again).
+ */
+const emit = <T extends EventType>(type: T, data: EventDataByType[T], page?: Page, at?: number, id?: string): void => {
   if (!o || !inSample(type)) return;
   let event: VigilEvent | null | undefined | false = {
-    event_id: uid(),
+    event_id: id || uid(),
     type,
     timestamp: isoNow(at),
     page: page || { url: scrubUrl(location.href) },
@@ -207,7 +212,11 @@ export const init = guard((options: Options): void => {
         start(opts.vitals, () =>
           onVitals((data, at) => {
             const url = at != null && urlAt(at);
-            emit('web_vital', data, url ? { url } : undefined);
+            // CLS and INP are reported again when a page hidden before is hidden with a new value:
+            // the new row keeps the first's event_id and timestamp, so it replaces it in the
+            // warehouse (the last row inserted wins) and a measurement counts once
+            const first = (reported[data.metric_id!] ||= [uid(), Date.now()]);
+            emit('web_vital', data, url ? { url } : undefined, first[1], first[0]);
           }),
         );
         start(opts.vitals, () => onNavigation((data) => emit('web_vital', data)));
