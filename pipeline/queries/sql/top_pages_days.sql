@@ -29,7 +29,7 @@ FROM
     WHERE project_id = {project_id:UInt32}
       AND day >= {hours_start:DateTime64(3, 'UTC')}
       AND day < {hours_end:DateTime64(3, 'UTC')}
-      AND ({environment:String} = '' OR environment = {environment:String})
+      -- include: filter/environment
       -- include: filter/route
       AND (day, sealed_at) IN (SELECT arrayJoin(sealed_days))
 )
