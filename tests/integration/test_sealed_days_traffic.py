@@ -25,8 +25,8 @@ from tests.support import shop_data
 
 pytestmark = pytest.mark.integration
 
-PROJECT = 9421
-NEIGHBOUR = 9422
+PROJECT = 9435
+NEIGHBOUR = 9436
 # eight whole days that closed long enough ago to be sealed, asked about with a few hours either side:
 # past 7 days, so the visitors are estimated and the days may answer
 DAY = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=9)
