@@ -1,6 +1,7 @@
 """Sealed hours (migrations ``073_sealed_audience_hours.sql``, ``090_sealed_hour_rollups.sql``,
 ``091_sealed_traffic_hours.sql``, ``093_web_vitals_route_hours.sql``,
-``095_resource_and_navigation_hours.sql``; days summed from sealed hours: ``097_resource_days.sql``):
+``095_resource_and_navigation_hours.sql``; days summed from sealed hours: ``097_resource_days.sql``,
+``098_traffic_days.sql``):
 forcing a seal now.
 
 ClickHouse itself seals closed hours every minute (the refreshable materialized views named
@@ -18,7 +19,7 @@ from datetime import timedelta
 from clickhouse_connect.driver import Client
 
 SEAL_SUFFIX = "_seal"  # every refreshable view that seals hours is named <table>_seal
-DAY_SEAL_SUFFIX = "_day_seal"  # those that seal days from sealed hours (097: resource_day_seal)
+DAY_SEAL_SUFFIX = "_day_seal"  # those that seal days from sealed hours (097, 098: resource_day_seal, traffic_day_seal)
 # how much older than a seal an hour's last insert must be for the seal to count (the migration's 60 s)
 SEAL_MARGIN = timedelta(seconds=60)
 

@@ -1,4 +1,5 @@
--- The most viewed pages, from the traffic rows (sealed hours of traffic_hour, the rest raw).
+-- The most viewed pages, from the traffic rows (sealed hours of traffic_hour, the rest raw); past 7
+-- days top_pages_days reads the sealed days of traffic_day (098) unless a filter needs the hours.
 -- Distinct people are exact up to 7 days and estimated beyond ({exact_people:Bool}: tiers.estimated;
 -- uniqCombined64, exact below ~1,000, ±1 % above): the -If leaves the other function idle.
 SELECT

@@ -1,2 +1,2 @@
-AND ({environment:String} = '' OR environment = {environment:String})
+-- include: filter/environment
 AND ({release:String} = '' OR release = {release:String})

@@ -1,0 +1,1 @@
+AND ({environment:String} = '' OR environment = {environment:String})
