@@ -2223,12 +2223,22 @@ CREATE TABLE web_vitals_route_day
     `samples` UInt64,
     `low` Float64,
     `high` Float64,
-    `sealed_at` DateTime64(3, 'UTC')
+    `sealed_at` DateTime64(3, 'UTC'),
+    PROJECTION seals
+    (
+        SELECT
+            project_id,
+            day,
+            max(sealed_at)
+        GROUP BY
+            project_id,
+            day
+    )
 )
 ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(day)
 ORDER BY (project_id, day, vital_name, path, environment, release, rating, bucket)
-SETTINGS index_granularity = 8192;
+SETTINGS deduplicate_merge_projection_mode = 'rebuild', index_granularity = 8192;
 
 CREATE MATERIALIZED VIEW web_vitals_route_day_seal
 REFRESH EVERY 1 MINUTE APPEND TO web_vitals_route_day
