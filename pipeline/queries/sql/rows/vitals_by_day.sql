@@ -12,9 +12,8 @@ WITH
 UNION ALL
 WITH
     -- include: rows/sealed_days
-SELECT day AS minute, vital_name, path, '' AS device, '' AS browser, '' AS country,
-       toString(release) AS release, '' AS connection_type, toString(environment) AS environment,
-       rating, bucket, samples, low, high
+SELECT day AS minute,
+       -- include: rows/vital_rollup_columns
 FROM {day_table:Identifier}
 WHERE project_id = {project_id:UInt32}
   AND ({vital:String} = '' OR vital_name = {vital:String})
