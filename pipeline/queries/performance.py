@@ -1,7 +1,8 @@
 """Web Vitals and page loads: percentiles and ratings per vital, over time, by dimension, and
 what the SDK blamed.
 
-The rollup answers (sealed hours of web_vitals_hour, the rest from events) cover whole minutes
+The rollup answers (sealed days of web_vitals_day, 101, and sealed hours of web_vitals_hour, or of
+their by-route tables when the route is asked for; the rest from events) cover whole minutes
 with percentiles within :data:`~pipeline.queries.histograms.RELATIVE_ACCURACY`; so do what the SDK
 blamed (vital_target_hour, 096), navigation timing and the slowest resources (sealed hours of
 navigation_hour and resource_hour, 095), over the exact range. The p75 change reads the raw events,
@@ -35,6 +36,9 @@ _SHARES = {"good": pl.Float64, "needs_improvement": pl.Float64, "poor": pl.Float
 # the vitals the SDKs attribute, the only ones vital_target_hour keeps (096); the others' attribution reads raw
 TARGET_VITALS = ("LCP", "INP", "CLS")
 NAVIGATION_PHASES = ("redirect", "dns", "tcp", "tls", "request", "response", "dom", "load")
+# each Web Vitals hourly table's daily table (101: summed from its sealed hours), read by the answers
+# over the whole range (rows/vitals_by_day); the trend reads hours and minutes (rows/vitals)
+DAY_TABLES = {"web_vitals_hour": "web_vitals_day", "web_vitals_route_hour": "web_vitals_route_day"}
 
 
 def vital_percentiles(client: Client, filters: Filters) -> pl.DataFrame:
@@ -55,6 +59,7 @@ def _vital_histogram(client: Client, filters: Filters, vital: str, group: str, k
         parameters["bucket_minutes"] = bucket_minutes or 1
         return rollup_frame(client, "vital_trend", parameters, {"key": key_type, **_HISTOGRAM_ROWS})
     parameters["group"] = _GROUPS[group]
+    parameters["day_table"] = DAY_TABLES[source.hour_table]
     return rollup_frame(client, "vital_histogram", parameters, {"key": key_type, **_HISTOGRAM_ROWS})
 
 

@@ -2069,6 +2069,152 @@ SELECT
 FROM stale
 SETTINGS do_not_merge_across_partitions_select_final = 1;
 
+CREATE TABLE web_vitals_day
+(
+    `project_id` UInt32,
+    `vital_name` LowCardinality(String),
+    `day` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `rating` LowCardinality(String),
+    `bucket` Int16,
+    `samples` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC'),
+    `path` String ALIAS ''
+)
+ENGINE = ReplacingMergeTree(sealed_at)
+PARTITION BY toYYYYMM(day)
+ORDER BY (project_id, day, vital_name, environment, release, rating, bucket)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW web_vitals_day_seal
+REFRESH EVERY 1 MINUTE APPEND TO web_vitals_day
+(
+    `project_id` UInt32,
+    `vital_name` LowCardinality(String),
+    `day` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `rating` LowCardinality(String),
+    `bucket` Int16,
+    `samples` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+DEFINER = default SQL SECURITY DEFINER
+AS WITH
+    hours AS
+    (
+        SELECT
+            project_id,
+            hour,
+            max(sealed_at) AS sealed_at,
+            max(touched_at) AS touched_at
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                sealed_at,
+                toDateTime64(0, 3, 'UTC') AS touched_at
+            FROM web_vitals_hour
+            UNION ALL
+            SELECT
+                project_id,
+                hour,
+                toDateTime64(0, 3, 'UTC') AS sealed_at,
+                touched_at
+            FROM audience_hour_touched
+        )
+        GROUP BY
+            project_id,
+            hour
+    ),
+    stale AS
+    (
+        SELECT
+            days.project_id AS project_id,
+            days.day AS day,
+            days.newest AS sealed_at
+        FROM
+        (
+            SELECT
+                project_id,
+                toStartOfDay(hour) AS day,
+                max(sealed_at) AS newest,
+                countIf(touched_at >= sealed_at) AS waiting
+            FROM hours
+            GROUP BY
+                project_id,
+                day
+            HAVING (waiting = 0) AND (day <= ((now() - toIntervalMinute(65)) - toIntervalHour(23)))
+        ) AS days
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                day,
+                max(sealed_at) AS sealed_at
+            FROM web_vitals_day
+            GROUP BY
+                project_id,
+                day
+        ) AS done ON (done.project_id = days.project_id) AND (done.day = days.day)
+        WHERE days.newest > ifNull(done.sealed_at, toDateTime64(0, 3, 'UTC'))
+    )
+SELECT
+    summed.project_id AS project_id,
+    vital_name,
+    summed.day AS day,
+    environment,
+    release,
+    rating,
+    bucket,
+    samples,
+    low,
+    high,
+    stale.sealed_at AS sealed_at
+FROM
+(
+    SELECT
+        project_id,
+        vital_name,
+        toStartOfDay(hour) AS day,
+        environment,
+        release,
+        rating,
+        bucket,
+        sum(samples) AS samples,
+        min(low) AS low,
+        max(high) AS high
+    FROM web_vitals_hour
+    WHERE (project_id, hour, sealed_at) IN (
+        SELECT
+            project_id,
+            hour,
+            sealed_at
+        FROM hours
+        WHERE (project_id, toStartOfDay(hour)) IN (
+            SELECT
+                project_id,
+                day
+            FROM stale
+        )
+    )
+    GROUP BY
+        project_id,
+        vital_name,
+        day,
+        environment,
+        release,
+        rating,
+        bucket
+) AS summed
+INNER JOIN stale ON (stale.project_id = summed.project_id) AND (stale.day = summed.day);
+
 CREATE TABLE web_vitals_hour
 (
     `project_id` UInt32,
@@ -2210,6 +2356,166 @@ SELECT
     now64(3, 'UTC') - toIntervalSecond(60)
 FROM stale
 SETTINGS do_not_merge_across_partitions_select_final = 1;
+
+CREATE TABLE web_vitals_route_day
+(
+    `project_id` UInt32,
+    `vital_name` LowCardinality(String),
+    `day` DateTime('UTC'),
+    `path` String,
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `rating` LowCardinality(String),
+    `bucket` Int16,
+    `samples` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC'),
+    PROJECTION seals
+    (
+        SELECT
+            project_id,
+            day,
+            max(sealed_at)
+        GROUP BY
+            project_id,
+            day
+    )
+)
+ENGINE = ReplacingMergeTree(sealed_at)
+PARTITION BY toYYYYMM(day)
+ORDER BY (project_id, day, vital_name, path, environment, release, rating, bucket)
+SETTINGS deduplicate_merge_projection_mode = 'rebuild', index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW web_vitals_route_day_seal
+REFRESH EVERY 1 MINUTE APPEND TO web_vitals_route_day
+(
+    `project_id` UInt32,
+    `vital_name` LowCardinality(String),
+    `day` DateTime('UTC'),
+    `path` String,
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `rating` LowCardinality(String),
+    `bucket` Int16,
+    `samples` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+DEFINER = default SQL SECURITY DEFINER
+AS WITH
+    hours AS
+    (
+        SELECT
+            project_id,
+            hour,
+            max(sealed_at) AS sealed_at,
+            max(touched_at) AS touched_at
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                sealed_at,
+                toDateTime64(0, 3, 'UTC') AS touched_at
+            FROM web_vitals_route_hour
+            UNION ALL
+            SELECT
+                project_id,
+                hour,
+                toDateTime64(0, 3, 'UTC') AS sealed_at,
+                touched_at
+            FROM audience_hour_touched
+        )
+        GROUP BY
+            project_id,
+            hour
+    ),
+    stale AS
+    (
+        SELECT
+            days.project_id AS project_id,
+            days.day AS day,
+            days.newest AS sealed_at
+        FROM
+        (
+            SELECT
+                project_id,
+                toStartOfDay(hour) AS day,
+                max(sealed_at) AS newest,
+                countIf(touched_at >= sealed_at) AS waiting
+            FROM hours
+            GROUP BY
+                project_id,
+                day
+            HAVING (waiting = 0) AND (day <= ((now() - toIntervalMinute(65)) - toIntervalHour(23)))
+        ) AS days
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                day,
+                max(sealed_at) AS sealed_at
+            FROM web_vitals_route_day
+            GROUP BY
+                project_id,
+                day
+        ) AS done ON (done.project_id = days.project_id) AND (done.day = days.day)
+        WHERE days.newest > ifNull(done.sealed_at, toDateTime64(0, 3, 'UTC'))
+    )
+SELECT
+    summed.project_id AS project_id,
+    vital_name,
+    summed.day AS day,
+    path,
+    environment,
+    release,
+    rating,
+    bucket,
+    samples,
+    low,
+    high,
+    stale.sealed_at AS sealed_at
+FROM
+(
+    SELECT
+        project_id,
+        vital_name,
+        toStartOfDay(hour) AS day,
+        path,
+        environment,
+        release,
+        rating,
+        bucket,
+        sum(samples) AS samples,
+        min(low) AS low,
+        max(high) AS high
+    FROM web_vitals_route_hour
+    WHERE (project_id, hour, sealed_at) IN (
+        SELECT
+            project_id,
+            hour,
+            sealed_at
+        FROM hours
+        WHERE (project_id, toStartOfDay(hour)) IN (
+            SELECT
+                project_id,
+                day
+            FROM stale
+        )
+    )
+    GROUP BY
+        project_id,
+        vital_name,
+        day,
+        path,
+        environment,
+        release,
+        rating,
+        bucket
+) AS summed
+INNER JOIN stale ON (stale.project_id = summed.project_id) AND (stale.day = summed.day);
 
 CREATE TABLE web_vitals_route_hour
 (

@@ -110,11 +110,13 @@ def test_a_family_s_sealed_hours_are_found_one_way_and_matched_in_a_set():
         assert not re.search(r"FROM \w+_hour FINAL", text), name
 
 
-def test_sealed_days_are_found_once_and_matched_in_a_set():
-    """The slowest resources read whole sealed days from resource_day (097): one lookup of the days,
-    the same text in each UNION ALL branch (the server caches it), a day row matched to its seal in a
-    set, and the hours of those days neither read from resource_hour nor from the raw events."""
-    text = statements.wire(statements.sql("slowest_resources"))
+@pytest.mark.parametrize("name", ["slowest_resources", "vital_histogram"])
+def test_sealed_days_are_found_once_and_matched_in_a_set(name):
+    """The slowest resources (097) and the Web Vitals over a whole range (101) read whole sealed days
+    from their daily table: one lookup of the days, the same text in each UNION ALL branch (the
+    server caches it), a day row matched to its seal in a set, and the hours of those days neither
+    read from the hourly table nor from the raw events."""
+    text = statements.wire(statements.sql(name))
     lookups = re.findall(r"\(\s*SELECT groupArray\(\(day, sealed_at\)\).*?\) AS sealed_days", text, re.DOTALL)
     assert len(lookups) == 3 and len({" ".join(lookup.split()) for lookup in lookups}) == 1
     assert text.count("(day, sealed_at) IN (SELECT arrayJoin(sealed_days))") == 1

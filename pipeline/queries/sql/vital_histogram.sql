@@ -1,5 +1,5 @@
 -- One Web Vital's (or every one's) log-bucketed histogram per rating, grouped by the group
--- parameter: a column of rows/vitals (vital_name, path, device, browser, country, release,
+-- parameter: a column of rows/vitals_by_day (vital_name, path, device, browser, country, release,
 -- connection_type, environment), picked by the calling function from a fixed list.
 SELECT
     toString({group:Identifier}) AS key,
@@ -10,6 +10,6 @@ SELECT
     max(high) AS high
 FROM
 (
-    -- include: rows/vitals
+    -- include: rows/vitals_by_day
 )
 GROUP BY key, bucket, rating
