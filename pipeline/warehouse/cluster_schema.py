@@ -75,7 +75,7 @@ class ClusterStatement:
     settings: dict[str, int] = field(default_factory=dict)
 
 
-_SYSTEM_WAIT_VIEW = re.compile(r"\s*SYSTEM\s+WAIT\s+VIEW\s+(?:(?P<database>`?\w+`?)\.)?(?P<name>`?\w+`?)\s*$",
+_SYSTEM_WAIT_VIEW = re.compile(r"SYSTEM\s+WAIT\s+VIEW\s+(?:(?P<database>`?\w+`?)\.)?(?P<name>`?\w+`?)\s*$",
                                re.IGNORECASE)
 
 
@@ -118,7 +118,7 @@ def _head(sql: str) -> _Head:
     """The statement's kind and object name, from the keywords it starts with."""
     toks = tokens(sql)
     if toks and toks[0].text.upper() == "SYSTEM":  # the tokenizer leaves a SYSTEM command's rest as one string
-        wait = _SYSTEM_WAIT_VIEW.match(sql)
+        wait = _SYSTEM_WAIT_VIEW.match(sql, toks[0].start)  # after any comment before it
         if wait is None:
             raise ClusterRenderError(f"cannot render {sql[:60]!r}… for a cluster: of the SYSTEM statements, "
                                      "migrations may only SYSTEM WAIT VIEW <view> (a refreshable view's backfill)")

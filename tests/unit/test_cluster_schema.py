@@ -129,6 +129,8 @@ def test_waiting_for_a_refreshable_views_first_refresh_runs_beside_the_view():
     # the backfill of a sealed rollup: its view's first refresh, waited for where the view lives
     # (ClickHouse's SYSTEM WAIT VIEW has no ON CLUSTER form)
     assert render("SYSTEM WAIT VIEW t_day_seal") == [ClusterStatement("SYSTEM WAIT VIEW t_day_seal", "vigil_local")]
+    commented = "-- the month so far: the view's first refresh\nSYSTEM WAIT VIEW t_day_seal"
+    assert render(commented) == [ClusterStatement(commented, "vigil_local")]
 
 
 @pytest.mark.parametrize(("sql", "says"), [
