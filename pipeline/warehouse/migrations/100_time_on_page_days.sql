@@ -2,7 +2,7 @@
 -- resource_day is from resource_hour's (097's header says how a day is sealed and when a read takes
 -- it). time_on_page_hour (096) keeps ~4.9k rows an hour (36 paths x ~140 occupied duration buckets,
 -- per environment and release): 30 days of 100M events are 3.5M hourly rows for 6.3M views, and
--- time_on_page read them in ~0.2 s quiet (0.7 s of server CPU under load). A day holds ~15k of those
+-- time_on_page read them in ~0.2 s quiet (0.4–0.7 s of server CPU under load). A day holds ~15k of those
 -- keys: 30 days read ~0.44M day rows and the edge hours. Same key as time_on_page_hour with the day
 -- in place of the hour (the Traffic page filters by environment, release and route); device,
 -- browser and country read raw (tiers.HOURLY_LACKS). The days sealed so far are summed by the view's
