@@ -14,6 +14,8 @@ it answers what needs the route, ``web_vitals_hour`` (fewer rows: no path) the r
 drill-downs into what the SDK blamed for a vital, time on page, resources and navigation timing
 have hourly tables of their own (096: ``vital_target_hour``, ``time_on_page_hour``; 095:
 ``resource_hour``, ``navigation_hour``), the most clicked elements too (094: ``click_hour``).
+Slowest resources and time on page also read whole sealed days summed from those hours (097:
+``resource_day``; 100: ``time_on_page_day``), with the same dimensions as their hourly tables.
 """
 
 from __future__ import annotations

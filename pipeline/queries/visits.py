@@ -3,8 +3,9 @@ from, time on page, clicks and forms.
 
 Session answers read the ``sessions`` rollup for the start hours it has sealed and the raw events
 for the others (091; a session is in the range when it started in it; the route filter matches its
-entry page); time on page reads time_on_page_hour's sealed hours and the raw events (096,
-percentiles within 1 %), the most clicked elements click_hour's (094); forms read the raw events, exact.
+entry page); time on page reads time_on_page_day's sealed days (100), time_on_page_hour's other
+sealed hours and the raw events (096, percentiles within 1 %), the most clicked elements click_hour's
+(094); forms read the raw events, exact.
 """
 
 from __future__ import annotations
@@ -83,10 +84,10 @@ def campaigns(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame
 
 def time_on_page(client: Client, filters: Filters, limit: int = 20) -> pl.DataFrame:
     """How long pages stay visible (time_on_page events): ``path``, ``views``, ``median_s`` and
-    ``p75_s``; the ``limit`` paths with the most views. From time_on_page_hour's sealed hours and
-    the raw events (096): percentiles within 1 %."""
+    ``p75_s``; the ``limit`` paths with the most views. From time_on_page_day's sealed days (100),
+    time_on_page_hour's other sealed hours and the raw events (096): percentiles within 1 %."""
     source = pick_source(filters, "time_on_page")
-    parameters = {**filters.parameters(), "limit": limit, **source.parameters()}
+    parameters = {**filters.parameters(), "limit": limit, **source.parameters(), "day_table": "time_on_page_day"}
     histogram = rollup_frame(client, "time_on_page", parameters, {"key": pl.String, **KEYED_HISTOGRAM})
     return ranked_percentiles(histogram, "path").select(
         "path", pl.col("samples").alias("views"), (pl.col("p50") / 1000).alias("median_s"),

@@ -1548,6 +1548,146 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY (project_id, release, url)
 SETTINGS index_granularity = 8192;
 
+CREATE TABLE time_on_page_day
+(
+    `project_id` UInt32,
+    `day` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `path` String,
+    `bucket` Int16,
+    `views` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(sealed_at)
+PARTITION BY toYYYYMM(day)
+ORDER BY (project_id, day, environment, release, path, bucket)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW time_on_page_day_seal
+REFRESH EVERY 1 MINUTE APPEND TO time_on_page_day
+(
+    `project_id` UInt32,
+    `day` DateTime('UTC'),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `path` String,
+    `bucket` Int16,
+    `views` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+DEFINER = default SQL SECURITY DEFINER
+AS WITH
+    hours AS
+    (
+        SELECT
+            project_id,
+            hour,
+            max(sealed_at) AS sealed_at,
+            max(touched_at) AS touched_at
+        FROM
+        (
+            SELECT
+                project_id,
+                hour,
+                sealed_at,
+                toDateTime64(0, 3, 'UTC') AS touched_at
+            FROM time_on_page_hour
+            UNION ALL
+            SELECT
+                project_id,
+                hour,
+                toDateTime64(0, 3, 'UTC') AS sealed_at,
+                touched_at
+            FROM audience_hour_touched
+        )
+        GROUP BY
+            project_id,
+            hour
+    ),
+    stale AS
+    (
+        SELECT
+            days.project_id AS project_id,
+            days.day AS day,
+            days.newest AS sealed_at
+        FROM
+        (
+            SELECT
+                project_id,
+                toStartOfDay(hour) AS day,
+                max(sealed_at) AS newest,
+                countIf(touched_at >= sealed_at) AS waiting
+            FROM hours
+            GROUP BY
+                project_id,
+                day
+            HAVING (waiting = 0) AND (day <= ((now() - toIntervalMinute(65)) - toIntervalHour(23)))
+        ) AS days
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                day,
+                max(sealed_at) AS sealed_at
+            FROM time_on_page_day
+            GROUP BY
+                project_id,
+                day
+        ) AS done ON (done.project_id = days.project_id) AND (done.day = days.day)
+        WHERE days.newest > ifNull(done.sealed_at, toDateTime64(0, 3, 'UTC'))
+    )
+SELECT
+    summed.project_id AS project_id,
+    summed.day AS day,
+    environment,
+    release,
+    path,
+    bucket,
+    views,
+    low,
+    high,
+    stale.sealed_at AS sealed_at
+FROM
+(
+    SELECT
+        project_id,
+        toStartOfDay(hour) AS day,
+        environment,
+        release,
+        path,
+        bucket,
+        sum(views) AS views,
+        min(low) AS low,
+        max(high) AS high
+    FROM time_on_page_hour
+    WHERE (project_id, hour, sealed_at) IN (
+        SELECT
+            project_id,
+            hour,
+            sealed_at
+        FROM hours
+        WHERE (project_id, toStartOfDay(hour)) IN (
+            SELECT
+                project_id,
+                day
+            FROM stale
+        )
+    )
+    GROUP BY
+        project_id,
+        day,
+        environment,
+        release,
+        path,
+        bucket
+) AS summed
+INNER JOIN stale ON (stale.project_id = summed.project_id) AND (stale.day = summed.day);
+
 CREATE TABLE time_on_page_hour
 (
     `project_id` UInt32,

@@ -19,16 +19,14 @@ from pipeline import queries
 from pipeline.queries import Filters
 from pipeline.queries.filters import clickhouse_time
 from pipeline.warehouse.sealing import seal_now
-from tests.support import shop_data
+from tests.support import sealed_days as days_of, shop_data
+from tests.support.sealed_days import DAY, DAYS
 
 pytestmark = pytest.mark.integration
 
 PROJECT = 9411
 NEIGHBOUR = 9412
-# two whole days that closed long enough ago to be sealed, asked about with a few hours either side
-DAY = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=3)
-DAYS = [DAY, DAY + timedelta(days=1)]
-RANGE = Filters(PROJECT, DAY - timedelta(hours=2, minutes=30), DAY + timedelta(days=2, hours=2, minutes=30))
+RANGE = days_of.day_range(PROJECT)
 COLUMNS = list(shop_data.COLUMNS)
 
 
@@ -42,11 +40,7 @@ def answers(client) -> dict:
 
 
 def sealed_days(client) -> list[datetime]:
-    """The whole days of the range that resource_day answers (rows/sealed_days_of)."""
-    source = queries.pick_source(RANGE, "resource")
-    parameters = {"project_id": PROJECT, **source.parameters(), "day_table": "resource_day"}
-    rows = client.query(f"SELECT day FROM ({queries.sql('rows/sealed_days_of')}) ORDER BY day", parameters=parameters)
-    return [day.replace(tzinfo=timezone.utc) for (day,) in rows.result_rows]
+    return days_of.sealed_days(client, RANGE, "resource", "resource_day")
 
 
 @pytest.fixture(scope="module")

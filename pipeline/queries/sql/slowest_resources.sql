@@ -41,10 +41,8 @@ FROM
     SELECT resource, initiator, measure, bucket, loads, low, high
     FROM {day_table:Identifier}
     WHERE project_id = {project_id:UInt32}
-      AND day >= {hours_start:DateTime64(3, 'UTC')}
-      AND day < {hours_end:DateTime64(3, 'UTC')}
       -- include: filter/release
-      AND (day, sealed_at) IN (SELECT arrayJoin(sealed_days))
+      -- include: filter/sealed_days
       AND loads > 0
 )
 GROUP BY resource, measure, bucket
