@@ -30,6 +30,7 @@ ROLLUP_TABLES: dict[str, str] = {
     "vital_target_hour": "hour", "time_on_page_hour": "hour",  # what the SDK blamed, time on page (096)
     "resource_hour": "hour", "navigation_hour": "hour",  # slowest resources, navigation timing: sealed hours (095)
     "resource_day": "day",  # slowest resources: days summed from the sealed hours (097)
+    "session_day": "day",  # the sessions' breakdowns and summary: days summed from the sealed start hours (099)
 }
 _NO_REWRITE = {"materialize_ttl_after_modify": 0}
 
