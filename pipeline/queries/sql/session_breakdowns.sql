@@ -8,6 +8,8 @@
 --   a session whose events predate it (040) shows its referrer's host, or the direct parameter without one;
 -- - campaign: the entry page view's decoded UTM source, medium and campaign (for sessions from before
 --   the processor named them, the entry URL's); sessions without any utm_ tag are left out.
+WITH
+    -- include: rows/sealed_session_seals
 SELECT breakdown, entry, exit, source, utm_source, utm_medium, utm_campaign,
        sum(n) AS sessions,
        sum(single) / sum(n) AS bounce_rate
@@ -38,8 +40,6 @@ FROM
     )
     GROUP BY GROUPING SETS ((entry), (exit), (source), (utm_source, utm_medium, utm_campaign))
     UNION ALL
-    WITH
-        -- include: rows/session_days
     SELECT breakdown, entry, exit, if(direct = 1, {direct:String}, source) AS source, utm_source, utm_medium,
            utm_campaign, sessions AS n, bounces AS single
     FROM session_day

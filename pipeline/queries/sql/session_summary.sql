@@ -4,7 +4,7 @@
 -- answer, per log bucket of the duration (ms; as 099's) with the bucket's exact low and high:
 -- visits.session_summary sums them and reads the median from the histogram (within 1 %); else one row.
 WITH
-    -- include: rows/session_days
+    -- include: rows/sealed_session_seals
 SELECT
     bucket AS duration_bucket,
     sum(n) AS sessions,
