@@ -37,6 +37,9 @@ HOURLY_LACKS: dict[str, tuple[str, ...]] = {
     "time_on_page": ("device", "browser", "country"),  # 096: per path
     "resource": ("route", "device", "browser", "country"),  # slowest resources (095)
     "navigation": ("route", "device", "browser", "country"),  # navigation timing (095)
+    # the sessions' answers by day (099, session_day; the sessions table itself has every dimension,
+    # and its entry page answers the route filter)
+    "session": ("route", "device", "browser", "country"),
 }
 # the families with a second hourly table, <family>_route_hour, that has the route: what it lacks
 ROUTE_HOURLY_LACKS: dict[str, tuple[str, ...]] = {

@@ -1,41 +1,59 @@
 """Sessions and what people did in them: bounce, duration, entry and exit pages, where they came
 from, time on page, clicks and forms.
 
-Session answers read the ``sessions`` rollup for the start hours it has sealed and the raw events
-for the others (091; a session is in the range when it started in it; the route filter matches its
-entry page); time on page reads time_on_page_day's sealed days (100), time_on_page_hour's other
-sealed hours and the raw events (096, percentiles within 1 %), the most clicked elements click_hour's
-(094); forms read the raw events, exact.
+Session answers read ``session_day``'s sealed whole days (099), the ``sessions`` rollup for the
+other start hours it has sealed and the raw events for the rest (091; a session is in the range
+when it started in it; the route filter matches its entry page); time on page reads
+time_on_page_day's sealed days (100), time_on_page_hour's other sealed hours and the raw events
+(096, percentiles within 1 %), the most clicked elements click_hour's (094); forms read the raw
+events, exact.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import polars as pl
 from clickhouse_connect.driver import Client
 
 from pipeline.contract import DIRECT
 from pipeline.queries.filters import Filters
-from pipeline.queries.histograms import KEYED_HISTOGRAM, ranked_percentiles
+from pipeline.queries.histograms import KEYED_HISTOGRAM, histogram_percentiles, ranked_percentiles
 from pipeline.queries.statements import frame, rollup_frame
 from pipeline.queries.tiers import estimated, pick_source
+
 
 def session_summary(client: Client, filters: Filters) -> pl.DataFrame:
     """One row about the sessions that started in the range (with a page view): ``sessions``,
     ``bounces`` (one page view), ``bounce_rate``, ``with_errors`` (met an error of any kind),
     ``error_rate`` (their share), ``pages_per_session`` and ``median_duration_s`` (first to last
-    event). Rates and averages are null without sessions."""
-    answer = rollup_frame(client, "session_summary", filters.parameters(), {
-        "sessions": pl.UInt64, "bounces": pl.UInt64, "with_errors": pl.UInt64,
-        "pages_per_session": pl.Float64, "median_duration_s": pl.Float64,
-    })
-    none = pl.col("sessions") == 0
-    return answer.with_columns(
-        pl.when(none).then(None).otherwise(pl.col("bounces") / pl.col("sessions")).alias("bounce_rate"),
-        pl.when(none).then(None).otherwise(pl.col("with_errors") / pl.col("sessions")).alias("error_rate"),
-        pl.when(none).then(None).otherwise(pl.col("pages_per_session")).alias("pages_per_session"),
-        pl.when(none).then(None).otherwise(pl.col("median_duration_s")).alias("median_duration_s"),
-    ).select("sessions", "bounces", "bounce_rate", "with_errors", "error_rate", "pages_per_session",
-             "median_duration_s")
+    event). Rates and averages are null without sessions. When whole days sealed in session_day
+    answer (099), the median is read from the durations' histogram (within 1 %), else it is exact."""
+    answer = rollup_frame(client, "session_summary", _session_parameters(filters), {
+        "duration_bucket": pl.Int16, "sessions": pl.UInt64, "bounces": pl.UInt64, "with_errors": pl.UInt64,
+        "pages": pl.UInt64, "low": pl.Float64, "high": pl.Float64, "days": pl.UInt64,
+        "median_duration_s": pl.Float64})
+    if answer.is_empty():
+        return pl.DataFrame([[0, 0, None, 0, None, None, None]], orient="row", schema={
+            "sessions": pl.UInt64, "bounces": pl.UInt64, "bounce_rate": pl.Float64, "with_errors": pl.UInt64,
+            "error_rate": pl.Float64, "pages_per_session": pl.Float64, "median_duration_s": pl.Float64})
+    median = answer["median_duration_s"][0]
+    if answer["days"][0] > 0:
+        buckets = answer.rename({"duration_bucket": "bucket", "sessions": "samples"})
+        median = histogram_percentiles(buckets, [])["p50"][0] / 1000
+    sessions = pl.col("sessions")
+    return answer.select(sessions.sum(), pl.col("bounces").sum(), pl.col("with_errors").sum(), pl.col("pages").sum()).select(
+        "sessions", "bounces", (pl.col("bounces") / sessions).alias("bounce_rate"), "with_errors",
+        (pl.col("with_errors") / sessions).alias("error_rate"), (pl.col("pages") / sessions).alias("pages_per_session"),
+        pl.lit(median, pl.Float64).alias("median_duration_s"))
+
+
+def _session_parameters(filters: Filters) -> dict[str, Any]:
+    """The session statements' parameters: the filters', and the whole days session_day (099) may
+    answer (none when a filter needs what it lacks: tiers.HOURLY_LACKS["session"])."""
+    source = pick_source(filters, "session")
+    return {**filters.parameters(), "hours_start": source.hours_start, "hours_end": source.hours_end,
+            "day_table": "session_day"}
 
 
 def session_breakdowns(client: Client, filters: Filters, limit: int = 20) -> dict[str, pl.DataFrame]:
@@ -43,7 +61,7 @@ def session_breakdowns(client: Client, filters: Filters, limit: int = 20) -> dic
     page shows all four; four reads cost 1.6× one at 30 days of 100M events): ``entry`` and ``exit``
     (:func:`entry_pages`, :func:`exit_pages`), ``sources`` (:func:`sources`) and ``campaigns``
     (:func:`campaigns`), each its ``limit`` most frequent values."""
-    rows = rollup_frame(client, "session_breakdowns", {**filters.parameters(), "direct": DIRECT, "limit": limit}, {
+    rows = rollup_frame(client, "session_breakdowns", {**_session_parameters(filters), "direct": DIRECT, "limit": limit}, {
         "breakdown": pl.String, "entry": pl.String, "exit": pl.String, "source": pl.String,
         "utm_source": pl.String, "utm_medium": pl.String, "utm_campaign": pl.String,
         "sessions": pl.UInt64, "bounce_rate": pl.Float64})

@@ -31,6 +31,7 @@ ROLLUP_TABLES: dict[str, str] = {
     "resource_hour": "hour", "navigation_hour": "hour",  # slowest resources, navigation timing: sealed hours (095)
     "resource_day": "day",  # slowest resources: days summed from the sealed hours (097)
     "traffic_day": "day",  # the most viewed pages past 7 days: days summed from the sealed hours (098)
+    "session_day": "day",  # the sessions' breakdowns and summary: days summed from the sealed start hours (099)
     "time_on_page_day": "day",  # time on page: days summed from the sealed hours (100)
     "web_vitals_day": "day", "web_vitals_route_day": "day",  # Web Vitals: days summed from the sealed hours (101)
 }

@@ -1294,6 +1294,220 @@ ENGINE = MergeTree
 ORDER BY version
 SETTINGS index_granularity = 8192;
 
+CREATE TABLE session_day
+(
+    `project_id` UInt32,
+    `day` DateTime('UTC'),
+    `breakdown` LowCardinality(String),
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `entry` String,
+    `exit` String,
+    `source` String,
+    `direct` UInt8,
+    `utm_source` String,
+    `utm_medium` String,
+    `utm_campaign` String,
+    `bucket` Int16,
+    `sessions` UInt64,
+    `bounces` UInt64,
+    `with_errors` UInt64,
+    `pages` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(sealed_at)
+PARTITION BY toYYYYMM(day)
+ORDER BY (project_id, day, breakdown, environment, release, entry, exit, source, direct, utm_source, utm_medium, utm_campaign, bucket)
+SETTINGS index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW session_day_seal
+REFRESH EVERY 1 MINUTE APPEND TO session_day
+(
+    `project_id` UInt32,
+    `day` DateTime('UTC'),
+    `breakdown` String,
+    `environment` LowCardinality(String),
+    `release` LowCardinality(String),
+    `entry` String,
+    `exit` String,
+    `source` String,
+    `direct` UInt8,
+    `utm_source` String,
+    `utm_medium` String,
+    `utm_campaign` String,
+    `bucket` Int16,
+    `sessions` UInt64,
+    `bounces` UInt64,
+    `with_errors` UInt64,
+    `pages` UInt64,
+    `low` Float64,
+    `high` Float64,
+    `sealed_at` DateTime64(3, 'UTC')
+)
+DEFINER = default SQL SECURITY DEFINER
+AS WITH
+    hours AS
+    (
+        SELECT
+            touched.project_id AS project_id,
+            touched.start_hour AS hour,
+            touched.own AS own,
+            touched.touched_at AS touched_at,
+            ifNull(sealed.sealed_at, toDateTime64(0, 3, 'UTC')) AS sealed_at
+        FROM
+        (
+            SELECT
+                project_id,
+                hour + toIntervalHour(offset) AS start_hour,
+                max(touched_at) AS touched_at,
+                countIf(offset = 0) AS own
+            FROM audience_hour_touched
+            ARRAY JOIN [-2, -1, 0, 1, 2] AS offset
+            GROUP BY
+                project_id,
+                start_hour
+        ) AS touched
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                hour,
+                max(sealed_at) AS sealed_at
+            FROM sessions
+            GROUP BY
+                project_id,
+                hour
+        ) AS sealed ON (sealed.project_id = touched.project_id) AND (sealed.hour = touched.start_hour)
+    ),
+    stale AS
+    (
+        SELECT
+            days.project_id AS project_id,
+            days.day AS day,
+            days.day_sealed_at AS sealed_at
+        FROM
+        (
+            SELECT
+                project_id,
+                toStartOfDay(hour) AS day,
+                max(touched_at) AS inserted_at,
+                greatest(maxIf(sealed_at, own > 0), inserted_at + toIntervalMillisecond(1)) AS day_sealed_at,
+                countIf((own > 0) AND (touched_at >= sealed_at)) AS waiting
+            FROM hours
+            GROUP BY
+                project_id,
+                day
+            HAVING (countIf(own > 0) > 0) AND (waiting = 0) AND (day <= ((now() - toIntervalMinute(185)) - toIntervalHour(23))) AND (inserted_at < (now64(3, 'UTC') - toIntervalSecond(60)))
+        ) AS days
+        LEFT JOIN
+        (
+            SELECT
+                project_id,
+                day,
+                max(sealed_at) AS sealed_at
+            FROM session_day
+            GROUP BY
+                project_id,
+                day
+        ) AS done ON (done.project_id = days.project_id) AND (done.day = days.day)
+        WHERE days.inserted_at >= ifNull(done.sealed_at, toDateTime64(0, 3, 'UTC'))
+    )
+SELECT
+    summed.project_id AS project_id,
+    summed.day AS day,
+    breakdown,
+    environment,
+    release,
+    entry,
+    exit,
+    source,
+    direct,
+    utm_source,
+    utm_medium,
+    utm_campaign,
+    bucket,
+    sessions,
+    bounces,
+    with_errors,
+    pages,
+    low,
+    high,
+    stale.sealed_at AS sealed_at
+FROM
+(
+    SELECT
+        project_id,
+        day,
+        multiIf(grouping(entry) = 0, 'entry', grouping(exit) = 0, 'exit', grouping(source) = 0, 'source', grouping(utm_source) = 0, 'campaign', grouping(bucket) = 0, 'duration', '') AS breakdown,
+        environment,
+        release,
+        entry,
+        exit,
+        source,
+        direct,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        bucket,
+        countIf(views > 0) AS sessions,
+        countIf(views = 1) AS bounces,
+        if(breakdown = 'duration', countIf((views > 0) AND (error_events > 0)), 0) AS with_errors,
+        if(breakdown = 'duration', sum(views), 0) AS pages,
+        if(breakdown = 'duration', minIf(duration, views > 0), 0) AS low,
+        if(breakdown = 'duration', maxIf(duration, views > 0), 0) AS high
+    FROM
+    (
+        SELECT
+            project_id,
+            toStartOfDay(hour) AS day,
+            environment,
+            release,
+            entry,
+            exit,
+            pages AS views,
+            error_events,
+            if(entry_source != '', entry_source, if(entry_referrer = '', '', domainWithoutWWW(entry_referrer))) AS source,
+            toUInt8((entry_source = '') AND (entry_referrer = '')) AS direct,
+            if(entry_source != '', tupleElement(traffic_source, 2), decodeURLFormComponent(extractURLParameter(entry_url, 'utm_source'))) AS utm_source,
+            if(entry_source != '', tupleElement(traffic_source, 3), decodeURLFormComponent(extractURLParameter(entry_url, 'utm_medium'))) AS utm_medium,
+            if(entry_source != '', tupleElement(traffic_source, 4), decodeURLFormComponent(extractURLParameter(entry_url, 'utm_campaign'))) AS utm_campaign,
+            toFloat64(dateDiff('millisecond', started, ended)) AS duration,
+            if(duration > 0, toInt16(ceil(log(duration) / log(101 / 99))), toInt16(-32768)) AS bucket
+        FROM
+        (
+            SELECT
+                *,
+                tupleElement(traffic_source, 1) AS entry_source
+            FROM sessions
+            WHERE (project_id, hour, sealed_at) IN (
+                SELECT
+                    project_id,
+                    hour,
+                    sealed_at
+                FROM hours
+                WHERE (own > 0) AND ((project_id, toStartOfDay(hour)) IN (
+                    SELECT
+                        project_id,
+                        day
+                    FROM stale
+                ))
+            )
+        )
+    )
+    GROUP BY
+        GROUPING SETS (
+            (project_id, day),
+            (project_id, day, environment, release, entry),
+            (project_id, day, environment, release, exit),
+            (project_id, day, environment, release, source, direct),
+            (project_id, day, environment, release, utm_source, utm_medium, utm_campaign),
+            (project_id, day, environment, release, bucket))
+    HAVING (breakdown = '') OR ((sessions > 0) AND ((breakdown != 'campaign') OR (utm_source != '') OR (utm_medium != '') OR (utm_campaign != '')))
+) AS summed
+INNER JOIN stale ON (stale.project_id = summed.project_id) AND (stale.day = summed.day);
+
 CREATE TABLE sessions
 (
     `project_id` UInt32,

@@ -1,7 +1,8 @@
 """Sealed hours (migrations ``073_sealed_audience_hours.sql``, ``090_sealed_hour_rollups.sql``,
 ``091_sealed_traffic_hours.sql``, ``093_web_vitals_route_hours.sql``,
 ``095_resource_and_navigation_hours.sql``; days summed from sealed hours: ``097_resource_days.sql``,
-``098_traffic_days.sql``, ``100_time_on_page_days.sql``, ``101_web_vitals_days.sql``):
+``098_traffic_days.sql``, ``099_session_days.sql``, ``100_time_on_page_days.sql``,
+``101_web_vitals_days.sql``):
 forcing a seal now.
 
 ClickHouse itself seals closed hours every minute (the refreshable materialized views named

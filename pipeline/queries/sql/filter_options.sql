@@ -1,6 +1,8 @@
 -- The values each dimension filter can take (asked with no dimension filter set): the visitors'
 -- dimensions from the sessions of the range (rows/sessions), the routes from the sealed traffic
 -- hours around it (091) and the raw page views of the hours not sealed yet.
+WITH
+    -- include: rows/sealed_session_seals
 SELECT environment, release, route, device, browser, country
 FROM
 (
