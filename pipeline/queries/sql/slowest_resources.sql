@@ -2,7 +2,10 @@
 -- 'transfer_size': log bucket, samples (loads), low, high) per resource, with its (least) initiator: the whole
 -- days sealed in resource_day (097) and the other whole hours sealed in resource_hour (095) when they
 -- can answer (tiers.pick_source: no route, device, browser or country filter), every other hour from
--- the raw events. performance.slowest_resources reads the percentiles from the buckets.
+-- the raw events. performance.slowest_resources reads the percentiles from the buckets. The day and
+-- hour lookups (rows/sealed_days) are defined once, here: each copy would run again.
+WITH
+    -- include: rows/sealed_days
 SELECT
     resource,
     min(initiator) AS initiator,
@@ -13,8 +16,6 @@ SELECT
     max(high) AS high
 FROM
 (
-    WITH
-        -- include: rows/sealed_days
     SELECT toLowCardinality(http_url) AS resource, min(initiator) AS initiator, measure,
            if(value > 0, toInt16(ceil(log(value) / log(101 / 99))), toInt16(-32768)) AS bucket,
            count() AS loads, min(value) AS low, max(value) AS high
@@ -26,8 +27,6 @@ FROM
       -- include: filter/live_hours
     GROUP BY resource, measure, bucket
     UNION ALL
-    WITH
-        -- include: rows/sealed_days
     SELECT resource, initiator, measure, bucket, loads, low, high
     FROM {hour_table:Identifier}
     WHERE project_id = {project_id:UInt32}
@@ -36,8 +35,6 @@ FROM
       -- include: filter/sealed_hours
       AND loads > 0
     UNION ALL
-    WITH
-        -- include: rows/sealed_days
     SELECT resource, initiator, measure, bucket, loads, low, high
     FROM {day_table:Identifier}
     WHERE project_id = {project_id:UInt32}
