@@ -94,6 +94,15 @@ def estimated(filters: Filters, figure: str) -> bool:
     return filters.span > ESTIMATED_PAST[figure]
 
 
+def holds_whole_day(filters: Filters) -> bool:
+    """Whether the range holds a whole UTC day, which a daily rollup (097-101) could answer; a range
+    without one (24 hours and less, as a rule) need not pay for looking days up."""
+    first = filters.start.replace(hour=0, minute=0, second=0, microsecond=0)
+    if first < filters.start:
+        first += timedelta(days=1)
+    return first + timedelta(days=1) <= filters.end
+
+
 def hourly(filters: Filters, family: str) -> bool:
     """Whether the hourly rollup of ``family`` (a key of :data:`HOURLY_LACKS`) has every dimension
     ``filters`` filter by: then its sealed hours answer the range's whole hours, also those older
