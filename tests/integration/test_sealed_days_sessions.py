@@ -24,8 +24,8 @@ from tests.support import shop_data
 
 pytestmark = pytest.mark.integration
 
-PROJECT = 9421
-NEIGHBOUR = 9422
+PROJECT = 9455
+NEIGHBOUR = 9456
 # two whole days that closed long enough ago to be sealed, asked about with a few hours either side
 DAY = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=3)
 DAYS = [DAY, DAY + timedelta(days=1)]

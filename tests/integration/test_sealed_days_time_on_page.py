@@ -25,8 +25,8 @@ from tests.support.sealed_days import DAY, DAYS
 
 pytestmark = pytest.mark.integration
 
-PROJECT = 9421
-NEIGHBOUR = 9422
+PROJECT = 9445
+NEIGHBOUR = 9446
 RANGE = days_of.day_range(PROJECT)
 COLUMNS = list(shop_data.COLUMNS)
 
