@@ -21,7 +21,7 @@ from pipeline import queries
 from pipeline.queries import Filters
 from pipeline.queries.filters import clickhouse_time
 from pipeline.warehouse.sealing import seal_now
-from tests.support import shop_data
+from tests.support import sealed_days as days_of, shop_data
 
 pytestmark = pytest.mark.integration
 
@@ -47,10 +47,7 @@ def answers(client) -> dict:
 
 def sealed_days(client) -> list[datetime]:
     """The whole days of the range that traffic_day answers (rows/sealed_days_of)."""
-    source = queries.pick_source(RANGE, "traffic", per_route=True)
-    parameters = {"project_id": PROJECT, **source.parameters(), "day_table": "traffic_day"}
-    rows = client.query(f"SELECT day FROM ({queries.sql('rows/sealed_days_of')}) ORDER BY day", parameters=parameters)
-    return [day.replace(tzinfo=timezone.utc) for (day,) in rows.result_rows]
+    return days_of.sealed_days(client, RANGE, "traffic", "traffic_day", per_route=True)
 
 
 def day_views(client, day: datetime, path: str) -> int:

@@ -20,7 +20,7 @@ from pipeline import queries
 from pipeline.queries import Filters
 from pipeline.queries.filters import clickhouse_time
 from pipeline.warehouse.sealing import seal_now
-from tests.support import shop_data
+from tests.support import sealed_days as days_of, shop_data
 
 pytestmark = pytest.mark.integration
 
@@ -54,10 +54,7 @@ def answers(client) -> dict:
 
 def sealed_days(client, hour_table: str) -> list[datetime]:
     """The whole days of the range that hour_table's daily table answers (rows/sealed_days_of)."""
-    source = queries.pick_source(RANGE, "web_vitals")
-    parameters = {"project_id": PROJECT, **source.parameters(), "day_table": DAY_TABLES[hour_table]}
-    rows = client.query(f"SELECT day FROM ({queries.sql('rows/sealed_days_of')}) ORDER BY day", parameters=parameters)
-    return [day.replace(tzinfo=timezone.utc) for (day,) in rows.result_rows]
+    return days_of.sealed_days(client, RANGE, "web_vitals", DAY_TABLES[hour_table])
 
 
 def every_sealed_days(client) -> dict[str, list[datetime]]:

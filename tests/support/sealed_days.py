@@ -20,9 +20,10 @@ def day_range(project_id: int) -> Filters:
     return Filters(project_id, DAY - timedelta(hours=2, minutes=30), DAY + timedelta(days=2, hours=2, minutes=30))
 
 
-def sealed_days(client: Client, filters: Filters, family: str, day_table: str) -> list[datetime]:
-    """The whole days of ``filters``' range that ``day_table`` answers for the rollup ``family``."""
-    source = queries.pick_source(filters, family)
+def sealed_days(client: Client, filters: Filters, family: str, day_table: str, **pick: bool) -> list[datetime]:
+    """The whole days of ``filters``' range that ``day_table`` answers for the rollup ``family``
+    (``pick``: the rest of ``queries.pick_source``'s arguments, e.g. ``per_route``)."""
+    source = queries.pick_source(filters, family, **pick)
     parameters = {"project_id": filters.project_id, **source.parameters(), "day_table": day_table}
     rows = client.query(f"SELECT day FROM ({queries.sql('rows/sealed_days_of')}) ORDER BY day", parameters=parameters)
     return [day.replace(tzinfo=timezone.utc) for (day,) in rows.result_rows]
