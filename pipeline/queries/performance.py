@@ -21,7 +21,7 @@ from pipeline.queries.filters import Filters, check_bucket, clickhouse_time
 from pipeline.queries.histograms import (GAMMA, KEYED_HISTOGRAM, ZERO_BUCKET, bucket_values, histogram_percentiles,
                                          ranked_percentiles, rated, rating_shares)
 from pipeline.queries.statements import ROLLUP_SETTINGS, UTC_MS, frame, rollup_frame
-from pipeline.queries.tiers import holds_whole_day, pick_source
+from pipeline.queries.tiers import pick_source, reads_days
 
 # what a breakdown can group by: the name people pick → the column of sql/rows/vitals.sql
 BREAKDOWNS: dict[str, str] = {
@@ -58,11 +58,9 @@ def _vital_histogram(client: Client, filters: Filters, vital: str, group: str, k
     if group == "time":
         parameters["bucket_minutes"] = bucket_minutes or 1
         return rollup_frame(client, "vital_trend", parameters, {"key": key_type, **_HISTOGRAM_ROWS})
-    parameters["group"] = _GROUPS[group]
-    if not holds_whole_day(filters):  # no day to look up (~40 ms at 24 h): the hours and minutes only
-        return rollup_frame(client, "vital_histogram_hours", parameters, {"key": key_type, **_HISTOGRAM_ROWS})
-    parameters["day_table"] = DAY_TABLES[source.hour_table]
-    return rollup_frame(client, "vital_histogram", parameters, {"key": key_type, **_HISTOGRAM_ROWS})
+    parameters["group"], parameters["day_table"] = _GROUPS[group], DAY_TABLES[source.hour_table]
+    return rollup_frame(client, "vital_histogram", parameters, {"key": key_type, **_HISTOGRAM_ROWS},
+                        days=reads_days(filters, source))
 
 
 def vital_summary(client: Client, filters: Filters) -> pl.DataFrame:
@@ -194,7 +192,7 @@ def slowest_resources(client: Client, filters: Filters, limit: int = 15, min_loa
     parameters = {**filters.parameters(), **source.parameters(), "day_table": "resource_day"}
     histogram = rollup_frame(client, "slowest_resources", parameters, {
         "resource": pl.String, "initiator": pl.String, "measure": pl.String, "bucket": pl.Int16,
-        "samples": pl.UInt64, "low": pl.Float64, "high": pl.Float64})
+        "samples": pl.UInt64, "low": pl.Float64, "high": pl.Float64}, days=reads_days(filters, source))
     durations = histogram_percentiles(histogram.filter(pl.col("measure") == "duration"), ["resource"])
     sizes = histogram_percentiles(histogram.filter(pl.col("measure") == "transfer_size"), ["resource"])
     initiators = histogram.group_by("resource").agg(pl.col("initiator").min())

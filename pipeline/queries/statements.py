@@ -30,10 +30,17 @@ _MAX_DEPTH = 6  # statement → rows → WITH constants → sealed hours → tou
 _COMMENT_LINE = re.compile(r"^[ \t]*--[^\n]*(?:\n|$)", re.MULTILINE)
 
 
+# what a statement rendered without days has in place of its days' lookups: empty constants, so the
+# sealed hours and raw minutes answer the whole range (a range without a whole UTC day; the lookups
+# cost ~40 ms a query and find nothing there: tiers.holds_whole_day)
+_WITHOUT_DAYS = {"rows/day_seals": "rows/no_day_seals", "rows/session_days": "rows/no_session_days"}
+
+
 @cache
-def sql(name: str) -> str:
-    """The statement ``sql/<name>.sql`` with its ``-- include:`` lines written out."""
-    return render(_source(name), _source)
+def sql(name: str, days: bool = True) -> str:
+    """The statement ``sql/<name>.sql`` with its ``-- include:`` lines written out; without ``days``,
+    the daily rollups' lookups (:data:`_WITHOUT_DAYS`) are empty constants."""
+    return render(_source(name), _source if days else _source_without_days)
 
 
 def render(text: str, source: Any, depth: int = 0) -> str:
@@ -57,10 +64,15 @@ def _source(name: str) -> str:
         raise ValueError(f"no statement named {name!r}: expected the file pipeline/queries/sql/{name}.sql") from None
 
 
+def _source_without_days(name: str) -> str:
+    return _source(_WITHOUT_DAYS.get(name, name))
+
+
 def frame(client: Client, name: str, parameters: dict[str, Any], schema: dict[str, Any],
-          settings: dict[str, Any] | None = None) -> pl.DataFrame:
-    """Run the statement ``name`` and return its rows as a DataFrame with exactly ``schema``."""
-    return run(client, sql(name), parameters, schema, settings)
+          settings: dict[str, Any] | None = None, days: bool = True) -> pl.DataFrame:
+    """Run the statement ``name`` (rendered with or without ``days``: :func:`sql`) and return its
+    rows as a DataFrame with exactly ``schema``."""
+    return run(client, sql(name, days), parameters, schema, settings)
 
 
 def run(client: Client, statement: str, parameters: dict[str, Any], schema: dict[str, Any],
@@ -81,6 +93,7 @@ def wire(statement: str) -> str:
     return _COMMENT_LINE.sub("", statement)
 
 
-def rollup_frame(client: Client, name: str, parameters: dict[str, Any], schema: dict[str, Any]) -> pl.DataFrame:
+def rollup_frame(client: Client, name: str, parameters: dict[str, Any], schema: dict[str, Any],
+                 days: bool = True) -> pl.DataFrame:
     """:func:`frame` for a statement over rollups (read with FINAL, never merging across partitions)."""
-    return frame(client, name, parameters, schema, ROLLUP_SETTINGS)
+    return frame(client, name, parameters, schema, ROLLUP_SETTINGS, days)

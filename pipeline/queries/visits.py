@@ -20,7 +20,7 @@ from pipeline.contract import DIRECT
 from pipeline.queries.filters import Filters
 from pipeline.queries.histograms import KEYED_HISTOGRAM, histogram_percentiles, ranked_percentiles
 from pipeline.queries.statements import frame, rollup_frame
-from pipeline.queries.tiers import estimated, pick_source
+from pipeline.queries.tiers import estimated, pick_source, reads_days
 
 
 def session_summary(client: Client, filters: Filters) -> pl.DataFrame:
@@ -29,10 +29,11 @@ def session_summary(client: Client, filters: Filters) -> pl.DataFrame:
     ``error_rate`` (their share), ``pages_per_session`` and ``median_duration_s`` (first to last
     event). Rates and averages are null without sessions. When whole days sealed in session_day
     answer (099), the median is read from the durations' histogram (within 1 %), else it is exact."""
-    answer = rollup_frame(client, "session_summary", _session_parameters(filters), {
+    parameters, days = _session_parameters(filters)
+    answer = rollup_frame(client, "session_summary", parameters, {
         "duration_bucket": pl.Int16, "sessions": pl.UInt64, "bounces": pl.UInt64, "with_errors": pl.UInt64,
         "pages": pl.UInt64, "low": pl.Float64, "high": pl.Float64, "days": pl.UInt64,
-        "median_duration_s": pl.Float64})
+        "median_duration_s": pl.Float64}, days=days)
     if answer.is_empty():
         return pl.DataFrame([[0, 0, None, 0, None, None, None]], orient="row", schema={
             "sessions": pl.UInt64, "bounces": pl.UInt64, "bounce_rate": pl.Float64, "with_errors": pl.UInt64,
@@ -48,12 +49,13 @@ def session_summary(client: Client, filters: Filters) -> pl.DataFrame:
         pl.lit(median, pl.Float64).alias("median_duration_s"))
 
 
-def _session_parameters(filters: Filters) -> dict[str, Any]:
+def _session_parameters(filters: Filters) -> tuple[dict[str, Any], bool]:
     """The session statements' parameters: the filters', and the whole days session_day (099) may
-    answer (none when a filter needs what it lacks: tiers.HOURLY_LACKS["session"])."""
+    answer (none when a filter needs what it lacks: tiers.HOURLY_LACKS["session"]); and whether
+    the statement is rendered with the days' lookups (:func:`~pipeline.queries.tiers.reads_days`)."""
     source = pick_source(filters, "session")
-    return {**filters.parameters(), "hours_start": source.hours_start, "hours_end": source.hours_end,
-            "day_table": "session_day"}
+    return ({**filters.parameters(), "hours_start": source.hours_start, "hours_end": source.hours_end,
+             "day_table": "session_day"}, reads_days(filters, source))
 
 
 def session_breakdowns(client: Client, filters: Filters, limit: int = 20) -> dict[str, pl.DataFrame]:
@@ -61,10 +63,11 @@ def session_breakdowns(client: Client, filters: Filters, limit: int = 20) -> dic
     page shows all four; four reads cost 1.6× one at 30 days of 100M events): ``entry`` and ``exit``
     (:func:`entry_pages`, :func:`exit_pages`), ``sources`` (:func:`sources`) and ``campaigns``
     (:func:`campaigns`), each its ``limit`` most frequent values."""
-    rows = rollup_frame(client, "session_breakdowns", {**_session_parameters(filters), "direct": DIRECT, "limit": limit}, {
+    parameters, days = _session_parameters(filters)
+    rows = rollup_frame(client, "session_breakdowns", {**parameters, "direct": DIRECT, "limit": limit}, {
         "breakdown": pl.String, "entry": pl.String, "exit": pl.String, "source": pl.String,
         "utm_source": pl.String, "utm_medium": pl.String, "utm_campaign": pl.String,
-        "sessions": pl.UInt64, "bounce_rate": pl.Float64})
+        "sessions": pl.UInt64, "bounce_rate": pl.Float64}, days=days)
 
     def part(breakdown: str, *columns: pl.Expr) -> pl.DataFrame:
         return rows.filter(pl.col("breakdown") == breakdown).select(*columns, "sessions", "bounce_rate")
@@ -106,7 +109,8 @@ def time_on_page(client: Client, filters: Filters, limit: int = 20) -> pl.DataFr
     time_on_page_hour's other sealed hours and the raw events (096): percentiles within 1 %."""
     source = pick_source(filters, "time_on_page")
     parameters = {**filters.parameters(), "limit": limit, **source.parameters(), "day_table": "time_on_page_day"}
-    histogram = rollup_frame(client, "time_on_page", parameters, {"key": pl.String, **KEYED_HISTOGRAM})
+    histogram = rollup_frame(client, "time_on_page", parameters, {"key": pl.String, **KEYED_HISTOGRAM},
+                             days=reads_days(filters, source))
     return ranked_percentiles(histogram, "path").select(
         "path", pl.col("samples").alias("views"), (pl.col("p50") / 1000).alias("median_s"),
         (pl.col("p75") / 1000).alias("p75_s"))

@@ -144,16 +144,39 @@ def test_sealed_sessions_are_the_rows_of_their_start_hour_s_latest_seal():
     ("2026-11-30 10:17", "2026-12-07 10:17", True),   # 7 days: six whole ones
 ])
 def test_a_range_reads_days_only_when_it_holds_a_whole_one(start, end, holds):
-    """Looking the days up costs ~40 ms (vital_histogram at 24 h): a range without a whole UTC day
-    reads the hours and minutes only (vital_histogram_hours), and the same rows of those."""
+    """Looking the days up costs ~40 ms a query (24 h on 100M events): a range without a whole UTC
+    day, or with a filter the hourly rollup lacks (no whole hours, so no days), is answered by the
+    statement rendered without days."""
     from datetime import datetime, timezone
 
     from pipeline.queries import Filters
-    from pipeline.queries.tiers import holds_whole_day
+    from pipeline.queries.tiers import holds_whole_day, pick_source, reads_days
 
     def at(text: str) -> datetime:
         return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
 
-    assert holds_whole_day(Filters(1, at(start), at(end))) is holds
-    days, hours = statements.sql("vital_histogram"), statements.sql("vital_histogram_hours")
-    assert "AS sealed_days" in days and "AS sealed_days" not in hours
+    filters = Filters(1, at(start), at(end))
+    assert holds_whole_day(filters) is holds
+    for family in ("web_vitals", "resource", "time_on_page", "session"):
+        assert reads_days(filters, pick_source(filters, family)) is holds, family
+        on_a_device = Filters(1, at(start), at(end), device="mobile")
+        assert reads_days(on_a_device, pick_source(on_a_device, family)) is False, family
+
+
+# the one lookup of a daily table's seals (rows/sealed_days_of), in every statement that reads days
+_DAY_LOOKUP = re.compile(r"SELECT day, max\(sealed_at\) AS sealed_at\s+FROM \{day_table:Identifier\}")
+
+
+def test_a_statement_rendered_without_days_looks_no_day_up():
+    """Every statement that can read days renders without their lookups — empty constants of the same
+    names and types in their place — and is otherwise the same statement."""
+    reading_days = [name for name in NAMES if "/" not in name and _DAY_LOOKUP.search(statements.sql(name))]
+    assert {"vital_histogram", "time_on_page", "slowest_resources", "top_pages_days", "session_summary",
+            "session_breakdowns", "filter_options"} <= set(reading_days)
+    for name in reading_days:
+        with_days, without = statements.sql(name), statements.sql(name, days=False)
+        assert not _DAY_LOOKUP.search(without), name
+        constant = "sealed_days" if "AS sealed_days" in with_days else "session_days"
+        assert f"CAST([], 'Array(Tuple(DateTime(\\'UTC\\'), DateTime64(3, \\'UTC\\')))') AS {constant}" in without, name
+        # nothing else differs: the statement's text around its lookup is the same
+        assert with_days.split(f"AS {constant}", 1)[1] == without.split(f"AS {constant}", 1)[1], name
