@@ -21,6 +21,8 @@ MAX_FUNNEL_STEPS = 10
 RETENTION_PERIODS = ("day", "week")
 # funnel.sql's places for the steps: funnel_step.sql once per step, joined by "," or "OR"
 _EACH_STEP = re.compile(r"^(?P<indent>[ \t]*)-- each step: funnel_step, joined by (?P<joint>,|OR)[ \t]*$", re.MULTILINE)
+# funnel_step.sql's place for funnel_step_property.sql, in the steps that have a property only
+_PROPERTY = re.compile(r"^(?P<indent>[ \t]*)-- a step with a property: funnel_step_property[ \t]*\n", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,20 +55,30 @@ class FunnelStep:
                 f"property_{index}": self.property_name, f"value_{index}": self.property_value}
 
 
-def funnel_sql(steps: int, unit: str = "session", breakdown: str = "") -> str:
+def funnel_sql(steps: int, unit: str = "session", breakdown: str = "", with_property: Sequence[bool] = ()) -> str:
     """The funnel statement for ``steps`` steps: funnel.sql with funnel_step.sql written out once per
-    step (its ``_N`` parameters numbered). ``unit`` and ``breakdown`` are checked here and passed
-    as parameters (:func:`funnel`)."""
+    step (its ``_N`` parameters numbered), with funnel_step_property.sql in the steps whose
+    ``with_property`` is true (the others need not read the events' JSON). ``unit`` and ``breakdown``
+    are checked here and passed as parameters (:func:`funnel`)."""
     if not 2 <= steps <= MAX_FUNNEL_STEPS:
         raise ValueError(f"a funnel has 2 to {MAX_FUNNEL_STEPS} steps, not {steps}")
     if unit not in FUNNEL_UNITS:
         raise ValueError(f"a funnel counts per {' or '.join(FUNNEL_UNITS)}, not {unit!r}")
     if breakdown and breakdown not in FUNNEL_BREAKDOWNS:
         raise ValueError(f"cannot break a funnel down by {breakdown!r}; choose one of {', '.join(FUNNEL_BREAKDOWNS)}")
-    step = sql("funnel_step").strip("\n")
+    if len(with_property) > steps:
+        raise ValueError(f"{len(with_property)} steps' properties for a funnel of {steps} steps")
+    step, plain = sql("funnel_step").strip("\n"), _PROPERTY.sub("", sql("funnel_step")).strip("\n")
+    property_lines = sql("funnel_step_property").strip("\n")
+
+    def with_its_property(match: re.Match[str]) -> str:
+        return "\n".join(match["indent"] + line for line in property_lines.split("\n")) + "\n"
+
+    chosen = [_PROPERTY.sub(with_its_property, step) if has else plain
+              for has in [*with_property, *[False] * (steps - len(with_property))]]
 
     def written_out(match: re.Match[str]) -> str:
-        conditions = [step.replace("_N:", f"_{n}:") for n in range(1, steps + 1)]
+        conditions = [chosen[n - 1].replace("_N:", f"_{n}:") for n in range(1, steps + 1)]
         joint = ",\n" if match["joint"] == "," else "\nOR "
         text = joint.join(conditions)
         return "\n".join(match["indent"] + line for line in text.split("\n"))
@@ -87,7 +99,7 @@ def funnel(client: Client, filters: Filters, steps: Sequence[FunnelStep], window
     ``window`` after step 1. The route filter does not apply (steps name their own pages)."""
     if window <= timedelta(0):
         raise ValueError(f"a funnel's conversion window must be positive, got {window}")
-    statement = funnel_sql(len(steps), unit, breakdown)
+    statement = funnel_sql(len(steps), unit, breakdown, [bool(step.property_name) for step in steps])
     parameters = {**filters.parameters(), "window_ms": int(window / timedelta(milliseconds=1)),
                   "unit": FUNNEL_UNITS[unit], "segment": BREAKDOWNS[breakdown] if breakdown else "no_breakdown"}
     for index, step in enumerate(steps, start=1):

@@ -63,6 +63,18 @@ def test_a_funnel_has_one_condition_per_step():
     assert "-- each step" not in text and "_N:" not in text
 
 
+def test_a_funnel_reads_the_events_json_only_for_the_steps_with_a_property():
+    """Naming ``data`` makes the statement read every matching event's JSON (a third of a month's
+    funnel): only a step with a property names it, in both of its places."""
+    assert "data" not in statements.wire(funnel_sql(3))
+    text = statements.wire(funnel_sql(3, with_property=[False, True]))
+    assert re.findall(r"\{property_(\d+):String\} = ''", text) == ["2", "2"]
+    assert "JSONExtractRaw(data" in text and "property_1" not in text and "property_3" not in text
+    assert all("-- a step with a property" not in funnel_sql(2, with_property=has) for has in ([True, True], []))
+    with pytest.raises(ValueError, match="3 steps' properties for a funnel of 2"):
+        funnel_sql(2, with_property=[True, False, True])
+
+
 def test_the_package_ships_every_statement():
     """pyproject's package data covers each .sql file (a wheel would otherwise lack it)."""
     globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]

