@@ -425,6 +425,24 @@ def late(client, shop):
 
 # each family's test -------------------------------------------------------------------------------
 
+def assert_one_more(late: dict, family: str, before: dict, key: str, count: str, name: str) -> None:
+    """What the second phase shows for a family whose late event is one it had, under a new event
+    id: the replay changed nothing (its second day read hour by hour meanwhile); the ``key`` row
+    ``name`` counts one more ``count`` at once and still after the second seal, which reads both
+    days again; every other row is as before."""
+    replayed = late["replayed"][family]
+    assert replayed["days"] == DAYS[:1]  # its hours touched: read hour by hour
+    assert replayed["answers"] == before
+
+    def counted(found: dict) -> int:
+        return next(row[count] for row in found["all"] if row[key] == name)
+
+    assert counted(late["at_once"][family]["answers"]) == counted(before) + 1  # at once, before any seal
+    assert late["resealed"][family]["days"] == DAYS
+    after = late["resealed"][family]["answers"]
+    assert counted(after) == counted(before) + 1
+    assert [row for row in after["all"] if row[key] != name] == [row for row in before["all"] if row[key] != name]
+
 def test_resources_from_sealed_days_answer_what_the_raw_events_answer(shop, late):
     live, made = shop["live"]["resources"], shop["rows"]["resources"]
     before = live["answers"]
@@ -434,21 +452,9 @@ def test_resources_from_sealed_days_answer_what_the_raw_events_answer(shop, late
     assert shop["sealed"]["resources"]["days"] == DAYS
     assert shop["sealed"]["resources"]["answers"] == before
 
-    replayed = late["replayed"]["resources"]
-    assert replayed["days"] == DAYS[:1]  # its hours touched: read hour by hour
-    assert replayed["answers"] == before
-
     (load,) = late["own"]["resources"]  # the same load under a new event id
     url = value(load, "http_url")
-
-    def loads(found: dict) -> int:
-        return next(row["loads"] for row in found["all"] if row["resource"] == url)
-
-    assert loads(late["at_once"]["resources"]["answers"]) == loads(before) + 1  # at once, before any seal
-    assert late["resealed"]["resources"]["days"] == DAYS
-    after = late["resealed"]["resources"]["answers"]
-    assert loads(after) == loads(before) + 1
-    assert [row for row in after["all"] if row["resource"] != url] == [row for row in before["all"] if row["resource"] != url]
+    assert_one_more(late, "resources", before, "resource", "loads", url)
     # the day holds the late load: resource_day's latest seal of the second day counts it
     assert late["in_day_tables"]["resources"] == 1 + sum(
         1 for row in made if value(row, "http_url") == url and DAYS[1] <= at(row) < DAYS[1] + timedelta(days=1))
@@ -536,21 +542,9 @@ def test_time_on_page_from_sealed_days_answers_what_the_raw_events_answer(client
     assert shop["in_day_tables"]["time_on_page"] == sum(
         1 for row in views if value(row, "path") == path and DAYS[0] <= at(row) < DAYS[1])
 
-    replayed = late["replayed"]["time_on_page"]
-    assert replayed["days"] == DAYS[:1]  # its hours touched: read hour by hour
-    assert replayed["answers"] == before
-
     (view,) = late["own"]["time_on_page"]  # the same view under a new event id
     path = value(view, "path")
-
-    def path_views(found: dict) -> int:
-        return next(row["views"] for row in found["all"] if row["path"] == path)
-
-    assert path_views(late["at_once"]["time_on_page"]["answers"]) == path_views(before) + 1  # at once, before any seal
-    assert late["resealed"]["time_on_page"]["days"] == DAYS
-    after = late["resealed"]["time_on_page"]["answers"]
-    assert path_views(after) == path_views(before) + 1
-    assert [row for row in after["all"] if row["path"] != path] == [row for row in before["all"] if row["path"] != path]
+    assert_one_more(late, "time_on_page", before, "path", "views", path)
     # the day holds the late view: time_on_page_day's latest seal of the second day counts it
     assert late["in_day_tables"]["time_on_page"] == 1 + sum(
         1 for row in views if value(row, "path") == path and DAYS[1] <= at(row) < DAYS[1] + timedelta(days=1))
