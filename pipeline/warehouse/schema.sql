@@ -111,12 +111,22 @@ CREATE TABLE api_calls_hour
     `calls` UInt64,
     `low` Float64,
     `high` Float64,
-    `sealed_at` DateTime64(3, 'UTC')
+    `sealed_at` DateTime64(3, 'UTC'),
+    PROJECTION seals
+    (
+        SELECT
+            project_id,
+            hour,
+            max(sealed_at)
+        GROUP BY
+            project_id,
+            hour
+    )
 )
 ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(hour)
 ORDER BY (project_id, hour, endpoint, method, status, failure, environment, release, bucket)
-SETTINGS index_granularity = 8192;
+SETTINGS index_granularity = 8192, deduplicate_merge_projection_mode = 'rebuild';
 
 CREATE MATERIALIZED VIEW api_calls_hour_seal
 REFRESH EVERY 1 MINUTE APPEND TO api_calls_hour
@@ -791,12 +801,22 @@ CREATE TABLE navigation_hour
     `total` Float64,
     `low` Float64,
     `high` Float64,
-    `sealed_at` DateTime64(3, 'UTC')
+    `sealed_at` DateTime64(3, 'UTC'),
+    PROJECTION seals
+    (
+        SELECT
+            project_id,
+            hour,
+            max(sealed_at)
+        GROUP BY
+            project_id,
+            hour
+    )
 )
 ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(hour)
 ORDER BY (project_id, hour, phase, environment, release, bucket)
-SETTINGS index_granularity = 8192;
+SETTINGS index_granularity = 8192, deduplicate_merge_projection_mode = 'rebuild';
 
 CREATE MATERIALIZED VIEW navigation_hour_seal
 REFRESH EVERY 1 MINUTE APPEND TO navigation_hour
@@ -1147,12 +1167,22 @@ CREATE TABLE resource_hour
     `loads` UInt64,
     `low` Float64,
     `high` Float64,
-    `sealed_at` DateTime64(3, 'UTC')
+    `sealed_at` DateTime64(3, 'UTC'),
+    PROJECTION seals
+    (
+        SELECT
+            project_id,
+            hour,
+            max(sealed_at)
+        GROUP BY
+            project_id,
+            hour
+    )
 )
 ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(hour)
 ORDER BY (project_id, hour, resource, initiator, measure, environment, release, bucket)
-SETTINGS index_granularity = 8192;
+SETTINGS index_granularity = 8192, deduplicate_merge_projection_mode = 'rebuild';
 
 CREATE MATERIALIZED VIEW resource_hour_seal
 REFRESH EVERY 1 MINUTE APPEND TO resource_hour
@@ -1533,12 +1563,22 @@ CREATE TABLE sessions
     `device` LowCardinality(String),
     `browser` LowCardinality(String),
     `country` LowCardinality(String),
-    `sealed_at` DateTime64(3, 'UTC')
+    `sealed_at` DateTime64(3, 'UTC'),
+    PROJECTION seals
+    (
+        SELECT
+            project_id,
+            hour,
+            max(sealed_at)
+        GROUP BY
+            project_id,
+            hour
+    )
 )
 ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(hour)
 ORDER BY (project_id, hour, session_id)
-SETTINGS index_granularity = 8192;
+SETTINGS index_granularity = 8192, deduplicate_merge_projection_mode = 'rebuild';
 
 CREATE MATERIALIZED VIEW sessions_seal
 REFRESH EVERY 1 MINUTE APPEND TO sessions
@@ -1913,12 +1953,22 @@ CREATE TABLE time_on_page_hour
     `views` UInt64,
     `low` Float64,
     `high` Float64,
-    `sealed_at` DateTime64(3, 'UTC')
+    `sealed_at` DateTime64(3, 'UTC'),
+    PROJECTION seals
+    (
+        SELECT
+            project_id,
+            hour,
+            max(sealed_at)
+        GROUP BY
+            project_id,
+            hour
+    )
 )
 ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(hour)
 ORDER BY (project_id, hour, environment, release, path, bucket)
-SETTINGS index_granularity = 8192;
+SETTINGS index_granularity = 8192, deduplicate_merge_projection_mode = 'rebuild';
 
 CREATE MATERIALIZED VIEW time_on_page_hour_seal
 REFRESH EVERY 1 MINUTE APPEND TO time_on_page_hour
@@ -2294,12 +2344,22 @@ CREATE TABLE vital_target_hour
     `samples` UInt64,
     `low` Float64,
     `high` Float64,
-    `sealed_at` DateTime64(3, 'UTC')
+    `sealed_at` DateTime64(3, 'UTC'),
+    PROJECTION seals
+    (
+        SELECT
+            project_id,
+            hour,
+            max(sealed_at)
+        GROUP BY
+            project_id,
+            hour
+    )
 )
 ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(hour)
 ORDER BY (project_id, vital_name, hour, environment, release, target, bucket)
-SETTINGS index_granularity = 8192;
+SETTINGS index_granularity = 8192, deduplicate_merge_projection_mode = 'rebuild';
 
 CREATE MATERIALIZED VIEW vital_target_hour_seal
 REFRESH EVERY 1 MINUTE APPEND TO vital_target_hour
@@ -2582,12 +2642,22 @@ CREATE TABLE web_vitals_hour
     `low` Float64,
     `high` Float64,
     `sealed_at` DateTime64(3, 'UTC'),
-    `path` String ALIAS ''
+    `path` String ALIAS '',
+    PROJECTION seals
+    (
+        SELECT
+            project_id,
+            hour,
+            max(sealed_at)
+        GROUP BY
+            project_id,
+            hour
+    )
 )
 ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(hour)
 ORDER BY (project_id, hour, vital_name, environment, release, rating, bucket)
-SETTINGS index_granularity = 8192;
+SETTINGS index_granularity = 8192, deduplicate_merge_projection_mode = 'rebuild';
 
 CREATE MATERIALIZED VIEW web_vitals_hour_seal
 REFRESH EVERY 1 MINUTE APPEND TO web_vitals_hour
@@ -2884,12 +2954,22 @@ CREATE TABLE web_vitals_route_hour
     `samples` UInt64,
     `low` Float64,
     `high` Float64,
-    `sealed_at` DateTime64(3, 'UTC')
+    `sealed_at` DateTime64(3, 'UTC'),
+    PROJECTION seals
+    (
+        SELECT
+            project_id,
+            hour,
+            max(sealed_at)
+        GROUP BY
+            project_id,
+            hour
+    )
 )
 ENGINE = ReplacingMergeTree(sealed_at)
 PARTITION BY toYYYYMM(hour)
 ORDER BY (project_id, vital_name, hour, path, environment, release, rating, bucket)
-SETTINGS index_granularity = 8192;
+SETTINGS index_granularity = 8192, deduplicate_merge_projection_mode = 'rebuild';
 
 CREATE MATERIALIZED VIEW web_vitals_route_hour_seal
 REFRESH EVERY 1 MINUTE APPEND TO web_vitals_route_hour
