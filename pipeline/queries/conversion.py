@@ -21,8 +21,6 @@ MAX_FUNNEL_STEPS = 10
 RETENTION_PERIODS = ("day", "week")
 # funnel.sql's places for the steps: funnel_step.sql once per step, joined by "," or "OR"
 _EACH_STEP = re.compile(r"^(?P<indent>[ \t]*)-- each step: funnel_step, joined by (?P<joint>,|OR)[ \t]*$", re.MULTILINE)
-# funnel_step.sql's place for funnel_step_property.sql, in the steps that have a property only
-_PROPERTY = re.compile(r"^(?P<indent>[ \t]*)-- a step with a property: funnel_step_property[ \t]*\n", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,20 +66,15 @@ def funnel_sql(steps: int, unit: str = "session", breakdown: str = "", with_prop
         raise ValueError(f"cannot break a funnel down by {breakdown!r}; choose one of {', '.join(FUNNEL_BREAKDOWNS)}")
     if len(with_property) > steps:
         raise ValueError(f"{len(with_property)} steps' properties for a funnel of {steps} steps")
-    step, plain = sql("funnel_step").strip("\n"), _PROPERTY.sub("", sql("funnel_step")).strip("\n")
-    property_lines = sql("funnel_step_property").strip("\n")
-
-    def with_its_property(match: re.Match[str]) -> str:
-        return "\n".join(match["indent"] + line for line in property_lines.split("\n")) + "\n"
-
-    chosen = [_PROPERTY.sub(with_its_property, step) if has else plain
-              for has in [*with_property, *[False] * (steps - len(with_property))]]
+    forms = {True: sql("funnel_step").strip("\n"),
+             False: sql("funnel_step", leave_out=("funnel_step_property",)).strip("\n")}
+    chosen = [forms[has] for has in [*map(bool, with_property), *[False] * (steps - len(with_property))]]
 
     def written_out(match: re.Match[str]) -> str:
         conditions = [chosen[n - 1].replace("_N:", f"_{n}:") for n in range(1, steps + 1)]
         joint = ",\n" if match["joint"] == "," else "\nOR "
         text = joint.join(conditions)
-        return "\n".join(match["indent"] + line for line in text.split("\n"))
+        return "\n".join(match["indent"] + line if line else line for line in text.split("\n"))
 
     return _EACH_STEP.sub(written_out, sql("funnel"))
 

@@ -37,10 +37,17 @@ _WITHOUT_DAYS = {"rows/day_seals": "rows/no_day_seals", "rows/session_days": "ro
 
 
 @cache
-def sql(name: str, days: bool = True) -> str:
+def sql(name: str, days: bool = True, leave_out: tuple[str, ...] = ()) -> str:
     """The statement ``sql/<name>.sql`` with its ``-- include:`` lines written out; without ``days``,
-    the daily rollups' lookups (:data:`_WITHOUT_DAYS`) are empty constants."""
-    return render(_source(name), _source if days else _source_without_days)
+    the daily rollups' lookups (:data:`_WITHOUT_DAYS`) are empty constants; the parts named in
+    ``leave_out`` are written as nothing (a funnel step's property, for a step without one)."""
+
+    def source(part: str) -> str:
+        if part in leave_out:
+            return ""
+        return _source(part if days else _WITHOUT_DAYS.get(part, part))
+
+    return render(_source(name), source)
 
 
 def render(text: str, source: Any, depth: int = 0) -> str:
@@ -62,10 +69,6 @@ def _source(name: str) -> str:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ValueError(f"no statement named {name!r}: expected the file pipeline/queries/sql/{name}.sql") from None
-
-
-def _source_without_days(name: str) -> str:
-    return _source(_WITHOUT_DAYS.get(name, name))
 
 
 def frame(client: Client, name: str, parameters: dict[str, Any], schema: dict[str, Any],

@@ -1,4 +1,4 @@
--- A funnel step's property condition, written into funnel_step only for a step that has one
+-- A funnel step's property condition, left out of funnel_step for a step without one
 -- (conversion.funnel_sql): naming the data column makes the statement read the JSON of every
 -- matching event, a third of a month's funnel of page-view steps (docs/benchmarks.md).
 AND ({property_N:String} = ''
